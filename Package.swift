@@ -1,0 +1,33 @@
+// swift-tools-version: 6.2
+//
+// Strata: an embedded LSM-tree storage engine whose files are RocksDB 7.8.3
+// files. System C libraries (libsnappy, libxxhash) come in through pkg-config
+// system-library targets; everything else is Swift.
+import PackageDescription
+
+let package = Package(
+    name: "Strata",
+    products: [
+        .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "sst-dump", targets: ["sst-dump"]),
+        .executable(name: "strata", targets: ["strata"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(
+            name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]),
+        .target(
+            name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
+        .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
+        .executableTarget(
+            name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
+        .executableTarget(
+            name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
+        .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
+        .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,72 @@
+import Glibc
+
+/// Bytewise ordering of byte strings: `memcmp` order, the shorter string first
+/// on a common prefix. This is RocksDB's `leveldb.BytewiseComparator`, the only
+/// user-key order Strata supports (its name is recorded in every table and
+/// MANIFEST; RocksDB refuses to open a database whose comparator differs).
+public enum Bytewise {
+    /// The comparator name RocksDB writes and checks.
+    public static let name = "leveldb.BytewiseComparator"
+
+    /// Three-way comparison: negative, zero or positive as `a` sorts before,
+    /// equal to or after `b`.
+    @inlinable
+    public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0 {
+            let r = memcmp(a.baseAddress!, b.baseAddress!, n)
+            if r != 0 { return Int(r) }
+        }
+        return a.count - b.count
+    }
+
+    /// Three-way comparison of two arrays.
+    @inlinable
+    public static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in compare(pa, pb) } }
+    }
+
+    /// A short key `s` with `start <= s < limit` (when `start < limit`), used
+    /// for index separators between blocks. Returns `start` unchanged when no
+    /// shorter key exists. Mirrors RocksDB's BytewiseComparator
+    /// `FindShortestSeparator` (spec 6.1), so our index blocks are byte-identical.
+    public static func shortestSeparator(_ start: [UInt8], _ limit: [UInt8]) -> [UInt8] {
+        let minLength = min(start.count, limit.count)
+        var diff = 0
+        while diff < minLength && start[diff] == limit[diff] { diff += 1 }
+        if diff >= minLength { return start }  // one is a prefix of the other
+        let startByte = start[diff]
+        let limitByte = limit[diff]
+        if startByte >= limitByte { return start }  // not ordered: leave it
+        if diff < limit.count - 1 || startByte + 1 < limitByte {
+            // start[..<diff] + (byte + 1) is still below limit: either the
+            // byte stays below limit's, or it equals limit's and limit goes on.
+            var result = Array(start[0..<diff])
+            result.append(startByte + 1)
+            return result
+        }
+        // Incrementing start[diff] would reach limit: keep it and increment
+        // the first later byte of start that is not 0xFF, cutting after it.
+        var i = diff + 1
+        while i < start.count {
+            if start[i] < 0xFF {
+                var result = Array(start[0...i])
+                result[i] += 1
+                return result
+            }
+            i += 1
+        }
+        return start
+    }
+
+    /// A short key `s >= key`. RocksDB's `FindShortSuccessor`: increment the
+    /// first byte that is not 0xFF and cut after it; all-0xFF keys are kept.
+    public static func shortSuccessor(_ key: [UInt8]) -> [UInt8] {
+        for i in 0..<key.count where key[i] != 0xFF {
+            var result = Array(key[0...i])
+            result[i] += 1
+            return result
+        }
+        return key
+    }
+}
