@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "table-bench", targets: ["table-bench"]),
     ],
     targets: [
         .systemLibrary(
@@ -26,6 +27,8 @@ let package = Package(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
         .executableTarget(
             name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
+        .executableTarget(
+            name: "table-bench", dependencies: ["Strata"], path: "Benchmarks/table-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

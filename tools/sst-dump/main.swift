@@ -1,1 +1,109 @@
-print("sst-dump")
+// sst-dump: inspect SST files, with RocksDB sst_dump's flags and output.
+//
+//   sst-dump --file=FILE_OR_DIR [--command=check|scan|raw|verify|none|identify|blocks|filter|summary]
+//            [--show_properties] [--verify_checksum] [--from=KEY] [--to=KEY] [--prefix=KEY]
+//            [--input_key_hex] [--output_hex] [--read_num=N] [--json]
+//
+// The scan lines are sst_dump's: 'KEY' seq:S, type:T => VALUE. Beyond
+// sst_dump: --json, --command=blocks (block map), --command=filter (filter
+// statistics: measured false positives vs the formula) and --command=summary
+// (key, sequence and type summaries). Exit status: 0 if every file was read
+// cleanly, 1 if any file is missing, not an SST, or damaged (the message names
+// the block and offset).
+import Glibc
+import Strata
+import ToolSupport
+
+let allowedFlags: Set<String> = [
+    "file", "command", "show_properties", "verify_checksum", "from", "to", "prefix", "input_key_hex",
+    "output_hex", "read_num", "json", "help", "probes",
+]
+
+func usage() -> String {
+    """
+    sst-dump --file=<data_dir_OR_sst_file> [--command=check|scan|raw|verify|none|identify|blocks|filter|summary]
+        --file=<data_dir_OR_sst_file>  an SST file, or a directory: every *.sst in it
+        --command=check     read every entry, print nothing unless there is an error (default)
+                  scan      print every entry: 'KEY' seq:S, type:T => VALUE
+                  raw       write <file>_dump.txt with the footer, meta blocks, index and every data block
+                  verify    read every block verifying its checksum
+                  none      open the file only
+                  identify  say whether each file is a valid SST
+                  blocks    block map: offset, size, stored size, compression, checksum, entries, first/last key
+                  filter    filter statistics: bits/key, probes, measured false-positive rate vs the formula
+                  summary   key, value, sequence and type summaries
+        --show_properties   print the table properties after the command
+        --verify_checksum   verify block checksums (Strata always verifies; accepted for compatibility)
+        --from=KEY --to=KEY scan/check keys in [from, to)
+        --prefix=KEY        scan/check keys starting with KEY
+        --input_key_hex     --from/--to/--prefix are hex
+        --output_hex        print keys and values in hex
+        --read_num=N        stop after N entries
+        --json              print one JSON object per file instead of text
+        --probes=N          absent keys tried by --command=filter (default 100000)
+    """
+}
+
+var flags: ParsedFlags
+do {
+    flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
+} catch {
+    fputs("\(error)\n\(usage())\n", stderr)
+    exit(1)
+}
+if flags.bool("help") {
+    print(usage())
+    exit(0)
+}
+let unknown = flags.unknownFlags(allowed: allowedFlags)
+if !unknown.isEmpty {
+    fputs("Unrecognized flag(s): \(unknown.joined(separator: ", "))\n\(usage())\n", stderr)
+    exit(1)
+}
+guard let target = flags.string("file") else {
+    fputs("--file is required\n\(usage())\n", stderr)
+    exit(1)
+}
+let command = flags.string("command") ?? "check"
+let validCommands = ["check", "scan", "raw", "verify", "none", "identify", "blocks", "filter", "summary"]
+guard validCommands.contains(command) else {
+    fputs("Unknown command '\(command)'\n\(usage())\n", stderr)
+    exit(1)
+}
+let inputHex = flags.bool("input_key_hex")
+func keyFlag(_ name: String) -> [UInt8]? {
+    guard let text = flags.string(name) else { return nil }
+    if inputHex {
+        guard let bytes = HexCodec.decode(text) else {
+            fputs("--\(name) is not valid hex: \(text)\n", stderr)
+            exit(1)
+        }
+        return bytes
+    }
+    return Array(text.utf8)
+}
+let options = DumpOptions(
+    command: command, showProperties: flags.bool("show_properties"), outputHex: flags.bool("output_hex"),
+    json: flags.bool("json"), from: keyFlag("from"), to: keyFlag("to"), prefix: keyFlag("prefix"),
+    readNum: (try? flags.int("read_num")) ?? nil, probes: ((try? flags.int("probes")) ?? nil) ?? 100_000)
+
+let fs = PosixFileSystem.shared
+var files: [String] = []
+var isDirectory = false
+var st = stat()
+if stat(target, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+    isDirectory = true
+    files = ((try? fs.listDirectory(target)) ?? []).filter { $0.hasSuffix(".sst") }.map { Path.join(target, $0) }
+} else {
+    files = [target]
+}
+if !fs.exists(target) {
+    print("NotFound: \(target): No such file or directory")
+    exit(1)
+}
+
+var failed = false
+for file in files {
+    if !dump(file: file, options: options) { failed = true }
+}
+exit(failed ? 1 : 0)

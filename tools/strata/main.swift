@@ -1,1 +1,40 @@
-print("strata")
+// strata: the whole-database tool, with ldb's command names, flags and output.
+//
+//   strata --db=DIR [--hex] [--key_hex] [--value_hex] [--create_if_missing] COMMAND [ARGS] [FLAGS]
+//
+// Commands (flags may come before or after the command, as ldb takes them):
+//   load                     read `KEY ==> VALUE` lines from stdin and put them
+//   scan [--from=K] [--to=K] [--max_keys=N]   print `KEY : VALUE` lines
+//   get KEY                  print the value (exit 1 if not found)
+//   put KEY VALUE | delete KEY | batchput K V [K V ...]   print OK
+//   manifest_dump            print the MANIFEST's column families and files
+//   dump_wal --walfile=F [--print_value] [--header]   print a WAL's write batches
+//   compact [--from=K] [--to=K]   manual compaction
+//   stats                    print the strata.stats property
+//   write_sst --file=OUT [--hex] [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
+//             [--bloom_bits=10] [--block_size=4096] [--format_version=5]
+//                            read `KEY ==> VALUE` lines (sorted here, last one wins) into a new SST
+import Glibc
+import Strata
+import ToolSupport
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let flags: ParsedFlags
+do {
+    flags = try ParsedFlags(arguments: arguments)
+} catch {
+    fputs("Failed: \(error)\n", stderr)
+    exit(1)
+}
+guard let command = flags.positionals.first else {
+    print(StrataTool.usage)
+    exit(flags.bool("help") ? 0 : 1)
+}
+let args = Array(flags.positionals.dropFirst())
+do {
+    let status = try StrataTool(flags: flags).run(command: command, args: args)
+    exit(status)
+} catch {
+    print("Failed: \(error)")
+    exit(1)
+}

@@ -1,0 +1,207 @@
+/// One compaction to run: input files of a level and the overlapping files
+/// of the output level.
+public struct CompactionPlan: Sendable {
+    /// The level the inputs come from.
+    public var level: Int
+    /// The level outputs go to.
+    public var outputLevel: Int
+    /// Input files from `level`.
+    public var inputs: [TableFile]
+    /// Overlapping files of `outputLevel`.
+    public var outputLevelInputs: [TableFile]
+    /// True if no level below `outputLevel` holds keys of this range, so
+    /// deletions in the oldest snapshot stripe can be dropped.
+    public var bottommost: Bool
+    /// Why it was picked (for stats and logs).
+    public var reason: String
+    /// Score that triggered it (≥ 1 for automatic compactions).
+    public var score: Double
+
+    /// Every input file.
+    public var allInputs: [TableFile] { inputs + outputLevelInputs }
+
+    /// A single file with nothing to merge below: move it without rewriting.
+    public var isTrivialMove: Bool {
+        level != outputLevel && inputs.count == 1 && outputLevelInputs.isEmpty && level > 0
+    }
+}
+
+/// Level targets for leveled compaction (RocksDB `VersionStorageInfo::
+/// CalculateBaseBytes`): with dynamic level bytes the last level's size sets
+/// the targets of the levels above it, divided by the multiplier each step,
+/// and L0 compacts into the first level whose target is at least
+/// `maxBytesForLevelBase / multiplier` (the "base level").
+public struct LevelTargets: Sendable {
+    /// The level L0 compacts into.
+    public var baseLevel: Int
+    /// Target bytes per level (index = level; 0 unused; levels above the
+    /// base level have target 0 and must stay empty).
+    public var maxBytes: [UInt64]
+
+    public init(version: Version, options: Options) {
+        let levelCount = version.levels.count
+        let base = options.maxBytesForLevelBase
+        let multiplier = max(options.maxBytesForLevelMultiplier, 1.0001)
+        var targets = [UInt64](repeating: 0, count: levelCount)
+        guard options.levelCompactionDynamicLevelBytes else {
+            var size = Double(base)
+            for level in 1..<levelCount {
+                targets[level] = UInt64(size)
+                size *= multiplier
+            }
+            baseLevel = 1
+            maxBytes = targets
+            return
+        }
+        var firstNonEmpty = -1
+        var maxLevelSize: UInt64 = 0
+        for level in 1..<levelCount {
+            let bytes = version.levelBytes(level)
+            if bytes > 0 && firstNonEmpty < 0 { firstNonEmpty = level }
+            maxLevelSize = max(maxLevelSize, bytes)
+        }
+        if maxLevelSize == 0 {
+            // Empty LSM below L0: flushes go straight to the last level.
+            baseLevel = levelCount - 1
+            targets[levelCount - 1] = base
+            maxBytes = targets
+            return
+        }
+        let baseMin = Double(base) / multiplier
+        var current = Double(maxLevelSize)
+        var level = levelCount - 2
+        while level >= firstNonEmpty {
+            current /= multiplier
+            level -= 1
+        }
+        var baseLevelSize: Double
+        var baseLevelIndex = firstNonEmpty
+        if current <= baseMin {
+            baseLevelSize = baseMin + 1
+        } else {
+            while baseLevelIndex > 1 && current > Double(base) {
+                baseLevelIndex -= 1
+                current /= multiplier
+            }
+            baseLevelSize = min(current, Double(base))
+        }
+        var size = baseLevelSize
+        for l in baseLevelIndex..<levelCount {
+            if l > baseLevelIndex { size *= multiplier }
+            // Never below the base target: an hourglass-shaped LSM would
+            // starve L0 compactions (RocksDB's reasoning).
+            targets[l] = UInt64(max(size, Double(base)))
+        }
+        baseLevel = baseLevelIndex
+        maxBytes = targets
+    }
+}
+
+/// Picks the most urgent leveled compaction (RocksDB `LevelCompactionPicker`):
+/// every level gets a score — L0 by file count over the trigger, deeper
+/// levels by size over target — and the highest score ≥ 1 wins. Within a
+/// level it picks the file whose overlap with the next level is smallest
+/// relative to its size (RocksDB's default `kMinOverlappingRatio`).
+public struct CompactionPicker {
+    let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    /// Scores per level (index = level; the last level has none).
+    public func scores(version: Version, busy: Set<UInt64> = []) -> [Double] {
+        let targets = LevelTargets(version: version, options: options)
+        var scores = [Double](repeating: 0, count: version.levels.count)
+        let l0 = version.levels[0].filter { !busy.contains($0.number) }
+        scores[0] = Double(l0.count) / Double(max(1, options.level0FileNumCompactionTrigger))
+        for level in 1..<(version.levels.count - 1) {
+            let bytes = version.levels[level].filter { !busy.contains($0.number) }.reduce(UInt64(0)) { $0 + $1.fileSize }
+            if targets.maxBytes[level] == 0 {
+                // Levels above the base level must drain into it.
+                scores[level] = bytes > 0 ? 1.0 + Double(bytes) / Double(max(options.maxBytesForLevelBase, 1)) : 0
+            } else {
+                scores[level] = Double(bytes) / Double(targets.maxBytes[level])
+            }
+        }
+        return scores
+    }
+
+    /// The compaction to run now, or nil if every score is below 1 or the
+    /// candidates are busy.
+    public func pick(version: Version, busy: Set<UInt64>) -> CompactionPlan? {
+        let targets = LevelTargets(version: version, options: options)
+        let levelScores = scores(version: version, busy: busy)
+        let order = levelScores.indices.filter { levelScores[$0] >= 1 }.sorted { levelScores[$0] > levelScores[$1] }
+        for level in order {
+            if let plan = planFor(level: level, version: version, targets: targets, busy: busy, score: levelScores[level]) {
+                return plan
+            }
+        }
+        return nil
+    }
+
+    private func planFor(level: Int, version: Version, targets: LevelTargets, busy: Set<UInt64>,
+                         score: Double) -> CompactionPlan? {
+        let levels = version.levels
+        if level == 0 {
+            let files = levels[0]
+            guard !files.isEmpty, !files.contains(where: { busy.contains($0.number) }) else { return nil }
+            let output = targets.baseLevel
+            let (lo, hi) = Self.range(files)
+            let below = version.overlappingFiles(level: output, begin: lo, end: hi)
+            if below.contains(where: { busy.contains($0.number) }) { return nil }
+            return CompactionPlan(level: 0, outputLevel: output, inputs: files, outputLevelInputs: below,
+                                  bottommost: Self.isBottommost(version, output, lo, hi), reason: "L0 file count",
+                                  score: score)
+        }
+        // Levels above the base level drain straight into it.
+        let output = targets.maxBytes[level] == 0 ? targets.baseLevel : level + 1
+        guard output < levels.count, output > level else { return nil }
+        var best: (file: TableFile, below: [TableFile], ratio: Double)? = nil
+        for file in levels[level] where !busy.contains(file.number) {
+            let below = version.overlappingFiles(level: output, begin: file.meta.smallestUserKey, end: file.meta.largestUserKey)
+            if below.contains(where: { busy.contains($0.number) }) { continue }
+            let overlap = below.reduce(UInt64(0)) { $0 + $1.fileSize }
+            let ratio = Double(overlap) / Double(max(file.fileSize, 1))
+            if best == nil || ratio < best!.ratio { best = (file, below, ratio) }
+        }
+        guard let best else { return nil }
+        let lo = best.file.meta.smallestUserKey
+        let hi = best.file.meta.largestUserKey
+        let allLo = ([lo] + best.below.map { $0.meta.smallestUserKey }).min { Bytewise.compare($0, $1) < 0 }!
+        let allHi = ([hi] + best.below.map { $0.meta.largestUserKey }).max { Bytewise.compare($0, $1) < 0 }!
+        return CompactionPlan(level: level, outputLevel: output, inputs: [best.file], outputLevelInputs: best.below,
+                              bottommost: Self.isBottommost(version, output, allLo, allHi),
+                              reason: "L\(level) size", score: score)
+    }
+
+    /// A manual compaction of everything in `level` overlapping [begin, end]
+    /// into `outputLevel` (nil bounds = unbounded).
+    public func manual(version: Version, level: Int, outputLevel: Int, begin: [UInt8]?, end: [UInt8]?) -> CompactionPlan? {
+        let inputs = version.overlappingFiles(level: level, begin: begin, end: end)
+        guard !inputs.isEmpty else { return nil }
+        let (lo, hi) = Self.range(inputs)
+        let below = outputLevel == level ? [] : version.overlappingFiles(level: outputLevel, begin: lo, end: hi)
+        let all = inputs + below
+        let (allLo, allHi) = Self.range(all)
+        return CompactionPlan(level: level, outputLevel: outputLevel, inputs: inputs, outputLevelInputs: below,
+                              bottommost: Self.isBottommost(version, outputLevel, allLo, allHi), reason: "manual",
+                              score: 0)
+    }
+
+    static func range(_ files: [TableFile]) -> ([UInt8], [UInt8]) {
+        var lo = files[0].meta.smallestUserKey
+        var hi = files[0].meta.largestUserKey
+        for f in files.dropFirst() {
+            if Bytewise.compare(f.meta.smallestUserKey, lo) < 0 { lo = f.meta.smallestUserKey }
+            if Bytewise.compare(f.meta.largestUserKey, hi) > 0 { hi = f.meta.largestUserKey }
+        }
+        return (lo, hi)
+    }
+
+    static func isBottommost(_ version: Version, _ outputLevel: Int, _ lo: [UInt8], _ hi: [UInt8]) -> Bool {
+        for level in (outputLevel + 1)..<version.levels.count where !version.overlappingFiles(level: level, begin: lo, end: hi).isEmpty {
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,145 @@
+/// Merges several internal iterators into one in internal-key order, in
+/// either direction (LevelDB/RocksDB `MergingIterator`).
+///
+/// Children are kept in a binary heap keyed by their current key: a min-heap
+/// while moving forward, a max-heap while moving backward. Changing direction
+/// repositions every other child around the current key.
+///
+/// Thread safety: one thread at a time. The first child error ends the
+/// iteration and is reported by `error`.
+public final class MergingIterator: InternalIterator {
+    private let children: [any InternalIterator]
+    private var heap: [Int] = []
+    private var forward = true
+    public private(set) var error: StrataError?
+
+    /// Merges `children`; on equal keys the earlier child comes first.
+    public init(children: [any InternalIterator]) {
+        self.children = children
+        heap.reserveCapacity(children.count)
+    }
+
+    public var isValid: Bool { !heap.isEmpty && error == nil }
+    public var key: UnsafeRawBufferPointer { children[heap[0]].key }
+    public var value: UnsafeRawBufferPointer { children[heap[0]].value }
+
+    public func seekToFirst() {
+        for c in children { c.seekToFirst() }
+        rebuild(forward: true)
+    }
+
+    public func seekToLast() {
+        for c in children { c.seekToLast() }
+        rebuild(forward: false)
+    }
+
+    public func seek(_ target: UnsafeRawBufferPointer) {
+        for c in children { c.seek(target) }
+        rebuild(forward: true)
+    }
+
+    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+        for c in children { c.seekForPrev(target) }
+        rebuild(forward: false)
+    }
+
+    public func next() {
+        guard isValid else { return }
+        if !forward {
+            // Put every other child at the first entry after the current key.
+            let currentIndex = heap[0]
+            let current = Array(key)
+            current.withUnsafeBytes { k in
+                for (i, c) in children.enumerated() where i != currentIndex {
+                    c.seek(k)
+                    if c.isValid && InternalKey.compare(c.key, k) == 0 { c.next() }
+                }
+            }
+            rebuild(forward: true)
+            guard isValid else { return }
+        }
+        let top = heap[0]
+        children[top].next()
+        if children[top].isValid {
+            siftDown(0)
+        } else {
+            if let e = children[top].error { error = e; return }
+            removeTop()
+        }
+    }
+
+    public func prev() {
+        guard isValid else { return }
+        if forward {
+            let currentIndex = heap[0]
+            let current = Array(key)
+            current.withUnsafeBytes { k in
+                for (i, c) in children.enumerated() where i != currentIndex {
+                    c.seekForPrev(k)
+                    if c.isValid && InternalKey.compare(c.key, k) == 0 { c.prev() }
+                }
+            }
+            rebuild(forward: false)
+            guard isValid else { return }
+        }
+        let top = heap[0]
+        children[top].prev()
+        if children[top].isValid {
+            siftDown(0)
+        } else {
+            if let e = children[top].error { error = e; return }
+            removeTop()
+        }
+    }
+
+    // MARK: Heap
+
+    /// True if child a should be above child b.
+    @inline(__always)
+    private func above(_ a: Int, _ b: Int) -> Bool {
+        let r = InternalKey.compare(children[a].key, children[b].key)
+        if r == 0 { return forward ? a < b : a > b }
+        return forward ? r < 0 : r > 0
+    }
+
+    private func rebuild(forward: Bool) {
+        self.forward = forward
+        heap.removeAll(keepingCapacity: true)
+        for (i, c) in children.enumerated() {
+            if c.isValid {
+                heap.append(i)
+            } else if let e = c.error {
+                error = e
+                heap.removeAll()
+                return
+            }
+        }
+        if heap.count > 1 {
+            for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        }
+    }
+
+    private func removeTop() {
+        heap[0] = heap[heap.count - 1]
+        heap.removeLast()
+        if !heap.isEmpty { siftDown(0) }
+    }
+
+    private func siftDown(_ start: Int) {
+        var i = start
+        let n = heap.count
+        while true {
+            let l = 2 * i + 1
+            if l >= n { return }
+            var best = l
+            let r = l + 1
+            if r < n && above(heap[r], heap[l]) { best = r }
+            if above(heap[best], heap[i]) {
+                heap.swapAt(best, i)
+                i = best
+            } else {
+                return
+            }
+        }
+    }
+}

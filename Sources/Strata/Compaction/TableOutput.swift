@@ -1,0 +1,122 @@
+import Glibc
+
+/// Writes the output of a flush or compaction as one or more tables:
+/// a new table is started when the current one reaches `targetFileSize`,
+/// but only between two user keys (one user key never spans two files of a
+/// level ≥ 1). Each finished table is synced and described by a
+/// `FileMetaData` for the MANIFEST. On error the partial files are removed.
+///
+/// Ownership: one owner; not thread-safe.
+public final class TableOutput {
+    let directory: String
+    let fileSystem: any FileSystem
+    let versions: VersionSet
+    let options: TableOptions
+    let level: Int
+    let targetFileSize: UInt64
+
+    private var builder: TableBuilder?
+    private var file: (any WritableFile)?
+    private var fileNumber: UInt64 = 0
+    private var lastUserKey: [UInt8] = []
+    private var pendingTombstones: [(begin: [UInt8], end: [UInt8])] = []
+    private(set) var finished: [FileMetaData] = []
+    private var created: [String] = []
+
+    /// Bytes written so far (finished files).
+    public var bytesWritten: UInt64 { finished.reduce(0) { $0 + $1.fileSize } }
+
+    public init(directory: String, fileSystem: any FileSystem, versions: VersionSet, options: TableOptions,
+                level: Int, targetFileSize: UInt64, columnFamilyID: UInt32) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.versions = versions
+        var o = options
+        o.columnFamilyID = columnFamilyID
+        self.options = o
+        self.level = level
+        self.targetFileSize = targetFileSize
+    }
+
+    /// Adds an entry (internal keys in increasing order).
+    public func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
+        let userKey = InternalKey.userKey(key)
+        if let b = builder, b.fileSize >= targetFileSize,
+           lastUserKey.withUnsafeBytes({ Bytewise.compare($0, userKey) != 0 }) {
+            try finishFile()
+        }
+        if builder == nil { try startFile() }
+        try builder!.add(internalKey: key, value: value)
+        lastUserKey.removeAll(keepingCapacity: true)
+        lastUserKey.append(contentsOf: userKey)
+    }
+
+    /// Adds a range tombstone (begin internal key, end user key); tombstones
+    /// go into the last table written (or a table of their own).
+    public func addRangeTombstone(begin: [UInt8], end: [UInt8]) throws {
+        pendingTombstones.append((begin, end))
+    }
+
+    private func startFile() throws {
+        fileNumber = versions.newFileNumber()
+        let path = Path.join(directory, DBFileName.table(fileNumber))
+        let f = try fileSystem.createWritable(path)
+        created.append(path)
+        file = f
+        let now = UInt64(currentUnixTime())
+        builder = try TableBuilder(file: f, options: options, fileNumber: fileNumber, creationTime: now,
+                                   oldestKeyTime: now, fileCreationTime: now)
+    }
+
+    private func finishFile() throws {
+        guard let b = builder, let f = file else { return }
+        builder = nil
+        file = nil
+        let size = try b.finish()
+        try f.sync()
+        try f.close()
+        guard let smallest = b.smallestKeyIncludingRanges, let largest = b.largestKeyIncludingRanges else { return }
+        var meta = FileMetaData(number: fileNumber, fileSize: size, smallest: smallest, largest: largest,
+                                smallestSequence: b.smallestSequence == .max ? 0 : b.smallestSequence,
+                                largestSequence: b.largestSequence)
+        let now = UInt64(currentUnixTime())
+        meta.oldestAncesterTime = now
+        meta.fileCreationTime = now
+        finished.append(meta)
+    }
+
+    /// Finishes the last table and syncs the directory. Returns every table written.
+    public func finish() throws -> [FileMetaData] {
+        do {
+            if !pendingTombstones.isEmpty {
+                if builder == nil { try startFile() }
+                for t in pendingTombstones {
+                    try builder!.add(internalKey: t.begin, value: t.end)
+                }
+                pendingTombstones.removeAll()
+            }
+            try finishFile()
+            if !finished.isEmpty { try fileSystem.syncDirectory(directory) }
+            return finished
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Removes every file this output created.
+    public func abandon() {
+        try? file?.close()
+        builder = nil
+        file = nil
+        for path in created { try? fileSystem.removeFile(path) }
+        finished.removeAll()
+    }
+}
+
+/// Seconds since the Unix epoch.
+func currentUnixTime() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return ts.tv_sec
+}

@@ -1,0 +1,216 @@
+/// Iterates the user-visible contents of a database: one entry per live user
+/// key, with the value as of the iterator's snapshot, deletions and range
+/// deletions applied, merge operands combined, within optional bounds.
+///
+/// Built on a merging iterator over every memtable and table (internal keys,
+/// all versions). Moving forward, the internal iterator sits just after the
+/// current key's entries; moving backward, just before them. Each step
+/// collects one user key's visible entries and resolves them.
+///
+/// Thread safety: one thread at a time. The iterator pins the memtables and
+/// table files it reads, so it sees a fixed state however long it lives.
+public final class DBIterator {
+    private let input: MergingIterator
+    private let snapshot: UInt64
+    private let tombstones: RangeTombstoneList
+    private let lowerBound: [UInt8]?
+    private let upperBound: [UInt8]?
+    private let mergeOperator: (any MergeOperator)?
+    private let pin: AnyObject
+    private let snapshotHandle: Snapshot?
+
+    private var forward = true
+    private var valid = false
+    private var currentKey: [UInt8] = []
+    private var currentValue: [UInt8] = []
+    private var failure: Error?
+    private var scratch: [UInt8] = []
+
+    init(input: MergingIterator, snapshot: UInt64, tombstones: RangeTombstoneList, lowerBound: [UInt8]?,
+         upperBound: [UInt8]?, mergeOperator: (any MergeOperator)?, pin: AnyObject, snapshotHandle: Snapshot?) {
+        self.input = input
+        self.snapshot = snapshot
+        self.tombstones = tombstones
+        self.lowerBound = lowerBound
+        self.upperBound = upperBound
+        self.mergeOperator = mergeOperator
+        self.pin = pin
+        self.snapshotHandle = snapshotHandle
+    }
+
+    /// True when positioned on an entry.
+    public var isValid: Bool { valid }
+    /// The current key. Requires `isValid`.
+    public var key: [UInt8] { currentKey }
+    /// The current value. Requires `isValid`.
+    public var value: [UInt8] { currentValue }
+
+    /// Throws the first corruption or I/O error the iteration met (after
+    /// which `isValid` is false); returns normally otherwise.
+    public func status() throws {
+        if let failure { throw failure }
+        if let e = input.error { throw e }
+    }
+
+    // MARK: Positioning
+
+    /// Positions at the first key (≥ the lower bound).
+    public func seekToFirst() {
+        if let lowerBound { return seek(lowerBound) }
+        forward = true
+        input.seekToFirst()
+        findNextVisible()
+    }
+
+    /// Positions at the last key (< the upper bound).
+    public func seekToLast() {
+        forward = false
+        if let upperBound {
+            seekInternal(upperBound, sequence: maxSequenceNumber)
+            if input.isValid { input.prev() } else { input.seekToLast() }
+        } else {
+            input.seekToLast()
+        }
+        findPrevVisible()
+    }
+
+    /// Positions at the first key ≥ `target` (clamped to the lower bound).
+    public func seek(_ target: [UInt8]) {
+        var t = target
+        if let lowerBound, Bytewise.compare(t, lowerBound) < 0 { t = lowerBound }
+        forward = true
+        seekInternal(t, sequence: maxSequenceNumber)
+        findNextVisible()
+    }
+
+    /// Positions at the last key ≤ `target` (clamped to the upper bound).
+    public func seekForPrev(_ target: [UInt8]) {
+        if let upperBound, Bytewise.compare(target, upperBound) >= 0 { return seekToLast() }
+        forward = false
+        // The last internal entry of `target` is (target, seq 0, type 0).
+        scratch.removeAll(keepingCapacity: true)
+        target.withUnsafeBytes { InternalKey.append(to: &scratch, userKey: $0, sequence: 0, type: 0) }
+        scratch.withUnsafeBytes { input.seekForPrev($0) }
+        findPrevVisible()
+    }
+
+    /// Moves to the next key. Requires `isValid`.
+    public func next() {
+        guard valid else { return }
+        if !forward {
+            // The input sits before the current key: move past its entries.
+            forward = true
+            let key = currentKey
+            seekInternal(key, sequence: maxSequenceNumber)
+            skipUserKey(key)
+        }
+        findNextVisible()
+    }
+
+    /// Moves to the previous key. Requires `isValid`.
+    public func prev() {
+        guard valid else { return }
+        if forward {
+            // The input sits after the current key: go to just before it.
+            forward = false
+            seekInternal(currentKey, sequence: maxSequenceNumber)
+            if input.isValid { input.prev() } else { input.seekToLast() }
+        }
+        findPrevVisible()
+    }
+
+    // MARK: Internals
+
+    private func seekInternal(_ userKey: [UInt8], sequence: UInt64) {
+        scratch.removeAll(keepingCapacity: true)
+        userKey.withUnsafeBytes { InternalKey.append(to: &scratch, userKey: $0, sequence: sequence, type: ValueType.forSeekCode) }
+        scratch.withUnsafeBytes { input.seek($0) }
+    }
+
+    private func skipUserKey(_ userKey: [UInt8]) {
+        while input.isValid, userKey.withUnsafeBytes({ Bytewise.compare(InternalKey.userKey(input.key), $0) == 0 }) {
+            input.next()
+        }
+    }
+
+    private func stop(_ error: Error? = nil) {
+        valid = false
+        if let error, failure == nil { failure = error }
+    }
+
+    /// Resolves user keys going forward until one is visible.
+    private func findNextVisible() {
+        while input.isValid {
+            let userKey = Array(InternalKey.userKey(input.key))
+            if let upperBound, Bytewise.compare(userKey, upperBound) >= 0 { return stop() }
+            var state = LookupState(snapshot: snapshot)
+            state.coveringTombstone = tombstones.maxCoveringSequence(userKey, snapshot: snapshot)
+            // Entries of one user key come newest first.
+            while input.isValid {
+                guard let parsed = ParsedInternalKey(input.key) else { return stop(StrataError.corruption("internal key too short")) }
+                if userKey.withUnsafeBytes({ Bytewise.compare(parsed.userKey, $0) != 0 }) { break }
+                if !state.isDone { _ = state.add(parsed, input.value) }
+                input.next()
+            }
+            if let e = input.error { return stop(e) }
+            state.finish()
+            do {
+                if let value = try state.result(userKey: userKey, mergeOperator: mergeOperator) {
+                    currentKey = userKey
+                    currentValue = value
+                    valid = true
+                    return
+                }
+            } catch {
+                return stop(error)
+            }
+        }
+        if let e = input.error { return stop(e) }
+        stop()
+    }
+
+    /// Resolves user keys going backward until one is visible.
+    private func findPrevVisible() {
+        while input.isValid {
+            let userKey = Array(InternalKey.userKey(input.key))
+            if let lowerBound, Bytewise.compare(userKey, lowerBound) < 0 { return stop() }
+            if let upperBound, Bytewise.compare(userKey, upperBound) >= 0 {
+                input.prev()
+                continue
+            }
+            // Going backward, a key's entries come oldest first: collect them,
+            // then resolve newest first.
+            var entries: [(key: [UInt8], value: [UInt8])] = []
+            while input.isValid {
+                let k = input.key
+                if userKey.withUnsafeBytes({ Bytewise.compare(InternalKey.userKey(k), $0) != 0 }) { break }
+                if let parsed = ParsedInternalKey(k), parsed.sequence <= snapshot {
+                    entries.append((Array(k), Array(input.value)))
+                }
+                input.prev()
+            }
+            if let e = input.error { return stop(e) }
+            var state = LookupState(snapshot: snapshot)
+            state.coveringTombstone = tombstones.maxCoveringSequence(userKey, snapshot: snapshot)
+            for entry in entries.reversed() {
+                let more = entry.key.withUnsafeBytes { k in
+                    entry.value.withUnsafeBytes { v in state.add(ParsedInternalKey(k)!, v) }
+                }
+                if !more { break }
+            }
+            state.finish()
+            do {
+                if let value = try state.result(userKey: userKey, mergeOperator: mergeOperator) {
+                    currentKey = userKey
+                    currentValue = value
+                    valid = true
+                    return
+                }
+            } catch {
+                return stop(error)
+            }
+        }
+        if let e = input.error { return stop(e) }
+        stop()
+    }
+}

@@ -1,0 +1,47 @@
+import Synchronization
+
+/// Byte and operation counters of a database, for `strata.stats` and the
+/// benchmarks' amplification report. Every counter is an atomic, updated
+/// where the work happens.
+///
+/// Write amplification = (walBytes + flushBytes + compactionBytesWritten) / userBytes.
+final class DBStatistics: Sendable {
+    /// Bytes of keys and values passed to writes by users.
+    let userBytes = Atomic<UInt64>(0)
+    /// Updates written by users (keys).
+    let userWrites = Atomic<UInt64>(0)
+    /// Write groups committed (one WAL record each).
+    let commitGroups = Atomic<UInt64>(0)
+    /// Bytes appended to WALs.
+    let walBytes = Atomic<UInt64>(0)
+    /// WAL fsyncs.
+    let walSyncs = Atomic<UInt64>(0)
+    /// Bytes of tables written by flushes.
+    let flushBytes = Atomic<UInt64>(0)
+    /// Flushes completed.
+    let flushes = Atomic<UInt64>(0)
+    /// Per output level (index = level): compaction bytes written and read, compactions run.
+    let levels: [LevelCounters]
+    /// Trivial moves (a file moved to the next level without rewriting).
+    let trivialMoves = Atomic<UInt64>(0)
+    /// Nanoseconds writers spent stalled (waiting for flush or compaction).
+    let stallNanoseconds = Atomic<UInt64>(0)
+    /// Times writers stalled.
+    let stalls = Atomic<UInt64>(0)
+    /// Nanoseconds spent in compactions and flushes.
+    let compactionNanoseconds = Atomic<UInt64>(0)
+
+    init() {
+        levels = (0..<Version.levelCount).map { _ in LevelCounters() }
+    }
+}
+
+/// Compaction counters of one output level.
+final class LevelCounters: Sendable {
+    /// Bytes written by compactions into the level.
+    let bytesWritten = Atomic<UInt64>(0)
+    /// Bytes read by compactions into the level (inputs from both levels).
+    let bytesRead = Atomic<UInt64>(0)
+    /// Compactions into the level.
+    let count = Atomic<UInt64>(0)
+}

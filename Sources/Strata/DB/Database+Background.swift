@@ -1,0 +1,160 @@
+/// Background work: flushing immutable memtables to L0 and compacting, on
+/// the database's own threads (`Options.maxBackgroundJobs`, at least 2: one
+/// flush and one compaction may run at once).
+extension Database {
+    func startBackgroundThreads() {
+        let count = max(2, options.maxBackgroundJobs)
+        monitor.withLock { runningThreads = count }
+        for i in 0..<count {
+            startThread(name: "strata-bg-\(i)") { [self] in backgroundLoop() }
+        }
+    }
+
+    /// Wakes background threads if there is work. Caller holds the monitor.
+    func maybeScheduleWork() {
+        monitor.broadcast()
+    }
+
+    private enum Work {
+        case flush
+        case compaction(CompactionPlan)
+    }
+
+    /// What a background thread should do next, or nil. Caller holds the monitor.
+    private func nextWork() -> Work? {
+        if backgroundError != nil || shuttingDown { return nil }
+        if !flushRunning && !imm.isEmpty { return .flush }
+        if !compactionRunning && manualCompactionPending == 0,
+           let version = versions.current(),
+           let plan = CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) {
+            return .compaction(plan)
+        }
+        return nil
+    }
+
+    private func backgroundLoop() {
+        monitor.lock()
+        while true {
+            if shuttingDown { break }
+            guard let work = nextWork() else {
+                monitor.wait()
+                continue
+            }
+            switch work {
+            case .flush:
+                flushRunning = true
+                let (table, _) = imm[0]
+                let nextWAL = imm.count > 1 ? imm[1].wal : memWAL
+                let snapshotList = snapshots.sequences
+                monitor.unlock()
+                let result = Result { try flushMemtable(table, nextWAL: nextWAL, snapshots: snapshotList) }
+                monitor.lock()
+                flushRunning = false
+                switch result {
+                case .success:
+                    imm.removeFirst()
+                    installSuperVersion()
+                case .failure(let error):
+                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                }
+                backgroundWorkDone += 1
+                monitor.broadcast()
+                monitor.unlock()
+                deleteObsoleteFiles()
+                monitor.lock()
+            case .compaction(let plan):
+                compactionRunning = true
+                for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
+                let snapshotList = snapshots.sequences
+                monitor.unlock()
+                let result = Result { try runCompaction(plan, snapshots: snapshotList) }
+                monitor.lock()
+                for f in plan.allInputs { filesBeingCompacted.remove(f.number) }
+                compactionRunning = false
+                switch result {
+                case .success: installSuperVersion()
+                case .failure(let error):
+                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                }
+                backgroundWorkDone += 1
+                monitor.broadcast()
+                monitor.unlock()
+                deleteObsoleteFiles()
+                monitor.lock()
+            }
+        }
+        runningThreads -= 1
+        monitor.broadcast()
+        monitor.unlock()
+    }
+
+    /// Writes one immutable memtable to an L0 table and records it in the
+    /// MANIFEST with `nextWAL` as the new log number (older WALs then hold
+    /// nothing unflushed). Runs without the monitor.
+    func flushMemtable(_ table: MemTable, nextWAL: UInt64, snapshots: [UInt64]) throws {
+        var edit = VersionEdit()
+        if let meta = try writeLevel0Table(table, snapshots: snapshots, reason: "flush") {
+            edit.newFiles.append((0, meta))
+        }
+        edit.logNumber = nextWAL
+        try versions.logAndApply([edit])
+        stats.flushes.add(1, ordering: .relaxed)
+    }
+
+    /// Builds an L0 table from a memtable (dropping versions no snapshot
+    /// needs), syncs it, and returns its metadata; nil if nothing remained.
+    func writeLevel0Table(_ table: MemTable, snapshots: [UInt64], reason: String) throws -> FileMetaData? {
+        let start = MonotonicClock.now()
+        let input = table.makeIterator()
+        let filtered = CompactionIterator(input: input, snapshots: snapshots, bottommost: false)
+        let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
+                                 level: 0, targetFileSize: .max, columnFamilyID: 0)
+        filtered.seekToFirst()
+        while filtered.isValid {
+            try output.add(key: filtered.key, value: filtered.value)
+            filtered.next()
+        }
+        for tombstone in table.rangeTombstones() {
+            try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)
+        }
+        let files = try output.finish()
+        stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed)
+        for f in files { stats.flushBytes.add(f.fileSize, ordering: .relaxed) }
+        return files.first
+    }
+
+    /// Deletes files no longer needed: tables no version references, WALs
+    /// below the MANIFEST's log number, old MANIFESTs and temp files. With
+    /// `orphans` (only at open, when no flush or compaction is writing) also
+    /// tables that no version lists, left behind by a crash.
+    func deleteObsoleteFiles(orphans: Bool = false) {
+        for number in versions.takeObsoleteFiles() {
+            tableCache.evict(number)
+            try? fileSystem.removeFile(Path.join(path, DBFileName.table(number)))
+        }
+        let minLog = versions.minLogNumberToKeep
+        let (activeWAL, pendingWALs) = monitor.withLock { (walNumber, Set(imm.map(\.wal))) }
+        let manifest = versions.manifestNumber
+        var liveTables = Set<UInt64>()
+        if orphans {
+            for family in versions.columnFamilies {
+                for f in family.version.allFiles { liveTables.insert(f.number) }
+            }
+        }
+        guard let names = try? fileSystem.listDirectory(path) else { return }
+        for name in names {
+            switch DBFileName.parse(name) {
+            case .wal(let n) where n < minLog && n != activeWAL && !pendingWALs.contains(n):
+                try? fileSystem.removeFile(Path.join(path, name))
+            case .manifest(let n) where n < manifest:
+                try? fileSystem.removeFile(Path.join(path, name))
+            case .temp:
+                try? fileSystem.removeFile(Path.join(path, name))
+            case .table(let n) where orphans && !liveTables.contains(n):
+                try? fileSystem.removeFile(Path.join(path, name))
+            default:
+                break
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+/// Opening a database: create or recover the MANIFEST, replay WALs, flush
+/// what they held, start a fresh WAL and the background threads.
+extension Database {
+    /// Opens (or, with `options.createIfMissing`, creates) the database in
+    /// directory `path`.
+    ///
+    /// Recovery replays every WAL at or above the MANIFEST's log number in
+    /// number order; a torn or corrupt record ends the replay at the last
+    /// intact record (point-in-time recovery), and what was recovered is
+    /// flushed to L0 before the open returns.
+    ///
+    /// Throws `.invalidArgument` if the database is absent and
+    /// `createIfMissing` is false, or present and `errorIfExists` is true;
+    /// `.corruption` naming the file for a damaged MANIFEST or table;
+    /// `.ioError` if the directory is locked by another process.
+    public static func open(at path: String, options: Options = Options()) throws -> Database {
+        let fs = options.fileSystem
+        if options.createIfMissing { try fs.createDirectory(path) }
+        guard fs.exists(path) else {
+            throw StrataError.invalidArgument("\(path): does not exist (createIfMissing is false)")
+        }
+        let lock = try fs.lock(Path.join(path, DBFileName.lock))
+        do {
+            let versions: VersionSet
+            let dbID: String
+            if fs.exists(Path.join(path, DBFileName.current)) {
+                if options.errorIfExists {
+                    throw StrataError.invalidArgument("\(path): exists (errorIfExists is true)")
+                }
+                versions = try VersionSet.recover(directory: path, fileSystem: fs)
+                dbID = (try? readIdentity(path, fs)) ?? Identity.uuid()
+            } else {
+                guard options.createIfMissing else {
+                    throw StrataError.invalidArgument("\(path): does not exist (createIfMissing is false)")
+                }
+                dbID = Identity.uuid()
+                try writeIdentity(path, fs, dbID)
+                versions = try VersionSet.create(directory: path, fileSystem: fs, dbID: nil)
+            }
+            if !fs.exists(Path.join(path, DBFileName.identity)) { try writeIdentity(path, fs, dbID) }
+            let db = Database(path: path, options: options, fileSystem: fs, versions: versions, lockFile: lock, dbID: dbID)
+            try db.recoverWALs()
+            db.deleteObsoleteFiles(orphans: true)
+            db.startBackgroundThreads()
+            db.monitor.withLock { db.maybeScheduleWork() }
+            return db
+        } catch {
+            lock.unlock()
+            throw error
+        }
+    }
+
+    static func readIdentity(_ path: String, _ fs: any FileSystem) throws -> String {
+        let file = try fs.openRandomAccess(Path.join(path, DBFileName.identity))
+        defer { file.close() }
+        let text = String(decoding: try file.read(at: 0, count: Int(file.size)), as: UTF8.self)
+        return text.trimmingNewlines()
+    }
+
+    static func writeIdentity(_ path: String, _ fs: any FileSystem, _ id: String) throws {
+        let temp = Path.join(path, "IDENTITY.dbtmp")
+        let file = try fs.createWritable(temp)
+        try file.append(Array((id + "\n").utf8))
+        try file.sync()
+        try file.close()
+        try fs.rename(temp, to: Path.join(path, DBFileName.identity))
+    }
+
+    /// Replays the WALs the MANIFEST still needs into memtables, flushes
+    /// them to L0, and starts a new WAL. Runs before any other thread uses
+    /// the database.
+    func recoverWALs() throws {
+        let minLog = versions.minLogNumberToKeep
+        var logs: [UInt64] = []
+        for name in try fileSystem.listDirectory(path) {
+            if case .wal(let n) = DBFileName.parse(name) {
+                versions.markFileNumberUsed(n)
+                if n >= minLog { logs.append(n) }
+            }
+        }
+        logs.sort()
+        var edit = VersionEdit()
+        var memtable = MemTable()
+        var maxSequence = versions.lastSequence
+        var stop = false
+        for number in logs where !stop {
+            let walPath = Path.join(path, DBFileName.wal(number))
+            let file = try fileSystem.openRandomAccess(walPath)
+            defer { file.close() }
+            let reader = LogReader(file: file)
+            while true {
+                let record: [UInt8]?
+                do {
+                    record = try reader.next()
+                } catch let error as StrataError where error.kind == .corruption {
+                    // Point-in-time recovery: everything before the damaged
+                    // record is kept, nothing after it.
+                    stop = true
+                    break
+                }
+                guard let record else { break }
+                let batch: WriteBatch
+                do {
+                    batch = try WriteBatch(encoded: record)
+                } catch {
+                    stop = true
+                    break
+                }
+                var sequence = batch.sequence
+                try batch.forEach { op in
+                    if op.columnFamily == 0 {
+                        memtable.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
+                    }
+                    sequence += 1
+                }
+                if batch.count > 0 { maxSequence = max(maxSequence, batch.sequence + UInt64(batch.count) - 1) }
+                if memtable.approximateMemoryUsage >= options.writeBufferSize {
+                    if let meta = try writeLevel0Table(memtable, snapshots: [], reason: "recovery") {
+                        edit.newFiles.append((0, meta))
+                    }
+                    memtable = MemTable()
+                }
+            }
+        }
+        if !memtable.isEmpty, let meta = try writeLevel0Table(memtable, snapshots: [], reason: "recovery") {
+            edit.newFiles.append((0, meta))
+        }
+        versions.setLastSequence(maxSequence)
+
+        // Start the new WAL and record that older ones are no longer needed.
+        let number = versions.newFileNumber()
+        let file = try fileSystem.createWritable(Path.join(path, DBFileName.wal(number)))
+        try fileSystem.syncDirectory(path)
+        edit.logNumber = number
+        try versions.logAndApply([edit])
+        monitor.withLock {
+            wal = LogWriter(file: file)
+            walNumber = number
+            mem = MemTable()
+            memWAL = number
+            installSuperVersion()
+        }
+    }
+}
+
+extension String {
+    /// The string without trailing newline characters.
+    func trimmingNewlines() -> String {
+        var s = Substring(self)
+        while let last = s.last, last == "\n" || last == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,125 @@
+/// Introspection: `property(_:)` names, as RocksDB's `GetProperty`.
+extension Database {
+    /// The value of a named property, or nil for an unknown name:
+    ///
+    /// * `strata.stats` (alias `rocksdb.stats`): per-level table (files,
+    ///   size, score, bytes read and written by compaction, W-Amp) and the
+    ///   cumulative write/WAL/compaction lines in RocksDB's format.
+    /// * `strata.num-files-at-levelN` (alias `rocksdb.num-files-at-levelN`).
+    /// * `strata.levelstats`: files and bytes per level.
+    /// * `strata.background-error`: the error that stopped writes, or "".
+    /// * `strata.write-amplification`: (WAL + flush + compaction bytes) / user bytes.
+    public func property(_ name: String) -> String? {
+        let version = versions.current() ?? .empty
+        for prefix in ["strata.num-files-at-level", "rocksdb.num-files-at-level"] where name.hasPrefix(prefix) {
+            guard let level = Int(name.dropFirst(prefix.count)), level >= 0, level < version.levels.count else { return nil }
+            return String(version.levels[level].count)
+        }
+        switch name {
+        case "strata.stats", "rocksdb.stats": return statsText(version)
+        case "strata.levelstats", "rocksdb.levelstats":
+            var lines = ["Level Files Size(MB)", "--------------------"]
+            for (level, files) in version.levels.enumerated() {
+                lines.append(String(format3: level, files.count, Double(version.levelBytes(level)) / 1048576))
+            }
+            return lines.joined(separator: "\n") + "\n"
+        case "strata.background-error":
+            return monitor.withLock { backgroundError.map { "\($0)" } ?? "" }
+        case "strata.write-amplification":
+            return formatFixed(writeAmplification, 3)
+        default: return nil
+        }
+    }
+
+    /// (WAL + flush + compaction bytes written) / user bytes written; 0 before any write.
+    var writeAmplification: Double {
+        let user = stats.userBytes.load(ordering: .relaxed)
+        guard user > 0 else { return 0 }
+        var written = stats.walBytes.load(ordering: .relaxed) + stats.flushBytes.load(ordering: .relaxed)
+        for level in 0..<Version.levelCount { written += stats.levels[level].bytesWritten.load(ordering: .relaxed) }
+        return Double(written) / Double(user)
+    }
+
+    private func statsText(_ version: Version) -> String {
+        let scores = CompactionPicker(options: options).scores(version: version)
+        let user = Double(stats.userBytes.load(ordering: .relaxed))
+        var lines: [String] = []
+        lines.append("** Compaction Stats [default] **")
+        lines.append("Level    Files    Size(MB)  Score  Read(GB)  Write(GB)  W-Amp  Comp(cnt)")
+        lines.append(String(repeating: "-", count: 72))
+        var totalFiles = 0
+        var totalBytes: UInt64 = 0
+        var totalRead: UInt64 = 0
+        var totalWritten: UInt64 = 0
+        for level in 0..<version.levels.count {
+            let files = version.levels[level].count
+            let bytes = version.levelBytes(level)
+            var written = stats.levels[level].bytesWritten.load(ordering: .relaxed)
+            let read = stats.levels[level].bytesRead.load(ordering: .relaxed)
+            var count = stats.levels[level].count.load(ordering: .relaxed)
+            if level == 0 {
+                written += stats.flushBytes.load(ordering: .relaxed)
+                count += stats.flushes.load(ordering: .relaxed)
+            }
+            totalFiles += files
+            totalBytes += bytes
+            totalRead += read
+            totalWritten += written
+            // Per-level W-Amp as RocksDB prints it: bytes written to the level
+            // over bytes read from the level above (for L0: over user bytes).
+            let wamp = level == 0 ? (user > 0 ? Double(written) / user : 0) : (read > 0 ? Double(written) / Double(read) : 0)
+            lines.append(pad("L\(level)", 5) + pad(String(files), 9, left: true) + pad(formatFixed(Double(bytes) / 1048576, 2), 12, left: true)
+                + pad(formatFixed(level < scores.count ? scores[level] : 0, 2), 7, left: true)
+                + pad(formatFixed(Double(read) / 1e9, 3), 10, left: true) + pad(formatFixed(Double(written) / 1e9, 3), 11, left: true)
+                + pad(formatFixed(wamp, 2), 7, left: true) + pad(String(count), 11, left: true))
+        }
+        lines.append(pad("Sum", 5) + pad(String(totalFiles), 9, left: true) + pad(formatFixed(Double(totalBytes) / 1048576, 2), 12, left: true)
+            + pad("", 7) + pad(formatFixed(Double(totalRead) / 1e9, 3), 10, left: true)
+            + pad(formatFixed(Double(totalWritten) / 1e9, 3), 11, left: true)
+            + pad(formatFixed(user > 0 ? Double(totalWritten) / user : 0, 2), 7, left: true))
+        let writes = stats.userWrites.load(ordering: .relaxed)
+        let groups = stats.commitGroups.load(ordering: .relaxed)
+        let syncs = stats.walSyncs.load(ordering: .relaxed)
+        let wal = stats.walBytes.load(ordering: .relaxed)
+        let seconds = Double(stats.compactionNanoseconds.load(ordering: .relaxed)) / 1e9
+        lines.append("")
+        lines.append("Cumulative writes: \(kilo(writes)) writes, \(kilo(writes)) keys, \(kilo(groups)) commit groups, "
+            + "\(formatFixed(groups > 0 ? Double(writes) / Double(groups) : 0, 1)) writes per commit group, ingest: \(formatFixed(user / 1e9, 2)) GB")
+        lines.append("Cumulative WAL: \(kilo(groups)) writes, \(syncs) syncs, "
+            + "\(formatFixed(syncs > 0 ? Double(groups) / Double(syncs) : Double(groups), 2)) writes per sync, written: \(formatFixed(Double(wal) / 1e9, 2)) GB")
+        lines.append("Cumulative compaction: \(formatFixed(Double(totalWritten) / 1e9, 2)) GB write, \(formatFixed(Double(totalRead) / 1e9, 2)) GB read, "
+            + "\(formatFixed(seconds, 1)) seconds")
+        lines.append("Cumulative stall: \(formatFixed(Double(stats.stallNanoseconds.load(ordering: .relaxed)) / 1e9, 3)) seconds, "
+            + "\(stats.stalls.load(ordering: .relaxed)) stalls")
+        lines.append("W-Amp (WAL + flush + compaction) / user bytes: \(formatFixed(writeAmplification, 2))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// "4000K" style counts, as RocksDB prints them.
+func kilo(_ n: UInt64) -> String { n >= 10_000 ? "\(n / 1000)K" : "\(n)" }
+
+/// Fixed-point formatting without Foundation.
+func formatFixed(_ x: Double, _ digits: Int) -> String {
+    guard x.isFinite else { return "\(x)" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let negative = x < 0
+    let scaled = (abs(x) * scale).rounded()
+    let whole = UInt64(scaled / scale)
+    var fraction = String(UInt64(scaled) - whole * UInt64(scale))
+    while fraction.count < digits { fraction = "0" + fraction }
+    return (negative ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
+}
+
+func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+    guard s.count < width else { return s }
+    let fill = String(repeating: " ", count: width - s.count)
+    return left ? fill + s : s + fill
+}
+
+extension String {
+    init(format3 level: Int, _ files: Int, _ megabytes: Double) {
+        self = pad(String(level), 5) + " " + pad(String(files), 5, left: true) + " " + pad(formatFixed(megabytes, 2), 8, left: true)
+    }
+}

@@ -1,0 +1,78 @@
+/// Point lookups and iterator construction.
+extension Database {
+    /// The value of `key`, or nil if it is absent or deleted, as of
+    /// `options.snapshot` (or now). Merge operands are combined with the
+    /// merge operator. Throws `.corruption` (naming the file and offset) if a
+    /// block read on the way fails its checksum.
+    public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
+        try checkOpen()
+        let sv = superVersion()
+        let snapshot = options.snapshot?.sequence ?? versions.lastSequence
+        var state = LookupState(snapshot: snapshot)
+        try key.withUnsafeBytes { userKey in
+            for table in [sv.mem] + sv.imm {
+                state.coveringTombstone = max(state.coveringTombstone,
+                                              table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+                table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
+                if state.isDone { return }
+            }
+            for file in sv.version.filesForLookup(userKey) {
+                let table = try tableCache.table(file.number)
+                if !table.rangeTombstones.isEmpty {
+                    state.coveringTombstone = max(state.coveringTombstone,
+                                                  table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+                }
+                try table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
+                if state.isDone { return }
+            }
+            state.finish()
+        }
+        return try state.result(userKey: key, mergeOperator: self.options.mergeOperator)
+    }
+
+    /// An iterator over the database as of `options.snapshot` (or now),
+    /// within `options.lowerBound` / `upperBound`. It pins the memtables and
+    /// files it reads; it does not see writes made after it was created.
+    public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
+        try checkOpen()
+        let sv = superVersion()
+        let snapshot = options.snapshot?.sequence ?? versions.lastSequence
+        var children: [any InternalIterator] = []
+        var tombstones: [(begin: [UInt8], end: [UInt8])] = []
+        for table in [sv.mem] + sv.imm {
+            children.append(table.makeIterator())
+            tombstones += table.rangeTombstones()
+        }
+        for file in sv.version.levels[0] {
+            let table = try tableCache.table(file.number)
+            children.append(table.makeIterator())
+            tombstones += table.rangeTombstones
+        }
+        for level in 1..<sv.version.levels.count where !sv.version.levels[level].isEmpty {
+            for file in sv.version.levels[level] {
+                let table = try tableCache.table(file.number)
+                tombstones += table.rangeTombstones
+            }
+            children.append(LevelIterator(files: sv.version.levels[level], tables: tableCache))
+        }
+        return DBIterator(
+            input: MergingIterator(children: children), snapshot: snapshot,
+            tombstones: RangeTombstoneList(internalTombstones: tombstones),
+            lowerBound: options.lowerBound, upperBound: options.upperBound,
+            mergeOperator: self.options.mergeOperator, pin: sv, snapshotHandle: options.snapshot)
+    }
+}
+
+extension TableReader {
+    /// The table's range tombstones, fragmented for lookups.
+    var rangeTombstoneList: RangeTombstoneList {
+        RangeTombstoneList(internalTombstones: rangeTombstones)
+    }
+}
+
+extension MemTable {
+    /// The memtable's range tombstones, fragmented for lookups.
+    var rangeTombstoneList: RangeTombstoneList {
+        rangeTombstoneCount == 0 ? .empty : RangeTombstoneList(internalTombstones: rangeTombstones())
+    }
+}

@@ -1,0 +1,216 @@
+import Glibc
+import Synchronization
+
+/// An open Strata database: a RocksDB 7.8.3-compatible directory of WALs,
+/// a MANIFEST and block-based tables, with an in-memory memtable in front.
+///
+/// Durability: a write returns once it is in the WAL (handed to the OS) and
+/// the memtable; with `WriteOptions(sync: true)` the WAL is fsynced first, so
+/// the write survives a machine crash. After a crash the recovered state is a
+/// prefix of the acknowledged writes (docs/durability.md).
+///
+/// Thread safety: `Sendable`; every method may be called from any thread
+/// concurrently. Writes are serialized by group commit; reads take no lock
+/// beyond a short one to pin the current memtables and version. Blocking
+/// file I/O happens on the calling thread or on the database's own
+/// background threads, never on the Swift concurrency pool.
+public final class Database: @unchecked Sendable {
+    // @unchecked: every `var` below is guarded by `monitor` (documented per
+    // field); the rest is immutable or internally synchronized.
+
+    /// The directory holding the database.
+    public let path: String
+    let options: Options
+    let fileSystem: any FileSystem
+    let versions: VersionSet
+    let tableCache: TableCache
+    let blockCache: BlockCache?
+    let snapshots = SnapshotList()
+    let stats = DBStatistics()
+    let monitor = Monitor()
+    let lockFile: any FileLock
+    let dbID: String
+    let sessionID: String
+
+    // Guarded by `monitor`:
+    var mem: MemTable
+    var memWAL: UInt64
+    /// Immutable memtables waiting to be flushed, oldest first, with the WAL
+    /// each was written to.
+    var imm: [(table: MemTable, wal: UInt64)] = []
+    var wal: LogWriter?
+    var walNumber: UInt64 = 0
+    var writers: [PendingWrite] = []
+    var backgroundError: StrataError?
+    var flushRunning = false
+    var compactionRunning = false
+    var manualCompactionPending = 0
+    var shuttingDown = false
+    var closed = false
+    var runningThreads = 0
+    var filesBeingCompacted = Set<UInt64>()
+    var current: SuperVersion
+    /// Counts flushes and compactions installed, so waiters can tell progress.
+    var backgroundWorkDone: UInt64 = 0
+
+    init(path: String, options: Options, fileSystem: any FileSystem, versions: VersionSet, lockFile: any FileLock,
+         dbID: String) {
+        self.path = path
+        self.options = options
+        self.fileSystem = fileSystem
+        self.versions = versions
+        self.lockFile = lockFile
+        self.dbID = dbID
+        sessionID = SessionID.generate()
+        blockCache = options.blockCacheCapacity > 0 ? BlockCache(capacity: options.blockCacheCapacity) : nil
+        var readerOptions = TableReaderOptions()
+        readerOptions.blockCache = blockCache
+        readerOptions.verifyChecksums = options.paranoidChecks
+        tableCache = TableCache(directory: path, fileSystem: fileSystem, readerOptions: readerOptions)
+        mem = MemTable()
+        memWAL = 0
+        current = SuperVersion(mem: mem, imm: [], version: versions.current() ?? .empty)
+    }
+
+    deinit {
+        if !closed { try? close() }
+    }
+
+    /// The options for tables this database writes.
+    var tableOptions: TableOptions {
+        var t = TableOptions()
+        t.formatVersion = options.formatVersion
+        t.checksum = options.checksum
+        t.compression = options.compression
+        t.blockSize = options.blockSize
+        t.bloomBitsPerKey = options.bloomBitsPerKey
+        t.mergeOperatorName = options.mergeOperator?.name ?? "nullptr"
+        t.dbID = dbID
+        t.dbSessionID = sessionID
+        t.dbHostID = SessionID.hostName()
+        return t
+    }
+
+    /// Installs a new SuperVersion from the current memtables and version.
+    /// Caller holds `monitor`.
+    func installSuperVersion() {
+        current = SuperVersion(mem: mem, imm: imm.reversed().map(\.table), version: versions.current() ?? .empty)
+    }
+
+    /// The current SuperVersion (pins memtables and files).
+    func superVersion() -> SuperVersion {
+        monitor.withLock { current }
+    }
+
+    func checkOpen() throws {
+        if closed { throw StrataError(.closed, "database \(path) is closed") }
+    }
+
+    // MARK: Public API: writes
+
+    /// Sets `key` to `value`. See `write(_:options:)` for durability.
+    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.put(key, value)
+        try write(batch, options: options)
+    }
+
+    /// Deletes `key`; deleting an absent key is not an error.
+    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.delete(key)
+        try write(batch, options: options)
+    }
+
+    /// Deletes the one earlier `put` of `key` (RocksDB `SingleDelete`): valid
+    /// only if the key was put once since its last deletion and never merged.
+    public func singleDelete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.singleDelete(key)
+        try write(batch, options: options)
+    }
+
+    /// Adds a merge operand for `key`. Throws `.invalidArgument` without a
+    /// merge operator (`Options.mergeOperator`).
+    public func merge(_ key: [UInt8], _ operand: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.merge(key, operand)
+        try write(batch, options: options)
+    }
+
+    /// Deletes every key in [begin, end). An empty or inverted range is a no-op.
+    public func deleteRange(from begin: [UInt8], to end: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.deleteRange(from: begin, to: end)
+        try write(batch, options: options)
+    }
+
+    // MARK: Public API: snapshots
+
+    /// A consistent view of the database as of now. Reads through it see
+    /// exactly the writes acknowledged before this call.
+    public func snapshot() -> Snapshot {
+        let sequence = versions.lastSequence
+        snapshots.add(sequence)
+        return Snapshot(sequence: sequence, list: snapshots)
+    }
+
+    // MARK: Close
+
+    /// Stops background work, closes the WAL (syncing it) and releases the
+    /// lock. Data in the memtable is not flushed: the WAL holds it and the
+    /// next open replays it. Further calls throw `.closed`. Idempotent.
+    public func close() throws {
+        monitor.withLock {
+            shuttingDown = true
+            monitor.broadcast()
+            while runningThreads > 0 { monitor.wait() }
+        }
+        var firstError: Error? = nil
+        monitor.withLock {
+            if closed { return }
+            closed = true
+            do {
+                try wal?.sync()
+                try wal?.close()
+            } catch {
+                firstError = error
+            }
+            wal = nil
+        }
+        do { try versions.close() } catch { if firstError == nil { firstError = error } }
+        deleteObsoleteFiles()
+        lockFile.unlock()
+        if let firstError { throw firstError }
+    }
+}
+
+/// One write waiting in the group-commit queue.
+final class PendingWrite {
+    let batch: WriteBatch
+    let options: WriteOptions
+    var done = false
+    var error: Error?
+
+    init(batch: WriteBatch, options: WriteOptions) {
+        self.batch = batch
+        self.options = options
+    }
+}
+
+/// Random identifiers.
+enum Identity {
+    /// A random UUID in text form (RocksDB writes one to IDENTITY).
+    static func uuid() -> String {
+        var rng = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { b -> String in
+            let s = String(b, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+        let c = Array(hex)
+        return [c[0..<8], c[8..<12], c[12..<16], c[16..<20], c[20..<32]].map { String($0) }.joined(separator: "-")
+    }
+}

@@ -1,0 +1,166 @@
+/// How a database is opened and how it behaves. Every field documents its
+/// default and the RocksDB option it mirrors.
+///
+/// Value type; `Sendable`. Options are read once at open.
+public struct Options: Sendable {
+    /// Create the database if the directory holds none. Default true.
+    /// RocksDB: `create_if_missing` (RocksDB's default is false; Strata's
+    /// is true, as api.md specifies).
+    public var createIfMissing: Bool = true
+
+    /// Fail to open if a database already exists. Default false.
+    /// RocksDB: `error_if_exists`.
+    public var errorIfExists: Bool = false
+
+    /// Bytes of memtable before it is made immutable and flushed to an L0
+    /// table. Larger values mean fewer, larger L0 files and less write
+    /// amplification, at the cost of memory and recovery time. Default 64 MiB.
+    /// RocksDB: `write_buffer_size`.
+    public var writeBufferSize: Int = 64 << 20
+
+    /// Memtables (active + immutable) allowed before writes stall waiting for
+    /// flushes. Default 2. RocksDB: `max_write_buffer_number`.
+    public var maxWriteBufferNumber: Int = 2
+
+    /// Block compression: `.none` or `.snappy` (default). RocksDB: `compression`.
+    public var compression: CompressionType = .snappy
+
+    /// Block checksum type. Default `.xxh3`. RocksDB: `BlockBasedTableOptions::checksum`.
+    public var checksum: ChecksumType = .xxh3
+
+    /// Bloom filter bits per key; 0 disables filters. Default 10.
+    /// RocksDB: `BlockBasedTableOptions::filter_policy` (NewBloomFilterPolicy(10)).
+    public var bloomBitsPerKey: Double = 10
+
+    /// Uncompressed data block size. Default 4096. RocksDB: `BlockBasedTableOptions::block_size`.
+    public var blockSize: Int = 4096
+
+    /// Bytes of uncompressed blocks cached in memory. Default 32 MiB.
+    /// RocksDB: `BlockBasedTableOptions::block_cache` (an LRU cache of this capacity).
+    public var blockCacheCapacity: Int = 32 << 20
+
+    /// Table format version (2…5). Default 5. RocksDB: `BlockBasedTableOptions::format_version`.
+    public var formatVersion: UInt32 = 5
+
+    /// Compaction style. Default `.leveled`. RocksDB: `compaction_style`.
+    public var compactionStyle: CompactionStyle = .leveled
+
+    /// Number of L0 files that triggers an L0 → L1 compaction. Default 4.
+    /// RocksDB: `level0_file_num_compaction_trigger`.
+    public var level0FileNumCompactionTrigger: Int = 4
+
+    /// Number of L0 files at which writes are slowed down. Default 20.
+    /// RocksDB: `level0_slowdown_writes_trigger`.
+    public var level0SlowdownWritesTrigger: Int = 20
+
+    /// Number of L0 files at which writes stop until compaction catches up.
+    /// Default 36. RocksDB: `level0_stop_writes_trigger`.
+    public var level0StopWritesTrigger: Int = 36
+
+    /// Target size of the first non-zero level (L1, or the base level with
+    /// dynamic level bytes). Default 256 MiB. RocksDB: `max_bytes_for_level_base`.
+    public var maxBytesForLevelBase: UInt64 = 256 << 20
+
+    /// Size ratio between adjacent levels. Default 10.
+    /// RocksDB: `max_bytes_for_level_multiplier`.
+    public var maxBytesForLevelMultiplier: Double = 10
+
+    /// Size level targets from the last level up, so the last level holds
+    /// about 90% of the data and space amplification stays near 1.1. Default
+    /// true (RocksDB 7.8.3's default is false; true is its recommended setting
+    /// and the default from RocksDB 8.4). RocksDB: `level_compaction_dynamic_level_bytes`.
+    public var levelCompactionDynamicLevelBytes: Bool = true
+
+    /// Target size of compaction output files. Default 64 MiB.
+    /// RocksDB: `target_file_size_base`.
+    public var targetFileSizeBase: UInt64 = 64 << 20
+
+    /// Background threads for flushes and compactions. Default 2.
+    /// RocksDB: `max_background_jobs`.
+    public var maxBackgroundJobs: Int = 2
+
+    /// Merge operator used by `merge`; nil means merges are refused.
+    /// RocksDB: `merge_operator`.
+    public var mergeOperator: (any MergeOperator)? = nil
+
+    /// Compaction filter applied to entries during compaction; nil = none.
+    /// RocksDB: `compaction_filter`.
+    public var compactionFilter: (any CompactionFilter)? = nil
+
+    /// Verify block checksums on every read. Default true.
+    /// RocksDB: `ReadOptions::verify_checksums` (default true there too).
+    public var paranoidChecks: Bool = true
+
+    /// The file system every file access goes through. Default: the real
+    /// POSIX file system. Tests substitute a fault-injecting one.
+    /// RocksDB: `env` / `file_system`.
+    public var fileSystem: any FileSystem = PosixFileSystem.shared
+
+    /// Default options.
+    public init() {}
+}
+
+/// How compaction organizes the LSM.
+public enum CompactionStyle: Sendable, Equatable {
+    /// Levels of non-overlapping files, each about `maxBytesForLevelMultiplier`
+    /// times larger than the one above (RocksDB kCompactionStyleLevel).
+    case leveled
+    /// Size-tiered sorted runs merged by size ratio (RocksDB kCompactionStyleUniversal).
+    case universal
+}
+
+/// Options for one write.
+public struct WriteOptions: Sendable {
+    /// Fsync the WAL before the write returns: the write survives a machine
+    /// crash. Default false (survives a process crash only).
+    /// RocksDB: `WriteOptions::sync`.
+    public var sync: Bool
+    /// Skip the WAL: the write is lost on any crash until the memtable is
+    /// flushed. Default false. RocksDB: `WriteOptions::disableWAL`.
+    public var disableWAL: Bool
+    /// Fail with `.busy` instead of waiting when the write would stall.
+    /// Default false. RocksDB: `WriteOptions::no_slowdown`.
+    public var noSlowdown: Bool
+
+    /// Options with the given flags.
+    public init(sync: Bool = false, disableWAL: Bool = false, noSlowdown: Bool = false) {
+        self.sync = sync
+        self.disableWAL = disableWAL
+        self.noSlowdown = noSlowdown
+    }
+}
+
+/// A merge operator: combines operands written with `merge` into a value.
+/// Its `name` is written to table properties (`rocksdb.merge.operator`).
+public protocol MergeOperator: Sendable {
+    /// A stable name (RocksDB writes it to the table properties).
+    var name: String { get }
+    /// Combines an optional existing value with operands, oldest first.
+    /// Returning nil reports a merge failure (the read fails with `.corruption`).
+    func fullMerge(key: [UInt8], existing: [UInt8]?, operands: [[UInt8]]) -> [UInt8]?
+    /// Optional: combines two operands into one (associative operators); nil = cannot.
+    func partialMerge(key: [UInt8], left: [UInt8], right: [UInt8]) -> [UInt8]?
+}
+
+extension MergeOperator {
+    /// By default operands are not combined before a full merge.
+    public func partialMerge(key: [UInt8], left: [UInt8], right: [UInt8]) -> [UInt8]? { nil }
+}
+
+/// What a compaction filter decides for one entry.
+public enum CompactionDecision: Sendable, Equatable {
+    /// Keep the entry as it is.
+    case keep
+    /// Drop the entry (it reads as deleted).
+    case remove
+    /// Replace the value.
+    case change([UInt8])
+}
+
+/// Called for each value during compaction (RocksDB `CompactionFilter`).
+public protocol CompactionFilter: Sendable {
+    /// A stable name.
+    var name: String { get }
+    /// Decides the fate of one value at `level` (the output level).
+    func filter(level: Int, key: [UInt8], value: [UInt8]) -> CompactionDecision
+}

@@ -1,0 +1,232 @@
+/// An atomic group of updates: all are applied or none, and they get
+/// consecutive sequence numbers in the order they were added.
+///
+/// The batch is kept in RocksDB's WriteBatch encoding (spec section 14), so
+/// it is written to the WAL exactly as it is:
+///
+///     fixed64 sequence | fixed32 count | record*
+///     record := tag (varint32 cf id if tag is a column-family variant) varstring key [varstring value]
+///
+/// Value type (copy-on-write storage); `Sendable`. Keys and values are
+/// copied in. The empty key is legal.
+public struct WriteBatch: Sendable, Equatable {
+    /// Size of the header (sequence + count).
+    public static let headerSize = 12
+
+    /// Record tags (RocksDB `ValueType` as used in write batches).
+    enum Tag: UInt8 {
+        case deletion = 0x00
+        case value = 0x01
+        case merge = 0x02
+        case logData = 0x03
+        case columnFamilyDeletion = 0x04
+        case columnFamilyValue = 0x05
+        case columnFamilyMerge = 0x06
+        case singleDeletion = 0x07
+        case columnFamilySingleDeletion = 0x08
+        case beginPrepare = 0x09
+        case endPrepare = 0x0A
+        case commit = 0x0B
+        case rollback = 0x0C
+        case noop = 0x0D
+        case columnFamilyRangeDeletion = 0x0E
+        case rangeDeletion = 0x0F
+        case beginPersistedPrepare = 0x12
+        case beginUnprepare = 0x13
+        case commitWithTimestamp = 0x15
+    }
+
+    /// The encoded batch.
+    public private(set) var rep: [UInt8]
+
+    /// An empty batch.
+    public init() {
+        rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
+    }
+
+    /// A batch from its encoding (e.g. a WAL record). Throws `.corruption`
+    /// if the header is missing or a record is malformed.
+    public init(encoded: [UInt8]) throws(StrataError) {
+        guard encoded.count >= WriteBatch.headerSize else {
+            throw .corruption("write batch of \(encoded.count) bytes is shorter than its 12-byte header")
+        }
+        rep = encoded
+        var counted: UInt32 = 0
+        do {
+            try forEach { _ in counted += 1 }
+        } catch let error as StrataError {
+            throw error
+        } catch {
+            throw .corruption("write batch: \(error)")
+        }
+        guard counted == count else {
+            throw .corruption("write batch header says \(count) updates, the records hold \(counted)")
+        }
+    }
+
+    /// Number of updates (each consumes one sequence number).
+    public var count: UInt32 {
+        rep.withUnsafeBytes { loadFixed32($0.baseAddress! + 8) }
+    }
+
+    /// Sequence number of the first update (set when the batch is written).
+    public var sequence: UInt64 {
+        get { rep.withUnsafeBytes { loadFixed64($0.baseAddress!) } }
+        set { rep.withUnsafeMutableBytes { storeFixed64($0.baseAddress!, newValue) } }
+    }
+
+    /// True if the batch holds no updates.
+    public var isEmpty: Bool { count == 0 }
+
+    /// Bytes of the encoding (a rough size of the batch).
+    public var byteSize: Int { rep.count }
+
+    private mutating func setCount(_ n: UInt32) {
+        rep.withUnsafeMutableBytes { storeFixed32($0.baseAddress! + 8, n) }
+    }
+
+    private mutating func appendRecord(_ tag: Tag, _ cfTag: Tag, columnFamily: UInt32, key: [UInt8], value: [UInt8]?) {
+        if columnFamily == 0 {
+            rep.append(tag.rawValue)
+        } else {
+            rep.append(cfTag.rawValue)
+            rep.appendVarint32(columnFamily)
+        }
+        rep.appendLengthPrefixed(key)
+        if let value { rep.appendLengthPrefixed(value) }
+        setCount(count + 1)
+    }
+
+    /// Sets `key` to `value`.
+    public mutating func put(_ key: [UInt8], _ value: [UInt8]) {
+        appendRecord(.value, .columnFamilyValue, columnFamily: 0, key: key, value: value)
+    }
+
+    /// Deletes `key` (no error if absent).
+    public mutating func delete(_ key: [UInt8]) {
+        appendRecord(.deletion, .columnFamilyDeletion, columnFamily: 0, key: key, value: nil)
+    }
+
+    /// Deletes the single earlier `put` of `key` (RocksDB `SingleDelete`):
+    /// only valid when the key was put once and never merged or overwritten.
+    public mutating func singleDelete(_ key: [UInt8]) {
+        appendRecord(.singleDeletion, .columnFamilySingleDeletion, columnFamily: 0, key: key, value: nil)
+    }
+
+    /// Adds a merge operand for `key` (needs a merge operator on the database).
+    public mutating func merge(_ key: [UInt8], _ operand: [UInt8]) {
+        appendRecord(.merge, .columnFamilyMerge, columnFamily: 0, key: key, value: operand)
+    }
+
+    /// Deletes every key in [begin, end).
+    public mutating func deleteRange(from begin: [UInt8], to end: [UInt8]) {
+        appendRecord(.rangeDeletion, .columnFamilyRangeDeletion, columnFamily: 0, key: begin, value: end)
+    }
+
+    /// Updates in a column family given by id (used by `ColumnFamily`).
+    mutating func append(_ type: ValueType, columnFamily: UInt32, key: [UInt8], value: [UInt8]?) {
+        switch type {
+        case .value: appendRecord(.value, .columnFamilyValue, columnFamily: columnFamily, key: key, value: value ?? [])
+        case .deletion: appendRecord(.deletion, .columnFamilyDeletion, columnFamily: columnFamily, key: key, value: nil)
+        case .singleDeletion:
+            appendRecord(.singleDeletion, .columnFamilySingleDeletion, columnFamily: columnFamily, key: key, value: nil)
+        case .merge: appendRecord(.merge, .columnFamilyMerge, columnFamily: columnFamily, key: key, value: value ?? [])
+        case .rangeDeletion:
+            appendRecord(.rangeDeletion, .columnFamilyRangeDeletion, columnFamily: columnFamily, key: key, value: value ?? [])
+        }
+    }
+
+    /// Appends a blob that is logged with the batch but is not an update (RocksDB `PutLogData`).
+    public mutating func putLogData(_ blob: [UInt8]) {
+        rep.append(Tag.logData.rawValue)
+        rep.appendLengthPrefixed(blob)
+    }
+
+    /// Appends every update of `other` (its sequence is ignored).
+    public mutating func append(contentsOf other: WriteBatch) {
+        rep.append(contentsOf: other.rep[WriteBatch.headerSize...])
+        setCount(count + other.count)
+    }
+
+    /// Removes every update.
+    public mutating func clear() {
+        rep.removeAll(keepingCapacity: true)
+        rep.append(contentsOf: repeatElement(0, count: WriteBatch.headerSize))
+    }
+
+    /// One decoded update: views into the batch, valid during the callback.
+    public struct Operation {
+        public var type: ValueType
+        public var columnFamily: UInt32
+        public var key: UnsafeRawBufferPointer
+        /// The value, merge operand or range end; empty for deletions.
+        public var value: UnsafeRawBufferPointer
+    }
+
+    /// Calls `body` for each update in order (log data and 2PC markers are
+    /// skipped). Throws `.corruption` on a malformed record.
+    public func forEach(_ body: (Operation) throws -> Void) throws {
+        var failure: StrataError? = nil
+        var bodyError: (any Error)? = nil
+        rep.withUnsafeBytes { raw in
+            var c = ByteCursor(raw, position: WriteBatch.headerSize)
+            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+            while !c.isAtEnd {
+                let recordOffset = c.position
+                func bad(_ what: String) -> StrataError {
+                    .corruption("write batch: \(what) in the record at batch offset \(recordOffset)")
+                }
+                guard let tagByte = c.readByte() else { return }
+                guard let tag = Tag(rawValue: tagByte) else {
+                    failure = bad("unknown record tag 0x\(String(tagByte, radix: 16))")
+                    return
+                }
+                var cf: UInt32 = 0
+                switch tag {
+                case .columnFamilyDeletion, .columnFamilyValue, .columnFamilyMerge, .columnFamilySingleDeletion,
+                     .columnFamilyRangeDeletion:
+                    guard let id = c.readVarint32() else { failure = bad("truncated column family id"); return }
+                    cf = id
+                default: break
+                }
+                let type: ValueType
+                var hasValue = false
+                switch tag {
+                case .value, .columnFamilyValue: type = .value; hasValue = true
+                case .deletion, .columnFamilyDeletion: type = .deletion
+                case .singleDeletion, .columnFamilySingleDeletion: type = .singleDeletion
+                case .merge, .columnFamilyMerge: type = .merge; hasValue = true
+                case .rangeDeletion, .columnFamilyRangeDeletion: type = .rangeDeletion; hasValue = true
+                case .logData:
+                    guard c.readLengthPrefixed() != nil else { failure = bad("truncated log data"); return }
+                    continue
+                case .noop, .endPrepare, .commit, .rollback, .beginPrepare, .beginPersistedPrepare, .beginUnprepare:
+                    // 2PC markers: EndPrepare/Commit/Rollback carry an xid.
+                    if tag == .endPrepare || tag == .commit || tag == .rollback {
+                        guard c.readLengthPrefixed() != nil else { failure = bad("truncated 2PC marker"); return }
+                    }
+                    continue
+                case .commitWithTimestamp:
+                    guard c.readLengthPrefixed() != nil, c.readLengthPrefixed() != nil else {
+                        failure = bad("truncated commit marker"); return
+                    }
+                    continue
+                }
+                guard let key = c.readLengthPrefixed() else { failure = bad("truncated key"); return }
+                var value = empty
+                if hasValue {
+                    guard let v = c.readLengthPrefixed() else { failure = bad("truncated value"); return }
+                    value = v
+                }
+                do {
+                    try body(Operation(type: type, columnFamily: cf, key: key, value: value))
+                } catch {
+                    bodyError = error
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
+        if let bodyError { throw bodyError }
+    }
+}

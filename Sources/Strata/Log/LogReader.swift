@@ -1,0 +1,133 @@
+/// Reads logical records back from a log file (WAL or MANIFEST).
+///
+/// Each call to `next()` returns one intact record, `nil` at the end, or
+/// throws `.corruption` naming the file and offset when a record is damaged
+/// (bad checksum, impossible length, fragments out of order). A log that
+/// simply stops — a torn last write: a partial header, a partial payload or
+/// zero-filled space at the end — is a clean end (`isTruncatedTail` tells).
+/// What a caller does with corruption is its policy: WAL recovery stops at
+/// the last intact record (point-in-time recovery); a MANIFEST must be intact.
+///
+/// Ownership: one owner; reads the file sequentially by 32 KiB blocks.
+public final class LogReader {
+    /// The file being read.
+    public let file: any RandomAccessFile
+    private var block: [UInt8] = []
+    private var blockStart: UInt64 = 0
+    private var position = 0
+    private var endOfFile = false
+    /// Offset in the file where the last record returned began.
+    public private(set) var lastRecordOffset: UInt64 = 0
+    /// True once the end was reached inside a partial record or header.
+    public private(set) var isTruncatedTail = false
+
+    /// A reader from the start of `file`.
+    public init(file: any RandomAccessFile) {
+        self.file = file
+    }
+
+    private func readNextBlock() throws -> Bool {
+        let next = blockStart + UInt64(block.count)
+        guard next < file.size else {
+            endOfFile = true
+            return false
+        }
+        let count = Int(min(UInt64(LogFormat.blockSize), file.size - next))
+        block = try file.read(at: next, count: count)
+        blockStart = next
+        position = 0
+        return true
+    }
+
+    private func corruption(_ message: String, at offset: UInt64) -> StrataError {
+        StrataError.corruption(message, file: file.path, offset: offset)
+    }
+
+    /// The next logical record, or nil at the end of the log.
+    public func next() throws -> [UInt8]? {
+        var record: [UInt8] = []
+        var inFragmented = false
+        var recordStart: UInt64 = 0
+        while true {
+            if block.count - position < LogFormat.headerSize {
+                // Trailing bytes of a block are zero padding; move on.
+                let more = endOfFile ? false : try readNextBlock()
+                if !more {
+                    if inFragmented || block.count - position > 0 && block.count < LogFormat.blockSize {
+                        isTruncatedTail = inFragmented || !isAllZero(position, block.count)
+                    }
+                    return nil
+                }
+                continue
+            }
+            let headerOffset = blockStart + UInt64(position)
+            let (storedCRC, length, typeByte) = block.withUnsafeBytes { b in
+                (loadFixed32(b.baseAddress! + position), Int(loadFixed16(b.baseAddress! + position + 4)), b[position + 6])
+            }
+            if typeByte == LogFormat.RecordType.zero.rawValue && length == 0 && storedCRC == 0 {
+                // Zero-filled (preallocated) space: nothing more was written.
+                if inFragmented { isTruncatedTail = true }
+                return nil
+            }
+            var headerSize = LogFormat.headerSize
+            if typeByte >= 5 && typeByte <= 8 { headerSize = LogFormat.recyclableHeaderSize }
+            if position + headerSize + length > block.count {
+                if block.count < LogFormat.blockSize {
+                    // The file ends inside this record: a torn write.
+                    isTruncatedTail = true
+                    return nil
+                }
+                throw corruption("log record length \(length) runs past its 32 KiB block", at: headerOffset)
+            }
+            let computed = block.withUnsafeBytes { b in
+                CRC32C.mask(CRC32C.value(UnsafeRawBufferPointer(rebasing: b[(position + 6)..<(position + headerSize + length)])))
+            }
+            if computed != storedCRC {
+                if block.count < LogFormat.blockSize && position + headerSize + length == block.count {
+                    // A bad checksum on the very last record of the file is a
+                    // torn write too (its bytes were not all persisted).
+                    isTruncatedTail = true
+                    return nil
+                }
+                throw corruption("log record checksum mismatch: stored 0x\(hex32(storedCRC)), computed 0x\(hex32(computed))",
+                                 at: headerOffset)
+            }
+            let payloadStart = position + headerSize
+            position = payloadStart + length
+            let payload = block[payloadStart..<(payloadStart + length)]
+            switch typeByte {
+            case LogFormat.RecordType.full.rawValue, LogFormat.RecordType.recyclableFull.rawValue:
+                if inFragmented { throw corruption("FULL record inside a fragmented record", at: headerOffset) }
+                lastRecordOffset = headerOffset
+                return Array(payload)
+            case LogFormat.RecordType.first.rawValue, LogFormat.RecordType.recyclableFirst.rawValue:
+                if inFragmented { throw corruption("FIRST record inside a fragmented record", at: headerOffset) }
+                inFragmented = true
+                recordStart = headerOffset
+                record = Array(payload)
+            case LogFormat.RecordType.middle.rawValue, LogFormat.RecordType.recyclableMiddle.rawValue:
+                if !inFragmented { throw corruption("MIDDLE record without a FIRST", at: headerOffset) }
+                record.append(contentsOf: payload)
+            case LogFormat.RecordType.last.rawValue, LogFormat.RecordType.recyclableLast.rawValue:
+                if !inFragmented { throw corruption("LAST record without a FIRST", at: headerOffset) }
+                record.append(contentsOf: payload)
+                lastRecordOffset = recordStart
+                return record
+            case LogFormat.RecordType.setCompressionType.rawValue:
+                throw StrataError.notSupported("compressed WAL (record type 9): Strata reads uncompressed logs",
+                                               file: file.path, offset: headerOffset)
+            default:
+                throw corruption("unknown log record type \(typeByte)", at: headerOffset)
+            }
+        }
+    }
+
+    private func isAllZero(_ from: Int, _ to: Int) -> Bool {
+        var i = from
+        while i < to {
+            if block[i] != 0 { return false }
+            i += 1
+        }
+        return true
+    }
+}

@@ -1,0 +1,40 @@
+import Synchronization
+
+/// Open table readers of one database, by file number (RocksDB's
+/// `TableCache` with `max_open_files = -1`: every live table stays open).
+///
+/// Thread safety: internally locked; readers are shared.
+public final class TableCache: Sendable {
+    let directory: String
+    let fileSystem: any FileSystem
+    let readerOptions: TableReaderOptions
+    private let tables = Mutex<[UInt64: TableReader]>([:])
+
+    /// A cache for tables in `directory`.
+    public init(directory: String, fileSystem: any FileSystem, readerOptions: TableReaderOptions) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.readerOptions = readerOptions
+    }
+
+    /// The reader for table `number`, opening it on first use. Throws if the
+    /// file is missing or malformed (naming the file).
+    public func table(_ number: UInt64) throws -> TableReader {
+        if let t = tables.withLock({ $0[number] }) { return t }
+        let path = Path.join(directory, DBFileName.table(number))
+        let reader = try TableReader.open(path: path, fileSystem: fileSystem, options: readerOptions)
+        return tables.withLock { t in
+            if let existing = t[number] { return existing }
+            t[number] = reader
+            return reader
+        }
+    }
+
+    /// Forgets table `number` (call before deleting its file).
+    public func evict(_ number: UInt64) {
+        _ = tables.withLock { $0.removeValue(forKey: number) }
+    }
+
+    /// Number of open tables.
+    public var openCount: Int { tables.withLock { $0.count } }
+}

@@ -1,0 +1,126 @@
+/// Iterates a table's point entries in internal-key order: an index-block
+/// iterator picks the data block, a block iterator walks it (a "two-level"
+/// iterator). Range tombstones are not included (see
+/// `TableReader.rangeTombstones`).
+///
+/// Errors (checksum mismatch, bad block) end the iteration: `isValid`
+/// becomes false and `error` says what and where.
+///
+/// Thread safety: one thread at a time; the table may be shared.
+public final class TableIterator: InternalIterator {
+    public let table: TableReader
+    private let index: BlockIterator
+    private var data: BlockIterator?
+    private var dataValid = false
+    private var currentBlockOffset: UInt64 = .max
+    /// The first error met.
+    public private(set) var error: StrataError?
+
+    init(table: TableReader) {
+        self.table = table
+        index = table.makeIndexIterator()
+    }
+
+    public var isValid: Bool { dataValid && error == nil }
+    public var key: UnsafeRawBufferPointer { data!.key }
+    public var value: UnsafeRawBufferPointer { data!.value }
+
+    /// The handle of the data block holding the current entry.
+    public var currentBlockHandle: BlockHandle? {
+        guard index.isValid else { return nil }
+        return try? table.indexHandle(index)
+    }
+
+    public func seekToFirst() {
+        index.seekToFirst()
+        loadBlock { $0.seekToFirst() }
+        skipEmptyBlocksForward()
+    }
+
+    public func seekToLast() {
+        index.seekToLast()
+        loadBlock { $0.seekToLast() }
+        skipEmptyBlocksBackward()
+    }
+
+    public func seek(_ target: UnsafeRawBufferPointer) {
+        if table.indexKeyIsUserKey {
+            index.seek(InternalKey.userKey(target))
+        } else {
+            index.seek(target)
+        }
+        loadBlock { $0.seek(target) }
+        skipEmptyBlocksForward()
+    }
+
+    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+        seek(target)
+        if !isValid {
+            if error == nil { seekToLast() }
+        }
+        while isValid && InternalKey.compare(key, target) > 0 { prev() }
+    }
+
+    public func next() {
+        guard isValid else { return }
+        data!.next()
+        dataValid = data!.isValid
+        if let e = data!.error { return fail(e) }
+        skipEmptyBlocksForward()
+    }
+
+    public func prev() {
+        guard isValid else { return }
+        data!.prev()
+        dataValid = data!.isValid
+        if let e = data!.error { return fail(e) }
+        skipEmptyBlocksBackward()
+    }
+
+    private func fail(_ e: StrataError) {
+        error = e.located(file: table.path, offset: currentBlockOffset == .max ? nil : currentBlockOffset)
+        dataValid = false
+    }
+
+    /// Loads the block the index points at (reusing the current one if it is
+    /// the same) and positions it with `position`.
+    private func loadBlock(_ position: (BlockIterator) -> Void) {
+        guard error == nil else { return }
+        guard index.isValid else {
+            dataValid = false
+            if let e = index.error { fail(e) }
+            return
+        }
+        do {
+            let handle = try table.indexHandle(index)
+            if handle.offset != currentBlockOffset || data == nil {
+                let block = try table.dataBlock(handle)
+                if let data { data.reset(block: block, order: .internalKey) } else {
+                    data = block.makeIterator(order: .internalKey)
+                }
+                currentBlockOffset = handle.offset
+            }
+            position(data!)
+            dataValid = data!.isValid
+            if let e = data!.error { fail(e) }
+        } catch let e as StrataError {
+            fail(e)
+        } catch {
+            fail(StrataError.ioError("\(error)"))
+        }
+    }
+
+    private func skipEmptyBlocksForward() {
+        while !dataValid && error == nil && index.isValid {
+            index.next()
+            loadBlock { $0.seekToFirst() }
+        }
+    }
+
+    private func skipEmptyBlocksBackward() {
+        while !dataValid && error == nil && index.isValid {
+            index.prev()
+            loadBlock { $0.seekToLast() }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+/// Whole-table inspection for tools (`sst-dump --command=verify|blocks|raw`):
+/// every block with its stored form, checksum and contents.
+extension TableReader {
+    /// One block of the table as stored.
+    public struct BlockInfo: Sendable {
+        /// "data", "index", "filter", "properties", "metaindex", "range_del" or another meta block name.
+        public var kind: String
+        /// Where it is (size excludes the 5-byte trailer).
+        public var handle: BlockHandle
+        /// Compression type byte of the trailer.
+        public var compressionType: UInt8
+        /// Checksum stored in the trailer, and the one computed from the bytes.
+        public var storedChecksum: UInt32
+        public var computedChecksum: UInt32
+        /// Size after decompression (nil if it could not be decompressed).
+        public var uncompressedSize: Int?
+        /// Entries in the block (nil for filter blocks and undecodable blocks).
+        public var entryCount: Int?
+        /// First and last keys (as stored: internal keys in data blocks).
+        public var firstKey: [UInt8]?
+        public var lastKey: [UInt8]?
+
+        /// True if the stored checksum matches (always true for kNoChecksum).
+        public var checksumMatches: Bool { storedChecksum == computedChecksum }
+    }
+
+    /// Separator keys and handles of every data block, in file order.
+    public func dataBlockHandles() throws -> [(separator: [UInt8], handle: BlockHandle)] {
+        var result: [(separator: [UInt8], handle: BlockHandle)] = []
+        let it = makeIndexIterator()
+        it.seekToFirst()
+        while it.isValid {
+            result.append((it.keyArray, try indexHandle(it)))
+            it.next()
+        }
+        if let error = it.error { throw error.located(file: path, offset: footer.indexHandle.offset) }
+        return result
+    }
+
+    /// Reads and describes the block at `handle` without failing on a bad
+    /// checksum (the mismatch is reported in the result). Throws only if the
+    /// bytes cannot be read at all.
+    public func inspectBlock(_ handle: BlockHandle, kind: String) throws -> BlockInfo {
+        let (storage, type) = try TableReader.readStored(file: file, handle: handle, checksum: checksumType,
+                                                         verify: false, what: "\(kind) block")
+        let size = Int(handle.size)
+        let stored = loadFixed32(storage + size + 1)
+        let computed = checksumType == .none
+            ? stored : blockChecksum(checksumType, blockAndType: UnsafeRawBufferPointer(start: storage, count: size + 1))
+        storage.deallocate()
+        var info = BlockInfo(kind: kind, handle: handle, compressionType: type, storedChecksum: stored,
+                             computedChecksum: computed, uncompressedSize: nil, entryCount: nil, firstKey: nil, lastKey: nil)
+        if kind == "filter" {
+            info.uncompressedSize = size
+            return info
+        }
+        guard let block = try? TableReader.readBlock(file: file, handle: handle, checksum: checksumType, verify: false,
+                                                     what: "\(kind) block")
+        else { return info }
+        info.uncompressedSize = block.size
+        let format: BlockValueFormat = kind == "index" && indexValueIsDeltaEncoded ? .deltaEncodedHandles : .lengthPrefixed
+        let order: KeyOrder = kind == "data" || kind == "range_del" || (kind == "index" && !indexKeyIsUserKey)
+            ? .internalKey : .bytewise
+        let it = block.makeIterator(order: order, valueFormat: format)
+        var count = 0
+        it.seekToFirst()
+        while it.isValid {
+            if count == 0 { info.firstKey = it.keyArray }
+            info.lastKey = it.keyArray
+            count += 1
+            it.next()
+        }
+        if it.error == nil { info.entryCount = count }
+        return info
+    }
+
+    /// Every block of the table in file order: data blocks, then the meta
+    /// blocks, the index and the metaindex.
+    public func allBlocks() throws -> [BlockInfo] {
+        var blocks: [BlockInfo] = []
+        for (_, handle) in try dataBlockHandles() { blocks.append(try inspectBlock(handle, kind: "data")) }
+        for (name, handle) in metaindex {
+            let kind: String
+            if name.hasPrefix("fullfilter.") || name.hasPrefix("filter.") || name.hasPrefix("partitionedfilter.") {
+                kind = "filter"
+            } else if name == "rocksdb.properties" || name == "rocksdb.stats" {
+                kind = "properties"
+            } else if name == "rocksdb.range_del" {
+                kind = "range_del"
+            } else {
+                kind = name
+            }
+            blocks.append(try inspectBlock(handle, kind: kind))
+        }
+        blocks.append(try inspectBlock(footer.indexHandle, kind: "index"))
+        blocks.append(try inspectBlock(footer.metaindexHandle, kind: "metaindex"))
+        blocks.sort { $0.handle.offset < $1.handle.offset }
+        return blocks
+    }
+
+    /// Reads every block, verifying every checksum and decoding every entry.
+    /// Throws `.corruption` naming the file and the offset of the first bad block.
+    public func verifyAll() throws {
+        for (_, handle) in try dataBlockHandles() {
+            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType, verify: true,
+                                                  what: "data block")
+            let it = block.makeIterator(order: .internalKey)
+            it.seekToFirst()
+            var previous: [UInt8]? = nil
+            while it.isValid {
+                guard it.key.count >= 8 else {
+                    throw StrataError.corruption("data block key shorter than its 8-byte trailer", file: path, offset: handle.offset)
+                }
+                if let previous, previous.withUnsafeBytes({ InternalKey.compare($0, it.key) }) >= 0 {
+                    throw StrataError.corruption("data block keys out of order", file: path, offset: handle.offset)
+                }
+                previous = it.keyArray
+                it.next()
+            }
+            if let error = it.error { throw error.located(file: path, offset: handle.offset) }
+        }
+        for (name, handle) in metaindex {
+            _ = try TableReader.readStored(file: file, handle: handle, checksum: checksumType, verify: true,
+                                           what: "\(name) block").0.deallocate()
+        }
+    }
+}

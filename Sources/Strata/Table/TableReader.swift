@@ -1,0 +1,366 @@
+import CSnappy
+import Synchronization
+
+/// Options for opening a table.
+public struct TableReaderOptions: Sendable {
+    /// Verify every block's checksum when it is read from the file (not when
+    /// it comes from the cache). Default true. RocksDB: `ReadOptions::verify_checksums`.
+    public var verifyChecksums: Bool = true
+    /// Shared cache of uncompressed data blocks; nil reads every block from
+    /// the file. RocksDB: `BlockBasedTableOptions::block_cache`.
+    public var blockCache: BlockCache? = nil
+    /// Default options.
+    public init() {}
+}
+
+/// The block cache: uncompressed data blocks keyed by (table id, offset).
+public typealias BlockCache = LRUCache<BlockCacheKey, Block>
+
+/// Ids that tell open tables apart in the shared block cache.
+private let nextTableCacheID = Atomic<UInt64>(1)
+
+/// An open block-based table (SST), written by Strata or by RocksDB, format
+/// versions 0 to 5 (spec sections 2–11).
+///
+/// Opening reads the footer, metaindex, properties, index, filter and range
+/// deletions; index and filter stay pinned in memory for the reader's life.
+/// Data blocks are read on demand (through the block cache when one is
+/// configured), their checksums verified and decompressed.
+///
+/// Thread safety: immutable after open; any number of threads may call
+/// `get` and create iterators concurrently.
+public final class TableReader: Sendable {
+    /// The path the table was opened from.
+    public let path: String
+    let file: any RandomAccessFile
+    /// File size in bytes.
+    public let fileSize: UInt64
+    /// The decoded footer.
+    public let footer: Footer
+    /// Checksum type of every block (from the footer).
+    public let checksumType: ChecksumType
+    /// Table properties (defaults when the file has none, as very old files).
+    public let properties: TableProperties
+    /// Whether the file has a properties block.
+    public let hasProperties: Bool
+    /// The pinned index block.
+    public let indexBlock: Block
+    /// True if index keys are user keys (property `rocksdb.index.key.is.user.key`).
+    public let indexKeyIsUserKey: Bool
+    /// True if index values are delta encoded (`rocksdb.index.value.is.delta.encoded`).
+    public let indexValueIsDeltaEncoded: Bool
+    /// The filter, if the table has a full filter.
+    public let filter: FilterReader?
+    /// Handle of the filter block, if any.
+    public let filterHandle: BlockHandle?
+    /// Range tombstones (begin internal key, end user key), in internal-key order.
+    public let rangeTombstones: [(begin: [UInt8], end: [UInt8])]
+    /// The metaindex entries (name → handle).
+    public let metaindex: [(name: String, handle: BlockHandle)]
+    let options: TableReaderOptions
+    let cacheID: UInt64
+
+    /// Opens the table at `path`. Throws `.corruption` (naming the file and
+    /// offset) for anything malformed, `.notSupported` for compression types
+    /// other than none and Snappy, `.ioError` if the file cannot be read.
+    public static func open(path: String, fileSystem: any FileSystem = PosixFileSystem.shared,
+                            options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
+        let file = try fileSystem.openRandomAccess(path)
+        do {
+            return try TableReader(file: file, options: options)
+        } catch let error as StrataError {
+            file.close()
+            throw error.located(file: path)
+        }
+    }
+
+    /// Opens a table over an already open file.
+    public init(file: any RandomAccessFile, options: TableReaderOptions = TableReaderOptions()) throws {
+        self.file = file
+        path = file.path
+        fileSize = file.size
+        self.options = options
+        cacheID = nextTableCacheID.add(1, ordering: .relaxed).oldValue
+
+        let tailSize = Int(min(UInt64(Footer.encodedLength), fileSize))
+        guard tailSize >= Footer.legacyEncodedLength else {
+            throw StrataError.corruption(
+                "file is too short to be an SST: \(fileSize) bytes, the footer alone takes \(Footer.legacyEncodedLength) or \(Footer.encodedLength)",
+                file: file.path, offset: 0)
+        }
+        let tailOffset = fileSize - UInt64(tailSize)
+        let tail = try file.read(at: tailOffset, count: tailSize)
+        do {
+            footer = try tail.withUnsafeBytes { (raw) throws(StrataError) in try Footer.decode(raw) }
+        } catch let error as StrataError {
+            throw error.located(file: file.path, offset: tailOffset)
+        }
+        guard let checksum = ChecksumType(rawValue: footer.checksumType) else {
+            throw StrataError.corruption("unknown checksum type \(footer.checksumType) in footer", file: file.path, offset: tailOffset)
+        }
+        checksumType = checksum
+
+        // Metaindex, then properties: they decide how to read the index.
+        let metaBlock = try TableReader.readBlock(file: file, handle: footer.metaindexHandle, checksum: checksum,
+                                                  verify: true, what: "metaindex block")
+        var meta: [(String, BlockHandle)] = []
+        let metaIter = metaBlock.makeIterator(order: .bytewise)
+        metaIter.seekToFirst()
+        while metaIter.isValid {
+            var cursor = ByteCursor(metaIter.value)
+            guard let handle = BlockHandle.decode(from: &cursor) else {
+                throw StrataError.corruption("bad block handle in metaindex entry \(String(decoding: metaIter.key, as: UTF8.self))",
+                                             file: file.path, offset: footer.metaindexHandle.offset)
+            }
+            meta.append((String(decoding: metaIter.key, as: UTF8.self), handle))
+            metaIter.next()
+        }
+        if let error = metaIter.error { throw error.located(file: file.path, offset: footer.metaindexHandle.offset) }
+        metaindex = meta
+
+        if let propsHandle = meta.first(where: { $0.0 == "rocksdb.properties" || $0.0 == "rocksdb.stats" })?.1 {
+            let block = try TableReader.readBlock(file: file, handle: propsHandle, checksum: checksum, verify: true,
+                                                  what: "properties block")
+            var entries: [(key: [UInt8], value: [UInt8])] = []
+            let it = block.makeIterator(order: .bytewise)
+            it.seekToFirst()
+            var previous: [UInt8]? = nil
+            while it.isValid {
+                let key = it.keyArray
+                if let previous, Bytewise.compare(previous, key) >= 0 {
+                    throw StrataError.corruption("properties block keys are not sorted at \(String(decoding: key, as: UTF8.self))",
+                                                 file: file.path, offset: propsHandle.offset)
+                }
+                entries.append((key, it.valueArray))
+                previous = key
+                it.next()
+            }
+            if let error = it.error { throw error.located(file: file.path, offset: propsHandle.offset) }
+            do {
+                properties = try TableProperties(entries: entries)
+            } catch {
+                throw error.located(file: file.path, offset: propsHandle.offset)
+            }
+            hasProperties = true
+        } else {
+            properties = TableProperties()
+            hasProperties = false
+        }
+        indexKeyIsUserKey = properties.indexKeyIsUserKey
+        indexValueIsDeltaEncoded = properties.indexValueIsDeltaEncoded
+
+        indexBlock = try TableReader.readBlock(file: file, handle: footer.indexHandle, checksum: checksum, verify: true,
+                                               what: "index block")
+
+        // Filter: full filters only (partitioned and block-based filters are not read).
+        let filterNames = [
+            "fullfilter.rocksdb.BuiltinBloomFilter", "fullfilter.rocksdb.internal.FastLocalBloomFilter",
+            "fullfilter.rocksdb.internal.LegacyBloomFilter", "fullfilter.bloomfilter",
+        ]
+        if let entry = meta.first(where: { filterNames.contains($0.0) }) {
+            let block = try TableReader.readRaw(file: file, handle: entry.1, checksum: checksum, verify: true,
+                                                what: "filter block")
+            filter = FilterReader(block)
+            filterHandle = entry.1
+        } else {
+            filter = nil
+            filterHandle = nil
+        }
+
+        var tombstones: [(begin: [UInt8], end: [UInt8])] = []
+        if let handle = meta.first(where: { $0.0 == "rocksdb.range_del" })?.1 {
+            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksum, verify: true,
+                                                  what: "range deletion block")
+            let it = block.makeIterator(order: .internalKey)
+            it.seekToFirst()
+            while it.isValid {
+                guard let parsed = ParsedInternalKey(it.key), parsed.typeCode == ValueType.rangeDeletion.rawValue else {
+                    throw StrataError.corruption("range deletion block entry is not a range tombstone",
+                                                 file: file.path, offset: handle.offset)
+                }
+                tombstones.append((it.keyArray, it.valueArray))
+                it.next()
+            }
+            if let error = it.error { throw error.located(file: file.path, offset: handle.offset) }
+        }
+        rangeTombstones = tombstones
+    }
+
+    deinit { file.close() }
+
+    // MARK: Block access
+
+    /// Reads the raw stored bytes of a block (without trailer), verifying the
+    /// checksum; no decompression. Used for filter blocks.
+    static func readRaw(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
+                        what: String) throws -> [UInt8] {
+        let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, verify: verify, what: what)
+        defer { storage.deallocate() }
+        guard type == 0 else {
+            throw StrataError.corruption("\(what) is stored with compression type \(type), expected uncompressed",
+                                         file: file.path, offset: handle.offset)
+        }
+        return Array(UnsafeRawBufferPointer(start: storage, count: Int(handle.size)))
+    }
+
+    /// Reads block + trailer into new memory, checks the handle and the
+    /// checksum. Returns the memory (caller frees) and the compression byte.
+    static func readStored(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
+                           what: String) throws -> (UnsafeMutableRawPointer, UInt8) {
+        let total = handle.size &+ UInt64(blockTrailerSize)
+        guard handle.size < UInt64(Int32.max), handle.offset <= file.size, total <= file.size - handle.offset else {
+            throw StrataError.corruption(
+                "\(what) handle (offset \(handle.offset), size \(handle.size)) points outside the file of \(file.size) bytes",
+                file: file.path, offset: handle.offset)
+        }
+        let count = Int(total)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
+        do {
+            try file.read(at: handle.offset, into: UnsafeMutableRawBufferPointer(start: storage, count: count))
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+        let size = Int(handle.size)
+        let type = storage.load(fromByteOffset: size, as: UInt8.self)
+        if verify && checksum != .none {
+            let stored = loadFixed32(storage + size + 1)
+            let computed = blockChecksum(checksum, blockAndType: UnsafeRawBufferPointer(start: storage, count: size + 1))
+            if stored != computed {
+                storage.deallocate()
+                throw StrataError.corruption(
+                    "block checksum mismatch in \(what) (size \(size)): stored 0x\(hex32(stored)), computed 0x\(hex32(computed)) (\(checksum.rocksDBName))",
+                    file: file.path, offset: handle.offset)
+            }
+        }
+        return (storage, type)
+    }
+
+    /// Reads, verifies and decompresses a block.
+    static func readBlock(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
+                          what: String) throws -> Block {
+        let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, verify: verify, what: what)
+        let size = Int(handle.size)
+        do {
+            switch type {
+            case CompressionType.none.rawValue:
+                return try Block(taking: storage, size: size)
+            case CompressionType.snappy.rawValue:
+                defer { storage.deallocate() }
+                var rawLength = 0
+                guard snappy_uncompressed_length(storage.assumingMemoryBound(to: CChar.self), size, &rawLength) == SNAPPY_OK,
+                      rawLength < Int(Int32.max)
+                else {
+                    throw StrataError.corruption("\(what): Snappy header is invalid", offset: handle.offset)
+                }
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: max(rawLength, 1), alignment: 8)
+                var produced = rawLength
+                guard snappy_uncompress(storage.assumingMemoryBound(to: CChar.self), size,
+                                        raw.assumingMemoryBound(to: CChar.self), &produced) == SNAPPY_OK,
+                      produced == rawLength
+                else {
+                    raw.deallocate()
+                    throw StrataError.corruption("\(what): Snappy data is corrupt", offset: handle.offset)
+                }
+                return try Block(taking: raw, size: rawLength)
+            default:
+                storage.deallocate()
+                let name = CompressionType(rawValue: type)?.rocksDBName ?? "unknown type \(type)"
+                throw StrataError.notSupported("\(what) is compressed with \(name); Strata reads Snappy and uncompressed blocks",
+                                               offset: handle.offset)
+            }
+        } catch let error as StrataError {
+            throw error.located(file: file.path, offset: handle.offset)
+        }
+    }
+
+    /// A data block, from the cache or the file.
+    func dataBlock(_ handle: BlockHandle) throws -> Block {
+        if let cache = options.blockCache {
+            let key = BlockCacheKey(fileID: cacheID, offset: handle.offset)
+            if let block = cache.lookup(key) { return block }
+            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
+                                                  verify: options.verifyChecksums, what: "data block")
+            cache.insert(key, block, charge: block.size)
+            return block
+        }
+        return try TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
+                                         verify: options.verifyChecksums, what: "data block")
+    }
+
+    /// An iterator over the index block (values decoded as block handles by `indexHandle(_:)`).
+    func makeIndexIterator() -> BlockIterator {
+        indexBlock.makeIterator(order: indexKeyIsUserKey ? .bytewise : .internalKey,
+                                valueFormat: indexValueIsDeltaEncoded ? .deltaEncodedHandles : .lengthPrefixed)
+    }
+
+    /// The block handle of the index iterator's current entry.
+    func indexHandle(_ it: BlockIterator) throws -> BlockHandle {
+        if indexValueIsDeltaEncoded { return it.handle }
+        var cursor = ByteCursor(it.value)
+        guard let handle = BlockHandle.decode(from: &cursor) else {
+            throw StrataError.corruption("bad block handle in index entry at index offset \(it.entryOffset)",
+                                         file: path, offset: footer.indexHandle.offset)
+        }
+        return handle
+    }
+
+    // MARK: Lookups
+
+    /// True if the filter allows that `userKey` may be in the table (always
+    /// true without a filter).
+    public func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
+        filter?.mayMatch(userKey) ?? true
+    }
+
+    /// Visits the entries of `userKey` with sequence ≤ `sequence`, newest
+    /// first, calling `body(parsedKey, value)` until it returns false. Does
+    /// not consult range tombstones (the caller applies `rangeTombstones`).
+    /// Returns false if the filter ruled the key out without reading a block.
+    @discardableResult
+    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
+                    _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        if let filter, !filter.mayMatch(userKey) { return false }
+        var target: [UInt8] = []
+        target.reserveCapacity(userKey.count + 8)
+        InternalKey.append(to: &target, userKey: userKey, sequence: sequence, type: ValueType.forSeekCode)
+        let index = makeIndexIterator()
+        try target.withUnsafeBytes { seekKey in
+            if indexKeyIsUserKey { index.seek(userKey) } else { index.seek(seekKey) }
+            var dataIter: BlockIterator? = nil
+            while index.isValid {
+                let block = try dataBlock(try indexHandle(index))
+                if let dataIter { dataIter.reset(block: block, order: .internalKey) } else {
+                    dataIter = block.makeIterator(order: .internalKey)
+                }
+                let it = dataIter!
+                it.seek(seekKey)
+                while it.isValid {
+                    guard let parsed = ParsedInternalKey(it.key) else {
+                        throw StrataError.corruption("data block key shorter than 8 bytes", file: path)
+                    }
+                    if Bytewise.compare(parsed.userKey, userKey) != 0 { return }
+                    if try !body(parsed, it.value) { return }
+                    it.next()
+                }
+                if let error = it.error { throw error.located(file: path, offset: try indexHandle(index).offset) }
+                // The key may continue in the next block (internal-key index only).
+                if indexKeyIsUserKey { return }
+                index.next()
+            }
+            if let error = index.error { throw error.located(file: path, offset: footer.indexHandle.offset) }
+        }
+        return true
+    }
+
+    /// An iterator over every entry of the table in internal-key order.
+    public func makeIterator() -> TableIterator {
+        TableIterator(table: self)
+    }
+}
+
+/// Lowercase 8-digit hex of a 32-bit value, for messages.
+func hex32(_ v: UInt32) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, 8 - s.count)) + s
+}

@@ -1,0 +1,297 @@
+import Synchronization
+
+/// An in-memory file system that remembers what was made durable, for crash
+/// tests (LevelDB's fault-injection env, Pebble's crash clone).
+///
+/// * A file's contents survive a crash only up to its last `sync`.
+/// * A directory entry (a file's creation, a rename, a removal, a link)
+///   survives only if the directory was synced after it; otherwise the crash
+///   reverts the directory to what it held at its last `syncDirectory`.
+///
+/// `crash()` applies both rules to every file and directory, exactly what a
+/// power loss may do. Paths are plain strings; directories are tracked by the
+/// path prefix before the last "/".
+///
+/// Thread safety: internally locked; files may be used from several threads.
+public final class MemoryFileSystem: FileSystem {
+    final class Node: @unchecked Sendable {
+        // @unchecked: only touched under the file system's lock.
+        var data: [UInt8] = []
+        var synced: [UInt8] = []
+    }
+
+    struct Directory {
+        /// Current entries.
+        var entries: [String: Node] = [:]
+        /// Entries as of the last directory sync.
+        var durable: [String: Node] = [:]
+    }
+
+    struct State {
+        var directories: [String: Directory] = [:]
+        var locks: Set<String> = []
+    }
+
+    let state = Mutex(State())
+
+    /// An empty file system with a root directory "/".
+    public init() {
+        state.withLock { $0.directories["/"] = Directory() }
+    }
+
+    static func split(_ path: String) -> (String, String) {
+        (Path.dirname(path), Path.basename(path))
+    }
+
+    private func node(_ path: String) -> Node? {
+        let (dir, name) = Self.split(path)
+        return state.withLock { $0.directories[dir]?.entries[name] }
+    }
+
+    /// Simulates a power loss: unsynced data and unsynced directory entries vanish.
+    public func crash() {
+        state.withLock { s in
+            var seen = Set<ObjectIdentifier>()
+            for (path, var dir) in s.directories {
+                dir.entries = dir.durable
+                s.directories[path] = dir
+                for node in dir.entries.values where seen.insert(ObjectIdentifier(node)).inserted {
+                    node.data = node.synced
+                }
+            }
+            s.locks.removeAll()
+        }
+    }
+
+    /// A deep copy of the durable state (what a crash now would leave), as a
+    /// new file system. The original keeps running.
+    public func crashClone() -> MemoryFileSystem {
+        let clone = MemoryFileSystem()
+        state.withLock { s in
+            var copies: [ObjectIdentifier: Node] = [:]
+            clone.state.withLock { c in
+                for (path, dir) in s.directories {
+                    var d = Directory()
+                    for (name, node) in dir.durable {
+                        let copy = copies[ObjectIdentifier(node)] ?? {
+                            let n = Node()
+                            n.data = node.synced
+                            n.synced = node.synced
+                            copies[ObjectIdentifier(node)] = n
+                            return n
+                        }()
+                        d.entries[name] = copy
+                        d.durable[name] = copy
+                    }
+                    c.directories[path] = d
+                }
+            }
+        }
+        return clone
+    }
+
+    public func openRandomAccess(_ path: String) throws -> any RandomAccessFile {
+        guard let node = node(path) else { throw StrataError.ioError("open for reading failed: no such file", file: path) }
+        let data = state.withLock { _ in node.data }
+        return MemoryRandomAccessFile(path: path, data: data)
+    }
+
+    public func createWritable(_ path: String) throws -> any WritableFile {
+        let (dir, name) = Self.split(path)
+        return try state.withLock { s in
+            guard s.directories[dir] != nil else { throw StrataError.ioError("create failed: no such directory", file: path) }
+            let node = s.directories[dir]!.entries[name] ?? Node()
+            node.data = []
+            s.directories[dir]!.entries[name] = node
+            return MemoryWritableFile(path: path, node: node, fs: self)
+        }
+    }
+
+    public func openAppendable(_ path: String) throws -> any WritableFile {
+        let (dir, name) = Self.split(path)
+        return try state.withLock { s in
+            guard s.directories[dir] != nil else { throw StrataError.ioError("open failed: no such directory", file: path) }
+            let node = s.directories[dir]!.entries[name] ?? Node()
+            s.directories[dir]!.entries[name] = node
+            return MemoryWritableFile(path: path, node: node, fs: self)
+        }
+    }
+
+    public func exists(_ path: String) -> Bool {
+        if state.withLock({ $0.directories[path] != nil }) { return true }
+        return node(path) != nil
+    }
+
+    public func fileSize(_ path: String) throws -> UInt64 {
+        guard let node = node(path) else { throw StrataError.ioError("stat failed: no such file", file: path) }
+        return state.withLock { _ in UInt64(node.data.count) }
+    }
+
+    public func listDirectory(_ path: String) throws -> [String] {
+        try state.withLock { s in
+            guard let dir = s.directories[path] else { throw StrataError.ioError("opendir failed: no such directory", file: path) }
+            var names = Array(dir.entries.keys)
+            for sub in s.directories.keys where Path.dirname(sub) == path && sub != path { names.append(Path.basename(sub)) }
+            return names.sorted()
+        }
+    }
+
+    public func createDirectory(_ path: String) throws {
+        state.withLock { s in
+            var p = path
+            var chain: [String] = []
+            while s.directories[p] == nil && p != "/" && p != "." && !p.isEmpty {
+                chain.append(p)
+                p = Path.dirname(p)
+            }
+            // Directories themselves are treated as durable once created.
+            for d in chain { s.directories[d] = Directory() }
+        }
+    }
+
+    public func removeFile(_ path: String) throws {
+        let (dir, name) = Self.split(path)
+        try state.withLock { s in
+            guard s.directories[dir]?.entries[name] != nil else { throw StrataError.ioError("unlink failed: no such file", file: path) }
+            s.directories[dir]!.entries[name] = nil
+        }
+    }
+
+    public func removeDirectory(_ path: String) throws {
+        try state.withLock { s in
+            guard let dir = s.directories[path], dir.entries.isEmpty else {
+                throw StrataError.ioError("rmdir failed: not an empty directory", file: path)
+            }
+            s.directories[path] = nil
+        }
+    }
+
+    public func rename(_ from: String, to: String) throws {
+        let (fromDir, fromName) = Self.split(from)
+        let (toDir, toName) = Self.split(to)
+        try state.withLock { s in
+            guard let node = s.directories[fromDir]?.entries[fromName] else {
+                throw StrataError.ioError("rename failed: no such file", file: from)
+            }
+            guard s.directories[toDir] != nil else { throw StrataError.ioError("rename failed: no such directory", file: to) }
+            s.directories[fromDir]!.entries[fromName] = nil
+            s.directories[toDir]!.entries[toName] = node
+        }
+    }
+
+    public func link(_ from: String, to: String) throws {
+        let (fromDir, fromName) = Self.split(from)
+        let (toDir, toName) = Self.split(to)
+        try state.withLock { s in
+            guard let node = s.directories[fromDir]?.entries[fromName] else {
+                throw StrataError.ioError("link failed: no such file", file: from)
+            }
+            guard s.directories[toDir] != nil, s.directories[toDir]!.entries[toName] == nil else {
+                throw StrataError.ioError("link failed: target exists or no directory", file: to)
+            }
+            s.directories[toDir]!.entries[toName] = node
+        }
+    }
+
+    public func syncDirectory(_ path: String) throws {
+        try state.withLock { s in
+            guard s.directories[path] != nil else { throw StrataError.ioError("fsync directory failed", file: path) }
+            s.directories[path]!.durable = s.directories[path]!.entries
+        }
+    }
+
+    public func lock(_ path: String) throws -> any FileLock {
+        try state.withLock { s in
+            if s.locks.contains(path) {
+                throw StrataError.ioError("lock held by another process: the database is already open", file: path)
+            }
+            s.locks.insert(path)
+        }
+        if node(path) == nil { _ = try createWritable(path) }
+        return MemoryFileLock(fs: self, path: path)
+    }
+
+    fileprivate func unlock(_ path: String) {
+        _ = state.withLock { $0.locks.remove(path) }
+    }
+
+    fileprivate func append(_ node: Node, _ bytes: UnsafeRawBufferPointer) {
+        state.withLock { _ in node.data.append(contentsOf: bytes) }
+    }
+
+    fileprivate func sync(_ node: Node) {
+        state.withLock { _ in node.synced = node.data }
+    }
+
+    fileprivate func size(_ node: Node) -> UInt64 {
+        state.withLock { _ in UInt64(node.data.count) }
+    }
+}
+
+final class MemoryRandomAccessFile: RandomAccessFile {
+    let path: String
+    let data: [UInt8]
+    var size: UInt64 { UInt64(data.count) }
+
+    init(path: String, data: [UInt8]) {
+        self.path = path
+        self.data = data
+    }
+
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard offset <= UInt64(data.count), UInt64(buffer.count) <= UInt64(data.count) - offset else {
+            throw StrataError.corruption("file too short: wanted \(buffer.count) bytes", file: path, offset: offset)
+        }
+        data.withUnsafeBytes { raw in
+            if buffer.count > 0 {
+                buffer.baseAddress!.copyMemory(from: raw.baseAddress! + Int(offset), byteCount: buffer.count)
+            }
+        }
+    }
+
+    func close() {}
+}
+
+final class MemoryWritableFile: WritableFile {
+    let path: String
+    private let node: MemoryFileSystem.Node
+    private let fs: MemoryFileSystem
+    private var isClosed = false
+
+    init(path: String, node: MemoryFileSystem.Node, fs: MemoryFileSystem) {
+        self.path = path
+        self.node = node
+        self.fs = fs
+    }
+
+    var size: UInt64 { fs.size(node) }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !isClosed else { throw StrataError(.closed, "append after close", file: path) }
+        fs.append(node, bytes)
+    }
+
+    func flush() throws {}
+
+    func sync() throws {
+        guard !isClosed else { throw StrataError(.closed, "sync after close", file: path) }
+        fs.sync(node)
+    }
+
+    func close() throws { isClosed = true }
+}
+
+final class MemoryFileLock: FileLock {
+    private let fs: MemoryFileSystem
+    private let path: String
+    private let held = Atomic<Bool>(true)
+
+    init(fs: MemoryFileSystem, path: String) {
+        self.fs = fs
+        self.path = path
+    }
+
+    func unlock() {
+        if held.exchange(false, ordering: .acquiringAndReleasing) { fs.unlock(path) }
+    }
+}

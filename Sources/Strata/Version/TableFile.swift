@@ -1,0 +1,40 @@
+import Synchronization
+
+/// One live table file, shared by every `Version` that contains it.
+///
+/// Versions reference files through this class, so Swift's reference
+/// counting answers "does any version still use this file?": when the last
+/// version holding it goes away and the file was removed from the LSM
+/// (`markObsolete`), `deinit` hands its number to `onObsolete`, which
+/// queues the deletion. A file that was never marked obsolete (the database
+/// simply closed) is left alone.
+///
+/// Thread safety: immutable metadata; the obsolete flag is atomic.
+public final class TableFile: Sendable {
+    /// The file's MANIFEST record.
+    public let meta: FileMetaData
+    private let obsolete = Atomic<Bool>(false)
+    private let onObsolete: @Sendable (UInt64) -> Void
+
+    /// Wraps `meta`; `onObsolete` runs (on whatever thread drops the last
+    /// reference) with the file number once the file is unreferenced and obsolete.
+    public init(meta: FileMetaData, onObsolete: @escaping @Sendable (UInt64) -> Void) {
+        self.meta = meta
+        self.onObsolete = onObsolete
+    }
+
+    /// Records that the file left the LSM; it is deleted when unreferenced.
+    public func markObsolete() { obsolete.store(true, ordering: .releasing) }
+
+    /// True once `markObsolete` was called.
+    public var isObsolete: Bool { obsolete.load(ordering: .acquiring) }
+
+    deinit {
+        if obsolete.load(ordering: .acquiring) { onObsolete(meta.number) }
+    }
+
+    /// The file number.
+    public var number: UInt64 { meta.number }
+    /// Bytes on disk.
+    public var fileSize: UInt64 { meta.fileSize }
+}

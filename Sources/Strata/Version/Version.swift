@@ -1,0 +1,104 @@
+/// An immutable view of one column family's LSM: the table files of each
+/// level. Level 0 files may overlap and are kept newest first; in every
+/// other level files are disjoint and sorted by smallest key.
+///
+/// Thread safety: immutable; share freely. Readers keep the version they
+/// read from alive (pin it) for the duration of a get or an iterator, which
+/// keeps its files from being deleted.
+public final class Version: Sendable {
+    /// Number of levels (RocksDB's `num_levels` default).
+    public static let levelCount = 7
+
+    /// Files per level.
+    public let levels: [[TableFile]]
+
+    /// A version with these files; sorts each level as the invariants require.
+    public init(levels: [[TableFile]]) {
+        var sorted = levels
+        while sorted.count < Version.levelCount { sorted.append([]) }
+        // L0: newest first (larger largest-sequence first, then larger number).
+        sorted[0].sort {
+            $0.meta.largestSequence != $1.meta.largestSequence
+                ? $0.meta.largestSequence > $1.meta.largestSequence
+                : $0.number > $1.number
+        }
+        for level in 1..<sorted.count {
+            sorted[level].sort { InternalKey.compare($0.meta.smallest, $1.meta.smallest) < 0 }
+        }
+        self.levels = sorted
+    }
+
+    /// An empty version.
+    public static let empty = Version(levels: [])
+
+    /// Total bytes of the files in `level`.
+    public func levelBytes(_ level: Int) -> UInt64 {
+        levels[level].reduce(0) { $0 + $1.fileSize }
+    }
+
+    /// Every file, level by level.
+    public var allFiles: [TableFile] { levels.flatMap { $0 } }
+
+    /// The files that may hold `userKey`, in the order a lookup must visit
+    /// them (newest data first): overlapping L0 files newest first, then at
+    /// most one file per deeper level.
+    public func filesForLookup(_ userKey: UnsafeRawBufferPointer) -> [TableFile] {
+        var result: [TableFile] = []
+        for file in levels[0] where overlaps(file, userKey) { result.append(file) }
+        for level in 1..<levels.count {
+            if let file = findFile(level: level, userKey: userKey) { result.append(file) }
+        }
+        return result
+    }
+
+    private func overlaps(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
+        file.meta.smallest.withUnsafeBytes { s in
+            file.meta.largest.withUnsafeBytes { l in
+                Bytewise.compare(InternalKey.userKey(s), userKey) <= 0 && Bytewise.compare(userKey, InternalKey.userKey(l)) <= 0
+            }
+        }
+    }
+
+    /// The file of a level ≥ 1 whose key range contains `userKey`, if any
+    /// (binary search on the largest keys).
+    public func findFile(level: Int, userKey: UnsafeRawBufferPointer) -> TableFile? {
+        let files = levels[level]
+        var lo = 0
+        var hi = files.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let largestBelow = files[mid].meta.largest.withUnsafeBytes {
+                Bytewise.compare(InternalKey.userKey($0), userKey) < 0
+            }
+            if largestBelow { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < files.count, overlaps(files[lo], userKey) else { return nil }
+        return files[lo]
+    }
+
+    /// Files of `level` overlapping the user-key range [begin, end] (nil =
+    /// unbounded). For level 0 the range is widened transitively, as an L0
+    /// compaction must take every file overlapping the ones it takes.
+    public func overlappingFiles(level: Int, begin: [UInt8]?, end: [UInt8]?) -> [TableFile] {
+        var lo = begin
+        var hi = end
+        var result: [TableFile] = []
+        var changed = true
+        while changed {
+            changed = false
+            result = []
+            for file in levels[level] {
+                let fileLo = file.meta.smallestUserKey
+                let fileHi = file.meta.largestUserKey
+                if let hi, Bytewise.compare(fileLo, hi) > 0 { continue }
+                if let lo, Bytewise.compare(fileHi, lo) < 0 { continue }
+                result.append(file)
+                if level == 0 {
+                    if let l = lo, Bytewise.compare(fileLo, l) < 0 { lo = fileLo; changed = true }
+                    if let h = hi, Bytewise.compare(fileHi, h) > 0 { hi = fileHi; changed = true }
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what Strata needs on a Debian machine, if it is missing:
+#   libsnappy-dev, libxxhash-dev (linked by the engine, found through pkg-config),
+#   rocksdb-tools (RocksDB 7.8.3's sst_dump, ldb, db_bench: the interop tests' outside judge),
+#   pkg-config. Swift itself must already be installed (it is on our machines).
+# Needs root (or sudo) only when something is missing.
+set -euo pipefail
+need=()
+for pkg in libsnappy-dev libxxhash-dev rocksdb-tools pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)" >&2; exit 1; }

@@ -1,0 +1,200 @@
+import Glibc
+import Strata
+import ToolSupport
+
+/// The commands of the `strata` tool. Each returns the exit status.
+struct StrataTool {
+    let flags: ParsedFlags
+
+    static let usage = """
+        strata --db=<database_path> [--hex] [--key_hex] [--value_hex] [--create_if_missing] COMMAND ...
+          load                       read `KEY ==> VALUE` lines from stdin
+          scan [--from=K] [--to=K] [--max_keys=N]
+          get KEY
+          put KEY VALUE
+          delete KEY
+          batchput KEY VALUE [KEY VALUE ...]
+          manifest_dump
+          dump_wal --walfile=FILE [--print_value] [--header]
+          compact [--from=K] [--to=K]
+          stats
+          write_sst --file=OUT [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
+                    [--bloom_bits=10] [--block_size=4096] [--format_version=5]
+        """
+
+    var keyHex: Bool { flags.bool("hex") || flags.bool("key_hex") }
+    var valueHex: Bool { flags.bool("hex") || flags.bool("value_hex") }
+
+    func parseKey(_ text: String) throws -> [UInt8] {
+        if keyHex {
+            guard let bytes = HexCodec.decode(text) else { throw ToolError("invalid hex key: \(text)") }
+            return bytes
+        }
+        return Array(text.utf8)
+    }
+
+    func parseValue(_ text: String) throws -> [UInt8] {
+        if valueHex {
+            guard let bytes = HexCodec.decode(text) else { throw ToolError("invalid hex value: \(text)") }
+            return bytes
+        }
+        return Array(text.utf8)
+    }
+
+    func showKey(_ bytes: [UInt8]) -> String {
+        keyHex ? "0x" + HexCodec.encode(bytes, uppercase: true) : String(decoding: bytes, as: UTF8.self)
+    }
+
+    func showValue(_ bytes: [UInt8]) -> String {
+        valueHex ? "0x" + HexCodec.encode(bytes, uppercase: true) : String(decoding: bytes, as: UTF8.self)
+    }
+
+    func openDatabase(create: Bool = false) throws -> Database {
+        guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        var options = Options()
+        options.createIfMissing = create || flags.bool("create_if_missing")
+        if let bits = try flags.int("bloom_bits") { options.bloomBitsPerKey = Double(bits) }
+        return try Database.open(at: path, options: options)
+    }
+
+    func run(command: String, args: [String]) throws -> Int32 {
+        switch command {
+        case "write_sst": return try writeSST()
+        case "put":
+            guard args.count == 2 else { throw ToolError("put needs KEY VALUE") }
+            let db = try openDatabase()
+            try db.put(try parseKey(args[0]), try parseValue(args[1]))
+            try db.close()
+            print("OK")
+        case "delete":
+            guard args.count == 1 else { throw ToolError("delete needs KEY") }
+            let db = try openDatabase()
+            try db.delete(try parseKey(args[0]))
+            try db.close()
+            print("OK")
+        case "batchput":
+            guard !args.isEmpty, args.count % 2 == 0 else { throw ToolError("batchput needs KEY VALUE pairs") }
+            var batch = WriteBatch()
+            for i in stride(from: 0, to: args.count, by: 2) { batch.put(try parseKey(args[i]), try parseValue(args[i + 1])) }
+            let db = try openDatabase()
+            try db.write(batch)
+            try db.close()
+            print("OK")
+        case "get":
+            guard args.count == 1 else { throw ToolError("get needs KEY") }
+            let db = try openDatabase()
+            defer { try? db.close() }
+            guard let value = try db.get(try parseKey(args[0])) else {
+                print("Failed: Get failed: NotFound: ")
+                return 1
+            }
+            print(showValue(value))
+        case "scan": try scan()
+        case "load": return try load()
+        case "compact":
+            let db = try openDatabase()
+            try db.compactRange(from: try flags.string("from").map(parseKey), to: try flags.string("to").map(parseKey))
+            try db.close()
+        case "stats":
+            let db = try openDatabase()
+            print(db.property("strata.stats") ?? "", terminator: "")
+            try db.close()
+        case "manifest_dump": try manifestDump()
+        case "dump_wal": try dumpWAL()
+        default:
+            print("Unknown command: \(command)\n\(Self.usage)")
+            return 1
+        }
+        return 0
+    }
+
+    func scan() throws {
+        let db = try openDatabase()
+        defer { try? db.close() }
+        let from = try flags.string("from").map(parseKey)
+        let to = try flags.string("to").map(parseKey)
+        let maxKeys = try flags.int("max_keys") ?? -1
+        let it = try db.makeIterator(options: ReadOptions(lowerBound: nil, upperBound: to))
+        if let from { it.seek(from) } else { it.seekToFirst() }
+        var n = 0
+        while it.isValid && (maxKeys < 0 || n < maxKeys) {
+            print("\(showKey(it.key)) : \(showValue(it.value))")
+            n += 1
+            it.next()
+        }
+        try it.status()
+    }
+
+    func load() throws -> Int32 {
+        let db = try openDatabase()
+        defer { try? db.close() }
+        var bad = 0
+        var batch = WriteBatch()
+        while let line = readLine(strippingNewline: true) {
+            guard let (k, v) = LoadFormat.parseLine(line, hex: flags.bool("hex")) else {
+                bad += 1
+                continue
+            }
+            batch.put(k, v)
+            if batch.byteSize > 1 << 20 {
+                try db.write(batch, options: WriteOptions(disableWAL: flags.bool("disable_wal")))
+                batch.clear()
+            }
+        }
+        if !batch.isEmpty { try db.write(batch, options: WriteOptions(disableWAL: flags.bool("disable_wal"))) }
+        if flags.bool("disable_wal") { try db.flush() }
+        if bad > 0 { print("Warning: \(bad) bad lines ignored.") }
+        return 0
+    }
+
+    /// `write_sst`: ldb load-format lines → one SST through SSTFileWriter.
+    func writeSST() throws -> Int32 {
+        guard let out = flags.string("file") ?? flags.positionals.dropFirst().first else {
+            throw ToolError("write_sst needs --file=OUT")
+        }
+        var options = TableOptions()
+        switch flags.string("compression") ?? "snappy" {
+        case "snappy", "kSnappyCompression": options.compression = .snappy
+        case "none", "no", "kNoCompression": options.compression = .none
+        case let other: throw ToolError("unsupported --compression=\(other) (snappy or none)")
+        }
+        switch (flags.string("checksum") ?? "xxh3").lowercased() {
+        case "xxh3", "kxxh3": options.checksum = .xxh3
+        case "crc32c", "kcrc32c": options.checksum = .crc32c
+        case "xxhash", "kxxhash": options.checksum = .xxHash
+        case "xxhash64", "kxxhash64": options.checksum = .xxHash64
+        case let other: throw ToolError("unsupported --checksum=\(other)")
+        }
+        if let bits = flags.string("bloom_bits") {
+            guard let b = Double(bits), b >= 0 else { throw ToolError("--bloom_bits must be a number >= 0") }
+            options.bloomBitsPerKey = b
+        }
+        if let size = try flags.int("block_size") {
+            guard size > 0 else { throw ToolError("--block_size must be positive") }
+            options.blockSize = size
+        }
+        if let fv = try flags.int("format_version") {
+            guard (2...5).contains(fv) else { throw ToolError("--format_version must be 2..5") }
+            options.formatVersion = UInt32(fv)
+        }
+        // Read everything, keep the last value of each key, sort bytewise.
+        var entries: [[UInt8]: [UInt8]] = [:]
+        var bad = 0
+        while let line = readLine(strippingNewline: true) {
+            guard let (k, v) = LoadFormat.parseLine(line, hex: flags.bool("hex")) else {
+                bad += 1
+                continue
+            }
+            entries[k] = v
+        }
+        if bad > 0 { print("Warning: \(bad) bad lines ignored.") }
+        guard !entries.isEmpty else { throw ToolError("no input lines: nothing to write") }
+        let sorted = entries.keys.sorted { Bytewise.compare($0, $1) < 0 }
+        let writer = SSTFileWriter(options: options)
+        try writer.open(out)
+        for k in sorted { try writer.put(k, entries[k]!) }
+        let info = try writer.finish()
+        print("external SST file written to \(out): \(info.entryCount) entries, \(info.fileSize) bytes")
+        return 0
+    }
+}
