@@ -14,10 +14,10 @@ func hexHandle(_ handle: BlockHandle) -> String {
 }
 
 /// Keys as shown in block maps: user key in hex, plus "@seq:type" for internal keys.
-func describeKey(_ key: [UInt8]?, internal: Bool) -> String {
+func describeKey(_ key: [UInt8]?, internal isInternal: Bool) -> String {
     guard let key else { return "-" }
-    if internal, key.count >= 8 {
-        return key.withUnsafeBytes { raw in
+    if isInternal, key.count >= 8 {
+        return key.withUnsafeBytes { raw -> String in
             let p = ParsedInternalKey(raw)!
             return "'\(HexCodec.encode(p.userKey, uppercase: true))'@\(p.sequence):\(p.typeCode)"
         }

@@ -44,11 +44,11 @@ func usage() -> String {
     """
 }
 
-var flags: ParsedFlags
+let flags: ParsedFlags
 do {
     flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
 } catch {
-    fputs("\(error)\n\(usage())\n", stderr)
+    printError("\(error)\n\(usage())")
     exit(1)
 }
 if flags.bool("help") {
@@ -57,35 +57,43 @@ if flags.bool("help") {
 }
 let unknown = flags.unknownFlags(allowed: allowedFlags)
 if !unknown.isEmpty {
-    fputs("Unrecognized flag(s): \(unknown.joined(separator: ", "))\n\(usage())\n", stderr)
+    printError("Unrecognized flag(s): \(unknown.joined(separator: ", "))\n\(usage())")
     exit(1)
 }
 guard let target = flags.string("file") else {
-    fputs("--file is required\n\(usage())\n", stderr)
+    printError("--file is required\n\(usage())")
     exit(1)
 }
 let command = flags.string("command") ?? "check"
 let validCommands = ["check", "scan", "raw", "verify", "none", "identify", "blocks", "filter", "summary"]
 guard validCommands.contains(command) else {
-    fputs("Unknown command '\(command)'\n\(usage())\n", stderr)
+    printError("Unknown command '\(command)'\n\(usage())")
     exit(1)
 }
 let inputHex = flags.bool("input_key_hex")
-func keyFlag(_ name: String) -> [UInt8]? {
+@MainActor func keyFlag(_ name: String) -> [UInt8]? {
     guard let text = flags.string(name) else { return nil }
     if inputHex {
         guard let bytes = HexCodec.decode(text) else {
-            fputs("--\(name) is not valid hex: \(text)\n", stderr)
+            printError("--\(name) is not valid hex: \(text)")
             exit(1)
         }
         return bytes
     }
     return Array(text.utf8)
 }
+@MainActor func intFlag(_ name: String) -> Int? {
+    do {
+        return try flags.int(name)
+    } catch {
+        printError("\(error)")
+        exit(1)
+    }
+}
 let options = DumpOptions(
     command: command, showProperties: flags.bool("show_properties"), outputHex: flags.bool("output_hex"),
     json: flags.bool("json"), from: keyFlag("from"), to: keyFlag("to"), prefix: keyFlag("prefix"),
-    readNum: (try? flags.int("read_num")) ?? nil, probes: ((try? flags.int("probes")) ?? nil) ?? 100_000)
+    readNum: intFlag("read_num"), probes: intFlag("probes") ?? 100_000)
 
 let fs = PosixFileSystem.shared
 var files: [String] = []

@@ -23,7 +23,7 @@ let flags: ParsedFlags
 do {
     flags = try ParsedFlags(arguments: arguments)
 } catch {
-    fputs("Failed: \(error)\n", stderr)
+    printError("Failed: \(error)")
     exit(1)
 }
 guard let command = flags.positionals.first else {

@@ -1,0 +1,137 @@
+import Synchronization
+
+/// The in-memory write buffer: every point entry (put, delete, merge, single
+/// delete) in an arena skiplist ordered by internal key, and range
+/// tombstones in a side list (as RocksDB keeps them in a separate range-del
+/// memtable).
+///
+/// Entries are immutable once added; a memtable only grows until it is
+/// frozen and flushed to a level-0 table, then dropped when no reader
+/// references it.
+///
+/// Thread safety: `add` from one thread at a time (the database's write
+/// leader); `get`, iterators and the size accessors from any thread,
+/// concurrently with the writer and without locks.
+public final class MemTable: @unchecked Sendable {
+    // @unchecked: the skiplist is single-writer/lock-free-reader by design;
+    // the tombstone list is under a mutex; counters are atomics.
+    let arena: Arena
+    let list: SkipList
+    private let entries = Atomic<Int>(0)
+    private let tombstones = Mutex<[(begin: [UInt8], end: [UInt8])]>([])
+    private let tombstoneCount = Atomic<Int>(0)
+    private let tombstoneBytes = Atomic<Int>(0)
+
+    /// An empty memtable whose arena grows `arenaBlockSize` bytes at a time.
+    public init(arenaBlockSize: Int = 256 << 10) {
+        arena = Arena(blockSize: arenaBlockSize)
+        list = SkipList(arena: arena)
+    }
+
+    /// Adds an entry. Range deletions (`key` = begin, `value` = end user
+    /// key) go to the tombstone list. Sequence numbers must be unique.
+    public func add(sequence: UInt64, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if type == .rangeDeletion {
+            var begin = Array(key)
+            begin.appendFixed64(packSequenceAndType(sequence, type.rawValue))
+            let end = Array(value)
+            tombstones.withLock { $0.append((begin, end)) }
+            tombstoneBytes.add(begin.count + end.count + 32, ordering: .relaxed)
+            tombstoneCount.add(1, ordering: .relaxed)
+            return
+        }
+        list.insert(userKey: key, trailer: packSequenceAndType(sequence, type.rawValue), value: value)
+        entries.add(1, ordering: .releasing)
+    }
+
+    /// Adds an entry from arrays (convenience for tests and tools).
+    public func add(sequence: UInt64, type: ValueType, key: [UInt8], value: [UInt8]) {
+        key.withUnsafeBytes { k in value.withUnsafeBytes { v in add(sequence: sequence, type: type, key: k, value: v) } }
+    }
+
+    /// Bytes the entries take in the arena plus the tombstones: what the
+    /// database compares with `writeBufferSize`.
+    public var approximateMemoryUsage: Int {
+        arena.allocatedBytes + tombstoneBytes.load(ordering: .relaxed)
+    }
+
+    /// Number of point entries.
+    public var entryCount: Int { entries.load(ordering: .acquiring) }
+
+    /// Number of range tombstones.
+    public var rangeTombstoneCount: Int { tombstoneCount.load(ordering: .acquiring) }
+
+    /// True if nothing was added.
+    public var isEmpty: Bool { entryCount == 0 && rangeTombstoneCount == 0 }
+
+    /// The range tombstones: begin as an internal key (begin user key,
+    /// sequence, 0x0F), end as an exclusive user key, in insertion order.
+    public func rangeTombstones() -> [(begin: [UInt8], end: [UInt8])] {
+        tombstones.withLock { $0 }
+    }
+
+    /// Visits the point entries of `userKey` with sequence ≤ `sequence`,
+    /// newest first, calling `body(key, value)` until it returns false.
+    /// Range tombstones are not applied (see `rangeTombstones`).
+    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
+                    _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) rethrows {
+        // The seek key: user key ‖ (sequence, highest type), on the stack
+        // for short keys.
+        let n = userKey.count + 8
+        try withUnsafeTemporaryAllocation(byteCount: n, alignment: 8) { target in
+            if userKey.count > 0 { target.baseAddress!.copyMemory(from: userKey.baseAddress!, byteCount: userKey.count) }
+            storeFixed64(target.baseAddress! + userKey.count, packSequenceAndType(sequence, ValueType.forSeekCode))
+            var node = list.findGreaterOrEqual(UnsafeRawBufferPointer(target))
+            while let x = node {
+                let key = SkipList.key(x)
+                guard let parsed = ParsedInternalKey(key), Bytewise.compare(parsed.userKey, userKey) == 0 else { return }
+                if try !body(parsed, SkipList.value(x)) { return }
+                node = SkipList.next(x, 0)
+            }
+        }
+    }
+
+    /// An iterator over the point entries (not the range tombstones). It
+    /// keeps this memtable alive; it sees entries added after it was
+    /// created as it moves (callers filter by sequence number).
+    public func makeIterator() -> MemTableIterator {
+        MemTableIterator(self)
+    }
+}
+
+/// Iterator over a memtable's point entries in internal-key order.
+/// Thread safety: one thread at a time; safe against the memtable's writer.
+public final class MemTableIterator: InternalIterator {
+    let table: MemTable
+    private var node: UnsafeRawPointer? = nil
+
+    init(_ table: MemTable) { self.table = table }
+
+    public var isValid: Bool { node != nil }
+    public var key: UnsafeRawBufferPointer { SkipList.key(node!) }
+    public var value: UnsafeRawBufferPointer { SkipList.value(node!) }
+    public var error: StrataError? { nil }
+
+    public func seekToFirst() { node = SkipList.next(table.list.head, 0) }
+    public func seekToLast() { node = table.list.findLast() }
+    public func seek(_ target: UnsafeRawBufferPointer) { node = table.list.findGreaterOrEqual(target) }
+
+    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+        seek(target)
+        if let n = node {
+            if InternalKey.compare(SkipList.key(n), target) > 0 { node = table.list.findLessThan(SkipList.key(n)) }
+        } else {
+            seekToLast()
+        }
+    }
+
+    public func next() {
+        guard let n = node else { return }
+        node = SkipList.next(n, 0)
+    }
+
+    public func prev() {
+        guard let n = node else { return }
+        node = table.list.findLessThan(SkipList.key(n))
+    }
+}
