@@ -64,11 +64,14 @@ extension Database {
         let memtable = mem
         let log = wal
         let firstSequence = versions.lastSequence + 1
+        let syncDirectory = options.sync && !options.disableWAL && walDirectorySyncPending
+        if syncDirectory { walDirectorySyncPending = false }
         monitor.unlock()
 
         if groupError == nil {
             do {
                 try commit(group: group, firstSequence: firstSequence, memtable: memtable, log: log, options: options)
+                if syncDirectory { try fileSystem.syncDirectory(path) }
             } catch {
                 groupError = error
             }
@@ -196,7 +199,14 @@ extension Database {
         }
         if let old = wal {
             do {
+                // Sync the WAL being closed (RocksDB syncs closed WALs before
+                // a sync write or a flush relies on newer ones): a later
+                // synced write in the new WAL must never survive a crash
+                // that loses older, unsynced writes, or recovery would not
+                // be a prefix of the acknowledged writes. One fsync per
+                // memtable switch.
                 try old.flush()
+                try old.sync()
                 try old.close()
             } catch let error as StrataError {
                 backgroundError = error
@@ -205,6 +215,7 @@ extension Database {
         }
         wal = LogWriter(file: file)
         walNumber = number
+        walDirectorySyncPending = true
         imm.append((mem, memWAL))
         mem = MemTable()
         memWAL = number

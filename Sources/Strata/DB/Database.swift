@@ -40,6 +40,10 @@ public final class Database: @unchecked Sendable {
     var imm: [(table: MemTable, wal: UInt64)] = []
     var wal: LogWriter?
     var walNumber: UInt64 = 0
+    /// A WAL was created since the directory was last fsynced: the next sync
+    /// write must fsync the directory too, or the synced WAL could vanish with
+    /// its directory entry in a crash. Under `monitor`.
+    var walDirectorySyncPending = false
     var writers: [PendingWrite] = []
     var backgroundError: StrataError?
     var flushRunning = false

@@ -22,14 +22,15 @@ public final class Block: @unchecked Sendable {
     /// block. Throws `.corruption` (no file; the caller adds it) when the
     /// footer or restart array is impossible; the memory is then freed.
     public init(taking storage: UnsafeMutableRawPointer, size: Int) throws(StrataError) {
-        base = storage
-        self.size = size
+        // Validate with locals first: once every stored property is set, a
+        // throw would run deinit (which frees `storage`) as well.
         guard size >= 4 else {
             storage.deallocate()
             throw StrataError.corruption("block too small: \(size) bytes, a block needs at least its 4-byte footer")
         }
         let footer = loadFixed32(storage + size - 4)
         var restartsEnd = size - 4
+        var hashIndex = false
         // Bit 31 flags a data-block hash index; RocksDB honours it only for
         // blocks up to 64 KiB (larger blocks cannot carry one).
         if footer & 0x8000_0000 != 0 && size <= 1 << 16 {
@@ -39,22 +40,24 @@ public final class Block: @unchecked Sendable {
             }
             let buckets = Int(loadFixed16(storage + size - 6))
             restartsEnd = size - 6 - buckets
-            hasHashIndex = true
-        } else {
-            hasHashIndex = false
+            hashIndex = true
         }
         let count = Int(footer & 0x7FFF_FFFF)
-        restartCount = count
-        restartsOffset = restartsEnd - 4 * count
         guard restartsEnd >= 0, count <= restartsEnd / 4 else {
             storage.deallocate()
             throw StrataError.corruption(
                 "block restart count \(count) does not fit in a block of \(size) bytes")
         }
-        guard count >= 1 || restartsOffset == 0 else {
+        let restarts = restartsEnd - 4 * count
+        guard count >= 1 || restarts == 0 else {
             storage.deallocate()
             throw StrataError.corruption("block of \(size) bytes has entries but no restart point")
         }
+        base = storage
+        self.size = size
+        hasHashIndex = hashIndex
+        restartCount = count
+        restartsOffset = restarts
     }
 
     /// Copies `bytes` into a new block.

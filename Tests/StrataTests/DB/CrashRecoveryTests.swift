@@ -73,6 +73,15 @@ struct CrashRecoveryTests {
                 model[w.0] = w.1
                 if model == state { matches.append(i) }
             }
+            if matches.isEmpty || !matches.contains(where: { $0 >= lastSynced }) {
+                var m: [[UInt8]: [UInt8]] = [:]
+                for w in writes.prefix(lastSynced + 1) { m[w.0] = w.1 }
+                for k in Set(m.keys).union(state.keys).sorted(by: { Bytewise.compare($0, $1) < 0 }) where m[k] != state[k] {
+                    let lastWrite = writes.lastIndex { $0.0 == k }
+                    let lastSyncedWrite = writes.prefix(lastSynced + 1).lastIndex { $0.0 == k }
+                    print("  DIFF \(String(decoding: k, as: UTF8.self)): model@lastSynced \(m[k]?.count ?? -1) state \(state[k]?.count ?? -1) lastWrite \(lastWrite ?? -1) lastSyncedWrite \(lastSyncedWrite ?? -1) total \(writes.count)")
+                }
+            }
             #expect(!matches.isEmpty, "seed \(seed): recovered state is not a prefix of the writes")
             #expect(matches.contains { $0 >= lastSynced }, "seed \(seed): a synced write was lost (last synced \(lastSynced))")
         }

@@ -151,7 +151,7 @@ struct TableRoundTripTests {
                 return true
             }
         }
-        #expect(versions == 31)  // sequences 80 down to 51
+        #expect(versions == 30)  // sequences 80 down to 51
     }
 
     @Test("keys out of order are refused")
