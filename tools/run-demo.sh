@@ -19,6 +19,7 @@ echo "== sst-dump --file=$work/demo.sst --command=verify --show_properties"
 echo "== sst-dump --command=scan --read_num=5"
 "$bin/sst-dump" --file="$work/demo.sst" --command=scan --read_num=5
 echo "== sst-dump --command=blocks (first 10 blocks)"
-"$bin/sst-dump" --file="$work/demo.sst" --command=blocks | head -12
+"$bin/sst-dump" --file="$work/demo.sst" --command=blocks >"$work/blocks.txt"
+head -12 "$work/blocks.txt"
 echo "== RocksDB's own sst_dump --command=verify --verify_checksum"
 sst_dump --file="$work/demo.sst" --command=verify --verify_checksum 2>&1 | grep -v '^options.env'
