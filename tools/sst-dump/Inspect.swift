@@ -27,15 +27,15 @@ func describeKey(_ key: [UInt8]?, internal isInternal: Bool) -> String {
 
 /// The block map: one line per block.
 func blockMapText(_ blocks: [TableReader.BlockInfo], table: TableReader) -> String {
-    var lines = ["kind         offset       size     stored  compression    checksum    entries  first key .. last key"]
+    var lines = ["kind          offset        size      stored  compression    checksum       entries  first key .. last key"]
     for b in blocks {
         let checksum = b.checksumMatches ? "ok" : "BAD"
         let internalKeys = b.kind == "data" || b.kind == "range_del" || (b.kind == "index" && !table.indexKeyIsUserKey)
         let keys = b.kind == "filter" ? "" : "\(describeKey(b.firstKey, internal: internalKeys)) .. \(describeKey(b.lastKey, internal: internalKeys))"
         lines.append(
-            pad(b.kind, 12) + pad(String(b.handle.offset), 8, right: true) + pad(String(b.uncompressedSize ?? -1), 11, right: true)
-                + pad(String(b.handle.size + 5), 11, right: true) + "  " + pad(compressionName(b.compressionType), 13)
-                + pad(checksum, 4) + " " + pad(String(format08x(b.storedChecksum)), 8) + pad(b.entryCount.map(String.init) ?? "-", 9, right: true)
+            pad(b.kind, 11) + pad(String(b.handle.offset), 9, right: true) + pad(String(b.uncompressedSize ?? -1), 12, right: true)
+                + pad(String(b.handle.size + 5), 12, right: true) + "  " + pad(compressionName(b.compressionType), 15)
+                + pad(checksum, 4) + pad(String(format08x(b.storedChecksum)), 9) + pad(b.entryCount.map(String.init) ?? "-", 9, right: true)
                 + "  " + keys)
     }
     let data = blocks.filter { $0.kind == "data" }
