@@ -4,7 +4,8 @@
 /// throws `.corruption` naming the file and offset when a record is damaged
 /// (bad checksum, impossible length, fragments out of order). A log that
 /// simply stops — a torn last write: a partial header, a partial payload or
-/// zero-filled space at the end — is a clean end (`isTruncatedTail` tells).
+/// zero-filled space at the end — is a clean end (`isTruncatedTail` tells);
+/// a zero-filled region with data after it is `.corruption`.
 /// What a caller does with corruption is its policy: WAL recovery stops at
 /// the last intact record (point-in-time recovery); a MANIFEST must be intact.
 ///
@@ -65,7 +66,13 @@ public final class LogReader {
                 (loadFixed32(b.baseAddress! + position), Int(loadFixed16(b.baseAddress! + position + 4)), b[position + 6])
             }
             if typeByte == LogFormat.RecordType.zero.rawValue && length == 0 && storedCRC == 0 {
-                // Zero-filled (preallocated) space: nothing more was written.
+                // Zero-filled (preallocated) space ends the log only if
+                // nothing but zeros follows; data after it means a region
+                // was lost in the middle, which is corruption, not an end.
+                if let dataOffset = try firstNonZeroByte(from: headerOffset) {
+                    throw corruption("zero-filled log region followed by data at offset \(dataOffset)",
+                                     at: headerOffset)
+                }
                 if inFragmented { isTruncatedTail = true }
                 return nil
             }
@@ -120,6 +127,19 @@ public final class LogReader {
                 throw corruption("unknown log record type \(typeByte)", at: headerOffset)
             }
         }
+    }
+
+    /// The offset of the first non-zero byte at or after `offset`, or nil
+    /// when the rest of the file is zeros. Reads 32 KiB at a time.
+    private func firstNonZeroByte(from offset: UInt64) throws -> UInt64? {
+        var at = offset
+        while at < file.size {
+            let count = Int(min(UInt64(LogFormat.blockSize), file.size - at))
+            let chunk = try file.read(at: at, count: count)
+            if let index = chunk.firstIndex(where: { $0 != 0 }) { return at + UInt64(index) }
+            at += UInt64(count)
+        }
+        return nil
     }
 
     private func isAllZero(_ from: Int, _ to: Int) -> Bool {
