@@ -12,6 +12,11 @@ let package = Package(
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
+        .executable(name: "strata-bench", targets: ["strata-bench"]),
+    ],
+    dependencies: [
+        // Latency percentiles in strata-bench (HDR histogram).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +34,10 @@ let package = Package(
             name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
         .executableTarget(
             name: "table-bench", dependencies: ["Strata"], path: "Benchmarks/table-bench"),
+        .executableTarget(
+            name: "strata-bench",
+            dependencies: ["Strata", "ToolSupport", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/strata-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

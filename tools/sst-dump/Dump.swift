@@ -64,9 +64,8 @@ func dump(file: String, options: DumpOptions) -> Bool {
         print("\(file) is corrupted: \(error)")
         ok = false
     }
-    if options.showProperties {
-        print("Table Properties:")
-        print("------------------------------")
+    // As RocksDB's sst_dump: `verify` never shows properties.
+    if options.showProperties && options.command != "verify" {
         print(table.properties.rocksDBStyleDescription(), terminator: "")
     }
     return ok

@@ -7,8 +7,10 @@ struct StrataTool {
     let flags: ParsedFlags
 
     static let usage = """
-        strata --db=<database_path> [--hex] [--key_hex] [--value_hex] [--create_if_missing] COMMAND ...
-          load                       read `KEY ==> VALUE` lines from stdin
+        strata --db=<database_path> [--hex] [--key_hex] [--value_hex] [--create_if_missing]
+               [--bloom_bits=N] [--write_buffer_size=N] [--file_size=N] [--block_size=N]
+               [--compression_type=snappy|no] COMMAND ...
+          load [--disable_wal] [--compact] [--stats]   read `KEY ==> VALUE` lines from stdin
           scan [--from=K] [--to=K] [--max_keys=N]
           get KEY
           put KEY VALUE
@@ -54,6 +56,24 @@ struct StrataTool {
         var options = Options()
         options.createIfMissing = create || flags.bool("create_if_missing")
         if let bits = try flags.int("bloom_bits") { options.bloomBitsPerKey = Double(bits) }
+        if let size = try flags.int("write_buffer_size") {
+            guard size >= 64 << 10 else { throw ToolError("--write_buffer_size must be at least 65536") }
+            options.writeBufferSize = size
+        }
+        if let size = try flags.int("file_size") {
+            guard size > 0 else { throw ToolError("--file_size must be positive") }
+            options.targetFileSizeBase = UInt64(size)
+        }
+        if let size = try flags.int("block_size") {
+            guard size > 0 else { throw ToolError("--block_size must be positive") }
+            options.blockSize = size
+        }
+        switch flags.string("compression_type") {
+        case nil: break
+        case "snappy": options.compression = .snappy
+        case "no", "none": options.compression = .none
+        case let other?: throw ToolError("unsupported --compression_type=\(other) (snappy or no)")
+        }
         return try Database.open(at: path, options: options)
     }
 
@@ -143,7 +163,14 @@ struct StrataTool {
         }
         if !batch.isEmpty { try db.write(batch, options: WriteOptions(disableWAL: flags.bool("disable_wal"))) }
         if flags.bool("disable_wal") { try db.flush() }
+        if flags.bool("compact") { try db.compactRange() }
         if bad > 0 { print("Warning: \(bad) bad lines ignored.") }
+        if flags.bool("stats") {
+            // Strata's addition: once background flushes and compactions have
+            // settled, the level layout and the write amplification of this load.
+            try db.waitForBackgroundWork()
+            print(db.property("strata.stats") ?? "", terminator: "")
+        }
         return 0
     }
 

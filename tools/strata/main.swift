@@ -3,7 +3,8 @@
 //   strata --db=DIR [--hex] [--key_hex] [--value_hex] [--create_if_missing] COMMAND [ARGS] [FLAGS]
 //
 // Commands (flags may come before or after the command, as ldb takes them):
-//   load                     read `KEY ==> VALUE` lines from stdin and put them
+//   load [--disable_wal] [--compact] [--stats]   read `KEY ==> VALUE` lines from stdin and
+//                            put them; --stats prints the level layout and W-Amp afterwards
 //   scan [--from=K] [--to=K] [--max_keys=N]   print `KEY : VALUE` lines
 //   get KEY                  print the value (exit 1 if not found)
 //   put KEY VALUE | delete KEY | batchput K V [K V ...]   print OK

@@ -84,6 +84,28 @@ extension Database {
         }
     }
 
+    /// Waits until background work is idle: no memtable waiting to be
+    /// flushed, no flush or compaction running, and none the picker would
+    /// start now (every level's score below 1). Mirrors RocksDB's
+    /// `DB::WaitForCompact` (added there after 7.8). Writes made by other
+    /// threads meanwhile can prolong the wait. Throws the background error,
+    /// if one stopped the work.
+    public func waitForBackgroundWork() throws {
+        try checkOpen()
+        try monitor.withLock {
+            while backgroundError == nil && !shuttingDown {
+                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0,
+                   let version = versions.current(),
+                   CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) == nil {
+                    break
+                }
+                maybeScheduleWork()
+                monitor.wait()
+            }
+            if let backgroundError { throw backgroundError }
+        }
+    }
+
     /// Compacts every key in [begin, end] (nil = unbounded) down to the last
     /// level that holds data, waiting until done: afterwards deleted and
     /// overwritten entries in the range that no snapshot needs are gone.

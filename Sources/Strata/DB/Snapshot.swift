@@ -31,7 +31,7 @@ public final class Snapshot: Sendable {
 ///
 /// Thread safety: internally locked.
 final class SnapshotList: Sendable {
-    private let counts = Mutex<[UInt64: Int]>([:])
+    private let counts = Locked<[UInt64: Int]>([:])
 
     func add(_ sequence: UInt64) {
         counts.withLock { $0[sequence, default: 0] += 1 }

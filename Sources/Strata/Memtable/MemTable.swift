@@ -18,7 +18,7 @@ public final class MemTable: @unchecked Sendable {
     let arena: Arena
     let list: SkipList
     private let entries = Atomic<Int>(0)
-    private let tombstones = Mutex<[(begin: [UInt8], end: [UInt8])]>([])
+    private let tombstones = Locked<[(begin: [UInt8], end: [UInt8])]>([])
     private let tombstoneCount = Atomic<Int>(0)
     private let tombstoneBytes = Atomic<Int>(0)
 

@@ -72,8 +72,8 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// A shard behind its own lock (`Mutex` is not copyable, so each lives
     /// in a box in the array).
     final class LockedShard: Sendable {
-        let state: Mutex<Shard>
-        init(capacity: Int) { state = Mutex(Shard(capacity: capacity)) }
+        let state: Locked<Shard>
+        init(capacity: Int) { state = Locked(Shard(capacity: capacity)) }
         func withLock<R>(_ body: (inout Shard) -> R) -> R { state.withLock { body(&$0) } }
     }
 

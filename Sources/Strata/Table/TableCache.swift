@@ -8,7 +8,7 @@ public final class TableCache: Sendable {
     let directory: String
     let fileSystem: any FileSystem
     let readerOptions: TableReaderOptions
-    private let tables = Mutex<[UInt64: TableReader]>([:])
+    private let tables = Locked<[UInt64: TableReader]>([:])
 
     /// A cache for tables in `directory`.
     public init(directory: String, fileSystem: any FileSystem, readerOptions: TableReaderOptions) {

@@ -30,9 +30,22 @@ public final class MemoryFileSystem: FileSystem {
     struct State {
         var directories: [String: Directory] = [:]
         var locks: Set<String> = []
+        var faults: [Fault] = []
     }
 
-    let state = Mutex(State())
+    /// A write-side operation that can be made to fail (`failNext`).
+    public enum FaultOperation: Sendable {
+        case append
+        case sync
+    }
+
+    struct Fault {
+        var operation: FaultOperation
+        var pathSuffix: String
+        var remaining: Int
+    }
+
+    let state = Locked(State())
 
     /// An empty file system with a root directory "/".
     public init() {
@@ -46,6 +59,26 @@ public final class MemoryFileSystem: FileSystem {
     private func node(_ path: String) -> Node? {
         let (dir, name) = Self.split(path)
         return state.withLock { $0.directories[dir]?.entries[name] }
+    }
+
+    /// Makes the next `count` `operation`s on files whose path ends with
+    /// `pathSuffix` (".log", "MANIFEST-000001", …) fail with `.ioError`,
+    /// as a full disk or a failing device would. A failed append writes
+    /// nothing; a failed sync makes nothing newly durable.
+    public func failNext(_ operation: FaultOperation, pathSuffix: String, count: Int = 1) {
+        state.withLock { $0.faults.append(Fault(operation: operation, pathSuffix: pathSuffix, remaining: count)) }
+    }
+
+    /// Consumes a matching injected fault; true if the operation must fail.
+    fileprivate func takeFault(_ operation: FaultOperation, path: String) -> Bool {
+        state.withLock { s in
+            guard let i = s.faults.firstIndex(where: { $0.operation == operation && $0.remaining > 0 && path.hasSuffix($0.pathSuffix) }) else {
+                return false
+            }
+            s.faults[i].remaining -= 1
+            if s.faults[i].remaining == 0 { s.faults.remove(at: i) }
+            return true
+        }
     }
 
     /// Simulates a power loss: unsynced data and unsynced directory entries vanish.
@@ -268,6 +301,7 @@ final class MemoryWritableFile: WritableFile {
 
     func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard !isClosed else { throw StrataError(.closed, "append after close", file: path) }
+        if fs.takeFault(.append, path: path) { throw StrataError.ioError("injected append failure", file: path, offset: size) }
         fs.append(node, bytes)
     }
 
@@ -275,6 +309,7 @@ final class MemoryWritableFile: WritableFile {
 
     func sync() throws {
         guard !isClosed else { throw StrataError(.closed, "sync after close", file: path) }
+        if fs.takeFault(.sync, path: path) { throw StrataError.ioError("injected fsync failure", file: path) }
         fs.sync(node)
     }
 

@@ -241,9 +241,9 @@ final class PosixWritableFile: WritableFile {
 }
 
 final class PosixFileLock: FileLock {
-    private let fd: Mutex<Int32>
+    private let fd: Locked<Int32>
 
-    init(fd: Int32) { self.fd = Mutex(fd) }
+    init(fd: Int32) { self.fd = Locked(fd) }
 
     deinit { unlock() }
 

@@ -28,14 +28,14 @@ public struct ColumnFamilyState: Sendable {
 public final class VersionSet: Sendable {
     public let directory: String
     let fileSystem: any FileSystem
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// The MANIFEST being written; held across each append + sync, which
     /// serializes writers.
-    private let manifest = Mutex<ManifestWriter>(ManifestWriter())
+    private let manifest = Locked<ManifestWriter>(ManifestWriter())
     private let nextFile: Atomic<UInt64>
     /// Sequence number of the last write made visible to readers.
     private let lastSequenceValue: Atomic<UInt64>
-    private let obsolete: Mutex<[UInt64]>
+    private let obsolete: Locked<[UInt64]>
 
     struct State {
         var families: [UInt32: ColumnFamilyState] = [:]
@@ -53,10 +53,10 @@ public final class VersionSet: Sendable {
     private init(directory: String, fileSystem: any FileSystem) {
         self.directory = directory
         self.fileSystem = fileSystem
-        state = Mutex(State())
+        state = Locked(State())
         nextFile = Atomic(2)
         lastSequenceValue = Atomic(0)
-        obsolete = Mutex([])
+        obsolete = Locked([])
     }
 
     // MARK: Counters

@@ -29,7 +29,7 @@ struct ConcurrencyTests {
         let db = try Database.open(at: dir.path, options: options)
         let writers = 3, readers = 3, slots = 20, rounds = 2000
         print("seed: none (thread interleaving varies; invariants are checked, not exact values)")
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         let writersDone = Atomic<Int>(0)
         let group = DispatchGroup()
         for w in 0..<writers {

@@ -294,7 +294,7 @@ struct MemTableTests {
         let overlapping = Atomic<Int>(0)
         let unsorted = Atomic<Int>(0)
         let missing = Atomic<Int>(0)
-        let finalCounts = Mutex<[Int]>([])
+        let finalCounts = Locked<[Int]>([])
     }
 
     @Test("3 readers iterating while one writer adds 20,000 entries always see sorted entries")

@@ -1,0 +1,122 @@
+import Strata
+import ToolSupport
+
+/// db_bench's flags that strata-bench takes, with db_bench 7.8.3's defaults
+/// unless noted. Unknown flags are an error, as in db_bench.
+struct BenchFlags {
+    var benchmarks = ["fillrandom", "readrandom"]
+    var num = 1_000_000
+    var reads = -1
+    var keySize = 16
+    var valueSize = 100
+    var compression: CompressionType = .snappy
+    var compressionRatio = 0.5
+    var bloomBits = -1.0
+    var writeBufferSize = 64 << 20
+    var maxBytesForLevelBase: UInt64 = 256 << 20
+    var maxBytesForLevelMultiplier = 10.0
+    var compactionStyle = 0
+    var cacheSize = 8 << 20
+    var db = "/tmp/strata-bench-db"
+    var useExistingDB = false
+    var sync = false
+    var disableWAL = false
+    var threads = 1
+    var histogram = false
+    var seed: UInt64 = 0
+    var duration = 0
+    var statsInterval = 0
+
+    static let known: Set<String> = [
+        "benchmarks", "num", "reads", "key_size", "value_size", "compression_type", "compression_ratio",
+        "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier",
+        "compaction_style", "cache_size", "db", "use_existing_db", "sync", "disable_wal", "threads",
+        "histogram", "seed", "duration", "help",
+    ]
+
+    static let usage = """
+        strata-bench --benchmarks=fillseq,fillrandom,overwrite,fillsync,readrandom,readmissing,readseq,readreverse,seekrandom,deleterandom,stats
+            [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
+            [--compression_type=snappy|none] [--compression_ratio=0.5] [--bloom_bits=-1]
+            [--write_buffer_size=67108864] [--max_bytes_for_level_base=268435456]
+            [--max_bytes_for_level_multiplier=10] [--compaction_style=0] [--cache_size=8388608]
+            [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
+            [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
+        Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
+        amplification report follows. --seed=0 picks a seed from the clock and prints it.
+        """
+
+    init(arguments: [String]) throws {
+        let flags = try ParsedFlags(arguments: arguments)
+        for name in flags.names where !Self.known.contains(name) {
+            throw ToolError("unknown flag --\(name)\n\(Self.usage)")
+        }
+        if !flags.positionals.isEmpty { throw ToolError("unexpected argument \(flags.positionals[0])") }
+        if let list = flags.string("benchmarks") {
+            benchmarks = list.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        }
+        num = try flags.int("num") ?? num
+        reads = try flags.int("reads") ?? reads
+        keySize = try flags.int("key_size") ?? keySize
+        valueSize = try flags.int("value_size") ?? valueSize
+        switch (flags.string("compression_type") ?? "snappy").lowercased() {
+        case "snappy": compression = .snappy
+        case "none": compression = .none
+        case let other: throw ToolError("--compression_type=\(other): strata-bench supports snappy and none")
+        }
+        if let r = flags.string("compression_ratio") {
+            guard let v = Double(r), v > 0, v <= 1 else { throw ToolError("--compression_ratio must be in (0, 1]") }
+            compressionRatio = v
+        }
+        if let b = flags.string("bloom_bits") {
+            guard let v = Double(b) else { throw ToolError("--bloom_bits must be a number") }
+            bloomBits = v
+        }
+        writeBufferSize = try flags.int("write_buffer_size") ?? writeBufferSize
+        maxBytesForLevelBase = UInt64(try flags.int("max_bytes_for_level_base") ?? Int(maxBytesForLevelBase))
+        if let m = flags.string("max_bytes_for_level_multiplier") {
+            guard let v = Double(m), v > 1 else { throw ToolError("--max_bytes_for_level_multiplier must be > 1") }
+            maxBytesForLevelMultiplier = v
+        }
+        compactionStyle = try flags.int("compaction_style") ?? compactionStyle
+        guard compactionStyle == 0 else {
+            throw ToolError("--compaction_style=\(compactionStyle): only leveled (0) exists yet; universal arrives with the engine-features issue")
+        }
+        cacheSize = try flags.int("cache_size") ?? cacheSize
+        db = flags.string("db") ?? db
+        useExistingDB = try flags.int("use_existing_db").map { $0 != 0 } ?? false
+        sync = try flags.int("sync").map { $0 != 0 } ?? false
+        disableWAL = try flags.int("disable_wal").map { $0 != 0 } ?? false
+        threads = try flags.int("threads") ?? threads
+        guard threads == 1 else { throw ToolError("--threads=\(threads): strata-bench runs one thread so far") }
+        histogram = try flags.int("histogram").map { $0 != 0 } ?? false
+        seed = UInt64(try flags.int("seed") ?? 0)
+        duration = try flags.int("duration") ?? 0
+        guard num > 0, keySize > 0, valueSize >= 0 else { throw ToolError("--num and --key_size must be positive") }
+    }
+
+    /// The number of reads: `--reads`, or `--num` when negative (db_bench's rule).
+    var readCount: Int { reads < 0 ? num : reads }
+
+    /// Engine options for these flags.
+    var options: Options {
+        var o = Options()
+        o.createIfMissing = true
+        o.writeBufferSize = writeBufferSize
+        o.compression = compression
+        o.bloomBitsPerKey = max(0, bloomBits)
+        o.blockCacheCapacity = cacheSize
+        o.maxBytesForLevelBase = maxBytesForLevelBase
+        o.maxBytesForLevelMultiplier = maxBytesForLevelMultiplier
+        return o
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}

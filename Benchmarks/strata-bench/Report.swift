@@ -1,0 +1,81 @@
+import Foundation
+import Strata
+
+/// db_bench's result line:
+/// `fillrandom   :       6.287 micros/op 159059 ops/sec 12.574 seconds 2000000 operations;   17.6 MB/s`
+func resultLine(_ r: BenchResult) -> String {
+    let seconds = Double(r.nanoseconds) / 1e9
+    let microsPerOp = r.operations > 0 ? seconds * 1e6 / Double(r.operations) : 0
+    let opsPerSecond = seconds > 0 ? Int(Double(r.operations) / seconds) : 0
+    var extra = ""
+    if r.bytes > 0 && seconds > 0 { extra = String(format: "%6.1f MB/s", Double(r.bytes) / 1_048_576 / seconds) }
+    if !r.message.isEmpty { extra += extra.isEmpty ? r.message : " " + r.message }
+    let name = r.name.padding(toLength: max(12, r.name.count), withPad: " ", startingAt: 0)
+    return String(format: "%@ : %11.3f micros/op %ld ops/sec %.3f seconds %ld operations;%@%@",
+                  name, microsPerOp, opsPerSecond, seconds, r.operations, extra.isEmpty ? "" : " ", extra)
+}
+
+/// The amplification report printed after every benchmark: measured W-Amp,
+/// S-Amp and latency beside the textbook model (benchmarks.md).
+func amplificationReport(result r: BenchResult, delta: DatabaseStatistics, now: DatabaseStatistics,
+                         flags: BenchFlags, liveBytes: UInt64?, diskBytes: UInt64) -> [String] {
+    var lines: [String] = []
+    let gb = { (x: UInt64) in String(format: "%.3f", Double(x) / 1e9) }
+    if delta.userBytes > 0 {
+        let user = Double(delta.userBytes)
+        let compaction = delta.totalCompactionBytesWritten
+        let withoutWAL = Double(delta.flushBytes + compaction) / user
+        var perLevel: [String] = []
+        for level in 0..<delta.compactionBytesWritten.count {
+            let written = level == 0 ? delta.flushBytes + delta.compactionBytesWritten[0] : delta.compactionBytesWritten[level]
+            if written > 0 { perLevel.append("L\(level) \(String(format: "%.2f", Double(written) / user))") }
+        }
+        let r = flags.maxBytesForLevelMultiplier
+        let n = Double(liveBytes ?? now.tableBytes)
+        let c0 = Double(flags.writeBufferSize)
+        let model = n > c0 ? 1 + r * log(n / c0) / log(r) : 1
+        lines.append("W-Amp: \(String(format: "%.2f", delta.writeAmplification)) = (WAL \(gb(delta.walBytes)) + flush \(gb(delta.flushBytes)) + compaction \(gb(compaction)) GB) / user \(gb(delta.userBytes)) GB")
+        lines.append("       without WAL \(String(format: "%.2f", withoutWAL)) (per level: \(perLevel.isEmpty ? "none" : perLevel.joined(separator: ", "))); "
+            + "model leveled 1 + r·log_r(N/C₀) = \(String(format: "%.2f", model)) (r \(String(format: "%g", r)), N \(gb(UInt64(n))) GB, C₀ \(gb(UInt64(c0))) GB)")
+        lines.append("       writes \(delta.userWrites), commit groups \(delta.commitGroups), WAL syncs \(delta.walSyncs), flushes \(delta.flushes), "
+            + "compactions \(delta.compactions.reduce(0, +)), trivial moves \(delta.trivialMoves)")
+    }
+    if let liveBytes, liveBytes > 0 {
+        let r = flags.maxBytesForLevelMultiplier
+        lines.append("S-Amp: \(String(format: "%.2f", Double(diskBytes) / Double(liveBytes))) = disk \(gb(diskBytes)) GB / live \(gb(liveBytes)) GB; "
+            + "model leveled ≤ (r+1)/(r−1) = \(String(format: "%.2f", (r + 1) / (r - 1)))")
+    } else {
+        lines.append("S-Amp: n/a (live bytes unknown for an existing database); disk \(gb(diskBytes)) GB")
+    }
+    if r.latency.totalCount > 0 {
+        let us = { (p: Double) in String(format: "%.2f", Double(r.latency.valueAtPercentile(p)) / 1000) }
+        lines.append("Latency (micros/op): p50 \(us(50)) p99 \(us(99)) p99.9 \(us(99.9)) max \(String(format: "%.2f", Double(r.latency.max) / 1000))")
+    }
+    lines.append("Stalls: \(delta.stalls), \(String(format: "%.3f", Double(delta.stallNanoseconds) / 1e9)) seconds")
+    var layout: [String] = []
+    for (level, files) in now.filesPerLevel.enumerated() where files > 0 {
+        layout.append("L\(level) \(files) files \(String(format: "%.1f", Double(now.bytesPerLevel[level]) / 1_048_576)) MB")
+    }
+    lines.append("Levels: \(layout.isEmpty ? "empty" : layout.joined(separator: ", "))")
+    return lines
+}
+
+/// Bytes of every file in the database directory.
+func directoryBytes(_ path: String) -> UInt64 {
+    let fs = PosixFileSystem.shared
+    guard let names = try? fs.listDirectory(path) else { return 0 }
+    var total: UInt64 = 0
+    for name in names { total += (try? fs.fileSize(Path.join(path, name))) ?? 0 }
+    return total
+}
+
+/// The machine, for the header (benchmarks.md: report it with every figure).
+func machineDescription() -> String {
+    var model = "unknown CPU"
+    if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+       let colon = line.firstIndex(of: ":") {
+        model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return "\(ProcessInfo.processInfo.activeProcessorCount) × \(model)"
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# ThreadSanitizer run of the concurrency-heavy tests: writer and reader
+# threads, background flush and compaction, crash recovery, lock-free memtable readers.
+# Builds with -DSTRATA_TSAN so locks are pthread mutexes TSan can see (the
+# Synchronization library is not TSan-instrumented; see Sources/Strata/Util/Locked.swift).
+# Fails if TSan reports anything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+filter=${1:-"Concurrency|CrashRecovery|MemTable"}
+swift build --build-tests --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=0
+swift test --skip-build --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN --filter "$filter" >"$out" 2>&1 || status=$?
+grep -E "^(✔|✘|Test run)" "$out" | tail -3 || true
+if grep -q "WARNING: ThreadSanitizer" "$out"; then
+  echo "run-tsan: FAIL — ThreadSanitizer reports:"
+  grep -A12 "WARNING: ThreadSanitizer" "$out" | head -80
+  exit 1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "run-tsan: FAIL — tests failed (exit $status)"; tail -30 "$out"; exit "$status"
+fi
+echo "run-tsan: PASS (no ThreadSanitizer reports; filter: $filter)"
