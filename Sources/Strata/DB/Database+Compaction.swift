@@ -66,7 +66,7 @@ extension Database {
         try monitor.withLock {
             if let backgroundError { throw backgroundError }
             // Wait for our turn as a writer: the leader protocol owns the memtable.
-            let me = PendingWrite(batch: WriteBatch(), options: WriteOptions())
+            let me = PendingWrite(batch: WriteBatch(), options: WriteOptions(), isFlushBarrier: true)
             writers.append(me)
             while writers.first !== me { monitor.wait() }
             defer {

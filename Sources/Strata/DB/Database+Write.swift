@@ -52,6 +52,7 @@ extension Database {
         if groupError == nil {
             var bytes = me.batch.byteSize
             for w in writers.dropFirst() {
+                if w.isFlushBarrier { break }
                 // A sync write must not ride in a group the leader won't sync;
                 // WAL-less writes and WAL writes do not mix.
                 if w.options.sync && !options.sync { break }

@@ -193,12 +193,17 @@ public final class Database: @unchecked Sendable {
 final class PendingWrite {
     let batch: WriteBatch
     let options: WriteOptions
+    /// A `flush()` waiting for its turn in the writer queue, not a write: a
+    /// leader never takes it into its group (the flush must reach the head
+    /// of the queue itself, or it would wait forever).
+    let isFlushBarrier: Bool
     var done = false
     var error: Error?
 
-    init(batch: WriteBatch, options: WriteOptions) {
+    init(batch: WriteBatch, options: WriteOptions, isFlushBarrier: Bool = false) {
         self.batch = batch
         self.options = options
+        self.isFlushBarrier = isFlushBarrier
     }
 }
 

@@ -27,7 +27,10 @@ struct ConcurrencyTests {
         options.maxBytesForLevelBase = 128 << 10
         options.targetFileSizeBase = 32 << 10
         let db = try Database.open(at: dir.path, options: options)
-        let writers = 3, readers = 3, slots = 20, rounds = 2000
+        // STRATA_CONCURRENCY_ROUNDS raises the rounds for longer soak runs.
+        let rounds = ProcessInfo.processInfo.environment["STRATA_CONCURRENCY_ROUNDS"].flatMap { Int($0) } ?? 2000
+        let writers = 3, readers = 3, slots = 20
+        print("rounds per writer: \(rounds)")
         print("seed: none (thread interleaving varies; invariants are checked, not exact values)")
         let failures = Locked<[String]>([])
         let writersDone = Atomic<Int>(0)
