@@ -45,6 +45,16 @@ do {
         }
         guard let db = workloads.db else { continue }
         print(resultLine(result))
+        if flags.histogram && result.latency.totalCount > 0 {
+            // db_bench's --histogram=1 block (peer-bench.sh reads its P99).
+            let h = result.latency
+            let us = { (p: Double) in String(format: "%.2f", Double(h.valueAtPercentile(p)) / 1000) }
+            print("Microseconds per \(name.hasPrefix("read") || name.hasPrefix("seek") ? "read" : "write"):")
+            print("Count: \(h.totalCount) Average: \(String(format: "%.4f", h.mean / 1000))  StdDev: \(String(format: "%.2f", h.stdDeviation / 1000))")
+            print("Min: \(String(format: "%.2f", Double(h.min) / 1000))  Median: \(us(50))  Max: \(String(format: "%.2f", Double(h.max) / 1000))")
+            print("Percentiles: P50: \(us(50)) P75: \(us(75)) P99: \(us(99)) P99.9: \(us(99.9)) P99.99: \(us(99.99))")
+            print(String(repeating: "-", count: 54))
+        }
         // Amplification is measured once the background work the benchmark
         // caused has finished (its flushes and compactions count).
         try db.waitForBackgroundWork()

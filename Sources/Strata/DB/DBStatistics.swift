@@ -10,6 +10,8 @@ final class DBStatistics: Sendable {
     let userBytes = Atomic<UInt64>(0)
     /// Updates written by users (keys).
     let userWrites = Atomic<UInt64>(0)
+    /// Write calls (`write`, `put`, `delete`, …): one per batch, whatever its size.
+    let writeCalls = Atomic<UInt64>(0)
     /// Write groups committed (one WAL record each).
     let commitGroups = Atomic<UInt64>(0)
     /// Bytes appended to WALs.

@@ -77,13 +77,14 @@ extension Database {
             + pad("", 7) + pad(formatFixed(Double(totalRead) / 1e9, 3), 10, left: true)
             + pad(formatFixed(Double(totalWritten) / 1e9, 3), 11, left: true)
             + pad(formatFixed(user > 0 ? Double(totalWritten) / user : 0, 2), 7, left: true))
-        let writes = stats.userWrites.load(ordering: .relaxed)
+        let keys = stats.userWrites.load(ordering: .relaxed)
+        let writes = stats.writeCalls.load(ordering: .relaxed)
         let groups = stats.commitGroups.load(ordering: .relaxed)
         let syncs = stats.walSyncs.load(ordering: .relaxed)
         let wal = stats.walBytes.load(ordering: .relaxed)
         let seconds = Double(stats.compactionNanoseconds.load(ordering: .relaxed)) / 1e9
         lines.append("")
-        lines.append("Cumulative writes: \(kilo(writes)) writes, \(kilo(writes)) keys, \(kilo(groups)) commit groups, "
+        lines.append("Cumulative writes: \(kilo(writes)) writes, \(kilo(keys)) keys, \(kilo(groups)) commit groups, "
             + "\(formatFixed(groups > 0 ? Double(writes) / Double(groups) : 0, 1)) writes per commit group, ingest: \(formatFixed(user / 1e9, 2)) GB")
         lines.append("Cumulative WAL: \(kilo(groups)) writes, \(syncs) syncs, "
             + "\(formatFixed(syncs > 0 ? Double(groups) / Double(syncs) : Double(groups), 2)) writes per sync, written: \(formatFixed(Double(wal) / 1e9, 2)) GB")

@@ -134,6 +134,7 @@ extension Database {
         stats.userBytes.add(userBytes, ordering: .relaxed)
         stats.userWrites.add(UInt64(merged.count), ordering: .relaxed)
         stats.commitGroups.add(1, ordering: .relaxed)
+        stats.writeCalls.add(UInt64(group.count), ordering: .relaxed)
     }
 
     /// Ensures the active memtable has room, switching to a new one (and a

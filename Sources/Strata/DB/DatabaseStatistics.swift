@@ -10,6 +10,8 @@ public struct DatabaseStatistics: Sendable {
     public var userBytes: UInt64
     /// Updates (keys) written.
     public var userWrites: UInt64
+    /// Write calls (one per batch).
+    public var writeCalls: UInt64
     /// Write groups committed, one WAL record each.
     public var commitGroups: UInt64
     /// Bytes appended to WALs, headers included.
@@ -51,6 +53,7 @@ public struct DatabaseStatistics: Sendable {
         var d = self
         d.userBytes -= earlier.userBytes
         d.userWrites -= earlier.userWrites
+        d.writeCalls -= earlier.writeCalls
         d.commitGroups -= earlier.commitGroups
         d.walBytes -= earlier.walBytes
         d.walSyncs -= earlier.walSyncs
@@ -78,6 +81,7 @@ extension Database {
         return DatabaseStatistics(
             userBytes: stats.userBytes.load(ordering: .relaxed),
             userWrites: stats.userWrites.load(ordering: .relaxed),
+            writeCalls: stats.writeCalls.load(ordering: .relaxed),
             commitGroups: stats.commitGroups.load(ordering: .relaxed),
             walBytes: stats.walBytes.load(ordering: .relaxed),
             walSyncs: stats.walSyncs.load(ordering: .relaxed),
