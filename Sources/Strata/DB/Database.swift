@@ -48,6 +48,9 @@ public final class Database: @unchecked Sendable {
     var backgroundError: StrataError?
     var flushRunning = false
     var compactionRunning = false
+    /// Background threads deleting obsolete files right now (part of the
+    /// work `waitForBackgroundWork` waits for). Under `monitor`.
+    var purgesRunning = 0
     var manualCompactionPending = 0
     var shuttingDown = false
     var closed = false
