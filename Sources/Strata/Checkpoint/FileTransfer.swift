@@ -95,16 +95,25 @@ enum FileTransfer {
     }
 
     /// Copies `length` bytes (default: all) of `from` into a new file `to`,
-    /// and fsyncs it. Throws `.corruption` if `from` is shorter than `length`.
+    /// and fsyncs it; returns the XXH3-64 of the bytes. Throws `.corruption`
+    /// if `from` is shorter than `length`.
+    @discardableResult
     static func copy(from: String, in source: any FileSystem, to: String, in destination: any FileSystem,
-                     length: UInt64? = nil) throws {
+                     length: UInt64? = nil) throws -> String {
         let input = try source.openRandomAccess(from)
         defer { input.close() }
-        try copy(file: input, length: length ?? input.size, to: to, in: destination)
+        return try copy(file: input, length: length ?? input.size, to: to, in: destination)
     }
 
-    /// Copies the first `length` bytes of an open file into a new file `to`, fsynced.
-    static func copy(file input: any RandomAccessFile, length: UInt64, to: String, in destination: any FileSystem) throws {
+    /// Copies the first `length` bytes of an open file into a new file `to`,
+    /// fsynced. Returns the XXH3-64 of the bytes copied.
+    @discardableResult
+    static func copy(file input: any RandomAccessFile, length: UInt64, to: String, in destination: any FileSystem) throws -> String {
+        guard let state = XXH3_createState() else {
+            throw StrataError.ioError("XXH3_createState failed: out of memory", file: input.path)
+        }
+        defer { XXH3_freeState(state) }
+        XXH3_64bits_reset(state)
         let output = try destination.createWritable(to)
         var closed = false
         defer { if !closed { try? output.close() } }
@@ -115,12 +124,14 @@ enum FileTransfer {
             let n = Int(min(UInt64(FileChecksum.chunkSize), length - offset))
             let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
             try input.read(at: offset, into: slice)
+            XXH3_64bits_update(state, slice.baseAddress, n)
             try output.append(UnsafeRawBufferPointer(slice))
             offset += UInt64(n)
         }
         try output.sync()
         closed = true
         try output.close()
+        return FileChecksum.hex(XXH3_64bits_digest(state))
     }
 
     /// Writes `bytes` to a new file `path` and fsyncs it.
