@@ -126,7 +126,7 @@ public struct CheckpointManifest: Codable, Sendable, Equatable {
     /// Pretty, key-sorted JSON (stable across runs for the same content).
     public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
             return Array(try encoder.encode(self)) + [0x0A]
         } catch {
