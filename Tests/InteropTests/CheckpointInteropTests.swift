@@ -72,4 +72,37 @@ struct CheckpointInteropTests {
         store.close()
         try db.close()
     }
+
+    @Test("strata checkpoint and checkpoint_store commands; ldb reads what they make")
+    func toolCommands() throws {
+        let dir = InteropDirectory()
+        defer { dir.remove() }
+        let db = dir.file("db")
+        let store = "--store=\(dir.file("store"))"
+        let load = try StrataTools.run("strata", ["--db=\(db)", "--create_if_missing", "load"],
+                                       input: "a ==> 1\nb ==> 2\nc ==> 3\n")
+        #expect(load.status == 0, "\(load.all)")
+        let one = try StrataTools.run("strata", ["--db=\(db)", "checkpoint", dir.file("c1")])
+        #expect(one.status == 0 && one.stdout.hasPrefix("Created checkpoint"), "\(one.all)")
+        #expect(try DatabaseInteropTests.ldbScan(dir.file("c1")) == ["0x61 : 0x31", "0x62 : 0x32", "0x63 : 0x33"])
+        var out = try StrataTools.run("strata", ["checkpoint_store", store, "create", "--db=\(db)"])
+        #expect(out.stdout.hasPrefix("Created checkpoint 1:"), "\(out.all)")
+        _ = try StrataTools.run("strata", ["--db=\(db)", "put", "d", "4"])
+        out = try StrataTools.run("strata", ["checkpoint_store", store, "create", "--db=\(db)", "--wal", "--json"])
+        let m = try CheckpointManifest.decode(Array(out.stdout.utf8), file: "stdout")
+        #expect(m.id == "2" && m.parentID == "1" && m.walCopied)
+        out = try StrataTools.run("strata", ["checkpoint_store", store, "list"])
+        #expect(out.stdout.split(separator: "\n").count == 2, "\(out.all)")
+        out = try StrataTools.run("strata", ["checkpoint_store", store, "delta", "1", "2", "--json"])
+        let delta = try JSONDecoder().decode([CheckpointFile].self, from: Data(out.stdout.utf8))
+        #expect(Set(delta.map(\.name)) == Set(m.newFiles))
+        out = try StrataTools.run("strata", ["checkpoint_store", store, "verify"])
+        #expect(out.status == 0 && out.stdout.contains(": OK"), "\(out.all)")
+        out = try StrataTools.run("strata", ["checkpoint_store", store, "restore", "2", dir.file("restored")])
+        #expect(out.status == 0, "\(out.all)")
+        #expect(try DatabaseInteropTests.ldbScan(dir.file("restored"))
+            == ["0x61 : 0x31", "0x62 : 0x32", "0x63 : 0x33", "0x64 : 0x34"])
+        out = try StrataTools.run("strata", ["checkpoint_store", store, "keep_last", "1"])
+        #expect(out.stdout.contains("Deleted checkpoints 1"), "\(out.all)")
+    }
 }
