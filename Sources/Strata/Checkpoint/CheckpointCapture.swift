@@ -217,13 +217,18 @@ final class CheckpointCapture {
 
     /// The entry of every table, with its checksum: reused from `known`
     /// (tables of the same database with the same name and size, from
-    /// earlier checkpoints) or computed by reading the database's file.
+    /// earlier checkpoint manifests) or from the database's cache of tables
+    /// hashed by earlier checkpoints, else computed by reading the file.
+    /// Leaves the cache holding the live tables' checksums.
     func tableEntries(known: KnownChecksums) throws -> [CheckpointFile] {
-        try tables.map { meta in
+        let cached = database.checkpointChecksums.withLock { $0 }
+        let entries = try tables.map { meta in
             let name = DBFileName.table(meta.number)
             let checksum: String
             if let c = known.checksum(name: name, size: meta.fileSize) {
                 checksum = c
+            } else if let c = cached[meta.number], c.size == meta.fileSize {
+                checksum = c.checksum
             } else {
                 let path = Path.join(database.path, name)
                 let file = try database.fileSystem.openRandomAccess(path)
@@ -236,7 +241,21 @@ final class CheckpointCapture {
             }
             return CheckpointFile(name: name, kind: .table, size: meta.fileSize, checksum: checksum)
         }
+        // Keep the checksums of the tables live now (older ones are gone for good).
+        var fresh: [UInt64: TableChecksum] = [:]
+        for (meta, entry) in zip(tables, entries) { fresh[meta.number] = TableChecksum(size: entry.size, checksum: entry.checksum) }
+        database.checkpointChecksums.withLock { cache in
+            cache = cache.filter { number, _ in fresh[number] == nil && number > (fresh.keys.max() ?? 0) }
+            cache.merge(fresh) { _, new in new }
+        }
+        return entries
     }
+}
+
+/// A table's size and XXH3-64 (hex), as checkpoints record them.
+struct TableChecksum: Sendable {
+    var size: UInt64
+    var checksum: String
 }
 
 /// Table checksums already computed by earlier checkpoints of one database,

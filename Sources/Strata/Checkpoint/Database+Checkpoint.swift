@@ -15,7 +15,8 @@ public struct CheckpointOptions: Sendable {
     public var id: String? = nil
     /// An earlier checkpoint of the same database: the new manifest's
     /// `newFiles` lists what is new since it, and table checksums it already
-    /// holds are reused instead of read again (tables are immutable).
+    /// holds are reused instead of read again (tables are immutable; the
+    /// open database also remembers checksums of tables it checkpointed).
     public var parent: CheckpointManifest? = nil
     /// Hard-link tables (default true); false copies them. Links fall back
     /// to copies when the destination is on another file system (EXDEV).
@@ -80,8 +81,9 @@ extension Database {
     /// is removed by the next checkpoint to the same destination).
     ///
     /// Cost: hard links plus a small MANIFEST, independent of the data
-    /// size, except that tables not in `options.parent` are read once to
-    /// checksum them. Blocking I/O on the caller's thread; other threads
+    /// size, except that a table is read once to checksum it the first
+    /// time a checkpoint of this open database includes it (or not at all
+    /// if `options.parent` lists it). Blocking I/O on the caller's thread; other threads
     /// may keep writing (they wait only while the memtable is switched).
     ///
     /// Throws `.invalidArgument` if `destination` exists, `.closed` after
