@@ -189,3 +189,116 @@ struct CheckpointStoreCrashTests {
         #expect(crashes > 50)
     }
 }
+
+/// A fail-stop file system over another one: once armed, its N-th mutating
+/// operation and every later one fail, as if the process died there (the
+/// files written so far stay, as they do on a real disk after a kill).
+final class FailStopFileSystem: FileSystem, @unchecked Sendable {
+    // @unchecked: mutable state lives in `state` (locked).
+    let base: any FileSystem
+    private let state = Locked<(armed: Bool, remaining: Int, died: Bool)>((false, 0, false))
+
+    init(base: any FileSystem) { self.base = base }
+
+    func arm(failAt n: Int) { state.withLock { $0 = (true, n, false) } }
+    func disarm() -> Bool { state.withLock { s in defer { s = (false, 0, false) }; return s.died } }
+
+    func step(_ path: String) throws {
+        try state.withLock { s in
+            guard s.armed else { return }
+            if !s.died {
+                s.remaining -= 1
+                if s.remaining > 0 { return }
+                s.died = true
+            }
+            throw StrataError.ioError("simulated process death", file: path)
+        }
+    }
+
+    func openRandomAccess(_ path: String) throws -> any RandomAccessFile { try base.openRandomAccess(path) }
+    func createWritable(_ path: String) throws -> any WritableFile {
+        try step(path)
+        return FailStopFile(try base.createWritable(path), self)
+    }
+    func openAppendable(_ path: String) throws -> any WritableFile {
+        try step(path)
+        return FailStopFile(try base.openAppendable(path), self)
+    }
+    func exists(_ path: String) -> Bool { base.exists(path) }
+    func fileSize(_ path: String) throws -> UInt64 { try base.fileSize(path) }
+    func listDirectory(_ path: String) throws -> [String] { try base.listDirectory(path) }
+    func createDirectory(_ path: String) throws { try step(path); try base.createDirectory(path) }
+    func removeFile(_ path: String) throws { try step(path); try base.removeFile(path) }
+    func removeDirectory(_ path: String) throws { try step(path); try base.removeDirectory(path) }
+    func rename(_ from: String, to: String) throws { try step(from); try base.rename(from, to: to) }
+    func link(_ from: String, to: String) throws { try step(from); try base.link(from, to: to) }
+    func syncDirectory(_ path: String) throws { try step(path); try base.syncDirectory(path) }
+    func lock(_ path: String) throws -> any FileLock { try base.lock(path) }
+}
+
+final class FailStopFile: WritableFile {
+    let file: any WritableFile
+    let fs: FailStopFileSystem
+    init(_ file: any WritableFile, _ fs: FailStopFileSystem) {
+        self.file = file
+        self.fs = fs
+    }
+    var path: String { file.path }
+    var size: UInt64 { file.size }
+    func append(_ bytes: UnsafeRawBufferPointer) throws { try fs.step(path); try file.append(bytes) }
+    func flush() throws { try file.flush() }
+    func sync() throws { try fs.step(path); try file.sync() }
+    func close() throws { try file.close() }
+}
+
+@Suite("Checkpoint directory crash points")
+struct CheckpointDirectoryCrashTests {
+    typealias S = CheckpointTestSupport
+
+    @Test("a process death at every operation of db.checkpoint leaves no destination or a complete one; a retry succeeds")
+    func everyOperation() throws {
+        let seed: UInt64 = 9
+        print("seed \(seed)")
+        let dir = TestDirectory("ckpt-crash")
+        defer { dir.remove() }
+        let fs = FailStopFileSystem(base: PosixFileSystem.shared)
+        var options = S.smallOptions()
+        options.fileSystem = fs
+        options.writeBufferSize = 1 << 20
+        let db = try Database.open(at: dir.file("db"), options: options)
+        var rng = TestRandom(seed: seed)
+        var model: [[UInt8]: [UInt8]] = [:]
+        try S.randomWrites(db, &model, &rng, count: 600)
+        try db.flush()
+        try S.randomWrites(db, &model, &rng, count: 100)  // in the memtable and WAL
+        var failAt = 1
+        var deaths = 0
+        while true {
+            let target = dir.file("c\(failAt)")
+            var ckpt = CheckpointOptions()
+            ckpt.flushMemtable = false  // no flush: only the checkpoint's own operations count
+            fs.arm(failAt: failAt)
+            let outcome = Result { try db.checkpoint(to: target, options: ckpt) }
+            let died = fs.disarm()
+            if case .success = outcome, !died { break }
+            deaths += 1
+            if FileManager.default.fileExists(atPath: target) {
+                // Renamed into place before the death: it must be complete.
+                let copy = try Database.open(at: target, options: S.smallOptions())
+                #expect(try S.scan(copy) == model, "death at operation \(failAt)")
+                try copy.close()
+            } else {
+                // The retry replaces the stale temp directory and succeeds.
+                try db.checkpoint(to: target, options: ckpt)
+                #expect(!FileManager.default.fileExists(atPath: target + ".tmp"))
+                let copy = try Database.open(at: target, options: S.smallOptions())
+                #expect(try S.scan(copy) == model, "retry after death at operation \(failAt)")
+                try copy.close()
+            }
+            failAt += 1
+        }
+        print("operations tested: \(deaths)")
+        #expect(deaths > 10)
+        try db.close()
+    }
+}
