@@ -192,4 +192,36 @@ struct CheckpointTests {
         try db.close()
         #expect(throws: StrataError.self) { try db.checkpoint(to: dir.file("d")) }
     }
+
+    /// The device of `path` (nil if it cannot be stat'ed).
+    static func device(_ path: String) -> UInt64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_dev) : nil
+    }
+
+    @Test("across file systems (EXDEV) tables are copied, and the checkpoint opens")
+    func crossDevice() throws {
+        let dir = TestDirectory("ckpt-xdev")
+        defer { dir.remove() }
+        let other = "/dev/shm"
+        guard let a = Self.device(dir.path), let b = Self.device(other), a != b,
+              FileManager.default.isWritableFile(atPath: other) else {
+            print("skipped: no second file system at \(other)")
+            return
+        }
+        let target = other + "/strata-ckpt-xdev-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        let db = try Database.open(at: dir.file("db"), options: S.smallOptions())
+        var rng = TestRandom(seed: 17)
+        print("seed 17")
+        var model: [[UInt8]: [UInt8]] = [:]
+        try S.randomWrites(db, &model, &rng, count: 1000)
+        let result = try db.checkpoint(to: target)
+        #expect(result.tablesLinked == 0 && result.tablesCopied == result.manifest.tables.count)
+        #expect(result.tablesCopied > 0)
+        let copy = try Database.open(at: target, options: S.smallOptions())
+        #expect(try S.scan(copy) == model)
+        try copy.close()
+        try db.close()
+    }
 }
