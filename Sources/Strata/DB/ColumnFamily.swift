@@ -120,6 +120,13 @@ final class ColumnFamilyData: @unchecked Sendable {
     let options: Options
     /// Options of the tables this family writes (properties name the family).
     let tableOptions: TableOptions
+    /// Copies of the option fields the write path reads on every write
+    /// group (no copy of `options` with its existentials per write).
+    let hasMergeOperator: Bool
+    let writeBufferSize: Int
+    let maxWriteBufferNumber: Int
+    let level0SlowdownWritesTrigger: Int
+    let level0StopWritesTrigger: Int
 
     // Guarded by the database's monitor:
     /// The active memtable.
@@ -149,11 +156,20 @@ final class ColumnFamilyData: @unchecked Sendable {
         t.columnFamilyID = id
         t.columnFamilyName = name
         self.tableOptions = t
+        hasMergeOperator = options.mergeOperator != nil
+        writeBufferSize = options.writeBufferSize
+        maxWriteBufferNumber = options.maxWriteBufferNumber
+        level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
+        level0StopWritesTrigger = options.level0StopWritesTrigger
         self.logNumber = logNumber
         mem = MemTable()
         current = SuperVersion(mem: mem, imm: [], version: version)
     }
 
     /// Needs a memtable switch: the active memtable is full.
-    var memtableIsFull: Bool { mem.approximateMemoryUsage >= options.writeBufferSize }
+    var memtableIsFull: Bool { mem.approximateMemoryUsage >= writeBufferSize }
+
+    /// Level-0 files in the installed SuperVersion (every version change
+    /// installs a new one). Caller holds the monitor.
+    var l0FileCount: Int { current.version.levels[0].count }
 }

@@ -10,9 +10,9 @@ extension Database {
         }
     }
 
-    /// Wakes background threads if there is work. Caller holds the monitor.
+    /// Wakes background threads to look for work. Caller holds the monitor.
     func maybeScheduleWork() {
-        monitor.broadcast()
+        monitor.broadcast(workAvailable)
     }
 
     private enum Work {
@@ -42,63 +42,75 @@ extension Database {
         monitor.lock()
         while true {
             if shuttingDown { break }
-            guard let work = nextWork() else {
-                monitor.wait()
-                continue
-            }
-            switch work {
-            case .flush(let family):
-                family.flushRunning = true
-                let (table, nextLog) = family.imm[0]
-                let snapshotList = snapshots.sequences
-                monitor.unlock()
-                let result = Result { try flushMemtable(table, family: family, nextLog: nextLog, snapshots: snapshotList) }
-                monitor.lock()
-                family.flushRunning = false
-                switch result {
-                case .success:
-                    if !family.dropped {
-                        family.imm.removeFirst()
-                        family.logNumber = max(family.logNumber, nextLog)
-                        installSuperVersion(family)
-                    }
-                case .failure(let error):
-                    // A family dropped meanwhile has nothing left to flush.
-                    if !family.dropped {
-                        backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
-                    }
+            do {
+                guard let work = nextWork() else {
+                    monitor.wait(workAvailable)
+                    continue
                 }
-                backgroundWorkDone += 1
-                monitor.broadcast()
-                monitor.unlock()
-                deleteObsoleteFiles()
-                monitor.lock()
-            case .compaction(let family, let plan):
-                family.compactionRunning = true
-                for f in plan.allInputs { family.filesBeingCompacted.insert(f.number) }
-                let snapshotList = snapshots.sequences
-                monitor.unlock()
-                let result = Result { try runCompaction(plan, family: family, snapshots: snapshotList) }
-                monitor.lock()
-                for f in plan.allInputs { family.filesBeingCompacted.remove(f.number) }
-                family.compactionRunning = false
-                switch result {
-                case .success: installSuperVersion(family)
-                case .failure(let error):
-                    if !family.dropped {
-                        backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
-                    }
-                }
-                backgroundWorkDone += 1
-                monitor.broadcast()
-                monitor.unlock()
-                deleteObsoleteFiles()
-                monitor.lock()
+                perform(work)
             }
+            // `work` (and the compaction plan's references to its input
+            // files) is gone now, so the inputs the new version dropped are
+            // unreferenced and queued for deletion: delete them without
+            // waiting for the next job.
+            purgesRunning += 1
+            monitor.unlock()
+            deleteObsoleteFiles()
+            monitor.lock()
+            purgesRunning -= 1
+            monitor.broadcast()
         }
         runningThreads -= 1
         monitor.broadcast()
         monitor.unlock()
+    }
+
+    /// Runs one background job. Called and returns with the monitor held;
+    /// releases it while the job does I/O. A job of a family dropped
+    /// meanwhile is abandoned without a background error.
+    private func perform(_ work: Work) {
+        switch work {
+        case .flush(let family):
+            family.flushRunning = true
+            let (table, nextLog) = family.imm[0]
+            let snapshotList = snapshots.sequences
+            monitor.unlock()
+            let result = Result { try flushMemtable(table, family: family, nextLog: nextLog, snapshots: snapshotList) }
+            monitor.lock()
+            family.flushRunning = false
+            switch result {
+            case .success:
+                if !family.dropped {
+                    family.imm.removeFirst()
+                    family.logNumber = max(family.logNumber, nextLog)
+                    installSuperVersion(family)
+                }
+            case .failure(let error):
+                if !family.dropped {
+                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                }
+            }
+        case .compaction(let family, let plan):
+            family.compactionRunning = true
+            for f in plan.allInputs { family.filesBeingCompacted.insert(f.number) }
+            let snapshotList = snapshots.sequences
+            monitor.unlock()
+            let result = Result { try runCompaction(plan, family: family, snapshots: snapshotList) }
+            monitor.lock()
+            for f in plan.allInputs { family.filesBeingCompacted.remove(f.number) }
+            family.compactionRunning = false
+            switch result {
+            case .success: installSuperVersion(family)
+            case .failure(let error):
+                if !family.dropped {
+                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                }
+            }
+        }
+        backgroundWorkDone += 1
+        monitor.broadcast()
+        // The job may have made work for another thread (a flush fills L0).
+        maybeScheduleWork()
     }
 
     /// Writes one immutable memtable of `family` to an L0 table and records

@@ -126,7 +126,7 @@ extension Database {
     /// live and, for merges, has a merge operator.
     func checkFamilies(of batch: WriteBatch) throws {
         guard batch.usesColumnFamilies else {
-            if defaultFamily.options.mergeOperator == nil {
+            if !defaultFamily.hasMergeOperator {
                 var hasMerge = false
                 try batch.forEach { op in if op.type == .merge { hasMerge = true } }
                 if hasMerge {
@@ -147,7 +147,7 @@ extension Database {
                     throw StrataError.invalidArgument(
                         "write batch names column family id \(id), which does not exist (dropped or never created)")
                 }
-                if merges.contains(id) && family.options.mergeOperator == nil {
+                if merges.contains(id) && !family.hasMergeOperator {
                     throw StrataError.invalidArgument(
                         "merge needs a merge operator (column family \(family.name) has none)")
                 }

@@ -9,9 +9,13 @@ extension Database {
     /// * `strata.levelstats`: files and bytes per level.
     /// * `strata.background-error`: the error that stopped writes, or "".
     /// * `strata.write-amplification`: (WAL + flush + compaction bytes) / user bytes.
+    /// * `strata.total-sst-files-size`, `strata.estimate-num-keys`,
+    ///   `strata.estimate-live-data-size`, `strata.num-entries-active-mem-table`,
+    ///   `strata.num-entries-imm-mem-tables` (see `sizeProperty`).
     ///
-    /// Level figures are the default column family's (`ColumnFamily.property`
-    /// gives another family's); byte counters are database-wide.
+    /// Level, size and memtable figures are the default column family's
+    /// (`ColumnFamily.property` gives another family's); byte counters are
+    /// database-wide.
     public func property(_ name: String) -> String? {
         property(name, family: defaultFamily)
     }
@@ -36,7 +40,7 @@ extension Database {
             return monitor.withLock { backgroundError.map { "\($0)" } ?? "" }
         case "strata.write-amplification":
             return formatFixed(writeAmplification, 3)
-        default: return nil
+        default: return sizeProperty(name, family: family)
         }
     }
 
