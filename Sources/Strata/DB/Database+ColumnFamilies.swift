@@ -53,7 +53,7 @@ extension Database {
             edit.columnFamilyAdd = name
             edit.comparator = Bytewise.name
             edit.logNumber = logNumber
-            try versions.logAndApply([edit])
+            try logFamilyEdit(edit)
             let effective = options.applying(familyOptions ?? options.familyOptions(named: name))
             let data = ColumnFamilyData(
                 id: id, name: name, options: effective,
@@ -97,7 +97,7 @@ extension Database {
             edit.columnFamily = family.id
             edit.columnFamilyDrop = true
             do {
-                try versions.logAndApply([edit])
+                try logFamilyEdit(edit)
             } catch {
                 monitor.withLock {
                     family.dropped = false
@@ -117,6 +117,21 @@ extension Database {
             syncOptionsFile()
         }
         deleteObsoleteFiles()
+    }
+
+    /// Appends a family's add or drop record to the MANIFEST. A failed
+    /// MANIFEST write becomes the background error (the MANIFEST may end in
+    /// a torn record, so nothing more may be appended until a reopen).
+    private func logFamilyEdit(_ edit: VersionEdit) throws {
+        do {
+            try versions.logAndApply([edit])
+        } catch let error as StrataError where error.kind == .ioError {
+            monitor.withLock {
+                if backgroundError == nil { backgroundError = error }
+                monitor.broadcast()
+            }
+            throw error
+        }
     }
 
     /// The live family with this id, or nil. Caller holds `monitor`.

@@ -335,3 +335,69 @@ struct ColumnFamilyTests {
         try db.close()
     }
 }
+
+/// The RocksDB OPTIONS file is rewritten to list exactly the live families.
+@Suite("RocksDB OPTIONS file and column families")
+struct OptionsFileFamilyTests {
+    static let sample = """
+        # This is a RocksDB option file.
+        [Version]
+          rocksdb_version=7.8.3
+
+        [DBOptions]
+          create_if_missing=false
+
+        [CFOptions "default"]
+          write_buffer_size=67108864
+
+        [TableOptions/BlockBasedTable "default"]
+          block_size=4096
+
+        [CFOptions "old"]
+          write_buffer_size=1024
+
+        [TableOptions/BlockBasedTable "old"]
+          block_size=1024
+
+        """
+
+    @Test("sections of dropped families go, new families get an empty section, a matching file is left alone")
+    func rewrite() {
+        #expect(RocksDBOptionsFile.rewrite(Self.sample, families: ["default", "old"]) == nil)
+        let text = RocksDBOptionsFile.rewrite(Self.sample, families: ["default", "new"])!
+        #expect(!text.contains("\"old\""))
+        #expect(!text.contains("block_size=1024"))
+        #expect(text.contains("[CFOptions \"default\"]\n  write_buffer_size=67108864"))
+        #expect(text.contains("[TableOptions/BlockBasedTable \"default\"]"))
+        #expect(text.contains("[CFOptions \"new\"]\n"))
+        #expect(text.hasPrefix("# This is a RocksDB option file.\n[Version]"))
+        let sections = RocksDBOptionsFile.sections(text).filter(\.isFamilyOptions).compactMap(\.familyName)
+        #expect(sections == ["default", "new"])
+        #expect(RocksDBOptionsFile.rewrite(text, families: ["default", "new"]) == nil)
+    }
+
+    @Test("creating and dropping families rewrites an existing OPTIONS file; none is created otherwise")
+    func maintained() throws {
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        var db = try Database.open(at: dir.path)
+        try db.createColumnFamily(named: "x")
+        #expect(try PosixFileSystem.shared.listDirectory(dir.path).filter { $0.hasPrefix("OPTIONS-") }.isEmpty)
+        try db.close()
+        let file = try PosixFileSystem.shared.createWritable(dir.file("OPTIONS-000001"))
+        try file.append(Array(Self.sample.utf8))
+        try file.close()
+        db = try Database.open(at: dir.path)
+        try db.createColumnFamily(named: "y")
+        try db.dropColumnFamily(named: "x")
+        try db.close()
+        let names = try PosixFileSystem.shared.listDirectory(dir.path).filter { $0.hasPrefix("OPTIONS-") }
+        #expect(names.count == 1 && names[0] != "OPTIONS-000001")
+        let path = dir.file(names[0])
+        let reader = try PosixFileSystem.shared.openRandomAccess(path)
+        let text = String(decoding: try reader.read(at: 0, count: Int(reader.size)), as: UTF8.self)
+        reader.close()
+        let families = RocksDBOptionsFile.sections(text).filter(\.isFamilyOptions).compactMap(\.familyName)
+        #expect(families == ["default", "y"])
+    }
+}
