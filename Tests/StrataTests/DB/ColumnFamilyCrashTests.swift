@@ -99,3 +99,43 @@ struct ColumnFamilyCrashTests {
         }
     }
 }
+
+/// A MANIFEST failure while creating or dropping a family stops writes
+/// until reopen, and the reopened database is consistent.
+@Suite("Column family MANIFEST failures")
+struct ColumnFamilyManifestFailureTests {
+    @Test("a failed MANIFEST append or fsync in create/drop fails it and later writes; reopen recovers", arguments: [
+        WriteFailureTests.FaultCase.sync, .append,
+    ])
+    func manifestFailure(_ fault: WriteFailureTests.FaultCase) throws {
+        for dropping in [false, true] {
+            let fs = MemoryFileSystem()
+            let db = try Database.open(at: "/db", options: WriteFailureTests.options(fs))
+            let kept = try db.createColumnFamily(named: "kept")
+            try kept.put(Array("k".utf8), Array("v".utf8), options: WriteOptions(sync: true))
+            fs.failNext(fault.operation, pathSuffix: String(DBFileName.manifest(db.versions.manifestNumber)))
+            do {
+                if dropping { try db.dropColumnFamily(named: "kept") } else { try db.createColumnFamily(named: "new") }
+                Issue.record("the MANIFEST failure was not reported")
+            } catch let error as StrataError {
+                #expect(error.kind == .ioError)
+            }
+            #expect(throws: StrataError.self) { try db.put(Array("later".utf8), Array("x".utf8)) }
+            try? db.close()
+            let reopened = try Database.open(at: "/db", options: WriteFailureTests.options(fs))
+            // The failed change may or may not have reached the file (a
+            // failed fsync leaves the record there); the database is
+            // consistent either way, and the rest of its data is intact.
+            let names = reopened.columnFamilyNames
+            #expect(names.first == "default")
+            if let family = reopened.columnFamily(named: "kept") {
+                #expect(try family.get(Array("k".utf8)) == Array("v".utf8))
+            } else {
+                #expect(dropping)
+            }
+            #expect(try reopened.get(Array("later".utf8)) == nil)
+            try reopened.put(Array("after".utf8), Array("1".utf8))
+            try reopened.close()
+        }
+    }
+}
