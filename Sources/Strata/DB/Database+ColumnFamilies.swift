@@ -89,6 +89,7 @@ extension Database {
                     throw StrataError.invalidArgument("column family \(name) does not exist")
                 }
                 family.dropped = true
+                backgroundWorkDone += 1
                 monitor.broadcast()
                 while family.flushRunning || family.compactionRunning { monitor.wait() }
                 return family
@@ -112,6 +113,8 @@ extension Database {
                 family.mem = MemTable()
                 family.current = SuperVersion(mem: family.mem, imm: [], version: .empty)
                 family.filesBeingCompacted.removeAll()
+                // Writers stalled on this family's memtables or L0 look again.
+                backgroundWorkDone += 1
                 monitor.broadcast()
             }
             syncOptionsFile()

@@ -192,7 +192,8 @@ extension Database {
                 continue
             }
             if let f = force, f.dropped || f.mem.isEmpty { force = nil }
-            guard let family = force ?? familyList.first(where: { $0.memtableIsFull }) else { return }
+            // A family being dropped takes no writes and gets no flushes.
+            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull }) else { return }
             if family.imm.count >= max(1, family.maxWriteBufferNumber - 1) {
                 if noSlowdown {
                     throw StrataError(.busy, "write would stall: \(family.imm.count) memtables of column family \(family.name) waiting for flush")
@@ -215,7 +216,7 @@ extension Database {
 
     /// A family whose L0 reached its slowdown trigger, if any. Caller holds the monitor.
     private func familyAtSlowdownTrigger() -> (ColumnFamilyData, Int)? {
-        for family in familyList {
+        for family in familyList where !family.dropped {
             let l0Files = family.l0FileCount
             if l0Files >= family.level0SlowdownWritesTrigger { return (family, l0Files) }
         }
