@@ -401,3 +401,49 @@ struct OptionsFileFamilyTests {
         #expect(families == ["default", "y"])
     }
 }
+
+/// Checkpoints of a database with column families: every family is in the
+/// checkpoint (flushed, or through the WALs it still needs), and a database
+/// opened on the checkpoint has the same families with the same data.
+@Suite("Column families in checkpoints")
+struct ColumnFamilyCheckpointTests {
+    @Test("flush and WAL checkpoints hold every family", arguments: [true, false])
+    func checkpointHoldsFamilies(flushMemtable: Bool) throws {
+        let seed: UInt64 = flushMemtable ? 31 : 32
+        print("seed \(seed)")
+        var rng = TestRandom(seed: seed)
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        var options = Options()
+        options.writeBufferSize = 16 << 10
+        let db = try Database.open(at: dir.file("db"), options: options)
+        let names = ["default", "a", "b"]
+        for name in names.dropFirst() { try db.createColumnFamily(named: name) }
+        try db.createColumnFamily(named: "dropped")
+        try db.dropColumnFamily(named: "dropped")
+        var models = [[[UInt8]: [UInt8]]](repeating: [:], count: 3)
+        for i in 0..<1500 {
+            let f = rng.int(0..<3)
+            let key = Array("k\(rng.int(0..<300))".utf8)
+            let value = rng.bytes(rng.int(1..<50))
+            try db.columnFamily(named: names[f])!.put(key, value)
+            models[f][key] = value
+            if i == 700 { try db.columnFamily(named: "a")!.flush() }
+        }
+        var checkpointOptions = CheckpointOptions()
+        checkpointOptions.flushMemtable = flushMemtable
+        _ = try db.checkpoint(to: dir.file("cp"), options: checkpointOptions)
+        // Writes after the checkpoint are not in it.
+        try db.columnFamily(named: "b")!.put(Array("after".utf8), Array("x".utf8))
+        try db.close()
+
+        let copy = try Database.open(at: dir.file("cp"), options: options)
+        #expect(copy.columnFamilyNames == names)
+        for (f, name) in names.enumerated() {
+            #expect(try ColumnFamilyTests.scan(copy.columnFamily(named: name)!) == models[f], "family \(name)")
+        }
+        let again = try copy.createColumnFamily(named: "new")
+        #expect(again.id == 4, "the dropped family's id is not reused")
+        try copy.close()
+    }
+}
