@@ -15,22 +15,18 @@ extension Database {
     /// 1 MiB): bigger groups delay the leader's own write for little gain.
     static let maxGroupBytes = 1 << 20
 
-    /// Applies `batch` atomically. Returns once it is in the WAL and the
-    /// memtable (and, with `options.sync`, fsynced). An empty batch is a no-op.
-    /// Throws `.invalidArgument` for merges without a merge operator,
+    /// Applies `batch` atomically — across column families too: one WAL
+    /// record holds it. Returns once it is in the WAL and the memtables
+    /// (and, with `options.sync`, fsynced). An empty batch is a no-op.
+    /// Throws `.invalidArgument` for merges without a merge operator or
+    /// updates naming a column family that is dropped or does not exist,
     /// `.busy` if it would stall and `options.noSlowdown` is set, the
     /// background error if an earlier write or background job failed, and
     /// `.closed` after `close`.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
         try checkOpen()
         if batch.isEmpty { return }
-        if !hasMergeOperator {
-            var hasMerge = false
-            try batch.forEach { op in if op.type == .merge { hasMerge = true } }
-            if hasMerge {
-                throw StrataError.invalidArgument("merge needs a merge operator (Options.mergeOperator is nil)")
-            }
-        }
+        try checkFamilies(of: batch)
         let me = PendingWrite(batch: batch, options: options)
         monitor.lock()
         writers.append(me)
@@ -44,7 +40,7 @@ extension Database {
         // Leader.
         var groupError: Error? = nil
         do {
-            try makeRoomForWrite(force: false, noSlowdown: options.noSlowdown)
+            try makeRoomForWrite(force: nil, noSlowdown: options.noSlowdown)
         } catch {
             groupError = error
         }
@@ -64,7 +60,8 @@ extension Database {
                 return true
             }
         }
-        let memtable = mem
+        let memtables = MemTableTargets(defaultMem: defaultFamily.mem,
+                                        others: familyList.count > 1 ? activeMemtables() : [:])
         let log = wal
         let firstSequence = versions.lastSequence + 1
         let syncDirectory = options.sync && !options.disableWAL && walDirectorySyncPending
@@ -73,7 +70,7 @@ extension Database {
 
         if groupError == nil {
             do {
-                try commit(group: scratch.group, firstSequence: firstSequence, memtable: memtable, log: log, options: options)
+                try commit(group: scratch.group, firstSequence: firstSequence, memtables: memtables, log: log, options: options)
                 if syncDirectory { try fileSystem.syncDirectory(path) }
             } catch {
                 groupError = error
@@ -102,7 +99,7 @@ extension Database {
     /// WAL append (+ fsync) and memtable insert for a group. Called by the
     /// leader without the monitor; nobody else touches the WAL or inserts
     /// into the memtable meanwhile.
-    private func commit(group: [PendingWrite], firstSequence: UInt64, memtable: MemTable, log: LogWriter?,
+    private func commit(group: [PendingWrite], firstSequence: UInt64, memtables: MemTableTargets, log: LogWriter?,
                         options: WriteOptions) throws {
         // One record for the group: the first batch's header (sequence and
         // count patched) and every member's records, built in the leader's
@@ -144,6 +141,18 @@ extension Database {
         var sequence = firstSequence
         var userBytes: UInt64 = 0
         for w in group {
+            if w.batch.usesColumnFamilies {
+                try w.batch.forEach { op in
+                    // A family dropped after the batch was checked: its
+                    // updates stay in the WAL (recovery skips them) but go
+                    // nowhere.
+                    memtables.table(for: op.columnFamily)?.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
+                    userBytes += UInt64(op.key.count + op.value.count)
+                    sequence += 1
+                }
+                continue
+            }
+            let memtable = memtables.defaultMem
             try w.batch.forEach { op in
                 memtable.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
                 userBytes += UInt64(op.key.count + op.value.count)
@@ -156,22 +165,23 @@ extension Database {
         stats.writeCalls.add(UInt64(group.count), ordering: .relaxed)
     }
 
-    /// Ensures the active memtable has room, switching to a new one (and a
-    /// new WAL) when it is full, and stalling while too many memtables await
-    /// flush or L0 holds too many files. Caller holds the monitor.
-    func makeRoomForWrite(force: Bool, noSlowdown: Bool) throws {
+    /// Ensures every family's active memtable has room, switching a full
+    /// one (or `force`'s, if not empty) to a new memtable and a new WAL, and
+    /// stalling while a family has too many memtables waiting for flush or
+    /// too many L0 files. The WAL is shared, so one lagging family slows
+    /// or stops writes to all of them, as in RocksDB. Caller holds the monitor.
+    func makeRoomForWrite(force: ColumnFamilyData?, noSlowdown: Bool) throws {
         var force = force
         var slowedDown = false
         while true {
             if let backgroundError { throw backgroundError }
             if closed || shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
-            // The installed SuperVersion's version (under the monitor, no
-            // version-set lock): every version change installs a new one.
-            let l0Files = current.version.levels[0].count
-            if !slowedDown && l0Files >= options.level0SlowdownWritesTrigger {
+            if !slowedDown, let (family, l0Files) = familyAtSlowdownTrigger() {
                 // Slow writes down a little to let compaction catch up,
                 // rather than stopping them later for a long time.
-                if noSlowdown { throw StrataError(.busy, "write would be slowed down: \(l0Files) L0 files") }
+                if noSlowdown {
+                    throw StrataError(.busy, "write would be slowed down: \(l0Files) L0 files in column family \(family.name)")
+                }
                 slowedDown = true
                 monitor.unlock()
                 let start = MonotonicClock.now()
@@ -181,21 +191,44 @@ extension Database {
                 monitor.lock()
                 continue
             }
-            if !force && mem.approximateMemoryUsage < options.writeBufferSize { return }
-            if imm.count >= max(1, options.maxWriteBufferNumber - 1) {
-                if noSlowdown { throw StrataError(.busy, "write would stall: \(imm.count) memtables waiting for flush") }
+            if let f = force, f.dropped || f.mem.isEmpty { force = nil }
+            // A family being dropped takes no writes and gets no flushes.
+            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull }) else { return }
+            if family.imm.count >= max(1, family.maxWriteBufferNumber - 1) {
+                if noSlowdown {
+                    throw StrataError(.busy, "write would stall: \(family.imm.count) memtables of column family \(family.name) waiting for flush")
+                }
                 try stall()
                 continue
             }
-            if l0Files >= options.level0StopWritesTrigger {
-                if noSlowdown { throw StrataError(.busy, "write would stall: \(l0Files) L0 files") }
+            let l0Files = family.l0FileCount
+            if l0Files >= family.level0StopWritesTrigger {
+                if noSlowdown {
+                    throw StrataError(.busy, "write would stall: \(l0Files) L0 files in column family \(family.name)")
+                }
                 try stall()
                 continue
             }
-            if mem.isEmpty && force { return }
-            try switchMemtable()
-            force = false
+            try switchMemtable(family)
+            if family === force { force = nil }
         }
+    }
+
+    /// A family whose L0 reached its slowdown trigger, if any. Caller holds the monitor.
+    private func familyAtSlowdownTrigger() -> (ColumnFamilyData, Int)? {
+        for family in familyList where !family.dropped {
+            let l0Files = family.l0FileCount
+            if l0Files >= family.level0SlowdownWritesTrigger { return (family, l0Files) }
+        }
+        return nil
+    }
+
+    /// The active memtables of the families other than the default one.
+    /// Caller holds the monitor.
+    private func activeMemtables() -> [UInt32: MemTable] {
+        var result: [UInt32: MemTable] = [:]
+        for family in familyList.dropFirst() { result[family.id] = family.mem }
+        return result
     }
 
     private func stall() throws {
@@ -209,9 +242,11 @@ extension Database {
         stats.stalls.add(1, ordering: .relaxed)
     }
 
-    /// Makes the active memtable immutable and starts a new WAL and memtable.
-    /// Caller holds the monitor.
-    func switchMemtable() throws {
+    /// Makes `family`'s active memtable immutable and starts a new WAL and
+    /// memtable. Families with nothing unflushed move their log number to
+    /// the new WAL (RocksDB's shortcut: the older WALs hold nothing they
+    /// need, so they do not keep them alive). Caller holds the monitor.
+    func switchMemtable(_ family: ColumnFamilyData) throws {
         let number = versions.newFileNumber()
         let file: any WritableFile
         do {
@@ -239,11 +274,26 @@ extension Database {
         wal = LogWriter(file: file)
         walNumber = number
         walDirectorySyncPending = true
-        imm.append((mem, memWAL))
-        mem = MemTable()
-        memWAL = number
-        installSuperVersion()
+        family.imm.append((family.mem, number))
+        family.mem = MemTable()
+        for other in familyList where other !== family && other.imm.isEmpty && other.mem.isEmpty {
+            other.logNumber = max(other.logNumber, number)
+        }
+        installSuperVersion(family)
         maybeScheduleWork()
+    }
+}
+
+/// The memtables a write group inserts into, captured with the group: the
+/// default family's, and (only when other families exist) the others' by id.
+struct MemTableTargets {
+    let defaultMem: MemTable
+    let others: [UInt32: MemTable]
+
+    /// The memtable of family `id`; nil for a family that is gone.
+    @inline(__always)
+    func table(for id: UInt32) -> MemTable? {
+        id == 0 ? defaultMem : others[id]
     }
 }
 

@@ -91,6 +91,15 @@ public struct Options: Sendable {
     /// RocksDB: `ReadOptions::verify_checksums` (default true there too).
     public var paranoidChecks: Bool = true
 
+    /// Options of the column families other than the default one, by
+    /// name, used when `Database.open` opens the families that exist (and
+    /// by `createColumnFamily(named:)` without explicit options). A family
+    /// without an entry gets the default family's settings (the fields
+    /// above). An entry for "default" replaces those fields for the default
+    /// family. Default empty. RocksDB: the `ColumnFamilyDescriptor` list
+    /// passed to `DB::Open`.
+    public var columnFamilyOptions: [String: ColumnFamilyOptions] = [:]
+
     /// The file system every file access goes through. Default: the real
     /// POSIX file system. Tests substitute a fault-injecting one.
     /// RocksDB: `env` / `file_system`.

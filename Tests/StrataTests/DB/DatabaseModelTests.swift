@@ -58,6 +58,11 @@ struct DatabaseModelTests {
 
     /// Checks a full scan in both directions and random seeks against the model.
     static func checkIterator(_ db: Database, _ model: Model, _ rng: inout TestRandom, snapshot: Snapshot? = nil) throws {
+        try checkIterator(db.defaultColumnFamily, model, &rng, snapshot: snapshot)
+    }
+
+    /// `checkIterator` for one column family.
+    static func checkIterator(_ db: ColumnFamily, _ model: Model, _ rng: inout TestRandom, snapshot: Snapshot? = nil) throws {
         var lower: [UInt8]? = nil
         var upper: [UInt8]? = nil
         if rng.int(0..<3) == 0 { lower = randomKey(&rng) }
