@@ -29,7 +29,9 @@ extension Database {
             readBytes += f.fileSize
         }
         let merged = MergingIterator(children: children)
-        let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost)
+        let tombstoneList = RangeTombstoneList(internalTombstones: tombstones)
+        let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost,
+                                          rangeTombstones: tombstoneList)
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
                                  level: plan.outputLevel, targetFileSize: family.options.targetFileSizeBase,
                                  columnFamilyID: family.id)
@@ -41,9 +43,11 @@ extension Database {
                 filtered.next()
             }
             if let error = filtered.error { throw error }
-            // Range tombstones stay until the bottom, where nothing older remains for them to hide.
-            if !plan.bottommost {
-                for t in tombstones { try output.addRangeTombstone(begin: t.begin, end: t.end) }
+            // Range tombstones stay until the bottom, and there too while a
+            // snapshot older than the tombstone still sees entries it covers.
+            for t in tombstoneList.tombstones where !filtered.isDroppable(rangeTombstoneSequence: t.sequence) {
+                try output.addRangeTombstone(begin: InternalKey.make(t.begin, sequence: t.sequence, type: ValueType.rangeDeletion.rawValue),
+                                             end: t.end)
             }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }
