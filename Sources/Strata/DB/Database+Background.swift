@@ -144,13 +144,13 @@ extension Database {
         let filtered = CompactionIterator(input: input, snapshots: snapshots, bottommost: false)
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
                                  level: 0, targetFileSize: .max, columnFamilyID: family.id)
+        for tombstone in table.rangeTombstones() {
+            try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)
+        }
         filtered.seekToFirst()
         while filtered.isValid {
             try output.add(key: filtered.key, value: filtered.value)
             filtered.next()
-        }
-        for tombstone in table.rangeTombstones() {
-            try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)
         }
         let files = try output.finish()
         stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed)

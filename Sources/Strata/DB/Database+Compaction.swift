@@ -36,19 +36,27 @@ extension Database {
                                  level: plan.outputLevel, targetFileSize: family.options.targetFileSizeBase,
                                  columnFamilyID: family.id)
         do {
-            filtered.seekToFirst()
-            while filtered.isValid {
-                if let reason = stopReason(family) { throw reason }
-                try output.add(key: filtered.key, value: filtered.value)
-                filtered.next()
-            }
-            if let error = filtered.error { throw error }
             // Range tombstones stay until the bottom, and there too while a
             // snapshot older than the tombstone still sees entries it covers.
+            // (Given first: the output cuts them at its file boundaries.)
             for t in tombstoneList.tombstones where !filtered.isDroppable(rangeTombstoneSequence: t.sequence) {
                 try output.addRangeTombstone(begin: InternalKey.make(t.begin, sequence: t.sequence, type: ValueType.rangeDeletion.rawValue),
                                              end: t.end)
             }
+            filtered.seekToFirst()
+            var sinceCheck = 0
+            while filtered.isValid {
+                // Closing or dropping the family stops the compaction; the
+                // check takes the monitor, so only every 1024 entries.
+                sinceCheck += 1
+                if sinceCheck == 1024 {
+                    sinceCheck = 0
+                    if let reason = stopReason(family) { throw reason }
+                }
+                try output.add(key: filtered.key, value: filtered.value)
+                filtered.next()
+            }
+            if let error = filtered.error { throw error }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }
             try versions.logAndApply([edit])

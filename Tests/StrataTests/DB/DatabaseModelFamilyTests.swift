@@ -71,19 +71,22 @@ struct DatabaseModelFamilyTests {
                 let family = families[f]
                 let roll = rng.int(0..<1000)
                 switch roll {
-                // deleteRange is left out: compaction does not yet drop the
-                // data a range tombstone covers before dropping the
-                // tombstone at the bottom level (keys come back), with or
-                // without column families.
                 case 0..<380:
                     let k = DatabaseModelTests.randomKey(&rng)
                     let v = rng.bytes(rng.int(0..<(rng.int(0..<20) == 0 ? 3000 : 60)))
                     try family.put(k, v)
                     models[f][k] = v
-                case 380..<480:
+                case 380..<470:
                     let k = DatabaseModelTests.randomKey(&rng)
                     try family.delete(k)
                     models[f][k] = nil
+                case 470..<480:
+                    let a = DatabaseModelTests.randomKey(&rng)
+                    let b = DatabaseModelTests.randomKey(&rng)
+                    try family.deleteRange(from: a, to: b)
+                    for k in models[f].keys where Bytewise.compare(k, a) >= 0 && Bytewise.compare(k, b) < 0 {
+                        models[f][k] = nil
+                    }
                 case 480..<540:
                     let k = DatabaseModelTests.randomKey(&rng)
                     let operand = rng.bytes(rng.int(1..<8))
