@@ -258,6 +258,9 @@ final class CheckpointCapture {
                 checksum = c
             } else if let c = cached[meta.number], c.size == meta.fileSize {
                 checksum = c.checksum
+            } else if meta.fileChecksumFunctionName == HashingWritableFile.functionName, meta.fileChecksum.count == 8 {
+                // Hashed as it was written (flush and compaction outputs).
+                checksum = FileChecksum.hex(meta.fileChecksum.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
             } else {
                 let path = Path.join(database.path, name)
                 let file = try database.fileSystem.openRandomAccess(path)

@@ -23,7 +23,7 @@ public final class TableOutput {
     let targetFileSize: UInt64
 
     private var builder: TableBuilder?
-    private var file: (any WritableFile)?
+    private var file: HashingWritableFile?
     private var fileNumber: UInt64 = 0
     private var lastUserKey: [UInt8] = []
     private var tombstones: [(begin: [UInt8], sequence: UInt64, end: [UInt8])] = []
@@ -91,7 +91,7 @@ public final class TableOutput {
     private func startFile() throws {
         fileNumber = versions.newFileNumber()
         let path = Path.join(directory, DBFileName.table(fileNumber))
-        let f = try fileSystem.createWritable(path)
+        let f = HashingWritableFile(try fileSystem.createWritable(path))
         created.append(path)
         file = f
         let now = UInt64(currentUnixTime())
@@ -113,6 +113,8 @@ public final class TableOutput {
         let now = UInt64(currentUnixTime())
         meta.oldestAncesterTime = now
         meta.fileCreationTime = now
+        meta.fileChecksum = f.digestBytes
+        meta.fileChecksumFunctionName = HashingWritableFile.functionName
         finished.append(meta)
     }
 
