@@ -147,6 +147,9 @@ final class ColumnFamilyData: @unchecked Sendable {
     var filesBeingCompacted = Set<UInt64>()
     /// Set by `dropColumnFamily`: no new writes, reads or background work.
     var dropped = false
+    /// Estimated compaction debt of the installed version (see
+    /// `pendingCompactionBytes(version:options:)`). Under the monitor.
+    var pendingCompactionBytes: UInt64 = 0
 
     init(id: UInt32, name: String, options: Options, tableOptions: TableOptions, logNumber: UInt64, version: Version) {
         self.id = id

@@ -9,6 +9,10 @@ extension Database {
     /// * `strata.levelstats`: files and bytes per level.
     /// * `strata.background-error`: the error that stopped writes, or "".
     /// * `strata.write-amplification`: (WAL + flush + compaction bytes) / user bytes.
+    /// * `strata.is-write-stopped` ("1"/"0"), `strata.actual-delayed-write-rate`
+    ///   (bytes/s, 0 when writes are not delayed), `strata.write-stall-cause`
+    ///   ("" or "delayed: …"/"stopped: …"), `strata.estimate-pending-compaction-bytes`
+    ///   (see `WriteController`; RocksDB names with `rocksdb.` too).
     /// * `strata.total-sst-files-size`, `strata.estimate-num-keys`,
     ///   `strata.estimate-live-data-size`, `strata.num-entries-active-mem-table`,
     ///   `strata.num-entries-imm-mem-tables` (see `sizeProperty`).
@@ -40,6 +44,22 @@ extension Database {
             return monitor.withLock { backgroundError.map { "\($0)" } ?? "" }
         case "strata.write-amplification":
             return formatFixed(writeAmplification, 3)
+        case "strata.is-write-stopped", "rocksdb.is-write-stopped":
+            return monitor.withLock { if case .stopped = writeCondition().0 { return "1" } else { return "0" } }
+        case "strata.actual-delayed-write-rate", "rocksdb.actual-delayed-write-rate":
+            return monitor.withLock {
+                if case .delayed = writeCondition().0 { return String(writeController.rate) } else { return "0" }
+            }
+        case "strata.write-stall-cause":
+            return monitor.withLock {
+                switch writeCondition().0 {
+                case .normal: return ""
+                case .delayed(let cause): return "delayed: " + cause
+                case .stopped(let cause): return "stopped: " + cause
+                }
+            }
+        case "strata.estimate-pending-compaction-bytes", "rocksdb.estimate-pending-compaction-bytes":
+            return monitor.withLock { String(family.pendingCompactionBytes) }
         default: return sizeProperty(name, family: family)
         }
     }

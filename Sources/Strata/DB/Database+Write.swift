@@ -89,6 +89,8 @@ extension Database {
             w.done = true
             w.error = groupError
         }
+        lastGroupBytes = 0
+        for w in scratch.group { lastGroupBytes += w.batch.byteSize }
         writers.removeFirst(scratch.group.count)
         scratch.group.removeAll(keepingCapacity: true)
         monitor.broadcast()
@@ -172,39 +174,46 @@ extension Database {
     /// or stops writes to all of them, as in RocksDB. Caller holds the monitor.
     func makeRoomForWrite(force: ColumnFamilyData?, noSlowdown: Bool) throws {
         var force = force
-        var slowedDown = false
+        var delayed = false
         while true {
             if let backgroundError { throw backgroundError }
             if closed || shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
-            if !slowedDown, let (family, l0Files) = familyAtSlowdownTrigger() {
-                // Slow writes down a little to let compaction catch up,
-                // rather than stopping them later for a long time.
-                if noSlowdown {
-                    throw StrataError(.busy, "write would be slowed down: \(l0Files) L0 files in column family \(family.name)")
-                }
-                slowedDown = true
+            let (condition, debt) = writeCondition()
+            writeController.update(condition, debt: debt)
+            switch condition {
+            case .stopped(let cause):
+                if noSlowdown { throw StrataError(.busy, "write would stall: \(cause)") }
+                try stall()
+                continue
+            case .delayed(let cause) where !delayed:
+                // Once per write group: wait so the group keeps to the
+                // controller's rate, giving compaction time to catch up.
+                delayed = true
+                let wait = writeController.delay(bytes: lastGroupBytes, now: MonotonicClock.now())
+                if noSlowdown { throw StrataError(.busy, "write would be delayed: \(cause)") }
                 monitor.unlock()
                 let start = MonotonicClock.now()
-                usleep(1000)
+                var remaining = wait
+                while remaining > 0 {
+                    // usleep takes at most a second at a time.
+                    let chunk = min(remaining, 500_000_000)
+                    usleep(UInt32(chunk / 1000))
+                    remaining -= chunk
+                }
                 stats.stallNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed)
                 stats.stalls.add(1, ordering: .relaxed)
                 monitor.lock()
                 continue
+            default:
+                break
             }
             if let f = force, f.dropped || f.mem.isEmpty { force = nil }
             // A family being dropped takes no writes and gets no flushes.
             guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull }) else { return }
             if family.imm.count >= max(1, family.maxWriteBufferNumber - 1) {
+                // Switching now would exceed maxWriteBufferNumber memtables.
                 if noSlowdown {
                     throw StrataError(.busy, "write would stall: \(family.imm.count) memtables of column family \(family.name) waiting for flush")
-                }
-                try stall()
-                continue
-            }
-            let l0Files = family.l0FileCount
-            if l0Files >= family.level0StopWritesTrigger {
-                if noSlowdown {
-                    throw StrataError(.busy, "write would stall: \(l0Files) L0 files in column family \(family.name)")
                 }
                 try stall()
                 continue
@@ -214,13 +223,35 @@ extension Database {
         }
     }
 
-    /// A family whose L0 reached its slowdown trigger, if any. Caller holds the monitor.
-    private func familyAtSlowdownTrigger() -> (ColumnFamilyData, Int)? {
+    /// What backpressure applies to the next write group, and the debt
+    /// measure the controller adapts its rate to (L0 files and pending
+    /// compaction bytes, summed over families). Caller holds the monitor.
+    func writeCondition() -> (WriteController.Condition, UInt64) {
+        var condition = WriteController.Condition.normal
+        var debt: UInt64 = 0
         for family in familyList where !family.dropped {
             let l0Files = family.l0FileCount
-            if l0Files >= family.level0SlowdownWritesTrigger { return (family, l0Files) }
+            let pending = family.pendingCompactionBytes
+            debt += UInt64(l0Files) << 40 &+ pending
+            if case .stopped = condition { continue }
+            let name = family.name
+            if l0Files >= family.level0StopWritesTrigger {
+                condition = .stopped("\(l0Files) L0 files in column family \(name) (level0_stop_writes_trigger)")
+            } else if family.imm.count >= family.maxWriteBufferNumber {
+                condition = .stopped("\(family.imm.count) memtables of column family \(name) waiting for flush (max_write_buffer_number)")
+            } else if pending >= family.options.hardPendingCompactionBytesLimit {
+                condition = .stopped("\(pending) bytes of compaction pending in column family \(name) (hard_pending_compaction_bytes_limit)")
+            } else if case .normal = condition {
+                if l0Files >= family.level0SlowdownWritesTrigger {
+                    condition = .delayed("\(l0Files) L0 files in column family \(name) (level0_slowdown_writes_trigger)")
+                } else if family.maxWriteBufferNumber > 3 && family.imm.count >= family.maxWriteBufferNumber - 1 {
+                    condition = .delayed("\(family.imm.count) memtables of column family \(name) waiting for flush")
+                } else if pending >= family.options.softPendingCompactionBytesLimit {
+                    condition = .delayed("\(pending) bytes of compaction pending in column family \(name) (soft_pending_compaction_bytes_limit)")
+                }
+            }
         }
-        return nil
+        return (condition, debt)
     }
 
     /// The active memtables of the families other than the default one.

@@ -62,6 +62,11 @@ public final class Database: @unchecked Sendable {
     /// so the broadcast that ends every write does not wake them
     /// (`maybeScheduleWork` does).
     let workAvailable = Monitor.Condition()
+    /// Backpressure state (under `monitor`).
+    var writeController: WriteController
+    /// Bytes of the last committed write group (the controller delays the
+    /// next group by them, as RocksDB does). Under `monitor`.
+    var lastGroupBytes = 0
     /// The write leader's reusable buffers.
     let writeScratch = WriteScratch()
     var shuttingDown = false
@@ -78,6 +83,7 @@ public final class Database: @unchecked Sendable {
         self.versions = versions
         self.lockFile = lockFile
         self.dbID = dbID
+        writeController = WriteController(delayedWriteRate: options.delayedWriteRate)
         sessionID = SessionID.generate()
         blockCache = options.blockCacheCapacity > 0 ? BlockCache(capacity: options.blockCacheCapacity) : nil
         var readerOptions = TableReaderOptions()
@@ -131,6 +137,8 @@ public final class Database: @unchecked Sendable {
         if family.dropped { return }
         family.current = SuperVersion(mem: family.mem, imm: family.imm.reversed().map(\.table),
                                       version: versions.current(columnFamily: family.id) ?? .empty)
+        family.pendingCompactionBytes = ColumnFamilyData.pendingCompactionBytes(version: family.current.version,
+                                                                               options: family.options)
     }
 
     /// The current SuperVersion of `family` (pins memtables and files).
