@@ -15,6 +15,7 @@ struct StrataTool {
           get KEY
           put KEY VALUE
           delete KEY
+          deleterange BEGIN END
           batchput KEY VALUE [KEY VALUE ...]
           manifest_dump
           dump_wal --walfile=FILE [--print_value] [--header]
@@ -104,6 +105,12 @@ struct StrataTool {
             guard args.count == 1 else { throw ToolError("delete needs KEY") }
             let db = try openDatabase()
             try family(db).delete(try parseKey(args[0]))
+            try db.close()
+            print("OK")
+        case "deleterange":
+            guard args.count == 2 else { throw ToolError("begin and end keys must be specified for the delete command") }
+            let db = try openDatabase()
+            try family(db).deleteRange(from: try parseKey(args[0]), to: try parseKey(args[1]))
             try db.close()
             print("OK")
         case "batchput":

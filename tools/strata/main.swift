@@ -7,7 +7,7 @@
 //                            put them; --stats prints the level layout and W-Amp afterwards
 //   scan [--from=K] [--to=K] [--max_keys=N]   print `KEY : VALUE` lines
 //   get KEY                  print the value (exit 1 if not found)
-//   put KEY VALUE | delete KEY | batchput K V [K V ...]   print OK
+//   put KEY VALUE | delete KEY | deleterange BEGIN END | batchput K V [K V ...]   print OK
 //   manifest_dump            print the MANIFEST's column families and files
 //   dump_wal --walfile=F [--print_value] [--header]   print a WAL's write batches
 //   compact [--from=K] [--to=K]   manual compaction
