@@ -1,6 +1,13 @@
 /// Background work: flushing immutable memtables to L0 and compacting, on
-/// the database's own threads (`Options.maxBackgroundJobs`, at least 2: one
-/// flush and one compaction may run at once).
+/// the database's own threads (`Options.maxBackgroundJobs`, at least 2).
+///
+/// Scheduling (all decisions under the monitor): a flush runs whenever an
+/// immutable memtable waits and no flush runs; compactions run on the other
+/// threads, at most `maxConcurrentCompactions` at once, so one thread is
+/// always left for a flush. A new compaction is picked with the files of the
+/// running ones marked busy (`filesBeingCompacted`), and is refused if its
+/// output would overlap a running compaction's output in the same level ≥ 1.
+/// A manual compaction waits until none runs and blocks new ones.
 extension Database {
     func startBackgroundThreads() {
         let count = max(2, options.maxBackgroundJobs)
@@ -9,6 +16,13 @@ extension Database {
             startThread(name: "strata-bg-\(i)") { [self] in backgroundLoop() }
         }
     }
+
+    /// Compactions allowed at once: every background thread but one, which
+    /// stays free for flushes (RocksDB reserves flush threads the same way).
+    var maxConcurrentCompactions: Int { max(1, max(2, options.maxBackgroundJobs) - 1) }
+
+    /// True if any compaction, background or manual, is running. Caller holds the monitor.
+    var compactionRunning: Bool { manualCompactionRunning || !runningCompactions.isEmpty }
 
     /// Wakes background threads if there is work. Caller holds the monitor.
     func maybeScheduleWork() {
@@ -24,9 +38,11 @@ extension Database {
     private func nextWork() -> Work? {
         if backgroundError != nil || shuttingDown { return nil }
         if !flushRunning && !imm.isEmpty { return .flush }
-        if !compactionRunning && manualCompactionPending == 0,
+        if !manualCompactionRunning && manualCompactionPending == 0,
+           runningCompactions.count < maxConcurrentCompactions,
            let version = versions.current(),
-           let plan = CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) {
+           let plan = CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted,
+                                                              running: runningCompactions) {
             return .compaction(plan)
         }
         return nil
@@ -63,14 +79,15 @@ extension Database {
                 deleteObsoleteFiles()
                 monitor.lock()
             case .compaction(let plan):
-                compactionRunning = true
+                runningCompactions.append(plan)
                 for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
                 let snapshotList = snapshots.sequences
                 monitor.unlock()
                 let result = Result { try runCompaction(plan, snapshots: snapshotList) }
                 monitor.lock()
                 for f in plan.allInputs { filesBeingCompacted.remove(f.number) }
-                compactionRunning = false
+                let inputNumbers = Set(plan.allInputs.map(\.number))
+                runningCompactions.removeAll { $0.allInputs.contains { inputNumbers.contains($0.number) } }
                 switch result {
                 case .success: installSuperVersion()
                 case .failure(let error):
@@ -106,13 +123,22 @@ extension Database {
     func writeLevel0Table(_ table: MemTable, snapshots: [UInt64], reason: String) throws -> FileMetaData? {
         let start = MonotonicClock.now()
         let input = table.makeIterator()
-        let filtered = CompactionIterator(input: input, snapshots: snapshots, bottommost: false)
+        // Flushes merge operands (partially, or fully onto a value in the
+        // same memtable) but never run the compaction filter (RocksDB's
+        // default for `compaction_filter`).
+        let filtered = CompactionIterator(input: input, snapshots: snapshots, bottommost: false,
+                                          mergeOperator: options.mergeOperator,
+                                          tombstones: RangeTombstoneList(internalTombstones: table.rangeTombstones()))
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
                                  level: 0, targetFileSize: .max, columnFamilyID: 0)
         filtered.seekToFirst()
         while filtered.isValid {
             try output.add(key: filtered.key, value: filtered.value)
             filtered.next()
+        }
+        if let error = filtered.error {
+            output.abandon()
+            throw error
         }
         for tombstone in table.rangeTombstones() {
             try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)

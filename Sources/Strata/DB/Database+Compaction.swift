@@ -8,8 +8,7 @@ extension Database {
         let start = MonotonicClock.now()
         defer { stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed) }
         var edit = VersionEdit()
-        for f in plan.inputs { edit.deletedFiles.append((plan.level, f.number)) }
-        for f in plan.outputLevelInputs { edit.deletedFiles.append((plan.outputLevel, f.number)) }
+        for (level, f) in plan.inputsByLevel { edit.deletedFiles.append((level, f.number)) }
         if plan.isTrivialMove && !forceRewrite {
             edit.newFiles.append((plan.outputLevel, plan.inputs[0].meta))
             try versions.logAndApply([edit])
@@ -26,9 +25,15 @@ extension Database {
             readBytes += f.fileSize
         }
         let merged = MergingIterator(children: children)
-        let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost)
+        let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost,
+                                          mergeOperator: options.mergeOperator,
+                                          compactionFilter: options.compactionFilter, filterLevel: plan.outputLevel,
+                                          tombstones: RangeTombstoneList(internalTombstones: tombstones))
+        // An L0 output of universal compaction is one sorted run: one file
+        // (RocksDB does not split universal L0 outputs either).
+        let targetFileSize = plan.outputLevel == 0 ? UInt64.max : options.targetFileSizeBase
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
-                                 level: plan.outputLevel, targetFileSize: options.targetFileSizeBase, columnFamilyID: 0)
+                                 level: plan.outputLevel, targetFileSize: targetFileSize, columnFamilyID: 0)
         do {
             filtered.seekToFirst()
             while filtered.isValid {
@@ -109,23 +114,44 @@ extension Database {
     /// Compacts every key in [begin, end] (nil = unbounded) down to the last
     /// level that holds data, waiting until done: afterwards deleted and
     /// overwritten entries in the range that no snapshot needs are gone.
-    /// Flushes the memtable first.
+    /// Flushes the memtable first. Waits for running background compactions
+    /// and holds new ones back meanwhile.
+    ///
+    /// Under universal compaction the range is ignored and every file is
+    /// merged into one sorted run in the last level, as RocksDB's universal
+    /// `CompactRange` does (a partial merge would break the runs' order).
     public func compactRange(from begin: [UInt8]? = nil, to end: [UInt8]? = nil) throws {
         try flush()
-        // Stop automatic compactions while this runs and wait for a running one.
+        // Stop automatic compactions while this runs and wait for running ones.
         monitor.withLock {
             manualCompactionPending += 1
             while compactionRunning { monitor.wait() }
-            compactionRunning = true
+            manualCompactionRunning = true
         }
         defer {
             monitor.withLock {
-                compactionRunning = false
+                manualCompactionRunning = false
                 manualCompactionPending -= 1
                 maybeScheduleWork()
                 monitor.broadcast()
             }
         }
+        if options.compactionStyle == .universal {
+            if let version = versions.current(), let plan = UniversalCompactionPicker(options: options).manual(version: version) {
+                try runManual(plan)
+            }
+        } else {
+            try compactRangeLeveled(from: begin, to: end)
+        }
+        monitor.withLock {
+            installSuperVersion()
+            backgroundWorkDone += 1
+            monitor.broadcast()
+        }
+        deleteObsoleteFiles()
+    }
+
+    private func compactRangeLeveled(from begin: [UInt8]?, to end: [UInt8]?) throws {
         let picker = CompactionPicker(options: options)
         guard let initial = versions.current() else { return }
         var lastLevel = 0
@@ -145,12 +171,6 @@ extension Database {
            let plan = picker.manual(version: version, level: lastLevel, outputLevel: lastLevel, begin: begin, end: end) {
             try runManual(plan)
         }
-        monitor.withLock {
-            installSuperVersion()
-            backgroundWorkDone += 1
-            monitor.broadcast()
-        }
-        deleteObsoleteFiles()
     }
 
     /// Runs a manual compaction step, always rewriting (a manual compaction

@@ -47,7 +47,12 @@ public final class Database: @unchecked Sendable {
     var writers: [PendingWrite] = []
     var backgroundError: StrataError?
     var flushRunning = false
-    var compactionRunning = false
+    /// Background compactions now running (at most
+    /// `maxConcurrentCompactions`); their input files are in `filesBeingCompacted`.
+    var runningCompactions: [CompactionPlan] = []
+    /// A manual compaction (`compactRange`) is running: it excludes every
+    /// other compaction.
+    var manualCompactionRunning = false
     var manualCompactionPending = 0
     var shuttingDown = false
     var closed = false

@@ -42,10 +42,40 @@ public struct Options: Sendable {
     /// Table format version (2…5). Default 5. RocksDB: `BlockBasedTableOptions::format_version`.
     public var formatVersion: UInt32 = 5
 
-    /// Compaction style. Default `.leveled`. RocksDB: `compaction_style`.
+    /// Compaction style. Default `.leveled`: low space amplification, more
+    /// rewriting. `.universal` rewrites less (lower write amplification) at
+    /// the cost of more sorted runs to read and up to
+    /// `universalMaxSizeAmplificationPercent` extra space (docs/compaction.md).
+    /// RocksDB: `compaction_style`.
     public var compactionStyle: CompactionStyle = .leveled
 
-    /// Number of L0 files that triggers an L0 → L1 compaction. Default 4.
+    /// Universal compaction: percent by which a run may be larger than the
+    /// total size of the newer runs before it in a size-ratio window and
+    /// still be merged with them. Larger values merge more eagerly (more
+    /// write amplification, fewer sorted runs). Default 1.
+    /// RocksDB: `compaction_options_universal.size_ratio`.
+    public var universalSizeRatio: Int = 1
+
+    /// Universal compaction: fewest sorted runs a size-ratio compaction
+    /// merges (at least 2). Default 2.
+    /// RocksDB: `compaction_options_universal.min_merge_width`.
+    public var universalMinMergeWidth: Int = 2
+
+    /// Universal compaction: most sorted runs one size-ratio or run-count
+    /// compaction merges. Default `Int.max` (unbounded).
+    /// RocksDB: `compaction_options_universal.max_merge_width` (default UINT_MAX).
+    public var universalMaxMergeWidth: Int = .max
+
+    /// Universal compaction: when the sorted runs other than the oldest add
+    /// up to this percentage of the oldest run's size, everything is merged
+    /// into one run (a full compaction). It bounds space amplification at
+    /// about (100 + this) / 100. Default 200.
+    /// RocksDB: `compaction_options_universal.max_size_amplification_percent`.
+    public var universalMaxSizeAmplificationPercent: Int = 200
+
+    /// Number of L0 files that triggers an L0 → L1 compaction; under
+    /// universal compaction, the number of sorted runs (L0 files plus
+    /// non-empty levels) at which compactions start. Default 4.
     /// RocksDB: `level0_file_num_compaction_trigger`.
     public var level0FileNumCompactionTrigger: Int = 4
 
@@ -75,7 +105,10 @@ public struct Options: Sendable {
     /// RocksDB: `target_file_size_base`.
     public var targetFileSizeBase: UInt64 = 64 << 20
 
-    /// Background threads for flushes and compactions. Default 2.
+    /// Background threads for flushes and compactions. Default 2. One
+    /// thread is kept for flushes, so up to `max(1, maxBackgroundJobs - 1)`
+    /// compactions on disjoint files run at once (RocksDB with 2 jobs also
+    /// runs one flush and one compaction). Values below 2 count as 2.
     /// RocksDB: `max_background_jobs`.
     public var maxBackgroundJobs: Int = 2
 
@@ -83,7 +116,8 @@ public struct Options: Sendable {
     /// RocksDB: `merge_operator`.
     public var mergeOperator: (any MergeOperator)? = nil
 
-    /// Compaction filter applied to entries during compaction; nil = none.
+    /// Compaction filter applied to values during compaction (not flush);
+    /// nil = none. Values a live snapshot can see are never filtered.
     /// RocksDB: `compaction_filter`.
     public var compactionFilter: (any CompactionFilter)? = nil
 
