@@ -166,6 +166,13 @@ public struct WriteOptions: Sendable {
 
 /// A merge operator: combines operands written with `merge` into a value.
 /// Its `name` is written to table properties (`rocksdb.merge.operator`).
+///
+/// Contract: called on reads (get, iterators), during flushes and from
+/// background compaction threads, possibly at once (hence `Sendable`).
+/// Results must depend only on the arguments: a key's operands may be
+/// combined in any grouping a snapshot allows (partial merges of adjacent
+/// operands, full merges onto a value), and every grouping must read the same.
+/// Built-ins: `StringAppendOperator`, `Int64AddOperator`.
 public protocol MergeOperator: Sendable {
     /// A stable name (RocksDB writes it to the table properties).
     var name: String { get }
@@ -192,9 +199,19 @@ public enum CompactionDecision: Sendable, Equatable {
 }
 
 /// Called for each value during compaction (RocksDB `CompactionFilter`).
+///
+/// Contract: called from background compaction threads, possibly from
+/// several at once (hence `Sendable`); never during a flush, never for merge
+/// operands or merge results, and never for a value a live snapshot can
+/// see (unlike RocksDB 7.8, which ignores snapshots; docs/compaction.md).
+/// Decisions should depend only on the key, the value and the filter's own
+/// state: a value may be offered again by a later compaction.
 public protocol CompactionFilter: Sendable {
     /// A stable name.
     var name: String { get }
-    /// Decides the fate of one value at `level` (the output level).
+    /// Decides the fate of one value (the newest version of `key` that no
+    /// snapshot sees) being written to `level` (the compaction's output
+    /// level). `.remove` makes the key read as deleted; `.change` replaces
+    /// the value.
     func filter(level: Int, key: [UInt8], value: [UInt8]) -> CompactionDecision
 }
