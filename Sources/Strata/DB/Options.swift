@@ -117,7 +117,8 @@ public struct Options: Sendable {
     public var mergeOperator: (any MergeOperator)? = nil
 
     /// Compaction filter applied to values during compaction (not flush);
-    /// nil = none. Values a live snapshot can see are never filtered.
+    /// nil = none. Values a snapshot (taken before the compaction began) can
+    /// see are never filtered; see `CompactionFilter`.
     /// RocksDB: `compaction_filter`.
     public var compactionFilter: (any CompactionFilter)? = nil
 
@@ -202,8 +203,9 @@ public enum CompactionDecision: Sendable, Equatable {
 ///
 /// Contract: called from background compaction threads, possibly from
 /// several at once (hence `Sendable`); never during a flush, never for merge
-/// operands or merge results, and never for a value a live snapshot can
-/// see (unlike RocksDB 7.8, which ignores snapshots; docs/compaction.md).
+/// operands or merge results, and never for a value that a snapshot which
+/// existed when the compaction started can see (unlike RocksDB 7.8, which
+/// ignores snapshots; docs/compaction.md).
 /// Decisions should depend only on the key, the value and the filter's own
 /// state: a value may be offered again by a later compaction.
 public protocol CompactionFilter: Sendable {
