@@ -42,9 +42,16 @@ extension Database {
                 filtered.next()
             }
             if let error = filtered.error { throw error }
-            // Range tombstones stay until the bottom, where nothing older remains for them to hide.
-            if !plan.bottommost {
-                for t in tombstones { try output.addRangeTombstone(begin: t.begin, end: t.end) }
+            // Range tombstones stay until the bottom, where nothing older
+            // remains for them to hide — unless a snapshot older than the
+            // tombstone still keeps entries it covers (those entries sit in an
+            // older stripe, so the iterator kept them).
+            let oldestSnapshot = snapshots.first ?? .max
+            for t in tombstones {
+                let sequence = t.begin.withUnsafeBytes { ParsedInternalKey($0)?.sequence } ?? .max
+                if !plan.bottommost || sequence > oldestSnapshot {
+                    try output.addRangeTombstone(begin: t.begin, end: t.end)
+                }
             }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }

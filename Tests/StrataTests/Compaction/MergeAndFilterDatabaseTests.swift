@@ -212,3 +212,40 @@ struct MergeAndFilterDatabaseTests {
         try db.close()
     }
 }
+
+/// Range tombstones through bottommost compactions with snapshots.
+@Suite("Range tombstones in compaction")
+struct RangeTombstoneCompactionTests {
+    static func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+    @Test("a range tombstone newer than a snapshot survives a bottommost compaction",
+          arguments: [CompactionStyle.leveled, .universal])
+    func tombstoneAboveSnapshot(style: CompactionStyle) throws {
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        var options = MergeAndFilterDatabaseTests.options(style)
+        options.mergeOperator = StringAppendOperator(separator: ",")
+        let db = try Database.open(at: dir.path, options: options)
+        try db.put(Self.b("k1"), Self.b("v1"))
+        try db.merge(Self.b("k2"), Self.b("m1"))
+        let snapshot = db.snapshot()
+        try db.deleteRange(from: Self.b("k"), to: Self.b("l"))
+        try db.merge(Self.b("k2"), Self.b("m2"))
+        try db.compactRange()
+        #expect(try db.get(Self.b("k1")) == nil)
+        #expect(try db.get(Self.b("k2")) == Self.b("m2"))
+        #expect(try db.get(Self.b("k1"), options: ReadOptions(snapshot: snapshot)) == Self.b("v1"))
+        #expect(try db.get(Self.b("k2"), options: ReadOptions(snapshot: snapshot)) == Self.b("m1"))
+        snapshot.release()
+        try db.compactRange()
+        #expect(try db.get(Self.b("k1")) == nil)
+        #expect(try db.get(Self.b("k2")) == Self.b("m2"))
+        // Nothing older is left for the tombstone to hide: it is gone with k1.
+        let entries = try MergeAndFilterDatabaseTests.tableEntries(db)
+        #expect(entries.map { String(decoding: $0.key, as: UTF8.self) } == ["k2"])
+        for f in db.versions.current()?.allFiles ?? [] {
+            #expect(try db.tableCache.table(f.number).rangeTombstones.isEmpty)
+        }
+        try db.close()
+    }
+}
