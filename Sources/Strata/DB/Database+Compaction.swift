@@ -29,9 +29,22 @@ extension Database {
                                           mergeOperator: options.mergeOperator,
                                           compactionFilter: options.compactionFilter, filterLevel: plan.outputLevel,
                                           tombstones: RangeTombstoneList(internalTombstones: tombstones))
+        // Range tombstones stay until the bottom, where nothing older
+        // remains for them to hide — unless a snapshot older than the
+        // tombstone still keeps entries it covers (those entries sit in an
+        // older stripe, so the iterator kept them).
+        let oldestSnapshot = snapshots.first ?? .max
+        let keptTombstones = tombstones.filter { t in
+            let sequence = t.begin.withUnsafeBytes { ParsedInternalKey($0)?.sequence } ?? .max
+            return !plan.bottommost || sequence > oldestSnapshot
+        }
         // An L0 output of universal compaction is one sorted run: one file
-        // (RocksDB does not split universal L0 outputs either).
-        let targetFileSize = plan.outputLevel == 0 ? UInt64.max : options.targetFileSizeBase
+        // (RocksDB does not split universal L0 outputs either). Outputs that
+        // carry range tombstones are one file too: the tombstones widen the
+        // file's key range, and split files would overlap within the level
+        // (RocksDB cuts tombstones at file boundaries with internal-key
+        // sentinels, which Strata's level bounds cannot express yet).
+        let targetFileSize = plan.outputLevel == 0 || !keptTombstones.isEmpty ? UInt64.max : options.targetFileSizeBase
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
                                  level: plan.outputLevel, targetFileSize: targetFileSize, columnFamilyID: 0)
         do {
@@ -42,17 +55,7 @@ extension Database {
                 filtered.next()
             }
             if let error = filtered.error { throw error }
-            // Range tombstones stay until the bottom, where nothing older
-            // remains for them to hide — unless a snapshot older than the
-            // tombstone still keeps entries it covers (those entries sit in an
-            // older stripe, so the iterator kept them).
-            let oldestSnapshot = snapshots.first ?? .max
-            for t in tombstones {
-                let sequence = t.begin.withUnsafeBytes { ParsedInternalKey($0)?.sequence } ?? .max
-                if !plan.bottommost || sequence > oldestSnapshot {
-                    try output.addRangeTombstone(begin: t.begin, end: t.end)
-                }
-            }
+            for t in keptTombstones { try output.addRangeTombstone(begin: t.begin, end: t.end) }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }
             try versions.logAndApply([edit])

@@ -249,3 +249,28 @@ struct RangeTombstoneCompactionTests {
         try db.close()
     }
 }
+
+extension RangeTombstoneCompactionTests {
+    @Test("a compaction carrying a range tombstone writes one output file, so the level does not overlap",
+          arguments: [CompactionStyle.leveled, .universal])
+    func tombstoneOutputsDoNotOverlap(style: CompactionStyle) throws {
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        var options = MergeAndFilterDatabaseTests.options(style)
+        options.targetFileSizeBase = 4 << 10
+        let db = try Database.open(at: dir.path, options: options)
+        for i in 0..<3_000 { try db.put(Self.b("key\(10_000 + i)"), [UInt8](repeating: UInt8(i & 0xFF), count: 30)) }
+        let snapshot = db.snapshot()  // keeps the tombstone through the bottom
+        try db.deleteRange(from: Self.b("key10100"), to: Self.b("key12900"))
+        try db.compactRange()
+        #expect(try db.get(Self.b("key10099")) != nil)
+        #expect(try db.get(Self.b("key10100")) == nil)
+        #expect(try db.get(Self.b("key12899")) == nil)
+        #expect(try db.get(Self.b("key12900")) != nil)
+        #expect(try db.get(Self.b("key11000"), options: ReadOptions(snapshot: snapshot)) != nil)
+        snapshot.release()
+        try db.compactRange()
+        #expect(try MergeAndFilterDatabaseTests.tableEntries(db).count == 200)
+        try db.close()
+    }
+}

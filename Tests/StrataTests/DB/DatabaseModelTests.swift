@@ -136,10 +136,16 @@ struct DatabaseModelTests {
                     let v = rng.bytes(rng.int(0..<(rng.int(0..<20) == 0 ? 3000 : 60)))
                     try db.put(k, v)
                     model[k] = v
-                case 450..<600:
+                case 450..<590:
                     let k = Self.randomKey(&rng)
                     try db.delete(k)
                     model[k] = nil
+                case 590..<600:
+                    // A range deletion [a, b) over a few keys.
+                    let a = Self.randomKey(&rng)
+                    let b = Self.randomKey(&rng)
+                    try db.deleteRange(from: a, to: b)
+                    for k in model.keys where Bytewise.compare(k, a) >= 0 && Bytewise.compare(k, b) < 0 { model[k] = nil }
                 case 600..<680:
                     var batch = WriteBatch()
                     var next = model
