@@ -9,18 +9,33 @@
 /// iteration and is reported by `error`.
 public final class MergingIterator: InternalIterator {
     private let children: [any InternalIterator]
+    @exclusivity(unchecked)
     private var heap: [Int] = []
+    @exclusivity(unchecked)
     private var forward = true
-    public private(set) var error: StrataError?
+    @exclusivity(unchecked)
+    public private(set) var error: StrataError? {
+        didSet { failed = error != nil }
+    }
+    /// `error != nil`, without copying the error on every `isValid`.
+    @exclusivity(unchecked)
+    private var failed = false
+
+    /// Each child's current key, cached when the child moves, so heap
+    /// comparisons make no protocol calls (a child's key view stays valid
+    /// until that child moves).
+    @exclusivity(unchecked)
+    private var keys: [UnsafeRawBufferPointer]
 
     /// Merges `children`; on equal keys the earlier child comes first.
     public init(children: [any InternalIterator]) {
         self.children = children
+        keys = Array(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: children.count)
         heap.reserveCapacity(children.count)
     }
 
-    public var isValid: Bool { !heap.isEmpty && error == nil }
-    public var key: UnsafeRawBufferPointer { children[heap[0]].key }
+    public var isValid: Bool { !heap.isEmpty && !failed }
+    public var key: UnsafeRawBufferPointer { keys[heap[0]] }
     public var value: UnsafeRawBufferPointer { children[heap[0]].value }
 
     public func seekToFirst() {
@@ -59,11 +74,13 @@ public final class MergingIterator: InternalIterator {
             guard isValid else { return }
         }
         let top = heap[0]
-        children[top].next()
-        if children[top].isValid {
+        let child = children[top]
+        child.next()
+        if child.isValid {
+            keys[top] = child.key
             siftDown(0)
         } else {
-            if let e = children[top].error { error = e; return }
+            if let e = child.error { error = e; return }
             removeTop()
         }
     }
@@ -83,11 +100,13 @@ public final class MergingIterator: InternalIterator {
             guard isValid else { return }
         }
         let top = heap[0]
-        children[top].prev()
-        if children[top].isValid {
+        let child = children[top]
+        child.prev()
+        if child.isValid {
+            keys[top] = child.key
             siftDown(0)
         } else {
-            if let e = children[top].error { error = e; return }
+            if let e = child.error { error = e; return }
             removeTop()
         }
     }
@@ -97,7 +116,7 @@ public final class MergingIterator: InternalIterator {
     /// True if child a should be above child b.
     @inline(__always)
     private func above(_ a: Int, _ b: Int) -> Bool {
-        let r = InternalKey.compare(children[a].key, children[b].key)
+        let r = InternalKey.compare(keys[a], keys[b])
         if r == 0 { return forward ? a < b : a > b }
         return forward ? r < 0 : r > 0
     }
@@ -107,6 +126,7 @@ public final class MergingIterator: InternalIterator {
         heap.removeAll(keepingCapacity: true)
         for (i, c) in children.enumerated() {
             if c.isValid {
+                keys[i] = c.key
                 heap.append(i)
             } else if let e = c.error {
                 error = e

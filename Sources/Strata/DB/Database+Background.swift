@@ -24,9 +24,9 @@ extension Database {
     /// True if any compaction, background or manual, is running. Caller holds the monitor.
     var compactionRunning: Bool { manualCompactionRunning || !runningCompactions.isEmpty }
 
-    /// Wakes background threads if there is work. Caller holds the monitor.
+    /// Wakes background threads to look for work. Caller holds the monitor.
     func maybeScheduleWork() {
-        monitor.broadcast()
+        monitor.broadcast(workAvailable)
     }
 
     private enum Work {
@@ -52,57 +52,71 @@ extension Database {
         monitor.lock()
         while true {
             if shuttingDown { break }
-            guard let work = nextWork() else {
-                monitor.wait()
-                continue
-            }
-            switch work {
-            case .flush:
-                flushRunning = true
-                let (table, _) = imm[0]
-                let nextWAL = imm.count > 1 ? imm[1].wal : memWAL
-                let snapshotList = snapshots.sequences
-                monitor.unlock()
-                let result = Result { try flushMemtable(table, nextWAL: nextWAL, snapshots: snapshotList) }
-                monitor.lock()
-                flushRunning = false
-                switch result {
-                case .success:
-                    imm.removeFirst()
-                    installSuperVersion()
-                case .failure(let error):
-                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+            do {
+                guard let work = nextWork() else {
+                    monitor.wait(workAvailable)
+                    continue
                 }
-                backgroundWorkDone += 1
-                monitor.broadcast()
-                monitor.unlock()
-                deleteObsoleteFiles()
-                monitor.lock()
-            case .compaction(let plan):
-                runningCompactions.append(plan)
-                for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
-                let snapshotList = snapshots.sequences
-                monitor.unlock()
-                let result = Result { try runCompaction(plan, snapshots: snapshotList) }
-                monitor.lock()
-                for f in plan.allInputs { filesBeingCompacted.remove(f.number) }
-                let inputNumbers = Set(plan.allInputs.map(\.number))
-                runningCompactions.removeAll { $0.allInputs.contains { inputNumbers.contains($0.number) } }
-                switch result {
-                case .success: installSuperVersion()
-                case .failure(let error):
-                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
-                }
-                backgroundWorkDone += 1
-                monitor.broadcast()
-                monitor.unlock()
-                deleteObsoleteFiles()
-                monitor.lock()
+                perform(work)
             }
+            // `work` (and the compaction plan's references to its input
+            // files) is gone now, so the inputs the new version dropped are
+            // unreferenced and queued for deletion: delete them without
+            // waiting for the next job.
+            purgesRunning += 1
+            monitor.unlock()
+            deleteObsoleteFiles()
+            monitor.lock()
+            purgesRunning -= 1
+            monitor.broadcast()
         }
         runningThreads -= 1
         monitor.broadcast()
         monitor.unlock()
+    }
+
+    /// Runs one background job. Called and returns with the monitor held;
+    /// releases it while the job does I/O.
+    private func perform(_ work: Work) {
+        switch work {
+        case .flush:
+            flushRunning = true
+            let (table, _) = imm[0]
+            let nextWAL = imm.count > 1 ? imm[1].wal : memWAL
+            let snapshotList = snapshots.sequences
+            monitor.unlock()
+            let result = Result { try flushMemtable(table, nextWAL: nextWAL, snapshots: snapshotList) }
+            monitor.lock()
+            flushRunning = false
+            switch result {
+            case .success:
+                imm.removeFirst()
+                installSuperVersion()
+            case .failure(let error):
+                backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+            }
+        case .compaction(let plan):
+            runningCompactions.append(plan)
+            for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
+            // Another idle thread may find a compaction on other files now.
+            maybeScheduleWork()
+            let snapshotList = snapshots.sequences
+            monitor.unlock()
+            let result = Result { try runCompaction(plan, snapshots: snapshotList) }
+            monitor.lock()
+            for f in plan.allInputs { filesBeingCompacted.remove(f.number) }
+            let inputNumbers = Set(plan.allInputs.map(\.number))
+            runningCompactions.removeAll { $0.allInputs.contains { inputNumbers.contains($0.number) } }
+            switch result {
+            case .success: installSuperVersion()
+            case .failure(let error):
+                backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+            }
+        }
+        backgroundWorkDone += 1
+        monitor.broadcast()
+        // The job may have made work for another thread (a flush fills L0).
+        maybeScheduleWork()
     }
 
     /// Writes one immutable memtable to an L0 table and records it in the

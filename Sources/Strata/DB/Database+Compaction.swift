@@ -101,7 +101,8 @@ extension Database {
 
     /// Waits until background work is idle: no memtable waiting to be
     /// flushed, no flush or compaction running, and none the picker would
-    /// start now (every level's score below 1). Mirrors RocksDB's
+    /// start now (every level's score below 1); obsolete files are deleted
+    /// before it returns. Mirrors RocksDB's
     /// `DB::WaitForCompact` (added there after 7.8). Writes made by other
     /// threads meanwhile can prolong the wait. Throws the background error,
     /// if one stopped the work.
@@ -109,7 +110,7 @@ extension Database {
         try checkOpen()
         try monitor.withLock {
             while backgroundError == nil && !shuttingDown {
-                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0,
+                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0 && purgesRunning == 0,
                    let version = versions.current(),
                    CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) == nil {
                     break
@@ -119,6 +120,9 @@ extension Database {
             }
             if let backgroundError { throw backgroundError }
         }
+        // Files that became unreferenced since the last job (a released
+        // iterator or snapshot's version) go now, so disk usage is settled.
+        deleteObsoleteFiles()
     }
 
     /// Compacts every key in [begin, end] (nil = unbounded) down to the last
