@@ -16,6 +16,11 @@ struct BenchFlags {
     var maxBytesForLevelBase: UInt64 = 256 << 20
     var maxBytesForLevelMultiplier = 10.0
     var compactionStyle = 0
+    var maxBackgroundJobs = 2
+    var universalSizeRatio = 1
+    var universalMinMergeWidth = 2
+    var universalMaxMergeWidth = Int.max
+    var universalMaxSizeAmplificationPercent = 200
     var cacheSize = 8 << 20
     var db = "/tmp/strata-bench-db"
     var useExistingDB = false
@@ -30,7 +35,9 @@ struct BenchFlags {
     static let known: Set<String> = [
         "benchmarks", "num", "reads", "key_size", "value_size", "compression_type", "compression_ratio",
         "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier",
-        "compaction_style", "cache_size", "db", "use_existing_db", "sync", "disable_wal", "threads",
+        "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
+        "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
+        "use_existing_db", "sync", "disable_wal", "threads",
         "histogram", "seed", "duration", "help",
     ]
 
@@ -39,7 +46,9 @@ struct BenchFlags {
             [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
             [--compression_type=snappy|none] [--compression_ratio=0.5] [--bloom_bits=-1]
             [--write_buffer_size=67108864] [--max_bytes_for_level_base=268435456]
-            [--max_bytes_for_level_multiplier=10] [--compaction_style=0] [--cache_size=8388608]
+            [--max_bytes_for_level_multiplier=10] [--compaction_style=0|1] [--max_background_jobs=2]
+            [--universal_size_ratio=1] [--universal_min_merge_width=2] [--universal_max_merge_width=N]
+            [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
             [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
             [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
         Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
@@ -79,9 +88,15 @@ struct BenchFlags {
             maxBytesForLevelMultiplier = v
         }
         compactionStyle = try flags.int("compaction_style") ?? compactionStyle
-        guard compactionStyle == 0 else {
-            throw ToolError("--compaction_style=\(compactionStyle): only leveled (0) exists yet; universal arrives with the engine-features issue")
+        guard compactionStyle == 0 || compactionStyle == 1 else {
+            throw ToolError("--compaction_style=\(compactionStyle): 0 (leveled) or 1 (universal) expected; FIFO (2) is not supported")
         }
+        maxBackgroundJobs = try flags.int("max_background_jobs") ?? maxBackgroundJobs
+        universalSizeRatio = try flags.int("universal_size_ratio") ?? universalSizeRatio
+        universalMinMergeWidth = try flags.int("universal_min_merge_width") ?? universalMinMergeWidth
+        universalMaxMergeWidth = try flags.int("universal_max_merge_width") ?? universalMaxMergeWidth
+        universalMaxSizeAmplificationPercent = try flags.int("universal_max_size_amplification_percent")
+            ?? universalMaxSizeAmplificationPercent
         cacheSize = try flags.int("cache_size") ?? cacheSize
         db = flags.string("db") ?? db
         useExistingDB = try flags.int("use_existing_db").map { $0 != 0 } ?? false
@@ -108,6 +123,12 @@ struct BenchFlags {
         o.blockCacheCapacity = cacheSize
         o.maxBytesForLevelBase = maxBytesForLevelBase
         o.maxBytesForLevelMultiplier = maxBytesForLevelMultiplier
+        o.compactionStyle = compactionStyle == 1 ? .universal : .leveled
+        o.maxBackgroundJobs = maxBackgroundJobs
+        o.universalSizeRatio = universalSizeRatio
+        o.universalMinMergeWidth = universalMinMergeWidth
+        o.universalMaxMergeWidth = universalMaxMergeWidth
+        o.universalMaxSizeAmplificationPercent = universalMaxSizeAmplificationPercent
         return o
     }
 }

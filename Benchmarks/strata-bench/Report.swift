@@ -34,10 +34,17 @@ func amplificationReport(result r: BenchResult, delta: DatabaseStatistics, now: 
         let r = flags.maxBytesForLevelMultiplier
         let n = Double(liveBytes ?? now.tableBytes)
         let c0 = Double(flags.writeBufferSize)
-        let model = n > c0 ? 1 + r * log(n / c0) / log(r) : 1
+        let universal = flags.compactionStyle == 1
+        // Tiered (universal) textbook model: each byte is rewritten about once
+        // per tier, log_T(N/C₀) tiers with T = the sorted-run trigger (4).
+        let tiers = 4.0
+        let model = n > c0 ? (universal ? 1 + log(n / c0) / log(tiers) : 1 + r * log(n / c0) / log(r)) : 1
+        let modelText = universal
+            ? "model universal 1 + log_T(N/C₀) = \(String(format: "%.2f", model)) (T \(Int(tiers))"
+            : "model leveled 1 + r·log_r(N/C₀) = \(String(format: "%.2f", model)) (r \(String(format: "%g", r))"
         lines.append("W-Amp: \(String(format: "%.2f", delta.writeAmplification)) = (WAL \(gb(delta.walBytes)) + flush \(gb(delta.flushBytes)) + compaction \(gb(compaction)) GB) / user \(gb(delta.userBytes)) GB")
         lines.append("       without WAL \(String(format: "%.2f", withoutWAL)) (per level: \(perLevel.isEmpty ? "none" : perLevel.joined(separator: ", "))); "
-            + "model leveled 1 + r·log_r(N/C₀) = \(String(format: "%.2f", model)) (r \(String(format: "%g", r)), N \(gb(UInt64(n))) GB, C₀ \(gb(UInt64(c0))) GB)")
+            + "\(modelText), N \(gb(UInt64(n))) GB, C₀ \(gb(UInt64(c0))) GB)")
         lines.append("       writes \(delta.userWrites), commit groups \(delta.commitGroups), WAL syncs \(delta.walSyncs), flushes \(delta.flushes), "
             + "compactions \(delta.compactions.reduce(0, +)), trivial moves \(delta.trivialMoves)")
     }
@@ -49,7 +56,10 @@ func amplificationReport(result r: BenchResult, delta: DatabaseStatistics, now: 
     let logical = liveBytes.map { ", logical live data \(gb($0)) GB" } ?? ""
     if liveDataEstimate > 0 {
         lines.append("S-Amp: \(String(format: "%.2f", Double(sstBytes) / Double(liveDataEstimate))) = tables \(gb(sstBytes)) GB / live estimate \(gb(liveDataEstimate)) GB; "
-            + "model leveled ≤ (r+1)/(r−1) = \(String(format: "%.2f", (ratio + 1) / (ratio - 1))); directory \(gb(diskBytes)) GB\(logical)")
+            + (flags.compactionStyle == 1
+                ? "model universal ≤ 1 + max_size_amplification_percent/100 = \(String(format: "%.2f", 1 + Double(flags.universalMaxSizeAmplificationPercent) / 100))"
+                : "model leveled ≤ (r+1)/(r−1) = \(String(format: "%.2f", (ratio + 1) / (ratio - 1)))")
+            + "; directory \(gb(diskBytes)) GB\(logical)")
     } else {
         lines.append("S-Amp: n/a (no tables); directory \(gb(diskBytes)) GB\(logical)")
     }

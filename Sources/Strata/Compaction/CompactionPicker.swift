@@ -1,31 +1,3 @@
-/// One compaction to run: input files of a level and the overlapping files
-/// of the output level.
-public struct CompactionPlan: Sendable {
-    /// The level the inputs come from.
-    public var level: Int
-    /// The level outputs go to.
-    public var outputLevel: Int
-    /// Input files from `level`.
-    public var inputs: [TableFile]
-    /// Overlapping files of `outputLevel`.
-    public var outputLevelInputs: [TableFile]
-    /// True if no level below `outputLevel` holds keys of this range, so
-    /// deletions in the oldest snapshot stripe can be dropped.
-    public var bottommost: Bool
-    /// Why it was picked (for stats and logs).
-    public var reason: String
-    /// Score that triggered it (≥ 1 for automatic compactions).
-    public var score: Double
-
-    /// Every input file.
-    public var allInputs: [TableFile] { inputs + outputLevelInputs }
-
-    /// A single file with nothing to merge below: move it without rewriting.
-    public var isTrivialMove: Bool {
-        level != outputLevel && inputs.count == 1 && outputLevelInputs.isEmpty && level > 0
-    }
-}
-
 /// Level targets for leveled compaction (RocksDB `VersionStorageInfo::
 /// CalculateBaseBytes`): with dynamic level bytes the last level's size sets
 /// the targets of the levels above it, divided by the multiplier each step,
@@ -97,7 +69,7 @@ public struct LevelTargets: Sendable {
     }
 }
 
-/// Picks the most urgent leveled compaction (RocksDB `LevelCompactionPicker`):
+/// Picks the most urgent compaction. Leveled (RocksDB `LevelCompactionPicker`): (RocksDB `LevelCompactionPicker`):
 /// every level gets a score — L0 by file count over the trigger, deeper
 /// levels by size over target — and the highest score ≥ 1 wins. Within a
 /// level it picks the file whose overlap with the next level is smallest
@@ -125,14 +97,21 @@ public struct CompactionPicker {
         return scores
     }
 
-    /// The compaction to run now, or nil if every score is below 1 or the
-    /// candidates are busy.
-    public func pick(version: Version, busy: Set<UInt64>) -> CompactionPlan? {
+    /// The compaction to run now, or nil if none is needed or every
+    /// candidate is busy. Dispatches on `Options.compactionStyle` (universal:
+    /// `UniversalCompactionPicker`). `busy` holds the numbers of files other
+    /// compactions are reading; `running` are those compactions (a plan
+    /// whose output would overlap theirs in the same level is not returned).
+    public func pick(version: Version, busy: Set<UInt64>, running: [CompactionPlan] = []) -> CompactionPlan? {
+        if options.compactionStyle == .universal {
+            return UniversalCompactionPicker(options: options).pick(version: version, busy: busy, running: running)
+        }
         let targets = LevelTargets(version: version, options: options)
         let levelScores = scores(version: version, busy: busy)
         let order = levelScores.indices.filter { levelScores[$0] >= 1 }.sorted { levelScores[$0] > levelScores[$1] }
         for level in order {
-            if let plan = planFor(level: level, version: version, targets: targets, busy: busy, score: levelScores[level]) {
+            if let plan = planFor(level: level, version: version, targets: targets, busy: busy, running: running,
+                                  score: levelScores[level]) {
                 return plan
             }
         }
@@ -140,7 +119,7 @@ public struct CompactionPicker {
     }
 
     private func planFor(level: Int, version: Version, targets: LevelTargets, busy: Set<UInt64>,
-                         score: Double) -> CompactionPlan? {
+                         running: [CompactionPlan], score: Double) -> CompactionPlan? {
         let levels = version.levels
         if level == 0 {
             let files = levels[0]
@@ -149,9 +128,10 @@ public struct CompactionPicker {
             let (lo, hi) = Self.range(files)
             let below = version.overlappingFiles(level: output, begin: lo, end: hi)
             if below.contains(where: { busy.contains($0.number) }) { return nil }
-            return CompactionPlan(level: 0, outputLevel: output, inputs: files, outputLevelInputs: below,
-                                  bottommost: Self.isBottommost(version, output, lo, hi), reason: "L0 file count",
-                                  score: score)
+            let plan = CompactionPlan(level: 0, outputLevel: output, inputs: files, outputLevelInputs: below,
+                                      bottommost: Self.isBottommost(version, output, lo, hi), reason: "L0 file count",
+                                      score: score)
+            return running.contains { plan.outputConflicts(with: $0) } ? nil : plan
         }
         // Levels above the base level drain straight into it.
         let output = targets.maxBytes[level] == 0 ? targets.baseLevel : level + 1
@@ -160,6 +140,9 @@ public struct CompactionPicker {
         for file in levels[level] where !busy.contains(file.number) {
             let below = version.overlappingFiles(level: output, begin: file.meta.smallestUserKey, end: file.meta.largestUserKey)
             if below.contains(where: { busy.contains($0.number) }) { continue }
+            let candidate = CompactionPlan(level: level, outputLevel: output, inputs: [file], outputLevelInputs: below,
+                                           bottommost: false, reason: "", score: 0)
+            if running.contains(where: { candidate.outputConflicts(with: $0) }) { continue }
             let overlap = below.reduce(UInt64(0)) { $0 + $1.fileSize }
             let ratio = Double(overlap) / Double(max(file.fileSize, 1))
             if best == nil || ratio < best!.ratio { best = (file, below, ratio) }

@@ -142,7 +142,14 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// What readers of this family pin.
     var current: SuperVersion
     var flushRunning = false
-    var compactionRunning = false
+    /// Background compactions of this family now running; their input
+    /// files are in `filesBeingCompacted`.
+    var runningCompactions: [CompactionPlan] = []
+    /// A manual compaction (`compactRange`) of this family is running: it
+    /// excludes every other compaction of the family.
+    var manualCompactionRunning = false
+    /// True if any compaction of the family, background or manual, runs.
+    var compactionRunning: Bool { manualCompactionRunning || !runningCompactions.isEmpty }
     var manualCompactionPending = 0
     var filesBeingCompacted = Set<UInt64>()
     /// Set by `dropColumnFamily`: no new writes, reads or background work.

@@ -1,6 +1,14 @@
 /// Background work: flushing immutable memtables to L0 and compacting, on
-/// the database's own threads (`Options.maxBackgroundJobs`, at least 2: one
-/// flush and one compaction may run at once).
+/// the database's own threads (`Options.maxBackgroundJobs`, at least 2).
+///
+/// Scheduling (all decisions under the monitor): a flush runs whenever an
+/// immutable memtable waits and no flush runs; compactions run on the other
+/// threads, at most `maxConcurrentCompactions` at once, so one thread is
+/// always left for a flush. A new compaction is picked with the files of the
+/// running ones of its column family marked busy (`filesBeingCompacted`),
+/// and is refused if its output would overlap a running compaction's output
+/// in the same level ≥ 1. A manual compaction of a family waits until none
+/// of the family's runs and blocks new ones.
 extension Database {
     func startBackgroundThreads() {
         let count = max(2, options.maxBackgroundJobs)
@@ -9,6 +17,10 @@ extension Database {
             startThread(name: "strata-bg-\(i)") { [self] in backgroundLoop() }
         }
     }
+
+    /// Compactions allowed at once: every background thread but one, which
+    /// stays free for flushes (RocksDB reserves flush threads the same way).
+    var maxConcurrentCompactions: Int { max(1, max(2, options.maxBackgroundJobs) - 1) }
 
     /// Wakes background threads to look for work. Caller holds the monitor.
     func maybeScheduleWork() {
@@ -21,17 +33,23 @@ extension Database {
     }
 
     /// What a background thread should do next, or nil: flushes first (of
-    /// any family with an immutable memtable and no flush running), then the
-    /// most urgent compaction of a family with none running. Caller holds
-    /// the monitor.
+    /// any family with an immutable memtable and no flush running), then,
+    /// below the compaction limit, the most urgent compaction of the first
+    /// family that has one (not during that family's manual compaction).
+    /// Caller holds the monitor.
     private func nextWork() -> Work? {
         if backgroundError != nil || shuttingDown { return nil }
         for family in familyList where !family.dropped && !family.flushRunning && !family.imm.isEmpty {
             return .flush(family)
         }
-        for family in familyList where !family.dropped && !family.compactionRunning && family.manualCompactionPending == 0 {
+        var running = 0
+        for family in familyList { running += family.runningCompactions.count }
+        guard running < maxConcurrentCompactions else { return nil }
+        for family in familyList
+        where !family.dropped && !family.manualCompactionRunning && family.manualCompactionPending == 0 {
             if let version = versions.current(columnFamily: family.id),
-               let plan = CompactionPicker(options: family.options).pick(version: version, busy: family.filesBeingCompacted) {
+               let plan = CompactionPicker(options: family.options).pick(version: version, busy: family.filesBeingCompacted,
+                                                                         running: family.runningCompactions) {
                 return .compaction(family, plan)
             }
         }
@@ -91,14 +109,17 @@ extension Database {
                 }
             }
         case .compaction(let family, let plan):
-            family.compactionRunning = true
+            family.runningCompactions.append(plan)
             for f in plan.allInputs { family.filesBeingCompacted.insert(f.number) }
+            // Another idle thread may find a compaction on other files now.
+            maybeScheduleWork()
             let snapshotList = snapshots.sequences
             monitor.unlock()
             let result = Result { try runCompaction(plan, family: family, snapshots: snapshotList) }
             monitor.lock()
             for f in plan.allInputs { family.filesBeingCompacted.remove(f.number) }
-            family.compactionRunning = false
+            let inputNumbers = Set(plan.allInputs.map(\.number))
+            family.runningCompactions.removeAll { $0.allInputs.contains { inputNumbers.contains($0.number) } }
             switch result {
             case .success: installSuperVersion(family)
             case .failure(let error):
@@ -141,16 +162,26 @@ extension Database {
     {
         let start = MonotonicClock.now()
         let input = table.makeIterator()
-        let filtered = CompactionIterator(input: input, snapshots: snapshots, bottommost: false)
+        // Flushes merge operands (partially, or fully onto a value in the
+        // same memtable) but never run the compaction filter (RocksDB's
+        // default for `compaction_filter`).
+        let tombstones = table.rangeTombstones()
+        let filtered = CompactionIterator(input: input, snapshots: snapshots, bottommost: false,
+                                          mergeOperator: family.options.mergeOperator,
+                                          tombstones: RangeTombstoneList(internalTombstones: tombstones))
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
                                  level: 0, targetFileSize: .max, columnFamilyID: family.id)
-        for tombstone in table.rangeTombstones() {
+        for tombstone in tombstones {
             try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)
         }
         filtered.seekToFirst()
         while filtered.isValid {
             try output.add(key: filtered.key, value: filtered.value)
             filtered.next()
+        }
+        if let error = filtered.error {
+            output.abandon()
+            throw error
         }
         let files = try output.finish()
         stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed)

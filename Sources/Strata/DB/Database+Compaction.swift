@@ -11,8 +11,7 @@ extension Database {
         defer { stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed) }
         var edit = VersionEdit()
         edit.columnFamily = family.id
-        for f in plan.inputs { edit.deletedFiles.append((plan.level, f.number)) }
-        for f in plan.outputLevelInputs { edit.deletedFiles.append((plan.outputLevel, f.number)) }
+        for (level, f) in plan.inputsByLevel { edit.deletedFiles.append((level, f.number)) }
         if plan.isTrivialMove && !forceRewrite {
             edit.newFiles.append((plan.outputLevel, plan.inputs[0].meta))
             try versions.logAndApply([edit])
@@ -29,20 +28,28 @@ extension Database {
             readBytes += f.fileSize
         }
         let merged = MergingIterator(children: children)
-        let tombstoneList = RangeTombstoneList(internalTombstones: tombstones)
         let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost,
-                                          rangeTombstones: tombstoneList)
+                                          mergeOperator: family.options.mergeOperator,
+                                          compactionFilter: family.options.compactionFilter, filterLevel: plan.outputLevel,
+                                          tombstones: RangeTombstoneList(internalTombstones: tombstones))
+        // Range tombstones stay until the bottom, where nothing older
+        // remains for them to hide — unless a snapshot older than the
+        // tombstone still keeps entries it covers (those entries sit in an
+        // older stripe, so the iterator kept them).
+        let oldestSnapshot = snapshots.first ?? .max
+        let keptTombstones = tombstones.filter { t in
+            let sequence = t.begin.withUnsafeBytes { ParsedInternalKey($0)?.sequence } ?? .max
+            return !plan.bottommost || sequence > oldestSnapshot
+        }
+        // An L0 output (universal compaction) is one sorted run: one file,
+        // as RocksDB does not split universal L0 outputs either.
+        let targetFileSize = plan.outputLevel == 0 ? UInt64.max : family.options.targetFileSizeBase
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
-                                 level: plan.outputLevel, targetFileSize: family.options.targetFileSizeBase,
-                                 columnFamilyID: family.id)
+                                 level: plan.outputLevel, targetFileSize: targetFileSize, columnFamilyID: family.id)
         do {
-            // Range tombstones stay until the bottom, and there too while a
-            // snapshot older than the tombstone still sees entries it covers.
-            // (Given first: the output cuts them at its file boundaries.)
-            for t in tombstoneList.tombstones where !filtered.isDroppable(rangeTombstoneSequence: t.sequence) {
-                try output.addRangeTombstone(begin: InternalKey.make(t.begin, sequence: t.sequence, type: ValueType.rangeDeletion.rawValue),
-                                             end: t.end)
-            }
+            // Given before the entries: the output cuts them at its file
+            // boundaries, so the files of the level stay disjoint.
+            for t in keptTombstones { try output.addRangeTombstone(begin: t.begin, end: t.end) }
             filtered.seekToFirst()
             var sinceCheck = 0
             while filtered.isValid {
@@ -131,7 +138,8 @@ extension Database {
                     guard family.imm.isEmpty && !family.flushRunning && !family.compactionRunning
                         && family.manualCompactionPending == 0 else { return false }
                     guard let version = versions.current(columnFamily: family.id) else { return true }
-                    return CompactionPicker(options: family.options).pick(version: version, busy: family.filesBeingCompacted) == nil
+                    return CompactionPicker(options: family.options).pick(version: version, busy: family.filesBeingCompacted,
+                                                                          running: family.runningCompactions) == nil
                 }
                 if idle { break }
                 maybeScheduleWork()
@@ -153,10 +161,15 @@ extension Database {
         try compactRange(from: begin, to: end, family: defaultFamily)
     }
 
-    /// `compactRange` for one family.
+    /// `compactRange` for one family. Waits for the family's running
+    /// background compactions and holds new ones back meanwhile.
+    ///
+    /// Under universal compaction the range is ignored and every file is
+    /// merged into one sorted run in the last level, as RocksDB's universal
+    /// `CompactRange` does (a partial merge would break the runs' order).
     func compactRange(from begin: [UInt8]?, to end: [UInt8]?, family: ColumnFamilyData) throws {
         try flush(family: family)
-        // Stop automatic compactions while this runs and wait for a running one.
+        // Stop automatic compactions while this runs and wait for running ones.
         try monitor.withLock {
             family.manualCompactionPending += 1
             while family.compactionRunning && !family.dropped { monitor.wait() }
@@ -164,16 +177,33 @@ extension Database {
                 family.manualCompactionPending -= 1
                 throw StrataError.invalidArgument("column family \(family.name) was dropped")
             }
-            family.compactionRunning = true
+            family.manualCompactionRunning = true
         }
         defer {
             monitor.withLock {
-                family.compactionRunning = false
+                family.manualCompactionRunning = false
                 family.manualCompactionPending -= 1
                 maybeScheduleWork()
                 monitor.broadcast()
             }
         }
+        if family.options.compactionStyle == .universal {
+            if let version = versions.current(columnFamily: family.id),
+               let plan = UniversalCompactionPicker(options: family.options).manual(version: version) {
+                try runManual(plan, family: family)
+            }
+        } else {
+            try compactRangeLeveled(from: begin, to: end, family: family)
+        }
+        monitor.withLock {
+            installSuperVersion(family)
+            backgroundWorkDone += 1
+            monitor.broadcast()
+        }
+        deleteObsoleteFiles()
+    }
+
+    private func compactRangeLeveled(from begin: [UInt8]?, to end: [UInt8]?, family: ColumnFamilyData) throws {
         let options = family.options
         let picker = CompactionPicker(options: options)
         let id = family.id
@@ -195,12 +225,6 @@ extension Database {
            let plan = picker.manual(version: version, level: lastLevel, outputLevel: lastLevel, begin: begin, end: end) {
             try runManual(plan, family: family)
         }
-        monitor.withLock {
-            installSuperVersion(family)
-            backgroundWorkDone += 1
-            monitor.broadcast()
-        }
-        deleteObsoleteFiles()
     }
 
     /// Runs a manual compaction step, always rewriting (a manual compaction

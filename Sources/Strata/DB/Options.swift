@@ -42,10 +42,40 @@ public struct Options: Sendable {
     /// Table format version (2…5). Default 5. RocksDB: `BlockBasedTableOptions::format_version`.
     public var formatVersion: UInt32 = 5
 
-    /// Compaction style. Default `.leveled`. RocksDB: `compaction_style`.
+    /// Compaction style. Default `.leveled`: low space amplification, more
+    /// rewriting. `.universal` rewrites less (lower write amplification) at
+    /// the cost of more sorted runs to read and up to
+    /// `universalMaxSizeAmplificationPercent` extra space (docs/compaction.md).
+    /// RocksDB: `compaction_style`.
     public var compactionStyle: CompactionStyle = .leveled
 
-    /// Number of L0 files that triggers an L0 → L1 compaction. Default 4.
+    /// Universal compaction: percent by which a run may be larger than the
+    /// total size of the newer runs before it in a size-ratio window and
+    /// still be merged with them. Larger values merge more eagerly (more
+    /// write amplification, fewer sorted runs). Default 1.
+    /// RocksDB: `compaction_options_universal.size_ratio`.
+    public var universalSizeRatio: Int = 1
+
+    /// Universal compaction: fewest sorted runs a size-ratio compaction
+    /// merges (at least 2). Default 2.
+    /// RocksDB: `compaction_options_universal.min_merge_width`.
+    public var universalMinMergeWidth: Int = 2
+
+    /// Universal compaction: most sorted runs one size-ratio or run-count
+    /// compaction merges. Default `Int.max` (unbounded).
+    /// RocksDB: `compaction_options_universal.max_merge_width` (default UINT_MAX).
+    public var universalMaxMergeWidth: Int = .max
+
+    /// Universal compaction: when the sorted runs other than the oldest add
+    /// up to this percentage of the oldest run's size, everything is merged
+    /// into one run (a full compaction). It bounds space amplification at
+    /// about (100 + this) / 100. Default 200.
+    /// RocksDB: `compaction_options_universal.max_size_amplification_percent`.
+    public var universalMaxSizeAmplificationPercent: Int = 200
+
+    /// Number of L0 files that triggers an L0 → L1 compaction; under
+    /// universal compaction, the number of sorted runs (L0 files plus
+    /// non-empty levels) at which compactions start. Default 4.
     /// RocksDB: `level0_file_num_compaction_trigger`.
     public var level0FileNumCompactionTrigger: Int = 4
 
@@ -91,7 +121,10 @@ public struct Options: Sendable {
     /// RocksDB: `target_file_size_base`.
     public var targetFileSizeBase: UInt64 = 64 << 20
 
-    /// Background threads for flushes and compactions. Default 2.
+    /// Background threads for flushes and compactions. Default 2. One
+    /// thread is kept for flushes, so up to `max(1, maxBackgroundJobs - 1)`
+    /// compactions on disjoint files run at once (RocksDB with 2 jobs also
+    /// runs one flush and one compaction). Values below 2 count as 2.
     /// RocksDB: `max_background_jobs`.
     public var maxBackgroundJobs: Int = 2
 
@@ -99,7 +132,9 @@ public struct Options: Sendable {
     /// RocksDB: `merge_operator`.
     public var mergeOperator: (any MergeOperator)? = nil
 
-    /// Compaction filter applied to entries during compaction; nil = none.
+    /// Compaction filter applied to values during compaction (not flush);
+    /// nil = none. Values a snapshot (taken before the compaction began) can
+    /// see are never filtered; see `CompactionFilter`.
     /// RocksDB: `compaction_filter`.
     public var compactionFilter: (any CompactionFilter)? = nil
 
@@ -157,6 +192,13 @@ public struct WriteOptions: Sendable {
 
 /// A merge operator: combines operands written with `merge` into a value.
 /// Its `name` is written to table properties (`rocksdb.merge.operator`).
+///
+/// Contract: called on reads (get, iterators), during flushes and from
+/// background compaction threads, possibly at once (hence `Sendable`).
+/// Results must depend only on the arguments: a key's operands may be
+/// combined in any grouping a snapshot allows (partial merges of adjacent
+/// operands, full merges onto a value), and every grouping must read the same.
+/// Built-ins: `StringAppendOperator`, `Int64AddOperator`.
 public protocol MergeOperator: Sendable {
     /// A stable name (RocksDB writes it to the table properties).
     var name: String { get }
@@ -183,9 +225,20 @@ public enum CompactionDecision: Sendable, Equatable {
 }
 
 /// Called for each value during compaction (RocksDB `CompactionFilter`).
+///
+/// Contract: called from background compaction threads, possibly from
+/// several at once (hence `Sendable`); never during a flush, never for merge
+/// operands or merge results, and never for a value that a snapshot which
+/// existed when the compaction started can see (unlike RocksDB 7.8, which
+/// ignores snapshots; docs/compaction.md).
+/// Decisions should depend only on the key, the value and the filter's own
+/// state: a value may be offered again by a later compaction.
 public protocol CompactionFilter: Sendable {
     /// A stable name.
     var name: String { get }
-    /// Decides the fate of one value at `level` (the output level).
+    /// Decides the fate of one value (the newest version of `key` that no
+    /// snapshot sees) being written to `level` (the compaction's output
+    /// level). `.remove` makes the key read as deleted; `.change` replaces
+    /// the value.
     func filter(level: Int, key: [UInt8], value: [UInt8]) -> CompactionDecision
 }

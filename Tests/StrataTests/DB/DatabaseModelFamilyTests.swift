@@ -26,6 +26,9 @@ struct DatabaseModelFamilyTests {
 
         func options() -> Options {
             var o = DatabaseModelTests.configs[0].options()
+            // Only "lists" merges; the others (the default family included)
+            // must refuse merges.
+            o.mergeOperator = nil
             o.writeBufferSize = writeBufferSizes[0]
             for (i, name) in DatabaseModelFamilyTests.names.enumerated().dropFirst() {
                 var f = ColumnFamilyOptions(o)

@@ -16,6 +16,8 @@ struct DatabaseModelTests {
         var bloomBits: Double
         var levelBase: UInt64
         var targetFile: UInt64
+        var style: CompactionStyle = .leveled
+        var backgroundJobs = 2
 
         var description: String { name }
 
@@ -29,6 +31,9 @@ struct DatabaseModelTests {
             o.targetFileSizeBase = targetFile
             o.level0FileNumCompactionTrigger = 2
             o.blockCacheCapacity = 1 << 20
+            o.compactionStyle = style
+            o.maxBackgroundJobs = backgroundJobs
+            o.mergeOperator = StringAppendOperator(separator: ",")
             return o
         }
     }
@@ -40,6 +45,11 @@ struct DatabaseModelTests {
                compression: .none, bloomBits: 0, levelBase: 64 << 10, targetFile: 16 << 10),
         Config(name: "defaults (memtable never fills)", writeBufferSize: 64 << 20, blockSize: 4096, compression: .snappy,
                bloomBits: 10, levelBase: 256 << 20, targetFile: 64 << 20),
+        Config(name: "universal, tiny memtable, 3 background jobs", writeBufferSize: 8 << 10, blockSize: 256,
+               compression: .snappy, bloomBits: 10, levelBase: 32 << 10, targetFile: 8 << 10, style: .universal,
+               backgroundJobs: 3),
+        Config(name: "leveled, tiny memtable, 4 background jobs", writeBufferSize: 8 << 10, blockSize: 512,
+               compression: .none, bloomBits: 10, levelBase: 16 << 10, targetFile: 4 << 10, backgroundJobs: 4),
     ]
 
     typealias Model = [[UInt8]: [UInt8]]
@@ -120,23 +130,27 @@ struct DatabaseModelTests {
             for step in 0..<12_000 {
                 let roll = rng.int(0..<1000)
                 switch roll {
-                case 0..<450:
+                case 0..<60:
+                    // String-append operand: "," between values (StringAppendOperator).
+                    let k = Self.randomKey(&rng)
+                    let v = rng.bytes(rng.int(0..<12))
+                    try db.merge(k, v)
+                    model[k] = model[k].map { $0 + [UInt8(ascii: ",")] + v } ?? v
+                case 60..<450:
                     let k = Self.randomKey(&rng)
                     let v = rng.bytes(rng.int(0..<(rng.int(0..<20) == 0 ? 3000 : 60)))
                     try db.put(k, v)
                     model[k] = v
-                case 450..<588:
+                case 450..<590:
                     let k = Self.randomKey(&rng)
                     try db.delete(k)
                     model[k] = nil
-                case 588..<600:
-                    // A range deletion [a, b) (an inverted range is a no-op).
+                case 590..<600:
+                    // A range deletion [a, b) over a few keys.
                     let a = Self.randomKey(&rng)
                     let b = Self.randomKey(&rng)
                     try db.deleteRange(from: a, to: b)
-                    for k in model.keys where Bytewise.compare(k, a) >= 0 && Bytewise.compare(k, b) < 0 {
-                        model[k] = nil
-                    }
+                    for k in model.keys where Bytewise.compare(k, a) >= 0 && Bytewise.compare(k, b) < 0 { model[k] = nil }
                 case 600..<680:
                     var batch = WriteBatch()
                     var next = model
