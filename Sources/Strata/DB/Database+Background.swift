@@ -58,10 +58,7 @@ extension Database {
                     backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
                 }
                 backgroundWorkDone += 1
-                monitor.broadcast()
-                monitor.unlock()
-                deleteObsoleteFiles()
-                monitor.lock()
+                deleteObsoleteFilesInBackground()
             case .compaction(let plan):
                 compactionRunning = true
                 for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
@@ -77,15 +74,25 @@ extension Database {
                     backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
                 }
                 backgroundWorkDone += 1
-                monitor.broadcast()
-                monitor.unlock()
-                deleteObsoleteFiles()
-                monitor.lock()
+                deleteObsoleteFilesInBackground()
             }
         }
         runningThreads -= 1
         monitor.broadcast()
         monitor.unlock()
+    }
+
+    /// Deletes obsolete files after a background job, counted in
+    /// `obsoleteDeletionsRunning` so `waitForBackgroundWork` also waits for
+    /// them. Caller holds the monitor; it is released meanwhile.
+    private func deleteObsoleteFilesInBackground() {
+        obsoleteDeletionsRunning += 1
+        monitor.broadcast()
+        monitor.unlock()
+        deleteObsoleteFiles()
+        monitor.lock()
+        obsoleteDeletionsRunning -= 1
+        monitor.broadcast()
     }
 
     /// Writes one immutable memtable to an L0 table and records it in the

@@ -86,7 +86,8 @@ extension Database {
 
     /// Waits until background work is idle: no memtable waiting to be
     /// flushed, no flush or compaction running, and none the picker would
-    /// start now (every level's score below 1). Mirrors RocksDB's
+    /// start now (every level's score below 1), and no background thread
+    /// deleting obsolete files. Mirrors RocksDB's
     /// `DB::WaitForCompact` (added there after 7.8). Writes made by other
     /// threads meanwhile can prolong the wait. Throws the background error,
     /// if one stopped the work.
@@ -94,7 +95,8 @@ extension Database {
         try checkOpen()
         try monitor.withLock {
             while backgroundError == nil && !shuttingDown {
-                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0,
+                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0
+                    && obsoleteDeletionsRunning == 0,
                    let version = versions.current(),
                    CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) == nil {
                     break

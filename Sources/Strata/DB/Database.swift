@@ -56,6 +56,8 @@ public final class Database: @unchecked Sendable {
     var current: SuperVersion
     /// Counts flushes and compactions installed, so waiters can tell progress.
     var backgroundWorkDone: UInt64 = 0
+    /// Background threads deleting obsolete files after a job (under `monitor`).
+    var obsoleteDeletionsRunning = 0
 
     init(path: String, options: Options, fileSystem: any FileSystem, versions: VersionSet, lockFile: any FileLock,
          dbID: String) {
