@@ -29,6 +29,7 @@ extension Database {
         let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost)
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
                                  level: plan.outputLevel, targetFileSize: options.targetFileSizeBase, columnFamilyID: 0)
+        var outputsMayBeListed = false
         do {
             filtered.seekToFirst()
             while filtered.isValid {
@@ -43,13 +44,16 @@ extension Database {
             }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }
+            // From here the edit may reach the MANIFEST even if this throws:
+            // the outputs must stay (unlisted ones are deleted at the next open).
+            outputsMayBeListed = true
             try versions.logAndApply([edit])
             let written = files.reduce(UInt64(0)) { $0 + $1.fileSize }
             stats.levels[plan.outputLevel].bytesWritten.add(written, ordering: .relaxed)
             stats.levels[plan.outputLevel].bytesRead.add(readBytes, ordering: .relaxed)
             stats.levels[plan.outputLevel].count.add(1, ordering: .relaxed)
         } catch {
-            output.abandon()
+            if !outputsMayBeListed { output.abandon() }
             throw error
         }
     }
@@ -157,8 +161,18 @@ extension Database {
 
     /// Runs a manual compaction step, always rewriting (a manual compaction
     /// exists to drop garbage, which a trivial move would keep).
+    /// An I/O error stops writes as it does for a background compaction
+    /// (the MANIFEST may hold the failed edit; see `VersionSet.logAndApply`).
     private func runManual(_ plan: CompactionPlan) throws {
-        try runCompaction(plan, snapshots: snapshots.sequences, forceRewrite: true)
+        do {
+            try runCompaction(plan, snapshots: snapshots.sequences, forceRewrite: true)
+        } catch let error as StrataError where error.kind == .ioError {
+            monitor.withLock {
+                if backgroundError == nil { backgroundError = error }
+                monitor.broadcast()
+            }
+            throw error
+        }
         monitor.withLock { installSuperVersion() }
     }
 }

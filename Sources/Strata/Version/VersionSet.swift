@@ -48,6 +48,12 @@ public final class VersionSet: Sendable {
     struct ManifestWriter {
         var writer: LogWriter?
         var number: UInt64 = 0
+        /// The error of a failed append or sync. The MANIFEST may then end
+        /// in a partial or unsynced record, and a record appended after it
+        /// could be lost on replay (read as part of a torn tail), so no
+        /// further edit is written until the database is reopened (which
+        /// starts a new MANIFEST).
+        var failure: StrataError?
     }
 
     private init(directory: String, fileSystem: any FileSystem) {
@@ -372,7 +378,10 @@ public final class VersionSet: Sendable {
     /// once no version references them.
     ///
     /// On a MANIFEST write or sync failure nothing is installed and the error
-    /// is thrown; the caller must stop writing (background error).
+    /// is thrown; the caller must stop writing (background error). The edit
+    /// may still be in the MANIFEST (replayed on reopen), so the caller must
+    /// keep the files it adds. Every later call throws `.ioError` until the
+    /// database is reopened.
     public func logAndApply(_ edits: [VersionEdit]) throws {
         precondition(!edits.isEmpty)
         try manifest.withLock { m in
@@ -416,8 +425,19 @@ public final class VersionSet: Sendable {
             guard let writer = m.writer else {
                 throw StrataError(.closed, "MANIFEST is closed")
             }
-            for edit in edits { try writer.addRecord(edit.encode()) }
-            try writer.sync()
+            if let failure = m.failure {
+                throw StrataError.ioError("MANIFEST not written: an earlier write failed, reopen the database: \(failure.message)",
+                                          file: failure.file ?? Path.join(directory, DBFileName.manifest(m.number)))
+            }
+            do {
+                for edit in edits { try writer.addRecord(edit.encode()) }
+                try writer.sync()
+            } catch {
+                let failure = (error as? StrataError)
+                    ?? StrataError.ioError("\(error)", file: Path.join(directory, DBFileName.manifest(m.number)))
+                m.failure = failure
+                throw failure
+            }
 
             state.withLock { s in
                 for (cf, name) in addedFamilies {

@@ -111,6 +111,33 @@ struct CrashWorkload {
         return model
     }
 
+    /// The ways `state` can be explained by the writes: prefixes of length
+    /// p in `range` where each write in `optional` (writes that failed, whose
+    /// fate is unknown) may or may not have been applied, and each write in
+    /// `excluded` (failed writes known not to be applied) was not. Returns
+    /// the choices for `optional` that match (empty: `state` is impossible).
+    /// At most 2^10 choices are tried.
+    func explanations(_ state: [[UInt8]: [UInt8]], in range: ClosedRange<Int>, optional: [Int],
+                      excluded: Set<Int> = []) -> [Set<Int>] {
+        let optional = Array(optional.filter { $0 < range.upperBound }.suffix(10))
+        var out: [Set<Int>] = []
+        for mask in 0..<(1 << optional.count) {
+            var applied = Set<Int>()
+            for (bit, i) in optional.enumerated() where mask & (1 << bit) != 0 { applied.insert(i) }
+            var model: [[UInt8]: [UInt8]] = [:]
+            for p in 0...min(range.upperBound, writes.count) {
+                if p >= range.lowerBound && model == state {
+                    out.append(applied)
+                    break
+                }
+                if p < writes.count && !excluded.contains(p) && (!optional.contains(p) || applied.contains(p)) {
+                    Self.apply(writes[p].mutations, to: &model)
+                }
+            }
+        }
+        return out
+    }
+
     /// The prefix lengths p in `range` whose model equals `state`.
     func matchingPrefixes(_ state: [[UInt8]: [UInt8]], in range: ClosedRange<Int>) -> [Int] {
         var model = self.model(after: range.lowerBound)
@@ -131,12 +158,20 @@ final class WorkloadProgress: Sendable {
     struct Counts: Sendable, Equatable {
         /// Writes started (the last one may be in flight).
         var attempted = 0
-        /// Writes acknowledged (returned without error), a prefix of `attempted`.
+        /// The prefix of writes ending at the last acknowledged write (the
+        /// writes in it that failed are in `failed`).
         var acknowledged = 0
-        /// Length of the prefix of writes ending at the last acknowledged `sync: true` write.
+        /// The prefix of writes ending at the last acknowledged `sync: true` write.
         var syncedPrefix = 0
         /// The step being run (-1: the first open).
         var step = -1
+        /// Writes that failed (their fate is unknown until observed).
+        var failed: [Int] = []
+        /// Writes never applied: skipped because the database could not be
+        /// opened, or refused because it had stopped after an earlier error.
+        var skipped: [Int] = []
+        /// `attempted` at the last successful open.
+        var openedAt = 0
     }
 
     let counts = Locked(Counts())
@@ -167,18 +202,28 @@ struct WorkloadRunner {
                 errors.append(error)
             }
         }
-        try attempt { db = try Database.open(at: directory, options: CrashWorkload.options(fs)) }
+        func open() throws {
+            try attempt {
+                db = try Database.open(at: directory, options: CrashWorkload.options(fs))
+                progress.counts.withLock { $0.openedAt = $0.attempted }
+            }
+        }
+        try open()
         var writeIndex = 0
         for (stepIndex, step) in workload.steps.enumerated() {
             progress.counts.withLock { $0.step = stepIndex }
-            if db == nil {
-                try attempt { db = try Database.open(at: directory, options: CrashWorkload.options(fs)) }
-            }
+            if db == nil { try open() }
             switch step {
             case .write(let mutations, let sync):
                 let index = writeIndex
                 writeIndex += 1
-                guard let db else { continue }
+                guard let db else {
+                    progress.counts.withLock { c in
+                        c.attempted = index + 1
+                        c.skipped.append(index)
+                    }
+                    continue
+                }
                 var batch = WriteBatch()
                 for m in mutations {
                     switch m {
@@ -188,11 +233,20 @@ struct WorkloadRunner {
                     }
                 }
                 progress.counts.withLock { $0.attempted = index + 1 }
-                try attempt {
+                // A database stopped by an earlier error must refuse the
+                // write before it reaches the WAL.
+                let stopped = !(db.property("strata.background-error") ?? "").isEmpty
+                do {
                     try db.write(batch, options: WriteOptions(sync: sync))
                     progress.counts.withLock { c in
-                        if c.acknowledged == index { c.acknowledged = index + 1 }
-                        if sync && c.acknowledged == index + 1 { c.syncedPrefix = index + 1 }
+                        c.acknowledged = index + 1
+                        if sync { c.syncedPrefix = index + 1 }
+                    }
+                    #expect(!stopped, "write \(index) succeeded on a database stopped by a background error")
+                } catch let error as StrataError {
+                    errors.append(error)
+                    progress.counts.withLock { c in
+                        if stopped { c.skipped.append(index) } else { c.failed.append(index) }
                     }
                 }
             case .flush:
@@ -210,7 +264,7 @@ struct WorkloadRunner {
             case .reopen:
                 try attempt { try db?.close() }
                 db = nil
-                try attempt { db = try Database.open(at: directory, options: CrashWorkload.options(fs)) }
+                try open()
             }
             if let db, let afterStep { try afterStep(db, stepIndex) }
         }
