@@ -311,6 +311,7 @@ public final class VersionSet: Sendable {
             let path = Path.join(directory, DBFileName.manifest(number))
             let file = try fileSystem.createWritable(path)
             let writer = LogWriter(file: file)
+            var published = false
             do {
                 let snapshot = state.withLock { s in (s.families, s.maxColumnFamily, s.minLogNumberToKeep, s.dbID) }
                 var header = VersionEdit()
@@ -335,10 +336,13 @@ public final class VersionSet: Sendable {
                 counters.prevLogNumber = 0
                 try writer.addRecord(counters.encode())
                 try writer.sync()
-                try setCurrent(manifestNumber: number)
+                try setCurrent(manifestNumber: number, renamed: &published)
             } catch {
                 try? writer.close()
-                try? fileSystem.removeFile(path)
+                // Once CURRENT names the new MANIFEST (even if the directory
+                // sync after the rename failed), removing it would leave a
+                // CURRENT that names a missing file.
+                if !published { try? fileSystem.removeFile(path) }
                 throw error
             }
             try? m.writer?.close()
@@ -352,7 +356,8 @@ public final class VersionSet: Sendable {
     }
 
     /// Replaces CURRENT atomically: temp file, fsync, rename, directory fsync.
-    private func setCurrent(manifestNumber: UInt64) throws {
+    /// Sets `renamed` once CURRENT names the new MANIFEST.
+    private func setCurrent(manifestNumber: UInt64, renamed: inout Bool) throws {
         let tempNumber = manifestNumber
         let temp = Path.join(directory, DBFileName.temp(tempNumber))
         let file = try fileSystem.createWritable(temp)
@@ -361,6 +366,7 @@ public final class VersionSet: Sendable {
             try file.sync()
             try file.close()
             try fileSystem.rename(temp, to: Path.join(directory, DBFileName.current))
+            renamed = true
         } catch {
             try? fileSystem.removeFile(temp)
             throw error

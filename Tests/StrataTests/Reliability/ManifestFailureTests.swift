@@ -90,4 +90,23 @@ struct ManifestFailureTests {
         #expect(recovered.minLogNumberToKeep == 0)
         try recovered.close()
     }
+
+    @Test("a failed directory sync after CURRENT was renamed keeps the MANIFEST CURRENT names")
+    func currentRenamedThenDirectorySyncFails() throws {
+        // Found by ErrorInjectionTests (random errors, seed 317): the open
+        // removed the new MANIFEST after CURRENT already named it, and the
+        // next open failed ("MANIFEST-000003: no such file").
+        let memory = MemoryFileSystem()
+        let fs = FaultInjectionFileSystem(base: memory)
+        let db = try Self.populated(fs)
+        try db.close()
+        // The first directory sync of an open is the one after CURRENT's rename.
+        fs.inject(.syncDirectory, trigger: .nth(1))
+        #expect(throws: StrataError.self) { try Database.open(at: "/db", options: CrashWorkload.options(fs)) }
+        #expect(fs.injectedCounts[.syncDirectory] == 1)
+        fs.clearFaults()
+        try Self.expectAllKeys(memory.crashClone(keeping: .all), "process kill")
+        try Self.expectAllKeys(memory.crashClone(), "power loss")
+        try Self.expectAllKeys(memory, "reopen")
+    }
 }
