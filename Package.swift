@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
+        .executable(name: "strata-stress", targets: ["strata-stress"]),
     ],
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
@@ -38,6 +39,9 @@ let package = Package(
             name: "strata-bench",
             dependencies: ["Strata", "ToolSupport", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/strata-bench"),
+        // Stress test with an expected-state oracle and the SIGKILL crash test.
+        .executableTarget(
+            name: "strata-stress", dependencies: ["Strata", "ToolSupport"], path: "tools/strata-stress"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
