@@ -110,3 +110,50 @@ struct ManifestFailureTests {
         try Self.expectAllKeys(memory, "reopen")
     }
 }
+
+/// The documented state after a background error (docs/durability.md):
+/// writes and flushes fail with the error, reads keep working, the
+/// `strata.background-error` property names it, and reopening clears it.
+@Suite("Background errors")
+struct BackgroundErrorTests {
+    @Test("a failed background compaction stops writes, shows in the property, and reopen clears it",
+          arguments: [FaultInjectionFileSystem.OperationClass.write, .sync, .create])
+    func backgroundCompaction(_ operationClass: FaultInjectionFileSystem.OperationClass) throws {
+        let memory = MemoryFileSystem()
+        let fs = FaultInjectionFileSystem(base: memory)
+        var options = CrashWorkload.options(fs)
+        options.level0FileNumCompactionTrigger = 2
+        // Count the first flush's table operations of this class: the second
+        // flush makes as many, and the compaction's come after them.
+        let count = Locked(0)
+        fs.setHook { op in
+            if op.operationClass == operationClass && op.path.hasSuffix(".sst") { count.withLock { $0 += 1 } }
+        }
+        let db = try Database.open(at: "/db", options: options)
+        for i in 0..<50 { try db.put(ManifestFailureTests.key(i), Array("v\(i + 100)".utf8)) }
+        try db.flush()
+        try db.waitForBackgroundWork()
+        fs.setHook(nil)
+        let perFlush = count.withLock { $0 }
+        for i in 50..<100 { try db.put(ManifestFailureTests.key(i), Array("v\(i + 100)".utf8)) }
+        fs.inject(operationClass, pathSuffix: ".sst", trigger: .nth(perFlush + 1))
+        // The second L0 table: the compaction starts in the background. The
+        // flush may already report the compaction's error, or not yet.
+        _ = try? db.flush()
+        #expect(throws: StrataError.self) { try db.waitForBackgroundWork() }
+        let property = db.property("strata.background-error") ?? ""
+        #expect(property.contains("injected"), "property: \(property)")
+        #expect(throws: StrataError.self) { try db.put(ManifestFailureTests.key(500), [1]) }
+        #expect(throws: StrataError.self) { try db.flush() }
+        for i in 0..<100 { #expect(try db.get(ManifestFailureTests.key(i)) == Array("v\(i + 100)".utf8)) }
+        #expect(fs.injectedTotal == 1)
+        try? db.close()
+        fs.clearFaults()
+        let reopened = try Database.open(at: "/db", options: options)
+        defer { try? reopened.close() }
+        #expect(reopened.property("strata.background-error") == "")
+        for i in 0..<100 { #expect(try reopened.get(ManifestFailureTests.key(i)) == Array("v\(i + 100)".utf8)) }
+        try reopened.put(ManifestFailureTests.key(500), [1], options: WriteOptions(sync: true))
+        try reopened.waitForBackgroundWork()
+    }
+}
