@@ -11,9 +11,9 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "strata-stress", targets: ["strata-stress"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
-        .executable(name: "strata-stress", targets: ["strata-stress"]),
     ],
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
@@ -33,15 +33,15 @@ let package = Package(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
         .executableTarget(
             name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
+        // Stress test with an expected-state oracle and the SIGKILL crash test.
+        .executableTarget(
+            name: "strata-stress", dependencies: ["Strata", "ToolSupport"], path: "tools/strata-stress"),
         .executableTarget(
             name: "table-bench", dependencies: ["Strata"], path: "Benchmarks/table-bench"),
         .executableTarget(
             name: "strata-bench",
             dependencies: ["Strata", "ToolSupport", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/strata-bench"),
-        // Stress test with an expected-state oracle and the SIGKILL crash test.
-        .executableTarget(
-            name: "strata-stress", dependencies: ["Strata", "ToolSupport"], path: "tools/strata-stress"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

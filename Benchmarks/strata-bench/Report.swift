@@ -18,7 +18,8 @@ func resultLine(_ r: BenchResult) -> String {
 /// The amplification report printed after every benchmark: measured W-Amp,
 /// S-Amp and latency beside the textbook model (benchmarks.md).
 func amplificationReport(result r: BenchResult, delta: DatabaseStatistics, now: DatabaseStatistics,
-                         flags: BenchFlags, liveBytes: UInt64?, diskBytes: UInt64) -> [String] {
+                         flags: BenchFlags, liveBytes: UInt64?, diskBytes: UInt64,
+                         sstBytes: UInt64, liveDataEstimate: UInt64) -> [String] {
     var lines: [String] = []
     let gb = { (x: UInt64) in String(format: "%.3f", Double(x) / 1e9) }
     if delta.userBytes > 0 {
@@ -40,12 +41,17 @@ func amplificationReport(result r: BenchResult, delta: DatabaseStatistics, now: 
         lines.append("       writes \(delta.userWrites), commit groups \(delta.commitGroups), WAL syncs \(delta.walSyncs), flushes \(delta.flushes), "
             + "compactions \(delta.compactions.reduce(0, +)), trivial moves \(delta.trivialMoves)")
     }
-    if let liveBytes, liveBytes > 0 {
-        let r = flags.maxBytesForLevelMultiplier
-        lines.append("S-Amp: \(String(format: "%.2f", Double(diskBytes) / Double(liveBytes))) = disk \(gb(diskBytes)) GB / live \(gb(liveBytes)) GB; "
-            + "model leveled ≤ (r+1)/(r−1) = \(String(format: "%.2f", (r + 1) / (r - 1)))")
+    // S-Amp as RocksDB users compute it: table bytes over the estimated
+    // live data (the newest file of each key range, from the last level
+    // up: `strata.estimate-live-data-size`). Both sides are compressed
+    // bytes; the memtable and WAL are not tables and are shown apart.
+    let ratio = flags.maxBytesForLevelMultiplier
+    let logical = liveBytes.map { ", logical live data \(gb($0)) GB" } ?? ""
+    if liveDataEstimate > 0 {
+        lines.append("S-Amp: \(String(format: "%.2f", Double(sstBytes) / Double(liveDataEstimate))) = tables \(gb(sstBytes)) GB / live estimate \(gb(liveDataEstimate)) GB; "
+            + "model leveled ≤ (r+1)/(r−1) = \(String(format: "%.2f", (ratio + 1) / (ratio - 1))); directory \(gb(diskBytes)) GB\(logical)")
     } else {
-        lines.append("S-Amp: n/a (live bytes unknown for an existing database); disk \(gb(diskBytes)) GB")
+        lines.append("S-Amp: n/a (no tables); directory \(gb(diskBytes)) GB\(logical)")
     }
     if r.latency.totalCount > 0 {
         let us = { (p: Double) in String(format: "%.2f", Double(r.latency.valueAtPercentile(p)) / 1000) }

@@ -62,7 +62,9 @@ do {
         let delta = result.baseline.map { now.since($0) } ?? now
         let liveBytes = workloads.live.map { UInt64($0.count * (flags.keySize + flags.valueSize)) }
         for line in amplificationReport(result: result, delta: delta, now: now, flags: flags,
-                                        liveBytes: liveBytes, diskBytes: directoryBytes(flags.db)) {
+                                        liveBytes: liveBytes, diskBytes: directoryBytes(flags.db),
+                                        sstBytes: UInt64(db.property("strata.total-sst-files-size") ?? "") ?? 0,
+                                        liveDataEstimate: UInt64(db.property("strata.estimate-live-data-size") ?? "") ?? 0) {
             print("  " + line)
         }
         result.latency.reset()

@@ -36,62 +36,65 @@ extension Database {
         monitor.lock()
         while true {
             if shuttingDown { break }
-            guard let work = nextWork() else {
-                monitor.wait()
-                continue
-            }
-            switch work {
-            case .flush:
-                flushRunning = true
-                let (table, _) = imm[0]
-                let nextWAL = imm.count > 1 ? imm[1].wal : memWAL
-                let snapshotList = snapshots.sequences
-                monitor.unlock()
-                let result = Result { try flushMemtable(table, nextWAL: nextWAL, snapshots: snapshotList) }
-                monitor.lock()
-                flushRunning = false
-                switch result {
-                case .success:
-                    imm.removeFirst()
-                    installSuperVersion()
-                case .failure(let error):
-                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+            do {
+                guard let work = nextWork() else {
+                    monitor.wait()
+                    continue
                 }
-                backgroundWorkDone += 1
-                deleteObsoleteFilesInBackground()
-            case .compaction(let plan):
-                compactionRunning = true
-                for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
-                let snapshotList = snapshots.sequences
-                monitor.unlock()
-                let result = Result { try runCompaction(plan, snapshots: snapshotList) }
-                monitor.lock()
-                for f in plan.allInputs { filesBeingCompacted.remove(f.number) }
-                compactionRunning = false
-                switch result {
-                case .success: installSuperVersion()
-                case .failure(let error):
-                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
-                }
-                backgroundWorkDone += 1
-                deleteObsoleteFilesInBackground()
+                perform(work)
             }
+            // `work` (and the compaction plan's references to its input
+            // files) is gone now, so the inputs the new version dropped are
+            // unreferenced and queued for deletion: delete them without
+            // waiting for the next job.
+            purgesRunning += 1
+            monitor.unlock()
+            deleteObsoleteFiles()
+            monitor.lock()
+            purgesRunning -= 1
+            monitor.broadcast()
         }
         runningThreads -= 1
         monitor.broadcast()
         monitor.unlock()
     }
 
-    /// Deletes obsolete files after a background job, counted in
-    /// `obsoleteDeletionsRunning` so `waitForBackgroundWork` also waits for
-    /// them. Caller holds the monitor; it is released meanwhile.
-    private func deleteObsoleteFilesInBackground() {
-        obsoleteDeletionsRunning += 1
-        monitor.broadcast()
-        monitor.unlock()
-        deleteObsoleteFiles()
-        monitor.lock()
-        obsoleteDeletionsRunning -= 1
+    /// Runs one background job. Called and returns with the monitor held;
+    /// releases it while the job does I/O.
+    private func perform(_ work: Work) {
+        switch work {
+        case .flush:
+            flushRunning = true
+            let (table, _) = imm[0]
+            let nextWAL = imm.count > 1 ? imm[1].wal : memWAL
+            let snapshotList = snapshots.sequences
+            monitor.unlock()
+            let result = Result { try flushMemtable(table, nextWAL: nextWAL, snapshots: snapshotList) }
+            monitor.lock()
+            flushRunning = false
+            switch result {
+            case .success:
+                imm.removeFirst()
+                installSuperVersion()
+            case .failure(let error):
+                backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+            }
+        case .compaction(let plan):
+            compactionRunning = true
+            for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
+            let snapshotList = snapshots.sequences
+            monitor.unlock()
+            let result = Result { try runCompaction(plan, snapshots: snapshotList) }
+            monitor.lock()
+            for f in plan.allInputs { filesBeingCompacted.remove(f.number) }
+            compactionRunning = false
+            switch result {
+            case .success: installSuperVersion()
+            case .failure(let error):
+                backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+            }
+        }
+        backgroundWorkDone += 1
         monitor.broadcast()
     }
 

@@ -29,7 +29,6 @@ extension Database {
         let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost)
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
                                  level: plan.outputLevel, targetFileSize: options.targetFileSizeBase, columnFamilyID: 0)
-        var outputsMayBeListed = false
         do {
             filtered.seekToFirst()
             while filtered.isValid {
@@ -44,16 +43,15 @@ extension Database {
             }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }
-            // From here the edit may reach the MANIFEST even if this throws:
-            // the outputs must stay (unlisted ones are deleted at the next open).
-            outputsMayBeListed = true
+            output.keepFilesFromNowOn()
             try versions.logAndApply([edit])
             let written = files.reduce(UInt64(0)) { $0 + $1.fileSize }
             stats.levels[plan.outputLevel].bytesWritten.add(written, ordering: .relaxed)
             stats.levels[plan.outputLevel].bytesRead.add(readBytes, ordering: .relaxed)
             stats.levels[plan.outputLevel].count.add(1, ordering: .relaxed)
         } catch {
-            if !outputsMayBeListed { output.abandon() }
+            output.abandon()
+            stopWrites(after: error)
             throw error
         }
     }
@@ -90,8 +88,8 @@ extension Database {
 
     /// Waits until background work is idle: no memtable waiting to be
     /// flushed, no flush or compaction running, and none the picker would
-    /// start now (every level's score below 1), and no background thread
-    /// deleting obsolete files. Mirrors RocksDB's
+    /// start now (every level's score below 1); obsolete files are deleted
+    /// before it returns. Mirrors RocksDB's
     /// `DB::WaitForCompact` (added there after 7.8). Writes made by other
     /// threads meanwhile can prolong the wait. Throws the background error,
     /// if one stopped the work.
@@ -99,8 +97,7 @@ extension Database {
         try checkOpen()
         try monitor.withLock {
             while backgroundError == nil && !shuttingDown {
-                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0
-                    && obsoleteDeletionsRunning == 0,
+                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0 && purgesRunning == 0,
                    let version = versions.current(),
                    CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) == nil {
                     break
@@ -110,6 +107,9 @@ extension Database {
             }
             if let backgroundError { throw backgroundError }
         }
+        // Files that became unreferenced since the last job (a released
+        // iterator or snapshot's version) go now, so disk usage is settled.
+        deleteObsoleteFiles()
     }
 
     /// Compacts every key in [begin, end] (nil = unbounded) down to the last
@@ -161,18 +161,8 @@ extension Database {
 
     /// Runs a manual compaction step, always rewriting (a manual compaction
     /// exists to drop garbage, which a trivial move would keep).
-    /// An I/O error stops writes as it does for a background compaction
-    /// (the MANIFEST may hold the failed edit; see `VersionSet.logAndApply`).
     private func runManual(_ plan: CompactionPlan) throws {
-        do {
-            try runCompaction(plan, snapshots: snapshots.sequences, forceRewrite: true)
-        } catch let error as StrataError where error.kind == .ioError {
-            monitor.withLock {
-                if backgroundError == nil { backgroundError = error }
-                monitor.broadcast()
-            }
-            throw error
-        }
+        try runCompaction(plan, snapshots: snapshots.sequences, forceRewrite: true)
         monitor.withLock { installSuperVersion() }
     }
 }

@@ -9,6 +9,9 @@ extension Database {
     /// * `strata.levelstats`: files and bytes per level.
     /// * `strata.background-error`: the error that stopped writes, or "".
     /// * `strata.write-amplification`: (WAL + flush + compaction bytes) / user bytes.
+    /// * `strata.total-sst-files-size`, `strata.estimate-num-keys`,
+    ///   `strata.estimate-live-data-size`, `strata.num-entries-active-mem-table`,
+    ///   `strata.num-entries-imm-mem-tables` (see `sizeProperty`).
     public func property(_ name: String) -> String? {
         let version = versions.current() ?? .empty
         for prefix in ["strata.num-files-at-level", "rocksdb.num-files-at-level"] where name.hasPrefix(prefix) {
@@ -27,7 +30,7 @@ extension Database {
             return monitor.withLock { backgroundError.map { "\($0)" } ?? "" }
         case "strata.write-amplification":
             return formatFixed(writeAmplification, 3)
-        default: return nil
+        default: return sizeProperty(name)
         }
     }
 

@@ -48,6 +48,9 @@ public final class Database: @unchecked Sendable {
     var backgroundError: StrataError?
     var flushRunning = false
     var compactionRunning = false
+    /// Background threads deleting obsolete files right now (part of the
+    /// work `waitForBackgroundWork` waits for). Under `monitor`.
+    var purgesRunning = 0
     var manualCompactionPending = 0
     var shuttingDown = false
     var closed = false
@@ -56,8 +59,6 @@ public final class Database: @unchecked Sendable {
     var current: SuperVersion
     /// Counts flushes and compactions installed, so waiters can tell progress.
     var backgroundWorkDone: UInt64 = 0
-    /// Background threads deleting obsolete files after a job (under `monitor`).
-    var obsoleteDeletionsRunning = 0
 
     init(path: String, options: Options, fileSystem: any FileSystem, versions: VersionSet, lockFile: any FileLock,
          dbID: String) {
