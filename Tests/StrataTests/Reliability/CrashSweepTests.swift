@@ -147,7 +147,7 @@ struct CrashSweepTests {
     @Test("power loss before every file-system mutation: a prefix, with every synced write")
     func powerLossEverywhere() throws {
         var coverage: [String: Int] = [:]
-        for seed: UInt64 in [101, 102] {
+        for seed: UInt64 in [101, 102, 106, 107] {
             let c = try Self.sweep(seed: seed, steps: 90, requireAcknowledged: false) { _ in .none }
             coverage.merge(c, uniquingKeysWith: +)
         }
@@ -163,12 +163,16 @@ struct CrashSweepTests {
 
     @Test("power loss that keeps random prefixes of unsynced data: still a prefix, with every synced write")
     func tornTailsEverywhere() throws {
-        try Self.sweep(seed: 103, steps: 90, requireAcknowledged: false) { k in .randomPrefix(seed: UInt64(k)) }
+        for seed: UInt64 in [103, 108] {
+            try Self.sweep(seed: seed, steps: 90, requireAcknowledged: false) { k in .randomPrefix(seed: seed &* 1_000_003 &+ UInt64(k)) }
+        }
     }
 
     @Test("process kill before every file-system mutation: every acknowledged write survives")
     func processKillEverywhere() throws {
-        try Self.sweep(seed: 104, steps: 90, requireAcknowledged: true) { _ in .all }
+        for seed: UInt64 in [104, 109] {
+            try Self.sweep(seed: seed, steps: 90, requireAcknowledged: true) { _ in .all }
+        }
     }
 
     @Test("the workload's file-system operations are the same on every run")
