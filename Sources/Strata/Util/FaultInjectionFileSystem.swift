@@ -22,6 +22,9 @@
 /// * **Halting**: after `halt()` every operation fails with `.ioError`
 ///   ("file system halted"), as a dead disk would; nothing becomes durable.
 ///
+/// `exists` passes straight through (it cannot fail). `WritableFile.close`
+/// is not a fault point (it makes nothing durable).
+///
 /// Deterministic: with the same sequence of calls, the same operations fail.
 /// Operations are executed one at a time under an internal lock (reads
 /// included), so the numbering is the execution order even when several
@@ -84,6 +87,7 @@ public final class FaultInjectionFileSystem: FileSystem {
         /// The path operated on (the source for rename and link).
         public let path: String
 
+        /// `#index class path`, e.g. `#212 write /db/MANIFEST-000001`.
         public var description: String { "#\(index) \(operationClass.rawValue) \(path)" }
     }
 
