@@ -10,9 +10,9 @@ extension Database {
         }
     }
 
-    /// Wakes background threads if there is work. Caller holds the monitor.
+    /// Wakes background threads to look for work. Caller holds the monitor.
     func maybeScheduleWork() {
-        monitor.broadcast()
+        monitor.broadcast(workAvailable)
     }
 
     private enum Work {
@@ -38,7 +38,7 @@ extension Database {
             if shuttingDown { break }
             do {
                 guard let work = nextWork() else {
-                    monitor.wait()
+                    monitor.wait(workAvailable)
                     continue
                 }
                 perform(work)
@@ -96,6 +96,8 @@ extension Database {
         }
         backgroundWorkDone += 1
         monitor.broadcast()
+        // The job may have made work for another thread (a flush fills L0).
+        maybeScheduleWork()
     }
 
     /// Writes one immutable memtable to an L0 table and records it in the

@@ -24,7 +24,7 @@ extension Database {
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
         try checkOpen()
         if batch.isEmpty { return }
-        if self.options.mergeOperator == nil {
+        if !hasMergeOperator {
             var hasMerge = false
             try batch.forEach { op in if op.type == .merge { hasMerge = true } }
             if hasMerge {
@@ -48,18 +48,20 @@ extension Database {
         } catch {
             groupError = error
         }
-        var group: [PendingWrite] = [me]
+        let scratch = writeScratch
+        scratch.group.append(me)
         if groupError == nil {
             var bytes = me.batch.byteSize
-            for w in writers.dropFirst() {
-                if w.isFlushBarrier { break }
+            writers.forEachAfterFirst { w in
+                if w.isFlushBarrier { return false }
                 // A sync write must not ride in a group the leader won't sync;
                 // WAL-less writes and WAL writes do not mix.
-                if w.options.sync && !options.sync { break }
-                if w.options.disableWAL != options.disableWAL { break }
+                if w.options.sync && !options.sync { return false }
+                if w.options.disableWAL != options.disableWAL { return false }
                 bytes += w.batch.byteSize
-                if bytes > Database.maxGroupBytes { break }
-                group.append(w)
+                if bytes > Database.maxGroupBytes { return false }
+                scratch.group.append(w)
+                return true
             }
         }
         let memtable = mem
@@ -71,7 +73,7 @@ extension Database {
 
         if groupError == nil {
             do {
-                try commit(group: group, firstSequence: firstSequence, memtable: memtable, log: log, options: options)
+                try commit(group: scratch.group, firstSequence: firstSequence, memtable: memtable, log: log, options: options)
                 if syncDirectory { try fileSystem.syncDirectory(path) }
             } catch {
                 groupError = error
@@ -81,16 +83,17 @@ extension Database {
         monitor.lock()
         if groupError == nil {
             var count: UInt64 = 0
-            for w in group { count += UInt64(w.batch.count) }
+            for w in scratch.group { count += UInt64(w.batch.count) }
             versions.setLastSequence(firstSequence + count - 1)
         } else if backgroundError == nil, let e = groupError as? StrataError, e.kind == .ioError {
             backgroundError = e
         }
-        for w in group {
+        for w in scratch.group {
             w.done = true
             w.error = groupError
         }
-        writers.removeFirst(group.count)
+        writers.removeFirst(scratch.group.count)
+        scratch.group.removeAll(keepingCapacity: true)
         monitor.broadcast()
         monitor.unlock()
         if let groupError { throw groupError }
@@ -101,18 +104,32 @@ extension Database {
     /// into the memtable meanwhile.
     private func commit(group: [PendingWrite], firstSequence: UInt64, memtable: MemTable, log: LogWriter?,
                         options: WriteOptions) throws {
-        var merged: WriteBatch
-        if group.count == 1 {
-            merged = group[0].batch
-        } else {
-            merged = WriteBatch()
-            for w in group { merged.append(contentsOf: w.batch) }
+        // One record for the group: the first batch's header (sequence and
+        // count patched) and every member's records, built in the leader's
+        // reusable buffer (the callers' batches are not copied or mutated).
+        let scratch = writeScratch
+        var total: UInt32 = 0
+        for (i, w) in group.enumerated() {
+            w.batch.rep.withUnsafeBytes { raw in
+                scratch.record.append(contentsOf: i == 0 ? raw : UnsafeRawBufferPointer(rebasing: raw[WriteBatch.headerSize...]))
+            }
+            total += w.batch.count
         }
-        merged.sequence = firstSequence
+        scratch.record.withUnsafeMutableBytes { raw in
+            storeFixed64(raw.baseAddress!, firstSequence)
+            storeFixed32(raw.baseAddress! + 8, total)
+        }
+        defer {
+            if scratch.record.capacity > WriteScratch.retainedRecordCapacity {
+                scratch.record = []
+            } else {
+                scratch.record.removeAll(keepingCapacity: true)
+            }
+        }
         if !options.disableWAL {
             guard let log else { throw StrataError(.closed, "WAL is closed") }
             do {
-                try log.addRecord(merged.rep)
+                try log.addRecord(scratch.record)
                 try log.flush()
                 if options.sync {
                     try log.sync()
@@ -122,17 +139,19 @@ extension Database {
                 throw StrataError.ioError("WAL write failed; the database refuses writes until reopened: \(error.message)",
                                           file: error.file, offset: error.offset)
             }
-            stats.walBytes.add(UInt64(merged.rep.count + LogFormat.headerSize), ordering: .relaxed)
+            stats.walBytes.add(UInt64(scratch.record.count + LogFormat.headerSize), ordering: .relaxed)
         }
         var sequence = firstSequence
         var userBytes: UInt64 = 0
-        try merged.forEach { op in
-            memtable.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
-            userBytes += UInt64(op.key.count + op.value.count)
-            sequence += 1
+        for w in group {
+            try w.batch.forEach { op in
+                memtable.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
+                userBytes += UInt64(op.key.count + op.value.count)
+                sequence += 1
+            }
         }
         stats.userBytes.add(userBytes, ordering: .relaxed)
-        stats.userWrites.add(UInt64(merged.count), ordering: .relaxed)
+        stats.userWrites.add(UInt64(total), ordering: .relaxed)
         stats.commitGroups.add(1, ordering: .relaxed)
         stats.writeCalls.add(UInt64(group.count), ordering: .relaxed)
     }
@@ -146,7 +165,9 @@ extension Database {
         while true {
             if let backgroundError { throw backgroundError }
             if closed || shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
-            let l0Files = versions.current()?.levels[0].count ?? 0
+            // The installed SuperVersion's version (under the monitor, no
+            // version-set lock): every version change installs a new one.
+            let l0Files = current.version.levels[0].count
             if !slowedDown && l0Files >= options.level0SlowdownWritesTrigger {
                 // Slow writes down a little to let compaction catch up,
                 // rather than stopping them later for a long time.

@@ -44,13 +44,22 @@ public final class Database: @unchecked Sendable {
     /// write must fsync the directory too, or the synced WAL could vanish with
     /// its directory entry in a crash. Under `monitor`.
     var walDirectorySyncPending = false
-    var writers: [PendingWrite] = []
+    var writers = WriterQueue()
     var backgroundError: StrataError?
     var flushRunning = false
     var compactionRunning = false
     /// Background threads deleting obsolete files right now (part of the
     /// work `waitForBackgroundWork` waits for). Under `monitor`.
     var purgesRunning = 0
+    /// Background threads sleep here, not on the monitor's own condition,
+    /// so the broadcast that ends every write does not wake them
+    /// (`maybeScheduleWork` does).
+    let workAvailable = Monitor.Condition()
+    /// `options.mergeOperator != nil`, without copying the existential on
+    /// every write.
+    let hasMergeOperator: Bool
+    /// The write leader's reusable buffers.
+    let writeScratch = WriteScratch()
     var manualCompactionPending = 0
     var shuttingDown = false
     var closed = false
@@ -64,6 +73,7 @@ public final class Database: @unchecked Sendable {
          dbID: String) {
         self.path = path
         self.options = options
+        hasMergeOperator = options.mergeOperator != nil
         self.fileSystem = fileSystem
         self.versions = versions
         self.lockFile = lockFile
@@ -117,14 +127,14 @@ public final class Database: @unchecked Sendable {
 
     /// Sets `key` to `value`. See `write(_:options:)` for durability.
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
+        var batch = WriteBatch(reservingCapacity: WriteBatch.recordSize(columnFamily: 0, key: key.count, value: value.count))
         batch.put(key, value)
         try write(batch, options: options)
     }
 
     /// Deletes `key`; deleting an absent key is not an error.
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
+        var batch = WriteBatch(reservingCapacity: WriteBatch.recordSize(columnFamily: 0, key: key.count, value: nil))
         batch.delete(key)
         try write(batch, options: options)
     }
@@ -132,7 +142,7 @@ public final class Database: @unchecked Sendable {
     /// Deletes the one earlier `put` of `key` (RocksDB `SingleDelete`): valid
     /// only if the key was put once since its last deletion and never merged.
     public func singleDelete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
+        var batch = WriteBatch(reservingCapacity: WriteBatch.recordSize(columnFamily: 0, key: key.count, value: nil))
         batch.singleDelete(key)
         try write(batch, options: options)
     }
@@ -140,14 +150,14 @@ public final class Database: @unchecked Sendable {
     /// Adds a merge operand for `key`. Throws `.invalidArgument` without a
     /// merge operator (`Options.mergeOperator`).
     public func merge(_ key: [UInt8], _ operand: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
+        var batch = WriteBatch(reservingCapacity: WriteBatch.recordSize(columnFamily: 0, key: key.count, value: operand.count))
         batch.merge(key, operand)
         try write(batch, options: options)
     }
 
     /// Deletes every key in [begin, end). An empty or inverted range is a no-op.
     public func deleteRange(from begin: [UInt8], to end: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
+        var batch = WriteBatch(reservingCapacity: WriteBatch.recordSize(columnFamily: 0, key: begin.count, value: end.count))
         batch.deleteRange(from: begin, to: end)
         try write(batch, options: options)
     }
@@ -171,6 +181,7 @@ public final class Database: @unchecked Sendable {
         monitor.withLock {
             shuttingDown = true
             monitor.broadcast()
+            monitor.broadcast(workAvailable)
             while runningThreads > 0 { monitor.wait() }
         }
         var firstError: Error? = nil
@@ -193,6 +204,17 @@ public final class Database: @unchecked Sendable {
 }
 
 /// One write waiting in the group-commit queue.
+/// Buffers the write leader reuses from group to group, so a commit
+/// allocates nothing: the group's members and the group's merged WAL
+/// record. Only the current leader touches them (leaders follow each other
+/// through the writer queue, under the monitor).
+final class WriteScratch: @unchecked Sendable {
+    @exclusivity(unchecked) var group: [PendingWrite] = []
+    @exclusivity(unchecked) var record: [UInt8] = []
+    /// Capacity kept between groups; a larger record's buffer is dropped.
+    static let retainedRecordCapacity = 4 << 20
+}
+
 final class PendingWrite {
     let batch: WriteBatch
     let options: WriteOptions
@@ -202,6 +224,8 @@ final class PendingWrite {
     let isFlushBarrier: Bool
     var done = false
     var error: Error?
+    /// The next writer in the queue (`WriterQueue`), under the monitor.
+    var next: PendingWrite?
 
     init(batch: WriteBatch, options: WriteOptions, isFlushBarrier: Bool = false) {
         self.batch = batch

@@ -85,7 +85,26 @@ public struct WriteBatch: Sendable, Equatable {
         rep.withUnsafeMutableBytes { storeFixed32($0.baseAddress! + 8, n) }
     }
 
+    /// An empty batch with room for `bytes` bytes of records, so building
+    /// it does not reallocate (the single-update batches of `Database.put`).
+    init(reservingCapacity bytes: Int) {
+        rep = []
+        rep.reserveCapacity(WriteBatch.headerSize + bytes)
+        rep.append(contentsOf: repeatElement(0, count: WriteBatch.headerSize))
+    }
+
+    /// Encoded size of one record: tag, column family, length-prefixed key
+    /// and value.
+    static func recordSize(columnFamily: UInt32, key: Int, value: Int?) -> Int {
+        1 + (columnFamily == 0 ? 0 : varintLength(UInt64(columnFamily)))
+            + varintLength(UInt64(key)) + key + (value.map { varintLength(UInt64($0)) + $0 } ?? 0)
+    }
+
     private mutating func appendRecord(_ tag: Tag, _ cfTag: Tag, columnFamily: UInt32, key: [UInt8], value: [UInt8]?) {
+        // Grow geometrically but at least to fit the record, so a record is
+        // one reallocation at most (not one per varint and per byte run).
+        let needed = rep.count + WriteBatch.recordSize(columnFamily: columnFamily, key: key.count, value: value?.count)
+        if needed > rep.capacity { rep.reserveCapacity(Swift.max(needed, rep.capacity * 2)) }
         if columnFamily == 0 {
             rep.append(tag.rawValue)
         } else {

@@ -3,6 +3,8 @@ import Glibc
 /// A mutex with a condition variable (pthreads), for state that threads
 /// must wait on: the write queue, stalls, flush completion.
 /// `Synchronization.Mutex` has no condition variable, hence this type.
+/// Further conditions on the same mutex (`Condition`) let a group of
+/// waiters (background threads) sleep through broadcasts meant for others.
 ///
 /// Thread safety: that is its purpose. The pthread objects live in heap
 /// memory that never moves, as POSIX requires.
@@ -64,4 +66,31 @@ public final class Monitor: @unchecked Sendable {
     public func broadcast() { pthread_cond_broadcast(condition) }
     /// Wakes one waiter.
     public func signal() { pthread_cond_signal(condition) }
+
+    /// A second condition variable used with this monitor's mutex.
+    /// Thread safety: pthread calls only.
+    public final class Condition: @unchecked Sendable {
+        fileprivate let condition: UnsafeMutablePointer<pthread_cond_t>
+
+        /// A new condition.
+        public init() {
+            condition = .allocate(capacity: 1)
+            var attributes = pthread_condattr_t()
+            pthread_condattr_init(&attributes)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            pthread_cond_init(condition, &attributes)
+            pthread_condattr_destroy(&attributes)
+        }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            condition.deallocate()
+        }
+    }
+
+    /// Like `wait()`, on `condition` instead of the monitor's own. The lock
+    /// must be held.
+    public func wait(_ condition: Condition) { pthread_cond_wait(condition.condition, mutex) }
+    /// Wakes every waiter on `condition`.
+    public func broadcast(_ condition: Condition) { pthread_cond_broadcast(condition.condition) }
 }
