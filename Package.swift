@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "strata-stress", targets: ["strata-stress"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
+        .executable(name: "checkpoint-bench", targets: ["checkpoint-bench"]),
     ],
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
@@ -42,6 +43,8 @@ let package = Package(
             name: "strata-bench",
             dependencies: ["Strata", "ToolSupport", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/strata-bench"),
+        .executableTarget(
+            name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

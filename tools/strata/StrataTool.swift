@@ -121,8 +121,10 @@ struct StrataTool {
             try db.close()
         case "manifest_dump": try manifestDump()
         case "dump_wal": try dumpWAL()
+        case "checkpoint": return try checkpoint(args: args)
+        case "checkpoint_store": return try checkpointStore(args: args)
         default:
-            print("Unknown command: \(command)\n\(Self.usage)")
+            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.checkpointUsage)")
             return 1
         }
         return 0

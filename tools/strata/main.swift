@@ -28,7 +28,7 @@ do {
     exit(1)
 }
 guard let command = flags.positionals.first else {
-    print(StrataTool.usage)
+    print(StrataTool.usage + "\n" + StrataTool.checkpointUsage)
     exit(flags.bool("help") ? 0 : 1)
 }
 let args = Array(flags.positionals.dropFirst())

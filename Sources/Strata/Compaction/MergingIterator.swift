@@ -9,9 +9,17 @@
 /// iteration and is reported by `error`.
 public final class MergingIterator: InternalIterator {
     private let children: [any InternalIterator]
+    @exclusivity(unchecked)
     private var heap: [Int] = []
+    @exclusivity(unchecked)
     private var forward = true
-    public private(set) var error: StrataError?
+    @exclusivity(unchecked)
+    public private(set) var error: StrataError? {
+        didSet { failed = error != nil }
+    }
+    /// `error != nil`, without copying the error on every `isValid`.
+    @exclusivity(unchecked)
+    private var failed = false
 
     /// Merges `children`; on equal keys the earlier child comes first.
     public init(children: [any InternalIterator]) {
@@ -19,7 +27,7 @@ public final class MergingIterator: InternalIterator {
         heap.reserveCapacity(children.count)
     }
 
-    public var isValid: Bool { !heap.isEmpty && error == nil }
+    public var isValid: Bool { !heap.isEmpty && !failed }
     public var key: UnsafeRawBufferPointer { children[heap[0]].key }
     public var value: UnsafeRawBufferPointer { children[heap[0]].value }
 
@@ -58,12 +66,12 @@ public final class MergingIterator: InternalIterator {
             rebuild(forward: true)
             guard isValid else { return }
         }
-        let top = heap[0]
-        children[top].next()
-        if children[top].isValid {
+        let child = children[heap[0]]
+        child.next()
+        if child.isValid {
             siftDown(0)
         } else {
-            if let e = children[top].error { error = e; return }
+            if let e = child.error { error = e; return }
             removeTop()
         }
     }
@@ -82,12 +90,12 @@ public final class MergingIterator: InternalIterator {
             rebuild(forward: false)
             guard isValid else { return }
         }
-        let top = heap[0]
-        children[top].prev()
-        if children[top].isValid {
+        let child = children[heap[0]]
+        child.prev()
+        if child.isValid {
             siftDown(0)
         } else {
-            if let e = children[top].error { error = e; return }
+            if let e = child.error { error = e; return }
             removeTop()
         }
     }

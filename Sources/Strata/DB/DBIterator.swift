@@ -19,12 +19,23 @@ public final class DBIterator {
     private let pin: AnyObject
     private let snapshotHandle: Snapshot?
 
+    @exclusivity(unchecked)
     private var forward = true
+    @exclusivity(unchecked)
     private var valid = false
+    @exclusivity(unchecked)
     private var currentKey: [UInt8] = []
+    @exclusivity(unchecked)
     private var currentValue: [UInt8] = []
+    @exclusivity(unchecked)
     private var failure: Error?
+    @exclusivity(unchecked)
     private var scratch: [UInt8] = []
+    /// Reused between steps (see `findNextVisible`).
+    @exclusivity(unchecked)
+    private var keyBuffer: [UInt8] = []
+    @exclusivity(unchecked)
+    private var valueBuffer: [UInt8] = []
 
     init(input: MergingIterator, snapshot: UInt64, tombstones: RangeTombstoneList, lowerBound: [UInt8]?,
          upperBound: [UInt8]?, mergeOperator: (any MergeOperator)?, pin: AnyObject, snapshotHandle: Snapshot?) {
@@ -138,25 +149,48 @@ public final class DBIterator {
         if let error, failure == nil { failure = error }
     }
 
-    /// Resolves user keys going forward until one is visible.
+    /// Resolves user keys going forward until one is visible. The common
+    /// case — the newest visible entry is a plain value — copies key and
+    /// value into buffers reused from step to step (swapped with the
+    /// current ones), so a step allocates nothing unless the caller still
+    /// holds the previous `key`/`value`.
     private func findNextVisible() {
+        let input = self.input
         while input.isValid {
-            let userKey = Array(InternalKey.userKey(input.key))
-            if let upperBound, Bytewise.compare(userKey, upperBound) >= 0 { return stop() }
+            let first = input.key
+            guard first.count >= 8 else { return stop(StrataError.corruption("internal key too short")) }
+            keyBuffer.assign(InternalKey.userKey(first))
+            if let upperBound, Bytewise.compare(keyBuffer, upperBound) >= 0 { return stop() }
             var state = LookupState(snapshot: snapshot)
-            state.coveringTombstone = tombstones.maxCoveringSequence(userKey, snapshot: snapshot)
+            state.coveringTombstone = tombstones.maxCoveringSequence(keyBuffer, snapshot: snapshot)
+            var plainValue = false
             // Entries of one user key come newest first.
             while input.isValid {
                 guard let parsed = ParsedInternalKey(input.key) else { return stop(StrataError.corruption("internal key too short")) }
-                if userKey.withUnsafeBytes({ Bytewise.compare(parsed.userKey, $0) != 0 }) { break }
-                if !state.isDone { _ = state.add(parsed, input.value) }
+                if keyBuffer.withUnsafeBytes({ Bytewise.compare(parsed.userKey, $0) != 0 }) { break }
+                if !state.isDone {
+                    if parsed.typeCode == ValueType.value.rawValue && parsed.sequence <= snapshot
+                        && parsed.sequence >= state.coveringTombstone && state.operands.isEmpty {
+                        valueBuffer.assign(input.value)
+                        state.markResolved()
+                        plainValue = true
+                    } else {
+                        _ = state.add(parsed, input.value)
+                    }
+                }
                 input.next()
             }
             if let e = input.error { return stop(e) }
+            if plainValue {
+                swap(&currentKey, &keyBuffer)
+                swap(&currentValue, &valueBuffer)
+                valid = true
+                return
+            }
             state.finish()
             do {
-                if let value = try state.result(userKey: userKey, mergeOperator: mergeOperator) {
-                    currentKey = userKey
+                if let value = try state.result(userKey: keyBuffer, mergeOperator: mergeOperator) {
+                    swap(&currentKey, &keyBuffer)
                     currentValue = value
                     valid = true
                     return

@@ -31,6 +31,9 @@ public final class Database: @unchecked Sendable {
     let lockFile: any FileLock
     let dbID: String
     let sessionID: String
+    /// XXH3-64 of tables already hashed by a checkpoint, by file number
+    /// (tables never change), so later checkpoints only read new tables.
+    let checkpointChecksums = Locked<[UInt64: TableChecksum]>([:])
 
     // Guarded by `monitor`:
     var mem: MemTable

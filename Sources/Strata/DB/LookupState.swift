@@ -50,6 +50,12 @@ struct LookupState {
         }
     }
 
+    /// Marks the key resolved by a plain value the caller took itself
+    /// (the iterator's copy-free path); `result` is then meaningless.
+    mutating func markResolved() {
+        outcome = .found([])
+    }
+
     /// Marks the end of the data: operands with no base below them.
     mutating func finish() {
         if case .searching = outcome { outcome = .deleted }

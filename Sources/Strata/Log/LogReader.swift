@@ -13,13 +13,19 @@
 public final class LogReader {
     /// The file being read.
     public let file: any RandomAccessFile
+    @exclusivity(unchecked)
     private var block: [UInt8] = []
+    @exclusivity(unchecked)
     private var blockStart: UInt64 = 0
+    @exclusivity(unchecked)
     private var position = 0
+    @exclusivity(unchecked)
     private var endOfFile = false
     /// Offset in the file where the last record returned began.
+    @exclusivity(unchecked)
     public private(set) var lastRecordOffset: UInt64 = 0
     /// True once the end was reached inside a partial record or header.
+    @exclusivity(unchecked)
     public private(set) var isTruncatedTail = false
 
     /// A reader from the start of `file`.

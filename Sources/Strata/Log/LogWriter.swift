@@ -11,9 +11,11 @@ public final class LogWriter {
     /// The file being appended to.
     public let file: any WritableFile
     /// Offset within the current 32 KiB block.
+    @exclusivity(unchecked)
     private var blockOffset: Int
     /// CRC32C of each type byte, so a record's CRC extends a precomputed value.
     private let typeCRC: [UInt32]
+    @exclusivity(unchecked)
     private var header = [UInt8](repeating: 0, count: LogFormat.headerSize)
     private static let zeros = [UInt8](repeating: 0, count: LogFormat.headerSize)
 

@@ -9,8 +9,11 @@ import Synchronization
 final class Arena: @unchecked Sendable {
     // @unchecked: `blocks`, `cursor` and `remaining` are touched only by the
     // single writer; readers only dereference memory handed out earlier.
+    @exclusivity(unchecked)
     private var blocks: [UnsafeMutableRawPointer] = []
+    @exclusivity(unchecked)
     private var cursor: UnsafeMutableRawPointer? = nil
+    @exclusivity(unchecked)
     private var remaining = 0
     let blockSize: Int
     private let usage = Atomic<Int>(0)

@@ -103,6 +103,7 @@ public final class MemTable: @unchecked Sendable {
 /// Thread safety: one thread at a time; safe against the memtable's writer.
 public final class MemTableIterator: InternalIterator {
     let table: MemTable
+    @exclusivity(unchecked)
     private var node: UnsafeRawPointer? = nil
 
     init(_ table: MemTable) { self.table = table }

@@ -29,6 +29,7 @@ final class SkipList: @unchecked Sendable {
     /// The head node: `maxHeight` links, an empty key.
     let head: UnsafeMutableRawPointer
     private let currentHeight = Atomic<Int>(1)
+    @exclusivity(unchecked)
     private var random: UInt64 = 0x2545_F491_4F6C_DD1D
     /// The writer's splice (last node before the new key at every level),
     /// allocated once so inserts allocate nothing but arena memory.

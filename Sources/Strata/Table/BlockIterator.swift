@@ -9,27 +9,42 @@
 /// Thread safety: one thread at a time. Reuse one iterator for many blocks
 /// with `reset(block:…)` to avoid allocating on hot paths.
 public final class BlockIterator {
+    @exclusivity(unchecked)
     public private(set) var block: Block
+    @exclusivity(unchecked)
     public private(set) var order: KeyOrder
+    @exclusivity(unchecked)
     public private(set) var valueFormat: BlockValueFormat
 
+    @exclusivity(unchecked)
     private var data: UnsafeRawPointer
+    @exclusivity(unchecked)
     private var restartsOffset: Int
     /// Offset of the current entry; `restartsOffset` when not positioned.
+    @exclusivity(unchecked)
     private var current: Int
     /// Offset just past the current entry.
+    @exclusivity(unchecked)
     private var nextOffset: Int
     /// Index of the restart point at or before `current`.
+    @exclusivity(unchecked)
     private var restartIndex: Int
 
+    @exclusivity(unchecked)
     private var keyStorage: UnsafeMutableRawPointer
+    @exclusivity(unchecked)
     private var keyCapacity: Int
+    @exclusivity(unchecked)
     private var keyLength = 0
+    @exclusivity(unchecked)
     private var valueStart = 0
+    @exclusivity(unchecked)
     private var valueLength = 0
     /// The block handle of the current entry (`.deltaEncodedHandles` only).
+    @exclusivity(unchecked)
     public private(set) var handle = BlockHandle(offset: 0, size: 0)
     /// Set when an entry could not be decoded; the iterator is then invalid.
+    @exclusivity(unchecked)
     public private(set) var error: StrataError?
 
     init(block: Block, order: KeyOrder, valueFormat: BlockValueFormat) {

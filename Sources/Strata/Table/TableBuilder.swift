@@ -13,29 +13,46 @@
 public final class TableBuilder {
     public let options: TableOptions
     private let file: any WritableFile
+    @exclusivity(unchecked)
     private var offset: UInt64 = 0
 
+    @exclusivity(unchecked)
     private var dataBlock: BlockBuilder
+    @exclusivity(unchecked)
     private var index: IndexBuilder
+    @exclusivity(unchecked)
     private var fastBloom: FastLocalBloomBuilder?
+    @exclusivity(unchecked)
     private var legacyBloom: LegacyBloomBuilder?
+    @exclusivity(unchecked)
     private var rangeDeletions: [(key: [UInt8], value: [UInt8])] = []
 
+    @exclusivity(unchecked)
     private var lastKey: [UInt8] = []
+    @exclusivity(unchecked)
     private var lastFilterKey: [UInt8]? = nil
+    @exclusivity(unchecked)
     private var pendingHandle: BlockHandle?
+    @exclusivity(unchecked)
     private var compressed: [UInt8] = []
+    @exclusivity(unchecked)
     private var output: [UInt8] = []
+    @exclusivity(unchecked)
     private var finished = false
 
     /// Properties gathered so far; complete after `finish`.
+    @exclusivity(unchecked)
     public private(set) var properties = TableProperties()
     /// Smallest and largest internal keys added (point entries), for the
     /// MANIFEST; range tombstones widen them (see `largestKeyIncludingRanges`).
+    @exclusivity(unchecked)
     public private(set) var smallestKey: [UInt8]? = nil
+    @exclusivity(unchecked)
     public private(set) var largestKey: [UInt8]? = nil
     /// Smallest and largest sequence numbers of the entries added.
+    @exclusivity(unchecked)
     public private(set) var smallestSequence: UInt64 = .max
+    @exclusivity(unchecked)
     public private(set) var largestSequence: UInt64 = 0
 
     /// Starts a table on `file`, which must be empty.

@@ -10,10 +10,14 @@
 public final class TableIterator: InternalIterator {
     public let table: TableReader
     private let index: BlockIterator
+    @exclusivity(unchecked)
     private var data: BlockIterator?
+    @exclusivity(unchecked)
     private var dataValid = false
+    @exclusivity(unchecked)
     private var currentBlockOffset: UInt64 = .max
     /// The first error met.
+    @exclusivity(unchecked)
     public private(set) var error: StrataError?
 
     init(table: TableReader) {

@@ -70,3 +70,23 @@ public enum Bytewise {
         return key
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Makes the array equal to `bytes`, reusing its storage: same-length
+    /// contents are overwritten in place (iterators over fixed-size keys and
+    /// values then copy with one memcpy and no allocation); otherwise the
+    /// array is refilled keeping its capacity.
+    @inlinable
+    public mutating func assign(_ bytes: UnsafeRawBufferPointer) {
+        if count == bytes.count {
+            if !bytes.isEmpty {
+                withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            }
+            return
+        }
+        removeAll(keepingCapacity: true)
+        if !bytes.isEmpty {
+            append(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+        }
+    }
+}

@@ -163,9 +163,13 @@ final class PosixRandomAccessFile: RandomAccessFile {
 /// trailers) cost a memcpy, not a system call.
 final class PosixWritableFile: WritableFile {
     let path: String
+    @exclusivity(unchecked)
     private(set) var size: UInt64
+    @exclusivity(unchecked)
     private var fd: Int32
+    @exclusivity(unchecked)
     private var buffer: UnsafeMutableRawPointer
+    @exclusivity(unchecked)
     private var buffered = 0
     /// Writes larger than this bypass the buffer; also the buffer's size.
     private static let bufferCapacity = 64 << 10

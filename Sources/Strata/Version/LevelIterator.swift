@@ -7,8 +7,11 @@
 public final class LevelIterator: InternalIterator {
     private let files: [TableFile]
     private let tables: TableCache
+    @exclusivity(unchecked)
     private var index = -1
+    @exclusivity(unchecked)
     private var current: TableIterator?
+    @exclusivity(unchecked)
     public private(set) var error: StrataError?
 
     /// Iterates `files` (disjoint, sorted by smallest key).

@@ -1,0 +1,277 @@
+/// Capturing the state a checkpoint holds: the live tables of every column
+/// family at one sequence number, pinned so nothing deletes them, plus (in
+/// WAL mode) the WALs still needed, opened with their sizes at that moment.
+extension Database {
+    /// Takes the consistent cut a checkpoint is built from.
+    ///
+    /// Flush mode (`flushMemtable`): in the writer queue (no write in
+    /// flight), read the last sequence S, take a snapshot at S and switch the
+    /// memtable; wait until that memtable is flushed; then pin the current
+    /// versions. They hold every write ≤ S; they hold nothing newer if every
+    /// table's largest sequence is ≤ S (true unless a later memtable was
+    /// flushed before we looked, in which case the cut is retaken).
+    ///
+    /// WAL mode: in the writer queue, read S, take the snapshot, pin the
+    /// versions with their log numbers, and open every WAL at or above the
+    /// smallest log number; an open file's size is fixed at this moment and
+    /// ends at a record boundary (every write flushes its record), so the
+    /// WAL prefixes hold exactly the writes ≤ S not yet in tables. Writes
+    /// made with `disableWAL` and not yet flushed are not in a WAL-mode
+    /// checkpoint. Open descriptors keep the WALs readable even if the
+    /// database deletes them meanwhile.
+    func captureCheckpoint(flushMemtable: Bool) throws -> CheckpointCapture {
+        try checkOpen()
+        for _ in 0..<1000 {
+            if let capture = try (flushMemtable ? tryCaptureFlushed() : captureWithWALs()) {
+                return capture
+            }
+        }
+        throw StrataError(.busy, "checkpoint of \(path): could not take a consistent cut; later memtables kept being flushed first")
+    }
+
+    /// Enters the writer queue as a barrier, runs `body` at its head (no write
+    /// in flight, `versions.lastSequence` is the last write), then leaves.
+    /// Caller holds the monitor.
+    private func atWriterQueueHead<T>(_ body: () throws -> T) throws -> T {
+        if let backgroundError { throw backgroundError }
+        let me = PendingWrite(batch: WriteBatch(), options: WriteOptions(), isFlushBarrier: true)
+        writers.append(me)
+        while writers.first !== me { monitor.wait() }
+        defer {
+            writers.removeFirst()
+            monitor.broadcast()
+        }
+        if closed || shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
+        return try body()
+    }
+
+    private func newSnapshot(at sequence: UInt64) -> Snapshot {
+        snapshots.add(sequence)
+        return Snapshot(sequence: sequence, list: snapshots)
+    }
+
+    private func tryCaptureFlushed() throws -> CheckpointCapture? {
+        let (snapshot, target) = try monitor.withLock { () throws -> (Snapshot, MemTable?) in
+            try atWriterQueueHead {
+                let snapshot = newSnapshot(at: versions.lastSequence)
+                if !mem.isEmpty { try makeRoomForWrite(force: true, noSlowdown: false) }
+                // The newest memtable holding writes ≤ S; older ones flush first.
+                return (snapshot, imm.last?.table)
+            }
+        }
+        let sequence = snapshot.sequence
+        return try monitor.withLock { () throws -> CheckpointCapture? in
+            maybeScheduleWork()
+            while let target, imm.contains(where: { $0.table === target }), backgroundError == nil, !shuttingDown {
+                monitor.wait()
+            }
+            if let backgroundError { throw backgroundError }
+            if shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
+            let families = versions.columnFamilies
+            for family in families {
+                for file in family.version.allFiles where file.meta.largestSequence > sequence {
+                    return nil
+                }
+            }
+            return CheckpointCapture(database: self, sequence: sequence, snapshot: snapshot, families: families,
+                                     wals: [], manifestNumber: versions.newFileNumber(),
+                                     nextFileNumber: versions.nextFileNumber)
+        }
+    }
+
+    private func captureWithWALs() throws -> CheckpointCapture? {
+        try monitor.withLock {
+            try atWriterQueueHead {
+                let snapshot = newSnapshot(at: versions.lastSequence)
+                let families = versions.columnFamilies
+                let minLog = families.map(\.logNumber).min() ?? 0
+                var numbers = imm.map(\.wal) + [memWAL]
+                numbers = Array(Set(numbers.filter { $0 >= minLog && $0 != 0 })).sorted()
+                try wal?.flush()
+                var wals: [(number: UInt64, file: any RandomAccessFile)] = []
+                do {
+                    for n in numbers {
+                        let file = try fileSystem.openRandomAccess(Path.join(path, DBFileName.wal(n)))
+                        wals.append((n, file))
+                    }
+                } catch {
+                    for w in wals { w.file.close() }
+                    throw error
+                }
+                return CheckpointCapture(database: self, sequence: snapshot.sequence, snapshot: snapshot,
+                                         families: families, wals: wals, manifestNumber: versions.newFileNumber(),
+                                         nextFileNumber: versions.nextFileNumber)
+            }
+        }
+    }
+}
+
+/// A consistent cut of a database, pinned: the versions' tables cannot be
+/// deleted and the snapshot keeps compaction from dropping what the cut
+/// sees, until this object goes away.
+///
+/// Thread safety: used by one thread (the one taking the checkpoint).
+final class CheckpointCapture {
+    let database: Database
+    /// Every write ≤ this is in the cut; none after it.
+    let sequence: UInt64
+    /// A snapshot at `sequence` (pins entries against compaction).
+    let snapshot: Snapshot
+    /// Versions and log numbers of every column family, default first.
+    let families: [ColumnFamilyState]
+    /// WAL mode: the WALs to copy, each up to its size at the cut.
+    let wals: [(number: UInt64, file: any RandomAccessFile)]
+    /// The number of the checkpoint's MANIFEST (allocated from the database).
+    let manifestNumber: UInt64
+    /// The next file number the checkpoint's MANIFEST records (above every
+    /// file in the cut and the MANIFEST itself).
+    let nextFileNumber: UInt64
+
+    init(database: Database, sequence: UInt64, snapshot: Snapshot, families: [ColumnFamilyState],
+         wals: [(number: UInt64, file: any RandomAccessFile)], manifestNumber: UInt64, nextFileNumber: UInt64) {
+        self.database = database
+        self.sequence = sequence
+        self.snapshot = snapshot
+        self.families = families
+        self.wals = wals
+        self.manifestNumber = manifestNumber
+        self.nextFileNumber = nextFileNumber
+    }
+
+    deinit {
+        for w in wals { w.file.close() }
+    }
+
+    /// Every table of every family, in family then level order.
+    var tables: [FileMetaData] { families.flatMap { $0.version.allFiles.map(\.meta) } }
+
+    /// The MANIFEST a database opened on the checkpoint starts from: the
+    /// comparator, one edit per family with all its files and its log
+    /// number, then the counters (RocksDB's layout for a fresh MANIFEST).
+    func manifestRecords() -> [[UInt8]] {
+        var records: [[UInt8]] = []
+        var header = VersionEdit()
+        header.comparator = Bytewise.name
+        records.append(header.encode())
+        for family in families {
+            var edit = VersionEdit()
+            edit.columnFamily = family.id
+            if family.id != 0 { edit.columnFamilyAdd = family.name }
+            for (level, files) in family.version.levels.enumerated() {
+                for file in files { edit.newFiles.append((level, file.meta)) }
+            }
+            edit.logNumber = family.logNumber
+            records.append(edit.encode())
+        }
+        var counters = VersionEdit()
+        counters.nextFileNumber = nextFileNumber
+        counters.lastSequence = sequence
+        counters.maxColumnFamily = families.map(\.id).max() ?? 0
+        counters.minLogNumberToKeep = families.map(\.logNumber).min() ?? 0
+        counters.prevLogNumber = 0
+        records.append(counters.encode())
+        return records
+    }
+
+    /// Writes the checkpoint's own files into `directory` (which exists):
+    /// MANIFEST, CURRENT, a fresh IDENTITY and, in WAL mode, the WAL
+    /// prefixes; each fsynced. Returns their entries with checksums.
+    func writePrivateFiles(into directory: String, fileSystem: any FileSystem) throws -> [CheckpointFile] {
+        var entries: [CheckpointFile] = []
+        let manifestName = DBFileName.manifest(manifestNumber)
+        let manifestPath = Path.join(directory, manifestName)
+        let file = try fileSystem.createWritable(manifestPath)
+        let writer = LogWriter(file: file)
+        do {
+            for record in manifestRecords() { try writer.addRecord(record) }
+            try writer.sync()
+            try writer.close()
+        } catch {
+            try? writer.close()
+            throw error
+        }
+        entries.append(try entry(manifestName, .manifest, directory, fileSystem))
+        for (number, wal) in wals {
+            let name = DBFileName.wal(number)
+            try FileTransfer.copy(file: wal, length: wal.size, to: Path.join(directory, name), in: fileSystem)
+            entries.append(try entry(name, .wal, directory, fileSystem))
+        }
+        try FileTransfer.writeFile(Array((Identity.uuid() + "\n").utf8), to: Path.join(directory, DBFileName.identity),
+                                   in: fileSystem)
+        entries.append(try entry(DBFileName.identity, .identity, directory, fileSystem))
+        // CURRENT last: a directory is a database only once it names the MANIFEST.
+        try FileTransfer.writeFile(Array((manifestName + "\n").utf8), to: Path.join(directory, DBFileName.current),
+                                   in: fileSystem)
+        entries.append(try entry(DBFileName.current, .current, directory, fileSystem))
+        return entries
+    }
+
+    private func entry(_ name: String, _ kind: CheckpointFile.Kind, _ directory: String,
+                       _ fileSystem: any FileSystem) throws -> CheckpointFile {
+        let path = Path.join(directory, name)
+        let file = try fileSystem.openRandomAccess(path)
+        defer { file.close() }
+        return CheckpointFile(name: name, kind: kind, size: file.size,
+                              checksum: try FileChecksum.of(file: file, length: file.size))
+    }
+
+    /// The entry of every table, with its checksum: reused from `known`
+    /// (tables of the same database with the same name and size, from
+    /// earlier checkpoint manifests) or from the database's cache of tables
+    /// hashed by earlier checkpoints, else computed by reading the file.
+    /// Leaves the cache holding the live tables' checksums.
+    func tableEntries(known: KnownChecksums) throws -> [CheckpointFile] {
+        let cached = database.checkpointChecksums.withLock { $0 }
+        let entries = try tables.map { meta in
+            let name = DBFileName.table(meta.number)
+            let checksum: String
+            if let c = known.checksum(name: name, size: meta.fileSize) {
+                checksum = c
+            } else if let c = cached[meta.number], c.size == meta.fileSize {
+                checksum = c.checksum
+            } else {
+                let path = Path.join(database.path, name)
+                let file = try database.fileSystem.openRandomAccess(path)
+                defer { file.close() }
+                guard file.size == meta.fileSize else {
+                    throw StrataError.corruption("table size \(file.size) differs from the MANIFEST's \(meta.fileSize)",
+                                                 file: path)
+                }
+                checksum = try FileChecksum.of(file: file, length: meta.fileSize)
+            }
+            return CheckpointFile(name: name, kind: .table, size: meta.fileSize, checksum: checksum)
+        }
+        // Keep the checksums of the tables live now (older ones are gone for good).
+        var fresh: [UInt64: TableChecksum] = [:]
+        for (meta, entry) in zip(tables, entries) { fresh[meta.number] = TableChecksum(size: entry.size, checksum: entry.checksum) }
+        database.checkpointChecksums.withLock { cache in
+            cache = cache.filter { number, _ in fresh[number] == nil && number > (fresh.keys.max() ?? 0) }
+            cache.merge(fresh) { _, new in new }
+        }
+        return entries
+    }
+}
+
+/// A table's size and XXH3-64 (hex), as checkpoints record them.
+struct TableChecksum: Sendable {
+    var size: UInt64
+    var checksum: String
+}
+
+/// Table checksums already computed by earlier checkpoints of one database,
+/// by file name and size.
+struct KnownChecksums {
+    private var byName: [String: (size: UInt64, checksum: String)] = [:]
+
+    /// The tables `manifests` list that came from database `dbID`.
+    init(_ manifests: [CheckpointManifest], dbID: String) {
+        for m in manifests where m.sourceDBID == dbID {
+            for f in m.files where f.kind == .table { byName[f.name] = (f.size, f.checksum) }
+        }
+    }
+
+    func checksum(name: String, size: UInt64) -> String? {
+        guard let known = byName[name], known.size == size else { return nil }
+        return known.checksum
+    }
+}
