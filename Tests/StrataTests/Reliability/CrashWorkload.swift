@@ -79,6 +79,7 @@ struct CrashWorkload {
 
     /// Options that keep every background job inside a step: no automatic
     /// memtable switch (1 MiB buffer) and no automatic compaction.
+    /// `concurrentOptions` lets them run on their own instead.
     static func options(_ fs: any FileSystem) -> Options {
         var options = Options()
         options.fileSystem = fs
@@ -90,6 +91,19 @@ struct CrashWorkload {
         options.targetFileSizeBase = 2 << 10  // compactions write several tables
         options.blockSize = 512
         options.blockCacheCapacity = 64 << 10
+        return options
+    }
+
+    /// Options under which flushes and compactions start on their own,
+    /// concurrently with the writes (4 KiB memtables, compaction at 2 L0
+    /// files): the order of file operations then depends on scheduling.
+    static func concurrentOptions(_ fs: any FileSystem) -> Options {
+        var options = Self.options(fs)
+        options.writeBufferSize = 4 << 10
+        options.level0FileNumCompactionTrigger = 2
+        options.level0SlowdownWritesTrigger = 8
+        options.level0StopWritesTrigger = 12
+        options.maxBytesForLevelBase = 16 << 10
         return options
     }
 
@@ -187,6 +201,8 @@ struct WorkloadRunner {
     let progress = WorkloadProgress()
     /// Called after each step with the open database (if any); may check reads.
     var afterStep: ((Database, Int) throws -> Void)? = nil
+    /// The options every open uses.
+    var options: (any FileSystem) -> Options = CrashWorkload.options
 
     /// Runs every step. A failed write is not acknowledged; the run goes on
     /// (later writes fail too if the database stopped writes). A failed
@@ -204,7 +220,7 @@ struct WorkloadRunner {
         }
         func open() throws {
             try attempt {
-                db = try Database.open(at: directory, options: CrashWorkload.options(fs))
+                db = try Database.open(at: directory, options: options(fs))
                 progress.counts.withLock { $0.openedAt = $0.attempted }
             }
         }

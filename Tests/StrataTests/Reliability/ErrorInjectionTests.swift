@@ -26,11 +26,13 @@ struct ErrorInjectionTests {
     /// loss image) with a prefix of the writes holding every acknowledged
     /// (resp. synced) one. `label` names the run in failures.
     static func run(_ workload: CrashWorkload, label: String,
+                    options: @escaping (any FileSystem) -> Options = CrashWorkload.options,
                     configure: (FaultInjectionFileSystem) -> Void) throws -> Outcome {
         let memory = MemoryFileSystem()
         let fs = FaultInjectionFileSystem(base: memory)
         configure(fs)
         var runner = WorkloadRunner(workload: workload, fs: fs)
+        runner.options = options
         let progress = runner.progress
         let poisoned = Locked(false)
         // Fates of failed writes observed after a reopen (true: applied).
@@ -166,5 +168,24 @@ struct ErrorInjectionTests {
             + injected.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
             + "; \(poisoned) runs stopped by a background error")
         #expect(injected.values.reduce(0, +) > 30)
+    }
+
+    @Test("random errors while flushes and compactions run on their own: clean errors, right reads, full recovery")
+    func randomErrorsWithBackgroundWork() throws {
+        // Not deterministic in which operation fails (background jobs race
+        // the writes), but every run must pass the same checks.
+        var injected = 0
+        for seed: UInt64 in 400..<440 {
+            let workload = CrashWorkload(seed: seed, count: 60)
+            let outcome = try Self.run(workload, label: "seed \(seed), random, background work",
+                                       options: CrashWorkload.concurrentOptions) { fs in
+                for (i, c) in OperationClass.allCases.enumerated() {
+                    let p = c == .write || c == .read ? 0.002 : 0.01
+                    fs.inject(c, trigger: .probability(p, seed: seed &* 31 &+ UInt64(i)))
+                }
+            }
+            injected += outcome.injected
+        }
+        print("random errors with background work, seeds 400..<440: \(injected) injected")
     }
 }
