@@ -8,7 +8,6 @@ tools/install-deps.sh
 swift build --build-tests
 swift test --skip-build
 # Process-level crash test: SIGKILL at seeded random moments, bounded smoke run.
-# --range_deletes=0 until the compaction fix for range tombstones (wt-comp) is in.
-tools/strata-crash-test --cycles=20 --seed=1 --max_seconds=50 --range_deletes=0
+tools/strata-crash-test --cycles=20 --seed=1 --max_seconds=50
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh

@@ -9,17 +9,21 @@ struct StrataTool {
     static let usage = """
         strata --db=<database_path> [--hex] [--key_hex] [--value_hex] [--create_if_missing]
                [--bloom_bits=N] [--write_buffer_size=N] [--file_size=N] [--block_size=N]
-               [--compression_type=snappy|no] COMMAND ...
+               [--compression_type=snappy|no] [--column_family=NAME] COMMAND ...
           load [--disable_wal] [--compact] [--stats]   read `KEY ==> VALUE` lines from stdin
           scan [--from=K] [--to=K] [--max_keys=N]
           get KEY
           put KEY VALUE
           delete KEY
+          deleterange BEGIN END
           batchput KEY VALUE [KEY VALUE ...]
           manifest_dump
           dump_wal --walfile=FILE [--print_value] [--header]
           compact [--from=K] [--to=K]
           stats
+          list_column_families
+          create_column_family NAME
+          drop_column_family NAME
           write_sst --file=OUT [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
                     [--bloom_bits=10] [--block_size=4096] [--format_version=5]
         """
@@ -77,26 +81,46 @@ struct StrataTool {
         return try Database.open(at: path, options: options)
     }
 
+    /// The column family `--column_family=NAME` names (the default family
+    /// without the flag); throws ldb's "Non-existing column family NAME".
+    func family(_ db: Database) throws -> ColumnFamily {
+        guard let name = flags.string("column_family") else { return db.defaultColumnFamily }
+        guard let family = db.columnFamily(named: name) else {
+            try? db.close()
+            throw ToolError("Non-existing column family \(name)")
+        }
+        return family
+    }
+
     func run(command: String, args: [String]) throws -> Int32 {
         switch command {
         case "write_sst": return try writeSST()
         case "put":
             guard args.count == 2 else { throw ToolError("put needs KEY VALUE") }
             let db = try openDatabase()
-            try db.put(try parseKey(args[0]), try parseValue(args[1]))
+            try family(db).put(try parseKey(args[0]), try parseValue(args[1]))
             try db.close()
             print("OK")
         case "delete":
             guard args.count == 1 else { throw ToolError("delete needs KEY") }
             let db = try openDatabase()
-            try db.delete(try parseKey(args[0]))
+            try family(db).delete(try parseKey(args[0]))
+            try db.close()
+            print("OK")
+        case "deleterange":
+            guard args.count == 2 else { throw ToolError("begin and end keys must be specified for the delete command") }
+            let db = try openDatabase()
+            try family(db).deleteRange(from: try parseKey(args[0]), to: try parseKey(args[1]))
             try db.close()
             print("OK")
         case "batchput":
             guard !args.isEmpty, args.count % 2 == 0 else { throw ToolError("batchput needs KEY VALUE pairs") }
-            var batch = WriteBatch()
-            for i in stride(from: 0, to: args.count, by: 2) { batch.put(try parseKey(args[i]), try parseValue(args[i + 1])) }
             let db = try openDatabase()
+            let target = try family(db)
+            var batch = WriteBatch()
+            for i in stride(from: 0, to: args.count, by: 2) {
+                batch.put(try parseKey(args[i]), try parseValue(args[i + 1]), in: target)
+            }
             try db.write(batch)
             try db.close()
             print("OK")
@@ -104,8 +128,8 @@ struct StrataTool {
             guard args.count == 1 else { throw ToolError("get needs KEY") }
             let db = try openDatabase()
             defer { try? db.close() }
-            guard let value = try db.get(try parseKey(args[0])) else {
-                print("Failed: Get failed: NotFound: ")
+            guard let value = try family(db).get(try parseKey(args[0])) else {
+                printError("Failed: Get failed: NotFound: ")
                 return 1
             }
             print(showValue(value))
@@ -113,12 +137,16 @@ struct StrataTool {
         case "load": return try load()
         case "compact":
             let db = try openDatabase()
-            try db.compactRange(from: try flags.string("from").map(parseKey), to: try flags.string("to").map(parseKey))
+            try family(db).compactRange(from: try flags.string("from").map(parseKey),
+                                        to: try flags.string("to").map(parseKey))
             try db.close()
         case "stats":
             let db = try openDatabase()
-            print(db.property("strata.stats") ?? "", terminator: "")
+            print(try family(db).property("strata.stats") ?? "", terminator: "")
             try db.close()
+        case "list_column_families": try listColumnFamilies()
+        case "create_column_family": return try createColumnFamily(args)
+        case "drop_column_family": return try dropColumnFamily(args)
         case "manifest_dump": try manifestDump()
         case "dump_wal": try dumpWAL()
         case "checkpoint": return try checkpoint(args: args)
@@ -133,10 +161,11 @@ struct StrataTool {
     func scan() throws {
         let db = try openDatabase()
         defer { try? db.close() }
+        let target = try family(db)
         let from = try flags.string("from").map(parseKey)
         let to = try flags.string("to").map(parseKey)
         let maxKeys = try flags.int("max_keys") ?? -1
-        let it = try db.makeIterator(options: ReadOptions(lowerBound: nil, upperBound: to))
+        let it = try target.makeIterator(options: ReadOptions(lowerBound: nil, upperBound: to))
         if let from { it.seek(from) } else { it.seekToFirst() }
         var n = 0
         while it.isValid && (maxKeys < 0 || n < maxKeys) {
@@ -150,6 +179,7 @@ struct StrataTool {
     func load() throws -> Int32 {
         let db = try openDatabase()
         defer { try? db.close() }
+        let target = try family(db)
         var bad = 0
         var batch = WriteBatch()
         while let line = readLine(strippingNewline: true) {
@@ -157,21 +187,21 @@ struct StrataTool {
                 bad += 1
                 continue
             }
-            batch.put(k, v)
+            batch.put(k, v, in: target)
             if batch.byteSize > 1 << 20 {
                 try db.write(batch, options: WriteOptions(disableWAL: flags.bool("disable_wal")))
                 batch.clear()
             }
         }
         if !batch.isEmpty { try db.write(batch, options: WriteOptions(disableWAL: flags.bool("disable_wal"))) }
-        if flags.bool("disable_wal") { try db.flush() }
-        if flags.bool("compact") { try db.compactRange() }
+        if flags.bool("disable_wal") { try target.flush() }
+        if flags.bool("compact") { try target.compactRange() }
         if bad > 0 { print("Warning: \(bad) bad lines ignored.") }
         if flags.bool("stats") {
             // Strata's addition: once background flushes and compactions have
             // settled, the level layout and the write amplification of this load.
             try db.waitForBackgroundWork()
-            print(db.property("strata.stats") ?? "", terminator: "")
+            print(target.property("strata.stats") ?? "", terminator: "")
         }
         return 0
     }

@@ -7,11 +7,15 @@
 //                            put them; --stats prints the level layout and W-Amp afterwards
 //   scan [--from=K] [--to=K] [--max_keys=N]   print `KEY : VALUE` lines
 //   get KEY                  print the value (exit 1 if not found)
-//   put KEY VALUE | delete KEY | batchput K V [K V ...]   print OK
+//   put KEY VALUE | delete KEY | deleterange BEGIN END | batchput K V [K V ...]   print OK
 //   manifest_dump            print the MANIFEST's column families and files
 //   dump_wal --walfile=F [--print_value] [--header]   print a WAL's write batches
 //   compact [--from=K] [--to=K]   manual compaction
 //   stats                    print the strata.stats property
+//   list_column_families     print `Column families in DIR: ` and `{default, NAME, ...}`
+//   create_column_family NAME | drop_column_family NAME   print OK
+//   --column_family=NAME     run a data command (get, put, delete, batchput, scan, load,
+//                            compact, stats) on that column family instead of "default"
 //   write_sst --file=OUT [--hex] [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
 //             [--bloom_bits=10] [--block_size=4096] [--format_version=5]
 //                            read `KEY ==> VALUE` lines (sorted here, last one wins) into a new SST
@@ -36,6 +40,7 @@ do {
     let status = try StrataTool(flags: flags).run(command: command, args: args)
     exit(status)
 } catch {
-    print("Failed: \(error)")
+    // Failures go to standard error, as ldb prints them.
+    printError("Failed: \(error)")
     exit(1)
 }

@@ -6,14 +6,14 @@ extension Database {
     ///
     /// Flush mode (`flushMemtable`): in the writer queue (no write in
     /// flight), read the last sequence S, take a snapshot at S and switch the
-    /// memtable; wait until that memtable is flushed; then pin the current
-    /// versions. They hold every write ≤ S; they hold nothing newer if every
+    /// memtable of every column family that has data; wait until those
+    /// memtables are flushed; then pin the current versions. They hold every write ≤ S; they hold nothing newer if every
     /// table's largest sequence is ≤ S (true unless a later memtable was
     /// flushed before we looked, in which case the cut is retaken).
     ///
     /// WAL mode: in the writer queue, read S, take the snapshot, pin the
     /// versions with their log numbers, and open every WAL at or above the
-    /// smallest log number; an open file's size is fixed at this moment and
+    /// smallest log number any family still needs; an open file's size is fixed at this moment and
     /// ends at a record boundary (every write flushes its record), so the
     /// WAL prefixes hold exactly the writes ≤ S not yet in tables. Writes
     /// made with `disableWAL` and not yet flushed are not in a WAL-mode
@@ -51,18 +51,25 @@ extension Database {
     }
 
     private func tryCaptureFlushed() throws -> CheckpointCapture? {
-        let (snapshot, target) = try monitor.withLock { () throws -> (Snapshot, MemTable?) in
+        let (snapshot, targets) = try monitor.withLock { () throws -> (Snapshot, [(ColumnFamilyData, MemTable)]) in
             try atWriterQueueHead {
                 let snapshot = newSnapshot(at: versions.lastSequence)
-                if !mem.isEmpty { try makeRoomForWrite(force: true, noSlowdown: false) }
-                // The newest memtable holding writes ≤ S; older ones flush first.
-                return (snapshot, imm.last?.table)
+                var targets: [(ColumnFamilyData, MemTable)] = []
+                for family in familyList where !family.dropped {
+                    if !family.mem.isEmpty { try makeRoomForWrite(force: family, noSlowdown: false) }
+                    // The family's newest memtable holding writes ≤ S; older ones flush first.
+                    if let newest = family.imm.last?.table { targets.append((family, newest)) }
+                }
+                return (snapshot, targets)
             }
         }
         let sequence = snapshot.sequence
         return try monitor.withLock { () throws -> CheckpointCapture? in
             maybeScheduleWork()
-            while let target, imm.contains(where: { $0.table === target }), backgroundError == nil, !shuttingDown {
+            func pending() -> Bool {
+                targets.contains { family, table in !family.dropped && family.imm.contains { $0.table === table } }
+            }
+            while pending(), backgroundError == nil, !shuttingDown {
                 monitor.wait()
             }
             if let backgroundError { throw backgroundError }
@@ -75,7 +82,8 @@ extension Database {
             }
             return CheckpointCapture(database: self, sequence: sequence, snapshot: snapshot, families: families,
                                      wals: [], manifestNumber: versions.newFileNumber(),
-                                     nextFileNumber: versions.nextFileNumber)
+                                     nextFileNumber: versions.nextFileNumber,
+                                     maxColumnFamily: versions.newColumnFamilyID() - 1)
         }
     }
 
@@ -84,9 +92,16 @@ extension Database {
             try atWriterQueueHead {
                 let snapshot = newSnapshot(at: versions.lastSequence)
                 let families = versions.columnFamilies
-                let minLog = families.map(\.logNumber).min() ?? 0
-                var numbers = imm.map(\.wal) + [memWAL]
-                numbers = Array(Set(numbers.filter { $0 >= minLog && $0 != 0 })).sorted()
+                // Every WAL some live family may still need (in-memory log
+                // numbers: WALs below them may be gone already). WALs at or
+                // above this are never deleted while it holds, so listing
+                // the directory under the monitor is safe.
+                let minLog = familyList.map(\.logNumber).min() ?? 0
+                var numbers: [UInt64] = []
+                for name in try fileSystem.listDirectory(path) {
+                    if case .wal(let n) = DBFileName.parse(name), n >= minLog, n <= walNumber { numbers.append(n) }
+                }
+                numbers.sort()
                 try wal?.flush()
                 var wals: [(number: UInt64, file: any RandomAccessFile)] = []
                 do {
@@ -100,7 +115,8 @@ extension Database {
                 }
                 return CheckpointCapture(database: self, sequence: snapshot.sequence, snapshot: snapshot,
                                          families: families, wals: wals, manifestNumber: versions.newFileNumber(),
-                                         nextFileNumber: versions.nextFileNumber)
+                                         nextFileNumber: versions.nextFileNumber,
+                                         maxColumnFamily: versions.newColumnFamilyID() - 1)
             }
         }
     }
@@ -126,9 +142,13 @@ final class CheckpointCapture {
     /// The next file number the checkpoint's MANIFEST records (above every
     /// file in the cut and the MANIFEST itself).
     let nextFileNumber: UInt64
+    /// The highest column family id ever used (dropped ones included), so a
+    /// database opened on the checkpoint never reuses an id.
+    let maxColumnFamily: UInt32
 
     init(database: Database, sequence: UInt64, snapshot: Snapshot, families: [ColumnFamilyState],
-         wals: [(number: UInt64, file: any RandomAccessFile)], manifestNumber: UInt64, nextFileNumber: UInt64) {
+         wals: [(number: UInt64, file: any RandomAccessFile)], manifestNumber: UInt64, nextFileNumber: UInt64,
+         maxColumnFamily: UInt32) {
         self.database = database
         self.sequence = sequence
         self.snapshot = snapshot
@@ -136,6 +156,7 @@ final class CheckpointCapture {
         self.wals = wals
         self.manifestNumber = manifestNumber
         self.nextFileNumber = nextFileNumber
+        self.maxColumnFamily = maxColumnFamily
     }
 
     deinit {
@@ -146,17 +167,25 @@ final class CheckpointCapture {
     var tables: [FileMetaData] { families.flatMap { $0.version.allFiles.map(\.meta) } }
 
     /// The MANIFEST a database opened on the checkpoint starts from: the
-    /// comparator, one edit per family with all its files and its log
-    /// number, then the counters (RocksDB's layout for a fresh MANIFEST).
+    /// comparator, per family an add record (not for the default family;
+    /// RocksDB ignores files in an add record) and an edit with all its
+    /// files and its log number, then the counters (RocksDB's layout for a
+    /// fresh MANIFEST).
     func manifestRecords() -> [[UInt8]] {
         var records: [[UInt8]] = []
         var header = VersionEdit()
         header.comparator = Bytewise.name
         records.append(header.encode())
         for family in families {
+            if family.id != 0 {
+                var add = VersionEdit()
+                add.columnFamily = family.id
+                add.columnFamilyAdd = family.name
+                add.comparator = Bytewise.name
+                records.append(add.encode())
+            }
             var edit = VersionEdit()
             edit.columnFamily = family.id
-            if family.id != 0 { edit.columnFamilyAdd = family.name }
             for (level, files) in family.version.levels.enumerated() {
                 for file in files { edit.newFiles.append((level, file.meta)) }
             }
@@ -166,7 +195,7 @@ final class CheckpointCapture {
         var counters = VersionEdit()
         counters.nextFileNumber = nextFileNumber
         counters.lastSequence = sequence
-        counters.maxColumnFamily = families.map(\.id).max() ?? 0
+        counters.maxColumnFamily = max(maxColumnFamily, families.map(\.id).max() ?? 0)
         counters.minLogNumberToKeep = families.map(\.logNumber).min() ?? 0
         counters.prevLogNumber = 0
         records.append(counters.encode())
@@ -229,6 +258,9 @@ final class CheckpointCapture {
                 checksum = c
             } else if let c = cached[meta.number], c.size == meta.fileSize {
                 checksum = c.checksum
+            } else if meta.fileChecksumFunctionName == HashingWritableFile.functionName, meta.fileChecksum.count == 8 {
+                // Hashed as it was written (flush and compaction outputs).
+                checksum = FileChecksum.hex(meta.fileChecksum.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
             } else {
                 let path = Path.join(database.path, name)
                 let file = try database.fileSystem.openRandomAccess(path)

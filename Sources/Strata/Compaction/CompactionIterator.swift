@@ -11,12 +11,15 @@
 /// * A deletion in the oldest stripe is dropped when the output is the
 ///   bottom of the LSM for this key range (`bottommost`): nothing older can
 ///   exist that it would still have to hide.
+/// * An entry covered by a range tombstone of the same stripe (newer than
+///   the entry, with no snapshot between them) is dropped: nobody can see it.
 ///
 /// Thread safety: one thread at a time.
 public final class CompactionIterator {
     private let input: any InternalIterator
     private let snapshots: [UInt64]
     private let bottommost: Bool
+    private let rangeTombstones: RangeTombstoneList
 
     private var currentUserKey: [UInt8] = []
     private var hasCurrentUserKey = false
@@ -25,6 +28,8 @@ public final class CompactionIterator {
 
     /// Entries dropped because a newer entry in their stripe hides them.
     public private(set) var droppedHidden: UInt64 = 0
+    /// Entries dropped because a range tombstone of their stripe covers them.
+    public private(set) var droppedCovered: UInt64 = 0
     /// Deletions dropped at the bottom of the LSM.
     public private(set) var droppedDeletions: UInt64 = 0
     /// Entries read from the input.
@@ -32,11 +37,22 @@ public final class CompactionIterator {
 
     /// Filters `input`. `snapshots` are the live snapshot sequence numbers,
     /// ascending; `bottommost` says no older data for these keys exists
-    /// outside the input.
-    public init(input: any InternalIterator, snapshots: [UInt64], bottommost: Bool) {
+    /// outside the input; `rangeTombstones` are the input's range
+    /// deletions (the caller decides which of them to write out, see
+    /// `isDroppable(rangeTombstoneSequence:)`).
+    public init(input: any InternalIterator, snapshots: [UInt64], bottommost: Bool,
+                rangeTombstones: RangeTombstoneList = .empty) {
         self.input = input
         self.snapshots = snapshots
         self.bottommost = bottommost
+        self.rangeTombstones = rangeTombstones
+    }
+
+    /// True if a range tombstone at `sequence` can be left out of a
+    /// bottommost output: no snapshot is older than it, so every entry it
+    /// covers was in its stripe and has been dropped.
+    public func isDroppable(rangeTombstoneSequence sequence: UInt64) -> Bool {
+        bottommost && stripe(sequence) == 0
     }
 
     /// True when positioned on an entry to output.
@@ -93,6 +109,16 @@ public final class CompactionIterator {
             if s != currentStripe {
                 currentStripe = s
                 stripeCompleted = false
+            }
+            if !rangeTombstones.isEmpty {
+                // The newest tombstone over this key that lies in the same
+                // stripe (at or below the stripe's snapshot).
+                let limit = s < snapshots.count ? snapshots[s] : maxSequenceNumber
+                if rangeTombstones.maxCoveringSequence(parsed.userKey, snapshot: limit) > parsed.sequence {
+                    droppedCovered += 1
+                    input.next()
+                    continue
+                }
             }
             switch parsed.typeCode {
             case ValueType.deletion.rawValue, ValueType.singleDeletion.rawValue:

@@ -21,14 +21,21 @@ public final class MergingIterator: InternalIterator {
     @exclusivity(unchecked)
     private var failed = false
 
+    /// Each child's current key, cached when the child moves, so heap
+    /// comparisons make no protocol calls (a child's key view stays valid
+    /// until that child moves).
+    @exclusivity(unchecked)
+    private var keys: [UnsafeRawBufferPointer]
+
     /// Merges `children`; on equal keys the earlier child comes first.
     public init(children: [any InternalIterator]) {
         self.children = children
+        keys = Array(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: children.count)
         heap.reserveCapacity(children.count)
     }
 
     public var isValid: Bool { !heap.isEmpty && !failed }
-    public var key: UnsafeRawBufferPointer { children[heap[0]].key }
+    public var key: UnsafeRawBufferPointer { keys[heap[0]] }
     public var value: UnsafeRawBufferPointer { children[heap[0]].value }
 
     public func seekToFirst() {
@@ -66,9 +73,11 @@ public final class MergingIterator: InternalIterator {
             rebuild(forward: true)
             guard isValid else { return }
         }
-        let child = children[heap[0]]
+        let top = heap[0]
+        let child = children[top]
         child.next()
         if child.isValid {
+            keys[top] = child.key
             siftDown(0)
         } else {
             if let e = child.error { error = e; return }
@@ -90,9 +99,11 @@ public final class MergingIterator: InternalIterator {
             rebuild(forward: false)
             guard isValid else { return }
         }
-        let child = children[heap[0]]
+        let top = heap[0]
+        let child = children[top]
         child.prev()
         if child.isValid {
+            keys[top] = child.key
             siftDown(0)
         } else {
             if let e = child.error { error = e; return }
@@ -105,7 +116,7 @@ public final class MergingIterator: InternalIterator {
     /// True if child a should be above child b.
     @inline(__always)
     private func above(_ a: Int, _ b: Int) -> Bool {
-        let r = InternalKey.compare(children[a].key, children[b].key)
+        let r = InternalKey.compare(keys[a], keys[b])
         if r == 0 { return forward ? a < b : a > b }
         return forward ? r < 0 : r > 0
     }
@@ -115,6 +126,7 @@ public final class MergingIterator: InternalIterator {
         heap.removeAll(keepingCapacity: true)
         for (i, c) in children.enumerated() {
             if c.isValid {
+                keys[i] = c.key
                 heap.append(i)
             } else if let e = c.error {
                 error = e

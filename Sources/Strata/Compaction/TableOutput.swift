@@ -6,6 +6,13 @@ import Glibc
 /// level ≥ 1). Each finished table is synced and described by a
 /// `FileMetaData` for the MANIFEST. On error the partial files are removed.
 ///
+/// Range tombstones are given before the entries and cut at the file
+/// boundaries: the table covering user keys [start, next start) gets each
+/// tombstone's part in that range, so the files of a level stay disjoint
+/// (a table whose tombstone ends at the next table's first key records
+/// that end as an exclusive bound, (key, max sequence, 0x0F), as RocksDB
+/// does).
+///
 /// Ownership: one owner; not thread-safe.
 public final class TableOutput {
     let directory: String
@@ -16,10 +23,12 @@ public final class TableOutput {
     let targetFileSize: UInt64
 
     private var builder: TableBuilder?
-    private var file: (any WritableFile)?
+    private var file: HashingWritableFile?
     private var fileNumber: UInt64 = 0
     private var lastUserKey: [UInt8] = []
-    private var pendingTombstones: [(begin: [UInt8], end: [UInt8])] = []
+    private var tombstones: [(begin: [UInt8], sequence: UInt64, end: [UInt8])] = []
+    /// First user key of the table being written; nil for the first table.
+    private var fileStart: [UInt8]? = nil
     private(set) var finished: [FileMetaData] = []
     private var created: [String] = []
     private var keepFinished = false
@@ -44,24 +53,46 @@ public final class TableOutput {
         let userKey = InternalKey.userKey(key)
         if let b = builder, b.fileSize >= targetFileSize,
            lastUserKey.withUnsafeBytes({ Bytewise.compare($0, userKey) != 0 }) {
+            let next = Array(userKey)
+            try addTombstones(upTo: next)
             try finishFile()
+            fileStart = next
         }
         if builder == nil { try startFile() }
         try builder!.add(internalKey: key, value: value)
-        lastUserKey.removeAll(keepingCapacity: true)
-        lastUserKey.append(contentsOf: userKey)
+        lastUserKey.assign(userKey)
     }
 
-    /// Adds a range tombstone (begin internal key, end user key); tombstones
-    /// go into the last table written (or a table of their own).
+    /// Adds a range tombstone (begin internal key, end user key). Call
+    /// before adding entries: each table gets the part of every tombstone
+    /// within its key range.
     public func addRangeTombstone(begin: [UInt8], end: [UInt8]) throws {
-        pendingTombstones.append((begin, end))
+        guard let parsed = begin.withUnsafeBytes({ ParsedInternalKey($0).map { (Array($0.userKey), $0.sequence) } }) else {
+            throw StrataError.invalidArgument("range tombstone begin key of \(begin.count) bytes has no 8-byte trailer")
+        }
+        tombstones.append((parsed.0, parsed.1, end))
+    }
+
+    /// Writes into the current table the tombstone parts within
+    /// [fileStart, limit) (nil limit = unbounded).
+    private func addTombstones(upTo limit: [UInt8]?) throws {
+        guard !tombstones.isEmpty else { return }
+        if builder == nil { try startFile() }
+        for t in tombstones {
+            var lo = t.begin
+            if let fileStart, Bytewise.compare(fileStart, lo) > 0 { lo = fileStart }
+            var hi = t.end
+            if let limit, Bytewise.compare(limit, hi) < 0 { hi = limit }
+            guard Bytewise.compare(lo, hi) < 0 else { continue }
+            let key = InternalKey.make(lo, sequence: t.sequence, type: ValueType.rangeDeletion.rawValue)
+            try builder!.add(internalKey: key, value: hi)
+        }
     }
 
     private func startFile() throws {
         fileNumber = versions.newFileNumber()
         let path = Path.join(directory, DBFileName.table(fileNumber))
-        let f = try fileSystem.createWritable(path)
+        let f = HashingWritableFile(try fileSystem.createWritable(path))
         created.append(path)
         file = f
         let now = UInt64(currentUnixTime())
@@ -83,19 +114,16 @@ public final class TableOutput {
         let now = UInt64(currentUnixTime())
         meta.oldestAncesterTime = now
         meta.fileCreationTime = now
+        meta.fileChecksum = f.digestBytes
+        meta.fileChecksumFunctionName = HashingWritableFile.functionName
         finished.append(meta)
     }
 
     /// Finishes the last table and syncs the directory. Returns every table written.
     public func finish() throws -> [FileMetaData] {
         do {
-            if !pendingTombstones.isEmpty {
-                if builder == nil { try startFile() }
-                for t in pendingTombstones {
-                    try builder!.add(internalKey: t.begin, value: t.end)
-                }
-                pendingTombstones.removeAll()
-            }
+            try addTombstones(upTo: nil)
+            tombstones.removeAll()
             try finishFile()
             if !finished.isEmpty { try fileSystem.syncDirectory(directory) }
             return finished

@@ -16,18 +16,24 @@ extension Database {
     }
 
     private enum Work {
-        case flush
-        case compaction(CompactionPlan)
+        case flush(ColumnFamilyData)
+        case compaction(ColumnFamilyData, CompactionPlan)
     }
 
-    /// What a background thread should do next, or nil. Caller holds the monitor.
+    /// What a background thread should do next, or nil: flushes first (of
+    /// any family with an immutable memtable and no flush running), then the
+    /// most urgent compaction of a family with none running. Caller holds
+    /// the monitor.
     private func nextWork() -> Work? {
         if backgroundError != nil || shuttingDown { return nil }
-        if !flushRunning && !imm.isEmpty { return .flush }
-        if !compactionRunning && manualCompactionPending == 0,
-           let version = versions.current(),
-           let plan = CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) {
-            return .compaction(plan)
+        for family in familyList where !family.dropped && !family.flushRunning && !family.imm.isEmpty {
+            return .flush(family)
+        }
+        for family in familyList where !family.dropped && !family.compactionRunning && family.manualCompactionPending == 0 {
+            if let version = versions.current(columnFamily: family.id),
+               let plan = CompactionPicker(options: family.options).pick(version: version, busy: family.filesBeingCompacted) {
+                return .compaction(family, plan)
+            }
         }
         return nil
     }
@@ -60,38 +66,45 @@ extension Database {
     }
 
     /// Runs one background job. Called and returns with the monitor held;
-    /// releases it while the job does I/O.
+    /// releases it while the job does I/O. A job of a family dropped
+    /// meanwhile is abandoned without a background error.
     private func perform(_ work: Work) {
         switch work {
-        case .flush:
-            flushRunning = true
-            let (table, _) = imm[0]
-            let nextWAL = imm.count > 1 ? imm[1].wal : memWAL
+        case .flush(let family):
+            family.flushRunning = true
+            let (table, nextLog) = family.imm[0]
             let snapshotList = snapshots.sequences
             monitor.unlock()
-            let result = Result { try flushMemtable(table, nextWAL: nextWAL, snapshots: snapshotList) }
+            let result = Result { try flushMemtable(table, family: family, nextLog: nextLog, snapshots: snapshotList) }
             monitor.lock()
-            flushRunning = false
+            family.flushRunning = false
             switch result {
             case .success:
-                imm.removeFirst()
-                installSuperVersion()
+                if !family.dropped {
+                    family.imm.removeFirst()
+                    family.logNumber = max(family.logNumber, nextLog)
+                    installSuperVersion(family)
+                }
             case .failure(let error):
-                backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                if !family.dropped {
+                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                }
             }
-        case .compaction(let plan):
-            compactionRunning = true
-            for f in plan.allInputs { filesBeingCompacted.insert(f.number) }
+        case .compaction(let family, let plan):
+            family.compactionRunning = true
+            for f in plan.allInputs { family.filesBeingCompacted.insert(f.number) }
             let snapshotList = snapshots.sequences
             monitor.unlock()
-            let result = Result { try runCompaction(plan, snapshots: snapshotList) }
+            let result = Result { try runCompaction(plan, family: family, snapshots: snapshotList) }
             monitor.lock()
-            for f in plan.allInputs { filesBeingCompacted.remove(f.number) }
-            compactionRunning = false
+            for f in plan.allInputs { family.filesBeingCompacted.remove(f.number) }
+            family.compactionRunning = false
             switch result {
-            case .success: installSuperVersion()
+            case .success: installSuperVersion(family)
             case .failure(let error):
-                backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                if !family.dropped {
+                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
+                }
             }
         }
         backgroundWorkDone += 1
@@ -100,34 +113,44 @@ extension Database {
         maybeScheduleWork()
     }
 
-    /// Writes one immutable memtable to an L0 table and records it in the
-    /// MANIFEST with `nextWAL` as the new log number (older WALs then hold
-    /// nothing unflushed). Runs without the monitor.
-    func flushMemtable(_ table: MemTable, nextWAL: UInt64, snapshots: [UInt64]) throws {
+    /// Writes one immutable memtable of `family` to an L0 table and records
+    /// it in the MANIFEST with `nextLog` as the family's new log number (older
+    /// WALs then hold nothing unflushed of this family). Runs without the
+    /// monitor. Throws `.invalidArgument` if the family was dropped meanwhile
+    /// (the table is removed).
+    func flushMemtable(_ table: MemTable, family: ColumnFamilyData, nextLog: UInt64, snapshots: [UInt64]) throws {
         var edit = VersionEdit()
-        if let meta = try writeLevel0Table(table, snapshots: snapshots, reason: "flush") {
+        edit.columnFamily = family.id
+        if let meta = try writeLevel0Table(table, family: family, snapshots: snapshots, reason: "flush") {
             edit.newFiles.append((0, meta))
         }
-        edit.logNumber = nextWAL
-        try versions.logAndApply([edit])
+        edit.logNumber = nextLog
+        do {
+            try versions.logAndApply([edit])
+        } catch {
+            for (_, meta) in edit.newFiles { try? fileSystem.removeFile(Path.join(path, DBFileName.table(meta.number))) }
+            throw error
+        }
         stats.flushes.add(1, ordering: .relaxed)
     }
 
     /// Builds an L0 table from a memtable (dropping versions no snapshot
     /// needs), syncs it, and returns its metadata; nil if nothing remained.
-    func writeLevel0Table(_ table: MemTable, snapshots: [UInt64], reason: String) throws -> FileMetaData? {
+    func writeLevel0Table(_ table: MemTable, family: ColumnFamilyData, snapshots: [UInt64], reason: String) throws
+        -> FileMetaData?
+    {
         let start = MonotonicClock.now()
         let input = table.makeIterator()
         let filtered = CompactionIterator(input: input, snapshots: snapshots, bottommost: false)
-        let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
-                                 level: 0, targetFileSize: .max, columnFamilyID: 0)
+        let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
+                                 level: 0, targetFileSize: .max, columnFamilyID: family.id)
+        for tombstone in table.rangeTombstones() {
+            try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)
+        }
         filtered.seekToFirst()
         while filtered.isValid {
             try output.add(key: filtered.key, value: filtered.value)
             filtered.next()
-        }
-        for tombstone in table.rangeTombstones() {
-            try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)
         }
         let files = try output.finish()
         stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed)
@@ -144,8 +167,9 @@ extension Database {
             tableCache.evict(number)
             try? fileSystem.removeFile(Path.join(path, DBFileName.table(number)))
         }
-        let minLog = versions.minLogNumberToKeep
-        let (activeWAL, pendingWALs) = monitor.withLock { (walNumber, Set(imm.map(\.wal))) }
+        // The smallest log number of any live family (in memory: it runs
+        // ahead of the MANIFEST for families that had nothing to flush).
+        let (minLog, activeWAL) = monitor.withLock { (familyList.map(\.logNumber).min() ?? 0, walNumber) }
         let manifest = versions.manifestNumber
         var liveTables = Set<UInt64>()
         if orphans {
@@ -156,7 +180,7 @@ extension Database {
         guard let names = try? fileSystem.listDirectory(path) else { return }
         for name in names {
             switch DBFileName.parse(name) {
-            case .wal(let n) where n < minLog && n != activeWAL && !pendingWALs.contains(n):
+            case .wal(let n) where n < minLog && n != activeWAL:
                 try? fileSystem.removeFile(Path.join(path, name))
             case .manifest(let n) where n < manifest:
                 try? fileSystem.removeFile(Path.join(path, name))

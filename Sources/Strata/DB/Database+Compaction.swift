@@ -4,10 +4,13 @@ extension Database {
     /// outputs of `targetFileSizeBase` to the output level, and installs one
     /// VersionEdit that swaps inputs for outputs. A trivial move only edits
     /// the MANIFEST. Runs without the monitor.
-    func runCompaction(_ plan: CompactionPlan, snapshots: [UInt64], forceRewrite: Bool = false) throws {
+    func runCompaction(_ plan: CompactionPlan, family: ColumnFamilyData, snapshots: [UInt64], forceRewrite: Bool = false)
+        throws
+    {
         let start = MonotonicClock.now()
         defer { stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed) }
         var edit = VersionEdit()
+        edit.columnFamily = family.id
         for f in plan.inputs { edit.deletedFiles.append((plan.level, f.number)) }
         for f in plan.outputLevelInputs { edit.deletedFiles.append((plan.outputLevel, f.number)) }
         if plan.isTrivialMove && !forceRewrite {
@@ -26,21 +29,34 @@ extension Database {
             readBytes += f.fileSize
         }
         let merged = MergingIterator(children: children)
-        let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost)
-        let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: tableOptions,
-                                 level: plan.outputLevel, targetFileSize: options.targetFileSizeBase, columnFamilyID: 0)
+        let tombstoneList = RangeTombstoneList(internalTombstones: tombstones)
+        let filtered = CompactionIterator(input: merged, snapshots: snapshots, bottommost: plan.bottommost,
+                                          rangeTombstones: tombstoneList)
+        let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
+                                 level: plan.outputLevel, targetFileSize: family.options.targetFileSizeBase,
+                                 columnFamilyID: family.id)
         do {
+            // Range tombstones stay until the bottom, and there too while a
+            // snapshot older than the tombstone still sees entries it covers.
+            // (Given first: the output cuts them at its file boundaries.)
+            for t in tombstoneList.tombstones where !filtered.isDroppable(rangeTombstoneSequence: t.sequence) {
+                try output.addRangeTombstone(begin: InternalKey.make(t.begin, sequence: t.sequence, type: ValueType.rangeDeletion.rawValue),
+                                             end: t.end)
+            }
             filtered.seekToFirst()
+            var sinceCheck = 0
             while filtered.isValid {
-                if shuttingDownFlag() { throw StrataError(.closed, "compaction stopped: database is closing") }
+                // Closing or dropping the family stops the compaction; the
+                // check takes the monitor, so only every 1024 entries.
+                sinceCheck += 1
+                if sinceCheck == 1024 {
+                    sinceCheck = 0
+                    if let reason = stopReason(family) { throw reason }
+                }
                 try output.add(key: filtered.key, value: filtered.value)
                 filtered.next()
             }
             if let error = filtered.error { throw error }
-            // Range tombstones stay until the bottom, where nothing older remains for them to hide.
-            if !plan.bottommost {
-                for t in tombstones { try output.addRangeTombstone(begin: t.begin, end: t.end) }
-            }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }
             output.keepFilesFromNowOn()
@@ -56,12 +72,26 @@ extension Database {
         }
     }
 
-    func shuttingDownFlag() -> Bool { monitor.withLock { shuttingDown } }
+    /// Why a running compaction of `family` must stop (the database is
+    /// closing or the family was dropped), or nil.
+    func stopReason(_ family: ColumnFamilyData) -> StrataError? {
+        monitor.withLock {
+            if shuttingDown { return StrataError(.closed, "compaction stopped: database is closing") }
+            if family.dropped { return StrataError.invalidArgument("compaction stopped: column family \(family.name) was dropped") }
+            return nil
+        }
+    }
 
-    /// Flushes the active memtable to an L0 table and waits until every
-    /// memtable that existed at the call is on disk. A no-op when the
-    /// memtable is empty.
+    /// Flushes the default family's active memtable to an L0 table and
+    /// waits until every memtable of it that existed at the call is on disk.
+    /// A no-op when the memtable is empty. Other column families are not
+    /// flushed (see `ColumnFamily.flush`).
     public func flush() throws {
+        try flush(family: defaultFamily)
+    }
+
+    /// `flush()` for one family.
+    func flush(family: ColumnFamilyData) throws {
         try checkOpen()
         // Enter the write queue so no write interleaves with the switch.
         var target = 0
@@ -75,14 +105,16 @@ extension Database {
                 writers.removeFirst()
                 monitor.broadcast()
             }
-            if !mem.isEmpty { try makeRoomForWrite(force: true, noSlowdown: false) }
-            target = imm.count
+            if family.dropped { throw StrataError.invalidArgument("column family \(family.name) was dropped") }
+            if !family.mem.isEmpty { try makeRoomForWrite(force: family, noSlowdown: false) }
+            target = family.imm.count
         }
         guard target > 0 else { return }
         try monitor.withLock {
             maybeScheduleWork()
-            while !imm.isEmpty && backgroundError == nil && !shuttingDown { monitor.wait() }
+            while !family.imm.isEmpty && backgroundError == nil && !shuttingDown && !family.dropped { monitor.wait() }
             if let backgroundError { throw backgroundError }
+            if family.dropped { throw StrataError.invalidArgument("column family \(family.name) was dropped") }
         }
     }
 
@@ -97,11 +129,13 @@ extension Database {
         try checkOpen()
         try monitor.withLock {
             while backgroundError == nil && !shuttingDown {
-                if imm.isEmpty && !flushRunning && !compactionRunning && manualCompactionPending == 0 && purgesRunning == 0,
-                   let version = versions.current(),
-                   CompactionPicker(options: options).pick(version: version, busy: filesBeingCompacted) == nil {
-                    break
+                let idle = purgesRunning == 0 && familyList.allSatisfy { family in
+                    guard family.imm.isEmpty && !family.flushRunning && !family.compactionRunning
+                        && family.manualCompactionPending == 0 else { return false }
+                    guard let version = versions.current(columnFamily: family.id) else { return true }
+                    return CompactionPicker(options: family.options).pick(version: version, busy: family.filesBeingCompacted) == nil
                 }
+                if idle { break }
                 maybeScheduleWork()
                 monitor.wait()
             }
@@ -115,44 +149,56 @@ extension Database {
     /// Compacts every key in [begin, end] (nil = unbounded) down to the last
     /// level that holds data, waiting until done: afterwards deleted and
     /// overwritten entries in the range that no snapshot needs are gone.
-    /// Flushes the memtable first.
+    /// Flushes the memtable first. Works on the default column family (see
+    /// `ColumnFamily.compactRange`).
     public func compactRange(from begin: [UInt8]? = nil, to end: [UInt8]? = nil) throws {
-        try flush()
+        try compactRange(from: begin, to: end, family: defaultFamily)
+    }
+
+    /// `compactRange` for one family.
+    func compactRange(from begin: [UInt8]?, to end: [UInt8]?, family: ColumnFamilyData) throws {
+        try flush(family: family)
         // Stop automatic compactions while this runs and wait for a running one.
-        monitor.withLock {
-            manualCompactionPending += 1
-            while compactionRunning { monitor.wait() }
-            compactionRunning = true
+        try monitor.withLock {
+            family.manualCompactionPending += 1
+            while family.compactionRunning && !family.dropped { monitor.wait() }
+            if family.dropped {
+                family.manualCompactionPending -= 1
+                throw StrataError.invalidArgument("column family \(family.name) was dropped")
+            }
+            family.compactionRunning = true
         }
         defer {
             monitor.withLock {
-                compactionRunning = false
-                manualCompactionPending -= 1
+                family.compactionRunning = false
+                family.manualCompactionPending -= 1
                 maybeScheduleWork()
                 monitor.broadcast()
             }
         }
+        let options = family.options
         let picker = CompactionPicker(options: options)
-        guard let initial = versions.current() else { return }
+        let id = family.id
+        guard let initial = versions.current(columnFamily: id) else { return }
         var lastLevel = 0
         for (level, files) in initial.levels.enumerated() where !files.isEmpty { lastLevel = level }
         if lastLevel == 0 { lastLevel = LevelTargets(version: initial, options: options).baseLevel }
         for level in 0..<lastLevel {
-            guard let version = versions.current() else { return }
+            guard let version = versions.current(columnFamily: id) else { return }
             var outputLevel = level + 1
             if level == 0 { outputLevel = max(1, min(LevelTargets(version: version, options: options).baseLevel, lastLevel)) }
             if version.levels[level].isEmpty { continue }
             if let plan = picker.manual(version: version, level: level, outputLevel: outputLevel, begin: begin, end: end) {
-                try runManual(plan)
+                try runManual(plan, family: family)
             }
         }
         // Finally rewrite the last level itself so its deletions and old versions are dropped.
-        if let version = versions.current(),
+        if let version = versions.current(columnFamily: id),
            let plan = picker.manual(version: version, level: lastLevel, outputLevel: lastLevel, begin: begin, end: end) {
-            try runManual(plan)
+            try runManual(plan, family: family)
         }
         monitor.withLock {
-            installSuperVersion()
+            installSuperVersion(family)
             backgroundWorkDone += 1
             monitor.broadcast()
         }
@@ -161,8 +207,8 @@ extension Database {
 
     /// Runs a manual compaction step, always rewriting (a manual compaction
     /// exists to drop garbage, which a trivial move would keep).
-    private func runManual(_ plan: CompactionPlan) throws {
-        try runCompaction(plan, snapshots: snapshots.sequences, forceRewrite: true)
-        monitor.withLock { installSuperVersion() }
+    private func runManual(_ plan: CompactionPlan, family: ColumnFamilyData) throws {
+        try runCompaction(plan, family: family, snapshots: snapshots.sequences, forceRewrite: true)
+        monitor.withLock { installSuperVersion(family) }
     }
 }

@@ -41,6 +41,7 @@ extension Database {
             let db = Database(path: path, options: options, fileSystem: fs, versions: versions, lockFile: lock, dbID: dbID)
             try db.recoverWALs()
             db.deleteObsoleteFiles(orphans: true)
+            db.syncOptionsFile()
             db.startBackgroundThreads()
             db.monitor.withLock { db.maybeScheduleWork() }
             return db
@@ -69,6 +70,13 @@ extension Database {
     /// Replays the WALs the MANIFEST still needs into memtables, flushes
     /// them to L0, and starts a new WAL. Runs before any other thread uses
     /// the database.
+    ///
+    /// Every column family has its own log number: a WAL record's update
+    /// for a family is replayed only if the WAL is numbered at or above the
+    /// family's log number (older ones are in its tables already), and
+    /// updates for families the MANIFEST does not hold (dropped) are
+    /// skipped. Afterwards one atomic MANIFEST group records each family's
+    /// new tables and moves every log number to the new WAL.
     func recoverWALs() throws {
         let minLog = versions.minLogNumberToKeep
         var logs: [UInt64] = []
@@ -79,8 +87,23 @@ extension Database {
             }
         }
         logs.sort()
-        var edit = VersionEdit()
-        var memtable = MemTable()
+        let recovering = familyList
+        let byID = Dictionary(uniqueKeysWithValues: recovering.map { ($0.id, $0) })
+        var edits: [UInt32: VersionEdit] = [:]
+        var memtables: [UInt32: MemTable] = [:]
+        for family in recovering {
+            var edit = VersionEdit()
+            edit.columnFamily = family.id
+            edits[family.id] = edit
+            memtables[family.id] = MemTable()
+        }
+        func flushRecovered(_ family: ColumnFamilyData) throws {
+            guard let table = memtables[family.id], !table.isEmpty else { return }
+            if let meta = try writeLevel0Table(table, family: family, snapshots: [], reason: "recovery") {
+                edits[family.id]!.newFiles.append((0, meta))
+            }
+            memtables[family.id] = MemTable()
+        }
         var maxSequence = versions.lastSequence
         var stop = false
         for number in logs where !stop {
@@ -108,37 +131,39 @@ extension Database {
                 }
                 var sequence = batch.sequence
                 try batch.forEach { op in
-                    if op.columnFamily == 0 {
-                        memtable.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
+                    if let family = byID[op.columnFamily], number >= family.logNumber {
+                        memtables[op.columnFamily]!.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
                     }
                     sequence += 1
                 }
                 if batch.count > 0 { maxSequence = max(maxSequence, batch.sequence + UInt64(batch.count) - 1) }
-                if memtable.approximateMemoryUsage >= options.writeBufferSize {
-                    if let meta = try writeLevel0Table(memtable, snapshots: [], reason: "recovery") {
-                        edit.newFiles.append((0, meta))
-                    }
-                    memtable = MemTable()
+                for family in recovering where memtables[family.id]!.approximateMemoryUsage >= family.options.writeBufferSize {
+                    try flushRecovered(family)
                 }
             }
         }
-        if !memtable.isEmpty, let meta = try writeLevel0Table(memtable, snapshots: [], reason: "recovery") {
-            edit.newFiles.append((0, meta))
-        }
+        for family in recovering { try flushRecovered(family) }
         versions.setLastSequence(maxSequence)
 
         // Start the new WAL and record that older ones are no longer needed.
         let number = versions.newFileNumber()
         let file = try fileSystem.createWritable(Path.join(path, DBFileName.wal(number)))
         try fileSystem.syncDirectory(path)
-        edit.logNumber = number
-        try versions.logAndApply([edit])
+        var group: [VersionEdit] = []
+        for family in recovering {
+            var edit = edits[family.id]!
+            edit.logNumber = number
+            group.append(edit)
+        }
+        try versions.logAndApply(group)
         monitor.withLock {
             wal = LogWriter(file: file)
             walNumber = number
-            mem = MemTable()
-            memWAL = number
-            installSuperVersion()
+            for family in recovering {
+                family.mem = MemTable()
+                family.logNumber = number
+                installSuperVersion(family)
+            }
         }
     }
 }

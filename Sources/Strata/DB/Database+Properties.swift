@@ -9,17 +9,31 @@ extension Database {
     /// * `strata.levelstats`: files and bytes per level.
     /// * `strata.background-error`: the error that stopped writes, or "".
     /// * `strata.write-amplification`: (WAL + flush + compaction bytes) / user bytes.
+    /// * `strata.is-write-stopped` ("1"/"0"), `strata.actual-delayed-write-rate`
+    ///   (bytes/s, 0 when writes are not delayed), `strata.write-stall-cause`
+    ///   ("" or "delayed: …"/"stopped: …"), `strata.estimate-pending-compaction-bytes`
+    ///   (see `WriteController`; RocksDB names with `rocksdb.` too).
     /// * `strata.total-sst-files-size`, `strata.estimate-num-keys`,
     ///   `strata.estimate-live-data-size`, `strata.num-entries-active-mem-table`,
     ///   `strata.num-entries-imm-mem-tables` (see `sizeProperty`).
+    ///
+    /// Level, size and memtable figures are the default column family's
+    /// (`ColumnFamily.property` gives another family's); byte counters are
+    /// database-wide.
     public func property(_ name: String) -> String? {
-        let version = versions.current() ?? .empty
+        property(name, family: defaultFamily)
+    }
+
+    /// `property` with the levels of `family`; nil for a dropped family.
+    func property(_ name: String, family: ColumnFamilyData) -> String? {
+        if monitor.withLock({ family.dropped }) { return nil }
+        guard let version = versions.current(columnFamily: family.id) else { return nil }
         for prefix in ["strata.num-files-at-level", "rocksdb.num-files-at-level"] where name.hasPrefix(prefix) {
             guard let level = Int(name.dropFirst(prefix.count)), level >= 0, level < version.levels.count else { return nil }
             return String(version.levels[level].count)
         }
         switch name {
-        case "strata.stats", "rocksdb.stats": return statsText(version)
+        case "strata.stats", "rocksdb.stats": return statsText(version, family: family)
         case "strata.levelstats", "rocksdb.levelstats":
             var lines = ["Level Files Size(MB)", "--------------------"]
             for (level, files) in version.levels.enumerated() {
@@ -30,7 +44,23 @@ extension Database {
             return monitor.withLock { backgroundError.map { "\($0)" } ?? "" }
         case "strata.write-amplification":
             return formatFixed(writeAmplification, 3)
-        default: return sizeProperty(name)
+        case "strata.is-write-stopped", "rocksdb.is-write-stopped":
+            return monitor.withLock { if case .stopped = writeCondition().0 { return "1" } else { return "0" } }
+        case "strata.actual-delayed-write-rate", "rocksdb.actual-delayed-write-rate":
+            return monitor.withLock {
+                if case .delayed = writeCondition().0 { return String(writeController.rate) } else { return "0" }
+            }
+        case "strata.write-stall-cause":
+            return monitor.withLock {
+                switch writeCondition().0 {
+                case .normal: return ""
+                case .delayed(let cause): return "delayed: " + cause
+                case .stopped(let cause): return "stopped: " + cause
+                }
+            }
+        case "strata.estimate-pending-compaction-bytes", "rocksdb.estimate-pending-compaction-bytes":
+            return monitor.withLock { String(family.pendingCompactionBytes) }
+        default: return sizeProperty(name, family: family)
         }
     }
 
@@ -43,11 +73,11 @@ extension Database {
         return Double(written) / Double(user)
     }
 
-    private func statsText(_ version: Version) -> String {
-        let scores = CompactionPicker(options: options).scores(version: version)
+    private func statsText(_ version: Version, family: ColumnFamilyData) -> String {
+        let scores = CompactionPicker(options: family.options).scores(version: version)
         let user = Double(stats.userBytes.load(ordering: .relaxed))
         var lines: [String] = []
-        lines.append("** Compaction Stats [default] **")
+        lines.append("** Compaction Stats [\(family.name)] **")
         lines.append("Level    Files    Size(MB)  Score  Read(GB)  Write(GB)  W-Amp  Comp(cnt)")
         lines.append(String(repeating: "-", count: 72))
         var totalFiles = 0

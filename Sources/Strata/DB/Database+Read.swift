@@ -4,9 +4,15 @@ extension Database {
     /// `options.snapshot` (or now). Merge operands are combined with the
     /// merge operator. Throws `.corruption` (naming the file and offset) if a
     /// block read on the way fails its checksum.
+    /// Reads the default column family (see `ColumnFamily.get`).
     public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
+        try get(key, options: options, family: defaultFamily)
+    }
+
+    /// `get` in one family.
+    func get(_ key: [UInt8], options: ReadOptions, family: ColumnFamilyData) throws -> [UInt8]? {
         try checkOpen()
-        let sv = superVersion()
+        let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var state = LookupState(snapshot: snapshot)
         try key.withUnsafeBytes { userKey in
@@ -27,15 +33,21 @@ extension Database {
             }
             state.finish()
         }
-        return try state.result(userKey: key, mergeOperator: self.options.mergeOperator)
+        return try state.result(userKey: key, mergeOperator: family.options.mergeOperator)
     }
 
     /// An iterator over the database as of `options.snapshot` (or now),
     /// within `options.lowerBound` / `upperBound`. It pins the memtables and
     /// files it reads; it does not see writes made after it was created.
+    /// Iterates the default column family (see `ColumnFamily.makeIterator`).
     public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
+        try makeIterator(options: options, family: defaultFamily)
+    }
+
+    /// `makeIterator` over one family.
+    func makeIterator(options: ReadOptions, family: ColumnFamilyData) throws -> DBIterator {
         try checkOpen()
-        let sv = superVersion()
+        let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var children: [any InternalIterator] = []
         var tombstones: [(begin: [UInt8], end: [UInt8])] = []
@@ -59,7 +71,7 @@ extension Database {
             input: MergingIterator(children: children), snapshot: snapshot,
             tombstones: RangeTombstoneList(internalTombstones: tombstones),
             lowerBound: options.lowerBound, upperBound: options.upperBound,
-            mergeOperator: self.options.mergeOperator, pin: sv, snapshotHandle: options.snapshot)
+            mergeOperator: family.options.mergeOperator, pin: sv, snapshotHandle: options.snapshot)
     }
 }
 

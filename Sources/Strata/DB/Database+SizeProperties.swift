@@ -17,12 +17,12 @@ extension Database {
     ///
     /// Opening tables for their properties goes through the table cache
     /// (the first call may read every table's footer). Thread-safe.
-    func sizeProperty(_ name: String) -> String? {
+    func sizeProperty(_ name: String, family: ColumnFamilyData) -> String? {
         let suffix: Substring
         if name.hasPrefix("strata.") { suffix = name.dropFirst("strata.".count) }
         else if name.hasPrefix("rocksdb.") { suffix = name.dropFirst("rocksdb.".count) }
         else { return nil }
-        let sv = superVersion()
+        guard let sv = try? superVersion(family) else { return nil }
         switch suffix {
         case "total-sst-files-size":
             return String(sv.version.allFiles.reduce(0) { $0 + $1.meta.fileSize })

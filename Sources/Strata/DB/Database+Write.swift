@@ -15,22 +15,18 @@ extension Database {
     /// 1 MiB): bigger groups delay the leader's own write for little gain.
     static let maxGroupBytes = 1 << 20
 
-    /// Applies `batch` atomically. Returns once it is in the WAL and the
-    /// memtable (and, with `options.sync`, fsynced). An empty batch is a no-op.
-    /// Throws `.invalidArgument` for merges without a merge operator,
+    /// Applies `batch` atomically — across column families too: one WAL
+    /// record holds it. Returns once it is in the WAL and the memtables
+    /// (and, with `options.sync`, fsynced). An empty batch is a no-op.
+    /// Throws `.invalidArgument` for merges without a merge operator or
+    /// updates naming a column family that is dropped or does not exist,
     /// `.busy` if it would stall and `options.noSlowdown` is set, the
     /// background error if an earlier write or background job failed, and
     /// `.closed` after `close`.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
         try checkOpen()
         if batch.isEmpty { return }
-        if !hasMergeOperator {
-            var hasMerge = false
-            try batch.forEach { op in if op.type == .merge { hasMerge = true } }
-            if hasMerge {
-                throw StrataError.invalidArgument("merge needs a merge operator (Options.mergeOperator is nil)")
-            }
-        }
+        try checkFamilies(of: batch)
         let me = PendingWrite(batch: batch, options: options)
         monitor.lock()
         writers.append(me)
@@ -44,7 +40,7 @@ extension Database {
         // Leader.
         var groupError: Error? = nil
         do {
-            try makeRoomForWrite(force: false, noSlowdown: options.noSlowdown)
+            try makeRoomForWrite(force: nil, noSlowdown: options.noSlowdown)
         } catch {
             groupError = error
         }
@@ -64,7 +60,8 @@ extension Database {
                 return true
             }
         }
-        let memtable = mem
+        let memtables = MemTableTargets(defaultMem: defaultFamily.mem,
+                                        others: familyList.count > 1 ? activeMemtables() : [:])
         let log = wal
         let firstSequence = versions.lastSequence + 1
         let syncDirectory = options.sync && !options.disableWAL && walDirectorySyncPending
@@ -73,7 +70,7 @@ extension Database {
 
         if groupError == nil {
             do {
-                try commit(group: scratch.group, firstSequence: firstSequence, memtable: memtable, log: log, options: options)
+                try commit(group: scratch.group, firstSequence: firstSequence, memtables: memtables, log: log, options: options)
                 if syncDirectory { try fileSystem.syncDirectory(path) }
             } catch {
                 groupError = error
@@ -92,6 +89,8 @@ extension Database {
             w.done = true
             w.error = groupError
         }
+        lastGroupBytes = 0
+        for w in scratch.group { lastGroupBytes += w.batch.byteSize }
         writers.removeFirst(scratch.group.count)
         scratch.group.removeAll(keepingCapacity: true)
         monitor.broadcast()
@@ -102,7 +101,7 @@ extension Database {
     /// WAL append (+ fsync) and memtable insert for a group. Called by the
     /// leader without the monitor; nobody else touches the WAL or inserts
     /// into the memtable meanwhile.
-    private func commit(group: [PendingWrite], firstSequence: UInt64, memtable: MemTable, log: LogWriter?,
+    private func commit(group: [PendingWrite], firstSequence: UInt64, memtables: MemTableTargets, log: LogWriter?,
                         options: WriteOptions) throws {
         // One record for the group: the first batch's header (sequence and
         // count patched) and every member's records, built in the leader's
@@ -144,6 +143,18 @@ extension Database {
         var sequence = firstSequence
         var userBytes: UInt64 = 0
         for w in group {
+            if w.batch.usesColumnFamilies {
+                try w.batch.forEach { op in
+                    // A family dropped after the batch was checked: its
+                    // updates stay in the WAL (recovery skips them) but go
+                    // nowhere.
+                    memtables.table(for: op.columnFamily)?.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
+                    userBytes += UInt64(op.key.count + op.value.count)
+                    sequence += 1
+                }
+                continue
+            }
+            let memtable = memtables.defaultMem
             try w.batch.forEach { op in
                 memtable.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
                 userBytes += UInt64(op.key.count + op.value.count)
@@ -156,46 +167,99 @@ extension Database {
         stats.writeCalls.add(UInt64(group.count), ordering: .relaxed)
     }
 
-    /// Ensures the active memtable has room, switching to a new one (and a
-    /// new WAL) when it is full, and stalling while too many memtables await
-    /// flush or L0 holds too many files. Caller holds the monitor.
-    func makeRoomForWrite(force: Bool, noSlowdown: Bool) throws {
+    /// Ensures every family's active memtable has room, switching a full
+    /// one (or `force`'s, if not empty) to a new memtable and a new WAL, and
+    /// stalling while a family has too many memtables waiting for flush or
+    /// too many L0 files. The WAL is shared, so one lagging family slows
+    /// or stops writes to all of them, as in RocksDB. Caller holds the monitor.
+    func makeRoomForWrite(force: ColumnFamilyData?, noSlowdown: Bool) throws {
         var force = force
-        var slowedDown = false
+        var delayed = false
         while true {
             if let backgroundError { throw backgroundError }
             if closed || shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
-            // The installed SuperVersion's version (under the monitor, no
-            // version-set lock): every version change installs a new one.
-            let l0Files = current.version.levels[0].count
-            if !slowedDown && l0Files >= options.level0SlowdownWritesTrigger {
-                // Slow writes down a little to let compaction catch up,
-                // rather than stopping them later for a long time.
-                if noSlowdown { throw StrataError(.busy, "write would be slowed down: \(l0Files) L0 files") }
-                slowedDown = true
+            let (condition, debt) = writeCondition()
+            writeController.update(condition, debt: debt)
+            switch condition {
+            case .stopped(let cause):
+                if noSlowdown { throw StrataError(.busy, "write would stall: \(cause)") }
+                try stall()
+                continue
+            case .delayed(let cause) where !delayed:
+                // Once per write group: wait so the group keeps to the
+                // controller's rate, giving compaction time to catch up.
+                delayed = true
+                let wait = writeController.delay(bytes: lastGroupBytes, now: MonotonicClock.now())
+                if noSlowdown { throw StrataError(.busy, "write would be delayed: \(cause)") }
                 monitor.unlock()
                 let start = MonotonicClock.now()
-                usleep(1000)
+                var remaining = wait
+                while remaining > 0 {
+                    // usleep takes at most a second at a time.
+                    let chunk = min(remaining, 500_000_000)
+                    usleep(UInt32(chunk / 1000))
+                    remaining -= chunk
+                }
                 stats.stallNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed)
                 stats.stalls.add(1, ordering: .relaxed)
                 monitor.lock()
                 continue
+            default:
+                break
             }
-            if !force && mem.approximateMemoryUsage < options.writeBufferSize { return }
-            if imm.count >= max(1, options.maxWriteBufferNumber - 1) {
-                if noSlowdown { throw StrataError(.busy, "write would stall: \(imm.count) memtables waiting for flush") }
+            if let f = force, f.dropped || f.mem.isEmpty { force = nil }
+            // A family being dropped takes no writes and gets no flushes.
+            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull }) else { return }
+            if family.imm.count >= max(1, family.maxWriteBufferNumber - 1) {
+                // Switching now would exceed maxWriteBufferNumber memtables.
+                if noSlowdown {
+                    throw StrataError(.busy, "write would stall: \(family.imm.count) memtables of column family \(family.name) waiting for flush")
+                }
                 try stall()
                 continue
             }
-            if l0Files >= options.level0StopWritesTrigger {
-                if noSlowdown { throw StrataError(.busy, "write would stall: \(l0Files) L0 files") }
-                try stall()
-                continue
-            }
-            if mem.isEmpty && force { return }
-            try switchMemtable()
-            force = false
+            try switchMemtable(family)
+            if family === force { force = nil }
         }
+    }
+
+    /// What backpressure applies to the next write group, and the debt
+    /// measure the controller adapts its rate to (L0 files and pending
+    /// compaction bytes, summed over families). Caller holds the monitor.
+    func writeCondition() -> (WriteController.Condition, UInt64) {
+        var condition = WriteController.Condition.normal
+        var debt: UInt64 = 0
+        for family in familyList where !family.dropped {
+            let l0Files = family.l0FileCount
+            let pending = family.pendingCompactionBytes
+            debt += UInt64(l0Files) << 40 &+ pending
+            if case .stopped = condition { continue }
+            let name = family.name
+            if l0Files >= family.level0StopWritesTrigger {
+                condition = .stopped("\(l0Files) L0 files in column family \(name) (level0_stop_writes_trigger)")
+            } else if family.imm.count >= family.maxWriteBufferNumber {
+                condition = .stopped("\(family.imm.count) memtables of column family \(name) waiting for flush (max_write_buffer_number)")
+            } else if pending >= family.options.hardPendingCompactionBytesLimit {
+                condition = .stopped("\(pending) bytes of compaction pending in column family \(name) (hard_pending_compaction_bytes_limit)")
+            } else if case .normal = condition {
+                if l0Files >= family.level0SlowdownWritesTrigger {
+                    condition = .delayed("\(l0Files) L0 files in column family \(name) (level0_slowdown_writes_trigger)")
+                } else if family.maxWriteBufferNumber > 3 && family.imm.count >= family.maxWriteBufferNumber - 1 {
+                    condition = .delayed("\(family.imm.count) memtables of column family \(name) waiting for flush")
+                } else if pending >= family.options.softPendingCompactionBytesLimit {
+                    condition = .delayed("\(pending) bytes of compaction pending in column family \(name) (soft_pending_compaction_bytes_limit)")
+                }
+            }
+        }
+        return (condition, debt)
+    }
+
+    /// The active memtables of the families other than the default one.
+    /// Caller holds the monitor.
+    private func activeMemtables() -> [UInt32: MemTable] {
+        var result: [UInt32: MemTable] = [:]
+        for family in familyList.dropFirst() { result[family.id] = family.mem }
+        return result
     }
 
     private func stall() throws {
@@ -209,9 +273,11 @@ extension Database {
         stats.stalls.add(1, ordering: .relaxed)
     }
 
-    /// Makes the active memtable immutable and starts a new WAL and memtable.
-    /// Caller holds the monitor.
-    func switchMemtable() throws {
+    /// Makes `family`'s active memtable immutable and starts a new WAL and
+    /// memtable. Families with nothing unflushed move their log number to
+    /// the new WAL (RocksDB's shortcut: the older WALs hold nothing they
+    /// need, so they do not keep them alive). Caller holds the monitor.
+    func switchMemtable(_ family: ColumnFamilyData) throws {
         let number = versions.newFileNumber()
         let file: any WritableFile
         do {
@@ -239,11 +305,26 @@ extension Database {
         wal = LogWriter(file: file)
         walNumber = number
         walDirectorySyncPending = true
-        imm.append((mem, memWAL))
-        mem = MemTable()
-        memWAL = number
-        installSuperVersion()
+        family.imm.append((family.mem, number))
+        family.mem = MemTable()
+        for other in familyList where other !== family && other.imm.isEmpty && other.mem.isEmpty {
+            other.logNumber = max(other.logNumber, number)
+        }
+        installSuperVersion(family)
         maybeScheduleWork()
+    }
+}
+
+/// The memtables a write group inserts into, captured with the group: the
+/// default family's, and (only when other families exist) the others' by id.
+struct MemTableTargets {
+    let defaultMem: MemTable
+    let others: [UInt32: MemTable]
+
+    /// The memtable of family `id`; nil for a family that is gone.
+    @inline(__always)
+    func table(for id: UInt32) -> MemTable? {
+        id == 0 ? defaultMem : others[id]
     }
 }
 

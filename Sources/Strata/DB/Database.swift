@@ -28,6 +28,9 @@ public final class Database: @unchecked Sendable {
     let snapshots = SnapshotList()
     let stats = DBStatistics()
     let monitor = Monitor()
+    /// Serializes column family creations and drops (each a MANIFEST record
+    /// plus in-memory changes).
+    let familyChanges = Locked<Void>(())
     let lockFile: any FileLock
     let dbID: String
     let sessionID: String
@@ -35,12 +38,15 @@ public final class Database: @unchecked Sendable {
     /// (tables never change), so later checkpoints only read new tables.
     let checkpointChecksums = Locked<[UInt64: TableChecksum]>([:])
 
+    /// The default column family (id 0), which the `Database` methods use.
+    let defaultFamily: ColumnFamilyData
+
     // Guarded by `monitor`:
-    var mem: MemTable
-    var memWAL: UInt64
-    /// Immutable memtables waiting to be flushed, oldest first, with the WAL
-    /// each was written to.
-    var imm: [(table: MemTable, wal: UInt64)] = []
+    /// Live column families by id (the default one included).
+    var families: [UInt32: ColumnFamilyData]
+    /// The live column families ordered by id, default first (what the
+    /// write path and the background threads walk).
+    var familyList: [ColumnFamilyData]
     var wal: LogWriter?
     var walNumber: UInt64 = 0
     /// A WAL was created since the directory was last fsynced: the next sync
@@ -49,8 +55,6 @@ public final class Database: @unchecked Sendable {
     var walDirectorySyncPending = false
     var writers = WriterQueue()
     var backgroundError: StrataError?
-    var flushRunning = false
-    var compactionRunning = false
     /// Background threads deleting obsolete files right now (part of the
     /// work `waitForBackgroundWork` waits for). Under `monitor`.
     var purgesRunning = 0
@@ -58,17 +62,16 @@ public final class Database: @unchecked Sendable {
     /// so the broadcast that ends every write does not wake them
     /// (`maybeScheduleWork` does).
     let workAvailable = Monitor.Condition()
-    /// `options.mergeOperator != nil`, without copying the existential on
-    /// every write.
-    let hasMergeOperator: Bool
+    /// Backpressure state (under `monitor`).
+    var writeController: WriteController
+    /// Bytes of the last committed write group (the controller delays the
+    /// next group by them, as RocksDB does). Under `monitor`.
+    var lastGroupBytes = 0
     /// The write leader's reusable buffers.
     let writeScratch = WriteScratch()
-    var manualCompactionPending = 0
     var shuttingDown = false
     var closed = false
     var runningThreads = 0
-    var filesBeingCompacted = Set<UInt64>()
-    var current: SuperVersion
     /// Counts flushes and compactions installed, so waiters can tell progress.
     var backgroundWorkDone: UInt64 = 0
 
@@ -76,50 +79,75 @@ public final class Database: @unchecked Sendable {
          dbID: String) {
         self.path = path
         self.options = options
-        hasMergeOperator = options.mergeOperator != nil
         self.fileSystem = fileSystem
         self.versions = versions
         self.lockFile = lockFile
         self.dbID = dbID
+        writeController = WriteController(delayedWriteRate: options.delayedWriteRate)
         sessionID = SessionID.generate()
         blockCache = options.blockCacheCapacity > 0 ? BlockCache(capacity: options.blockCacheCapacity) : nil
         var readerOptions = TableReaderOptions()
         readerOptions.blockCache = blockCache
         readerOptions.verifyChecksums = options.paranoidChecks
         tableCache = TableCache(directory: path, fileSystem: fileSystem, readerOptions: readerOptions)
-        mem = MemTable()
-        memWAL = 0
-        current = SuperVersion(mem: mem, imm: [], version: versions.current() ?? .empty)
+        var baseTable = TableOptions()
+        baseTable.dbID = dbID
+        baseTable.dbSessionID = sessionID
+        baseTable.dbHostID = SessionID.hostName()
+        var opened: [ColumnFamilyData] = []
+        for state in versions.columnFamilies {
+            let familyOptions = options.applying(options.familyOptions(named: state.name))
+            opened.append(ColumnFamilyData(
+                id: state.id, name: state.name, options: familyOptions,
+                tableOptions: Database.tableOptions(familyOptions, base: baseTable),
+                logNumber: state.logNumber, version: state.version))
+        }
+        if opened.first?.id != 0 {
+            // VersionSet always has the default family; keep the invariant anyway.
+            let familyOptions = options.applying(options.familyOptions(named: "default"))
+            opened.insert(ColumnFamilyData(id: 0, name: "default", options: familyOptions,
+                                           tableOptions: Database.tableOptions(familyOptions, base: baseTable),
+                                           logNumber: 0, version: .empty), at: 0)
+        }
+        defaultFamily = opened[0]
+        familyList = opened
+        families = Dictionary(uniqueKeysWithValues: opened.map { ($0.id, $0) })
     }
 
     deinit {
         if !closed { try? close() }
     }
 
-    /// The options for tables this database writes.
-    var tableOptions: TableOptions {
-        var t = TableOptions()
+    /// The options for tables a family with effective options `options`
+    /// writes; `base` carries the database identity.
+    static func tableOptions(_ options: Options, base: TableOptions) -> TableOptions {
+        var t = base
         t.formatVersion = options.formatVersion
         t.checksum = options.checksum
         t.compression = options.compression
         t.blockSize = options.blockSize
         t.bloomBitsPerKey = options.bloomBitsPerKey
         t.mergeOperatorName = options.mergeOperator?.name ?? "nullptr"
-        t.dbID = dbID
-        t.dbSessionID = sessionID
-        t.dbHostID = SessionID.hostName()
         return t
     }
 
-    /// Installs a new SuperVersion from the current memtables and version.
-    /// Caller holds `monitor`.
-    func installSuperVersion() {
-        current = SuperVersion(mem: mem, imm: imm.reversed().map(\.table), version: versions.current() ?? .empty)
+    /// Installs a new SuperVersion of `family` from its current memtables
+    /// and version. Caller holds `monitor`.
+    func installSuperVersion(_ family: ColumnFamilyData) {
+        if family.dropped { return }
+        family.current = SuperVersion(mem: family.mem, imm: family.imm.reversed().map(\.table),
+                                      version: versions.current(columnFamily: family.id) ?? .empty)
+        family.pendingCompactionBytes = ColumnFamilyData.pendingCompactionBytes(version: family.current.version,
+                                                                               options: family.options)
     }
 
-    /// The current SuperVersion (pins memtables and files).
-    func superVersion() -> SuperVersion {
-        monitor.withLock { current }
+    /// The current SuperVersion of `family` (pins memtables and files).
+    /// Throws `.invalidArgument` if the family was dropped.
+    func superVersion(_ family: ColumnFamilyData) throws -> SuperVersion {
+        try monitor.withLock {
+            if family.dropped { throw StrataError.invalidArgument("column family \(family.name) was dropped") }
+            return family.current
+        }
     }
 
     func checkOpen() throws {

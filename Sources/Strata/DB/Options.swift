@@ -57,6 +57,22 @@ public struct Options: Sendable {
     /// Default 36. RocksDB: `level0_stop_writes_trigger`.
     public var level0StopWritesTrigger: Int = 36
 
+    /// Write rate, in bytes per second, while writes are slowed down (L0 at
+    /// its slowdown trigger, memtables piling up, compaction debt over the
+    /// soft limit): each write group waits so the rate is not exceeded, and
+    /// the rate drops while the debt grows and recovers as it shrinks.
+    /// Default 16 MiB/s. RocksDB: `delayed_write_rate` (0 there means 16 MiB/s).
+    public var delayedWriteRate: UInt64 = 16 << 20
+
+    /// Estimated bytes compaction still has to rewrite at which writes are
+    /// slowed down. Default 64 GiB. RocksDB: `soft_pending_compaction_bytes_limit`.
+    public var softPendingCompactionBytesLimit: UInt64 = 64 << 30
+
+    /// Estimated bytes compaction still has to rewrite at which writes stop
+    /// until compaction catches up. Default 256 GiB.
+    /// RocksDB: `hard_pending_compaction_bytes_limit`.
+    public var hardPendingCompactionBytesLimit: UInt64 = 256 << 30
+
     /// Target size of the first non-zero level (L1, or the base level with
     /// dynamic level bytes). Default 256 MiB. RocksDB: `max_bytes_for_level_base`.
     public var maxBytesForLevelBase: UInt64 = 256 << 20
@@ -90,6 +106,15 @@ public struct Options: Sendable {
     /// Verify block checksums on every read. Default true.
     /// RocksDB: `ReadOptions::verify_checksums` (default true there too).
     public var paranoidChecks: Bool = true
+
+    /// Options of the column families other than the default one, by
+    /// name, used when `Database.open` opens the families that exist (and
+    /// by `createColumnFamily(named:)` without explicit options). A family
+    /// without an entry gets the default family's settings (the fields
+    /// above). An entry for "default" replaces those fields for the default
+    /// family. Default empty. RocksDB: the `ColumnFamilyDescriptor` list
+    /// passed to `DB::Open`.
+    public var columnFamilyOptions: [String: ColumnFamilyOptions] = [:]
 
     /// The file system every file access goes through. Default: the real
     /// POSIX file system. Tests substitute a fault-injecting one.

@@ -39,6 +39,10 @@ public struct WriteBatch: Sendable, Equatable {
     /// The encoded batch.
     public private(set) var rep: [UInt8]
 
+    /// True if some update names a column family other than the default
+    /// one (the write path then checks and routes by family).
+    public private(set) var usesColumnFamilies = false
+
     /// An empty batch.
     public init() {
         rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
@@ -52,8 +56,12 @@ public struct WriteBatch: Sendable, Equatable {
         }
         rep = encoded
         var counted: UInt32 = 0
+        var families = false
         do {
-            try forEach { _ in counted += 1 }
+            try forEach { op in
+                counted += 1
+                if op.columnFamily != 0 { families = true }
+            }
         } catch let error as StrataError {
             throw error
         } catch {
@@ -62,6 +70,7 @@ public struct WriteBatch: Sendable, Equatable {
         guard counted == count else {
             throw .corruption("write batch header says \(count) updates, the records hold \(counted)")
         }
+        usesColumnFamilies = families
     }
 
     /// Number of updates (each consumes one sequence number).
@@ -110,6 +119,7 @@ public struct WriteBatch: Sendable, Equatable {
         } else {
             rep.append(cfTag.rawValue)
             rep.appendVarint32(columnFamily)
+            usesColumnFamilies = true
         }
         rep.appendLengthPrefixed(key)
         if let value { rep.appendLengthPrefixed(value) }
@@ -142,7 +152,32 @@ public struct WriteBatch: Sendable, Equatable {
         appendRecord(.rangeDeletion, .columnFamilyRangeDeletion, columnFamily: 0, key: begin, value: end)
     }
 
-    /// Updates in a column family given by id (used by `ColumnFamily`).
+    /// Sets `key` to `value` in `family` (same atomic batch as the other updates).
+    public mutating func put(_ key: [UInt8], _ value: [UInt8], in family: ColumnFamily) {
+        appendRecord(.value, .columnFamilyValue, columnFamily: family.id, key: key, value: value)
+    }
+
+    /// Deletes `key` in `family` (no error if absent).
+    public mutating func delete(_ key: [UInt8], in family: ColumnFamily) {
+        appendRecord(.deletion, .columnFamilyDeletion, columnFamily: family.id, key: key, value: nil)
+    }
+
+    /// Deletes the single earlier `put` of `key` in `family` (RocksDB `SingleDelete`).
+    public mutating func singleDelete(_ key: [UInt8], in family: ColumnFamily) {
+        appendRecord(.singleDeletion, .columnFamilySingleDeletion, columnFamily: family.id, key: key, value: nil)
+    }
+
+    /// Adds a merge operand for `key` in `family` (needs a merge operator on that family).
+    public mutating func merge(_ key: [UInt8], _ operand: [UInt8], in family: ColumnFamily) {
+        appendRecord(.merge, .columnFamilyMerge, columnFamily: family.id, key: key, value: operand)
+    }
+
+    /// Deletes every key in [begin, end) of `family`.
+    public mutating func deleteRange(from begin: [UInt8], to end: [UInt8], in family: ColumnFamily) {
+        appendRecord(.rangeDeletion, .columnFamilyRangeDeletion, columnFamily: family.id, key: begin, value: end)
+    }
+
+    /// Updates in a column family given by id.
     mutating func append(_ type: ValueType, columnFamily: UInt32, key: [UInt8], value: [UInt8]?) {
         switch type {
         case .value: appendRecord(.value, .columnFamilyValue, columnFamily: columnFamily, key: key, value: value ?? [])
@@ -165,12 +200,14 @@ public struct WriteBatch: Sendable, Equatable {
     public mutating func append(contentsOf other: WriteBatch) {
         rep.append(contentsOf: other.rep[WriteBatch.headerSize...])
         setCount(count + other.count)
+        if other.usesColumnFamilies { usesColumnFamilies = true }
     }
 
     /// Removes every update.
     public mutating func clear() {
         rep.removeAll(keepingCapacity: true)
         rep.append(contentsOf: repeatElement(0, count: WriteBatch.headerSize))
+        usesColumnFamilies = false
     }
 
     /// One decoded update: views into the batch, valid during the callback.

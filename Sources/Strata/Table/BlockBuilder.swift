@@ -94,8 +94,7 @@ public struct BlockBuilder {
         }
         buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[shared...]))
         buffer.append(contentsOf: useDelta ? deltaValue! : value)
-        lastKey.removeAll(keepingCapacity: true)
-        lastKey.append(contentsOf: key)
+        lastKey.assign(key)
         counter += 1
         entryCount += 1
     }

@@ -47,8 +47,7 @@ public final class TableBuilder {
     /// MANIFEST; range tombstones widen them (see `largestKeyIncludingRanges`).
     @exclusivity(unchecked)
     public private(set) var smallestKey: [UInt8]? = nil
-    @exclusivity(unchecked)
-    public private(set) var largestKey: [UInt8]? = nil
+    public var largestKey: [UInt8]? { properties.numEntries > properties.numRangeDeletions ? lastKey : nil }
     /// Smallest and largest sequence numbers of the entries added.
     @exclusivity(unchecked)
     public private(set) var smallestSequence: UInt64 = .max
@@ -160,15 +159,12 @@ public final class TableBuilder {
                 legacyBloom?.addKey(userKey)
                 properties.numFilterEntries += 1
                 if lastFilterKey == nil { lastFilterKey = [] }
-                lastFilterKey!.removeAll(keepingCapacity: true)
-                lastFilterKey!.append(contentsOf: userKey)
+                lastFilterKey!.assign(userKey)
             }
         }
 
         dataBlock.add(key: internalKey, value: value)
-        lastKey.removeAll(keepingCapacity: true)
-        lastKey.append(contentsOf: internalKey)
-        largestKey = lastKey
+        lastKey.assign(internalKey)
 
         properties.numEntries += 1
         properties.rawKeySize += UInt64(internalKey.count)

@@ -85,8 +85,15 @@ extension Array where Element == UInt8 {
             return
         }
         removeAll(keepingCapacity: true)
-        if !bytes.isEmpty {
-            append(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count))
-        }
+        append(contentsOf: bytes)
+    }
+
+    /// Appends raw bytes with one memcpy. (The generic `append(contentsOf:)`
+    /// walks an `UnsafeRawBufferPointer` byte by byte, because a raw buffer
+    /// offers no typed contiguous storage; this overload is picked instead.)
+    @inlinable
+    public mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count))
     }
 }

@@ -44,6 +44,16 @@ public struct FileMetaData: Sendable, Equatable {
         self.largestSequence = largestSequence
     }
 
+    /// True if `largest` is an exclusive bound: a range tombstone's end
+    /// recorded as (end, max sequence, 0x0F), which the file does not hold.
+    public var largestIsExclusive: Bool { largest.withUnsafeBytes { FileMetaData.isExclusiveEnd($0) } }
+
+    /// True if `internalKey` is (key, max sequence, range deletion).
+    static func isExclusiveEnd(_ internalKey: UnsafeRawBufferPointer) -> Bool {
+        guard let parsed = ParsedInternalKey(internalKey) else { return false }
+        return parsed.sequence == maxSequenceNumber && parsed.typeCode == ValueType.rangeDeletion.rawValue
+    }
+
     /// The user key of `smallest`.
     public var smallestUserKey: [UInt8] { Array(smallest.dropLast(8)) }
     /// The user key of `largest`.

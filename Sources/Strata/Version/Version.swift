@@ -53,9 +53,18 @@ public final class Version: Sendable {
 
     private func overlaps(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
         file.meta.smallest.withUnsafeBytes { s in
-            file.meta.largest.withUnsafeBytes { l in
-                Bytewise.compare(InternalKey.userKey(s), userKey) <= 0 && Bytewise.compare(userKey, InternalKey.userKey(l)) <= 0
-            }
+            Bytewise.compare(InternalKey.userKey(s), userKey) <= 0
+        } && !Version.endsBefore(file, userKey)
+    }
+
+    /// True if every key of `file` is below `userKey`: its largest user key
+    /// is smaller, or equal and an exclusive range-tombstone end
+    /// ((key, max sequence, 0x0F): the file's tombstone stops just before
+    /// the key, where the next file of the level begins).
+    static func endsBefore(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
+        file.meta.largest.withUnsafeBytes { l in
+            let c = Bytewise.compare(InternalKey.userKey(l), userKey)
+            return c < 0 || (c == 0 && FileMetaData.isExclusiveEnd(l))
         }
     }
 
@@ -67,10 +76,7 @@ public final class Version: Sendable {
         var hi = files.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            let largestBelow = files[mid].meta.largest.withUnsafeBytes {
-                Bytewise.compare(InternalKey.userKey($0), userKey) < 0
-            }
-            if largestBelow { lo = mid + 1 } else { hi = mid }
+            if Version.endsBefore(files[mid], userKey) { lo = mid + 1 } else { hi = mid }
         }
         guard lo < files.count, overlaps(files[lo], userKey) else { return nil }
         return files[lo]

@@ -40,7 +40,10 @@ struct VersionBuilder {
             for i in files.indices.dropFirst() {
                 let previous = files[i - 1].meta.largestUserKey
                 let next = files[i].meta.smallestUserKey
-                if Bytewise.compare(previous, next) >= 0 {
+                // A file may end exactly where the next begins when its end
+                // is an exclusive range-tombstone bound.
+                let c = Bytewise.compare(previous, next)
+                if c > 0 || (c == 0 && !files[i - 1].meta.largestIsExclusive) {
                     throw .corruption(
                         "L\(level) has overlapping ranges: file \(files[i - 1].number) ends at or after file \(files[i].number) begins")
                 }

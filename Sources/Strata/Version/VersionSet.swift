@@ -319,9 +319,18 @@ public final class VersionSet: Sendable {
                 header.dbID = snapshot.3
                 try writer.addRecord(header.encode())
                 for family in snapshot.0.values.sorted(by: { $0.id < $1.id }) {
+                    if family.id != 0 {
+                        // As RocksDB writes it: the family is added by a
+                        // record of its own (RocksDB ignores files in an
+                        // add record), then its files follow.
+                        var add = VersionEdit()
+                        add.columnFamily = family.id
+                        add.columnFamilyAdd = family.name
+                        add.comparator = Bytewise.name
+                        try writer.addRecord(add.encode())
+                    }
                     var edit = VersionEdit()
                     edit.columnFamily = family.id
-                    if family.id != 0 { edit.columnFamilyAdd = family.name }
                     for (level, files) in family.version.levels.enumerated() {
                         for file in files { edit.newFiles.append((level, file.meta)) }
                     }

@@ -58,6 +58,11 @@ struct DatabaseModelTests {
 
     /// Checks a full scan in both directions and random seeks against the model.
     static func checkIterator(_ db: Database, _ model: Model, _ rng: inout TestRandom, snapshot: Snapshot? = nil) throws {
+        try checkIterator(db.defaultColumnFamily, model, &rng, snapshot: snapshot)
+    }
+
+    /// `checkIterator` for one column family.
+    static func checkIterator(_ db: ColumnFamily, _ model: Model, _ rng: inout TestRandom, snapshot: Snapshot? = nil) throws {
         var lower: [UInt8]? = nil
         var upper: [UInt8]? = nil
         if rng.int(0..<3) == 0 { lower = randomKey(&rng) }
@@ -120,10 +125,18 @@ struct DatabaseModelTests {
                     let v = rng.bytes(rng.int(0..<(rng.int(0..<20) == 0 ? 3000 : 60)))
                     try db.put(k, v)
                     model[k] = v
-                case 450..<600:
+                case 450..<588:
                     let k = Self.randomKey(&rng)
                     try db.delete(k)
                     model[k] = nil
+                case 588..<600:
+                    // A range deletion [a, b) (an inverted range is a no-op).
+                    let a = Self.randomKey(&rng)
+                    let b = Self.randomKey(&rng)
+                    try db.deleteRange(from: a, to: b)
+                    for k in model.keys where Bytewise.compare(k, a) >= 0 && Bytewise.compare(k, b) < 0 {
+                        model[k] = nil
+                    }
                 case 600..<680:
                     var batch = WriteBatch()
                     var next = model

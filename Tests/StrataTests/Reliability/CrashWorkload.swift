@@ -22,12 +22,9 @@ struct CrashWorkload {
         case reopen
     }
 
-    /// Whether writes include range deletions. Off until the compaction fix
-    /// that drops entries covered by a range tombstone (branch wt-comp,
-    /// f04d393) is merged: on main, a bottommost compaction drops range
-    /// tombstones without dropping the keys they cover, so deleted keys come
-    /// back (`CrashWorkloadTests.rangeDeletionSurvivesCompaction` shows it).
-    static let rangeDeletions = false
+    /// Whether writes include range deletions (they do; the switch is
+    /// for bisecting a failure).
+    static let rangeDeletions = true
 
     let seed: UInt64
     let steps: [Step]

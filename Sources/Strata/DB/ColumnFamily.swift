@@ -1,0 +1,178 @@
+/// A column family: a named, independent key space of a database, with its
+/// own memtables, levels, compactions and options, sharing the database's
+/// WAL (so one `WriteBatch` can update several families atomically) and
+/// MANIFEST. Get one from `Database.createColumnFamily(named:options:)` or
+/// `Database.columnFamily(named:)`; the default family (`"default"`, id 0)
+/// is what the `Database` methods themselves use.
+///
+/// The methods mirror `Database`'s and keep its contracts (absent keys read
+/// as nil, durability per `WriteOptions`, snapshots are database-wide).
+/// After `Database.dropColumnFamily(named:)` every method throws
+/// `.invalidArgument` ("column family NAME was dropped"); iterators created
+/// before the drop keep reading what they pinned.
+///
+/// Thread safety: `Sendable`; a handle may be used from any thread. It keeps
+/// the database object alive, not open: after `Database.close()` its
+/// methods throw `.closed`.
+public final class ColumnFamily: Sendable {
+    /// The database the family belongs to.
+    public let database: Database
+    let data: ColumnFamilyData
+
+    init(database: Database, data: ColumnFamilyData) {
+        self.database = database
+        self.data = data
+    }
+
+    /// The family's name ("default" for the default family).
+    public var name: String { data.name }
+
+    /// The family's id as the MANIFEST, WAL and table properties record it
+    /// (0 for the default family; ids are never reused after a drop).
+    public var id: UInt32 { data.id }
+
+    /// True once the family was dropped.
+    public var isDropped: Bool { database.monitor.withLock { data.dropped } }
+
+    // MARK: Writes
+
+    /// Sets `key` to `value` in this family. Durability as `Database.write`.
+    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.put(key, value, in: self)
+        try database.write(batch, options: options)
+    }
+
+    /// Deletes `key` from this family; deleting an absent key is not an error.
+    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.delete(key, in: self)
+        try database.write(batch, options: options)
+    }
+
+    /// Deletes the one earlier `put` of `key` (RocksDB `SingleDelete`), as `Database.singleDelete`.
+    public func singleDelete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.singleDelete(key, in: self)
+        try database.write(batch, options: options)
+    }
+
+    /// Adds a merge operand for `key`. Throws `.invalidArgument` if this
+    /// family has no merge operator (`ColumnFamilyOptions.mergeOperator`).
+    public func merge(_ key: [UInt8], _ operand: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.merge(key, operand, in: self)
+        try database.write(batch, options: options)
+    }
+
+    /// Deletes every key in [begin, end) of this family. An empty or inverted range is a no-op.
+    public func deleteRange(from begin: [UInt8], to end: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.deleteRange(from: begin, to: end, in: self)
+        try database.write(batch, options: options)
+    }
+
+    // MARK: Reads
+
+    /// The value of `key` in this family, or nil if absent or deleted, as of
+    /// `options.snapshot` (or now). As `Database.get`.
+    public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
+        try database.get(key, options: options, family: data)
+    }
+
+    /// An iterator over this family, as `Database.makeIterator`.
+    public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
+        try database.makeIterator(options: options, family: data)
+    }
+
+    // MARK: Maintenance
+
+    /// Flushes this family's memtable to an L0 table and waits until every
+    /// memtable of the family that existed at the call is on disk. Other
+    /// families are not flushed (their data keeps the shared WAL alive).
+    public func flush() throws {
+        try database.flush(family: data)
+    }
+
+    /// Compacts [begin, end] (nil = unbounded) of this family, as `Database.compactRange`.
+    public func compactRange(from begin: [UInt8]? = nil, to end: [UInt8]? = nil) throws {
+        try database.compactRange(from: begin, to: end, family: data)
+    }
+
+    /// A property of this family (level layout, `strata.stats` with this
+    /// family's levels), as `Database.property`; nil for an unknown name or
+    /// a dropped family.
+    public func property(_ name: String) -> String? {
+        database.property(name, family: data)
+    }
+}
+
+/// The in-memory state of one live column family: its memtables, the
+/// SuperVersion readers take, its background-work flags and the WAL
+/// horizon. Its `Version` lives in the `VersionSet` under the same id.
+///
+/// Thread safety: `let`s are immutable; every `var` is guarded by the
+/// owning database's `monitor`.
+final class ColumnFamilyData: @unchecked Sendable {
+    let id: UInt32
+    let name: String
+    /// The database's options with this family's settings applied.
+    let options: Options
+    /// Options of the tables this family writes (properties name the family).
+    let tableOptions: TableOptions
+    /// Copies of the option fields the write path reads on every write
+    /// group (no copy of `options` with its existentials per write).
+    let hasMergeOperator: Bool
+    let writeBufferSize: Int
+    let maxWriteBufferNumber: Int
+    let level0SlowdownWritesTrigger: Int
+    let level0StopWritesTrigger: Int
+
+    // Guarded by the database's monitor:
+    /// The active memtable.
+    var mem: MemTable
+    /// Immutable memtables waiting to be flushed, oldest first, each with
+    /// the WAL number created when it was switched out: no data of it (or
+    /// of older memtables) is in that WAL or later ones.
+    var imm: [(table: MemTable, nextLog: UInt64)] = []
+    /// WALs numbered below this hold nothing of this family that is not in
+    /// its tables (RocksDB's per-family log number; it moves ahead in memory
+    /// for an empty family when a new WAL starts, without a MANIFEST record).
+    var logNumber: UInt64
+    /// What readers of this family pin.
+    var current: SuperVersion
+    var flushRunning = false
+    var compactionRunning = false
+    var manualCompactionPending = 0
+    var filesBeingCompacted = Set<UInt64>()
+    /// Set by `dropColumnFamily`: no new writes, reads or background work.
+    var dropped = false
+    /// Estimated compaction debt of the installed version (see
+    /// `pendingCompactionBytes(version:options:)`). Under the monitor.
+    var pendingCompactionBytes: UInt64 = 0
+
+    init(id: UInt32, name: String, options: Options, tableOptions: TableOptions, logNumber: UInt64, version: Version) {
+        self.id = id
+        self.name = name
+        self.options = options
+        var t = tableOptions
+        t.columnFamilyID = id
+        t.columnFamilyName = name
+        self.tableOptions = t
+        hasMergeOperator = options.mergeOperator != nil
+        writeBufferSize = options.writeBufferSize
+        maxWriteBufferNumber = options.maxWriteBufferNumber
+        level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
+        level0StopWritesTrigger = options.level0StopWritesTrigger
+        self.logNumber = logNumber
+        mem = MemTable()
+        current = SuperVersion(mem: mem, imm: [], version: version)
+    }
+
+    /// Needs a memtable switch: the active memtable is full.
+    var memtableIsFull: Bool { mem.approximateMemoryUsage >= writeBufferSize }
+
+    /// Level-0 files in the installed SuperVersion (every version change
+    /// installs a new one). Caller holds the monitor.
+    var l0FileCount: Int { current.version.levels[0].count }
+}
