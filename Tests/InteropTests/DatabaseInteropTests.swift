@@ -32,7 +32,7 @@ struct DatabaseInteropTests {
         return result
     }
 
-    @Test("ldb reads a Strata database after flushes and compactions, and rocksdb-check passes")
+    @Test("ldb reads a Strata database (puts, deletes, range deletions) after flushes and compactions, and rocksdb-check passes")
     func ldbReadsStrata() throws {
         let dir = InteropDirectory()
         defer { dir.remove() }
@@ -57,7 +57,15 @@ struct DatabaseInteropTests {
                 case 1: key = [0xFF] + rng.bytes(rng.int(0..<3))
                 default: key = Array("key\(rng.int(0..<2500))".utf8)
                 }
-                if rng.int(0..<6) == 0 {
+                if rng.int(0..<150) == 0 {
+                    // A range deletion: ldb must honour the tombstones in
+                    // tables (flushed, compacted, cut at file boundaries)
+                    // and in the WAL.
+                    let a = Array("key\(rng.int(0..<2500))".utf8)
+                    let b = Array("key\(rng.int(0..<2500))".utf8)
+                    try db.deleteRange(from: a, to: b)
+                    for k in model.keys where Bytewise.compare(k, a) >= 0 && Bytewise.compare(k, b) < 0 { model[k] = nil }
+                } else if rng.int(0..<6) == 0 {
                     try db.delete(key)
                     model[key] = nil
                 } else {
@@ -69,7 +77,16 @@ struct DatabaseInteropTests {
             }
             // Leave the last writes in the WAL only: RocksDB must replay Strata's WAL.
             try db.close()
-            #expect(try Self.ldbScan(path) == Self.expectedScan(model), "seed \(seed)")
+            let reopened = try Database.open(at: path, options: options)
+            #expect(try Self.strataScan(reopened) == model, "seed \(seed): Strata's own scan")
+            try reopened.close()
+            let ldbLines = try Self.ldbScan(path)
+            let expectedLines = Self.expectedScan(model)
+            #expect(ldbLines == expectedLines, "seed \(seed)")
+            if ldbLines != expectedLines {
+                print("DIFF ldb-only:", Set(ldbLines).subtracting(expectedLines).sorted().prefix(5))
+                print("DIFF expected-only:", Set(expectedLines).subtracting(ldbLines).sorted().prefix(5))
+            }
 
             let check = try RocksDBTools.runExecutable(
                 "/bin/bash", [Self.sharedTool("rocksdb-check.sh"), path])
