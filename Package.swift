@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "strata-stress", targets: ["strata-stress"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
         .executable(name: "checkpoint-bench", targets: ["checkpoint-bench"]),
@@ -33,6 +34,9 @@ let package = Package(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
         .executableTarget(
             name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
+        // Stress test with an expected-state oracle and the SIGKILL crash test.
+        .executableTarget(
+            name: "strata-stress", dependencies: ["Strata", "ToolSupport"], path: "tools/strata-stress"),
         .executableTarget(
             name: "table-bench", dependencies: ["Strata"], path: "Benchmarks/table-bench"),
         .executableTarget(

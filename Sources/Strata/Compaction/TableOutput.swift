@@ -31,6 +31,7 @@ public final class TableOutput {
     private var fileStart: [UInt8]? = nil
     private(set) var finished: [FileMetaData] = []
     private var created: [String] = []
+    private var keepFinished = false
 
     /// Bytes written so far (finished files).
     public var bytesWritten: UInt64 { finished.reduce(0) { $0 + $1.fileSize } }
@@ -132,13 +133,27 @@ public final class TableOutput {
         }
     }
 
-    /// Removes every file this output created.
+    /// Removes every file this output created — except, after
+    /// `keepFilesFromNowOn`, the finished ones.
     public func abandon() {
         try? file?.close()
         builder = nil
         file = nil
-        for path in created { try? fileSystem.removeFile(path) }
+        if keepFinished {
+            let kept = Set(finished.map { Path.join(directory, DBFileName.table($0.number)) })
+            for path in created where !kept.contains(path) { try? fileSystem.removeFile(path) }
+        } else {
+            for path in created { try? fileSystem.removeFile(path) }
+        }
         finished.removeAll()
+    }
+
+    /// Call just before the finished tables are recorded in the MANIFEST:
+    /// if recording fails, the edit may still be in the MANIFEST (and be
+    /// replayed on reopen), so `abandon` must not remove them. Tables no
+    /// MANIFEST lists are deleted at the next open.
+    public func keepFilesFromNowOn() {
+        keepFinished = true
     }
 }
 

@@ -148,7 +148,11 @@ extension Database {
         edit.logNumber = nextLog
         do {
             try versions.logAndApply([edit])
-        } catch {
+        } catch let error as StrataError where error.kind != .ioError {
+            // The edit never reached the MANIFEST (the family was dropped):
+            // the table is garbage. After an I/O error it may be there and be
+            // replayed on reopen, so the table stays (an unlisted one is
+            // deleted at the next open).
             for (_, meta) in edit.newFiles { try? fileSystem.removeFile(Path.join(path, DBFileName.table(meta.number))) }
             throw error
         }

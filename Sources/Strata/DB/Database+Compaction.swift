@@ -66,6 +66,7 @@ extension Database {
             if let error = filtered.error { throw error }
             let files = try output.finish()
             for f in files { edit.newFiles.append((plan.outputLevel, f)) }
+            output.keepFilesFromNowOn()
             try versions.logAndApply([edit])
             let written = files.reduce(UInt64(0)) { $0 + $1.fileSize }
             stats.levels[plan.outputLevel].bytesWritten.add(written, ordering: .relaxed)
@@ -73,6 +74,7 @@ extension Database {
             stats.levels[plan.outputLevel].count.add(1, ordering: .relaxed)
         } catch {
             output.abandon()
+            stopWrites(after: error)
             throw error
         }
     }

@@ -96,31 +96,73 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
-    /// A deep copy of the durable state (what a crash now would leave), as a
-    /// new file system. The original keeps running.
-    public func crashClone() -> MemoryFileSystem {
+    /// What a crash image keeps of the data that was written but not synced.
+    public enum UnsyncedData: Sendable, Equatable {
+        /// A power loss: unsynced bytes and unsynced directory entries are lost.
+        case none
+        /// A process kill (SIGKILL): everything handed to the OS survives —
+        /// all bytes and all directory entries; what was synced stays synced.
+        case all
+        /// A power loss that tore the unsynced tails: directory entries revert
+        /// to their last sync, and each file keeps its synced bytes plus a
+        /// prefix of its unsynced bytes, of a length drawn from a generator
+        /// seeded with `seed` (possibly none, possibly all).
+        case randomPrefix(seed: UInt64)
+    }
+
+    /// A deep copy of what a crash now would leave (by default a power loss:
+    /// the durable state), as a new file system. The original keeps running.
+    /// Locks are not copied: the crashed process held none.
+    public func crashClone(keeping unsynced: UnsyncedData = .none) -> MemoryFileSystem {
         let clone = MemoryFileSystem()
+        var rng = SplitMix64(seed: { if case .randomPrefix(let s) = unsynced { return s } else { return 0 } }())
         state.withLock { s in
             var copies: [ObjectIdentifier: Node] = [:]
+            func copy(_ node: Node) -> Node {
+                if let done = copies[ObjectIdentifier(node)] { return done }
+                let n = Node()
+                n.synced = node.synced
+                switch unsynced {
+                case .none:
+                    n.data = node.synced
+                case .all:
+                    n.data = node.data
+                case .randomPrefix:
+                    if node.data.count > node.synced.count && node.data.starts(with: node.synced) {
+                        let extra = Int(rng.next() % UInt64(node.data.count - node.synced.count + 1))
+                        n.data = Array(node.data.prefix(node.synced.count + extra))
+                    } else {
+                        n.data = node.synced
+                    }
+                }
+                if unsynced != .all { n.synced = n.data }
+                copies[ObjectIdentifier(node)] = n
+                return n
+            }
             clone.state.withLock { c in
-                for (path, dir) in s.directories {
+                // Sorted, so a seeded clone is the same on every run.
+                for path in s.directories.keys.sorted() {
+                    let dir = s.directories[path]!
                     var d = Directory()
-                    for (name, node) in dir.durable {
-                        let copy = copies[ObjectIdentifier(node)] ?? {
-                            let n = Node()
-                            n.data = node.synced
-                            n.synced = node.synced
-                            copies[ObjectIdentifier(node)] = n
-                            return n
-                        }()
-                        d.entries[name] = copy
-                        d.durable[name] = copy
+                    for name in dir.durable.keys.sorted() { d.durable[name] = copy(dir.durable[name]!) }
+                    if unsynced == .all {
+                        for name in dir.entries.keys.sorted() { d.entries[name] = copy(dir.entries[name]!) }
+                    } else {
+                        d.entries = d.durable
                     }
                     c.directories[path] = d
                 }
             }
         }
         return clone
+    }
+
+    /// Names of the files in `directory` that a power loss now would keep,
+    /// with their durable sizes (for diagnostics in crash tests).
+    public func durableListing(_ directory: String) -> [(name: String, size: Int)] {
+        state.withLock { s in
+            (s.directories[directory]?.durable ?? [:]).map { ($0.key, $0.value.synced.count) }.sorted { $0.name < $1.name }
+        }
     }
 
     public func openRandomAccess(_ path: String) throws -> any RandomAccessFile {

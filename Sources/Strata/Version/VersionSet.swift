@@ -48,6 +48,12 @@ public final class VersionSet: Sendable {
     struct ManifestWriter {
         var writer: LogWriter?
         var number: UInt64 = 0
+        /// The error of a failed append or sync. The MANIFEST may then end
+        /// in a partial or unsynced record, and a record appended after it
+        /// could be lost on replay (read as part of a torn tail), so no
+        /// further edit is written until the database is reopened (which
+        /// starts a new MANIFEST).
+        var failure: StrataError?
     }
 
     private init(directory: String, fileSystem: any FileSystem) {
@@ -305,6 +311,7 @@ public final class VersionSet: Sendable {
             let path = Path.join(directory, DBFileName.manifest(number))
             let file = try fileSystem.createWritable(path)
             let writer = LogWriter(file: file)
+            var published = false
             do {
                 let snapshot = state.withLock { s in (s.families, s.maxColumnFamily, s.minLogNumberToKeep, s.dbID) }
                 var header = VersionEdit()
@@ -338,10 +345,13 @@ public final class VersionSet: Sendable {
                 counters.prevLogNumber = 0
                 try writer.addRecord(counters.encode())
                 try writer.sync()
-                try setCurrent(manifestNumber: number)
+                try setCurrent(manifestNumber: number, renamed: &published)
             } catch {
                 try? writer.close()
-                try? fileSystem.removeFile(path)
+                // Once CURRENT names the new MANIFEST (even if the directory
+                // sync after the rename failed), removing it would leave a
+                // CURRENT that names a missing file.
+                if !published { try? fileSystem.removeFile(path) }
                 throw error
             }
             try? m.writer?.close()
@@ -355,7 +365,8 @@ public final class VersionSet: Sendable {
     }
 
     /// Replaces CURRENT atomically: temp file, fsync, rename, directory fsync.
-    private func setCurrent(manifestNumber: UInt64) throws {
+    /// Sets `renamed` once CURRENT names the new MANIFEST.
+    private func setCurrent(manifestNumber: UInt64, renamed: inout Bool) throws {
         let tempNumber = manifestNumber
         let temp = Path.join(directory, DBFileName.temp(tempNumber))
         let file = try fileSystem.createWritable(temp)
@@ -364,6 +375,7 @@ public final class VersionSet: Sendable {
             try file.sync()
             try file.close()
             try fileSystem.rename(temp, to: Path.join(directory, DBFileName.current))
+            renamed = true
         } catch {
             try? fileSystem.removeFile(temp)
             throw error
@@ -381,7 +393,10 @@ public final class VersionSet: Sendable {
     /// once no version references them.
     ///
     /// On a MANIFEST write or sync failure nothing is installed and the error
-    /// is thrown; the caller must stop writing (background error).
+    /// is thrown; the caller must stop writing (background error). The edit
+    /// may still be in the MANIFEST (replayed on reopen), so the caller must
+    /// keep the files it adds. Every later call throws `.ioError` until the
+    /// database is reopened.
     public func logAndApply(_ edits: [VersionEdit]) throws {
         precondition(!edits.isEmpty)
         try manifest.withLock { m in
@@ -425,8 +440,19 @@ public final class VersionSet: Sendable {
             guard let writer = m.writer else {
                 throw StrataError(.closed, "MANIFEST is closed")
             }
-            for edit in edits { try writer.addRecord(edit.encode()) }
-            try writer.sync()
+            if let failure = m.failure {
+                throw StrataError.ioError("MANIFEST not written: an earlier write failed, reopen the database: \(failure.message)",
+                                          file: failure.file ?? Path.join(directory, DBFileName.manifest(m.number)))
+            }
+            do {
+                for edit in edits { try writer.addRecord(edit.encode()) }
+                try writer.sync()
+            } catch {
+                let failure = (error as? StrataError)
+                    ?? StrataError.ioError("\(error)", file: Path.join(directory, DBFileName.manifest(m.number)))
+                m.failure = failure
+                throw failure
+            }
 
             state.withLock { s in
                 for (cf, name) in addedFamilies {

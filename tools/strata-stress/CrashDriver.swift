@@ -1,0 +1,169 @@
+import Glibc
+import Strata
+
+/// The SIGKILL crash test (testing.md layer 5; RocksDB's db_crashtest.py):
+/// start a stress run, wait until it writes, kill it with SIGKILL at a
+/// seeded random moment, verify the database against the expected state in
+/// a fresh process, repeat. WAL on and `sync: false`: a process kill must
+/// lose no acknowledged write.
+struct CrashDriver {
+    var config: StressConfig
+    var cycles = 10
+    var killMinMilliseconds = 200
+    var killMaxMilliseconds = 2000
+    /// Stop starting new cycles after this many seconds (0: no limit).
+    var maxSeconds: Double = 0
+
+    /// Runs the cycles; returns the process exit status (0: nothing lost, no wrong read).
+    func run() throws -> Int32 {
+        let executable = try selfExecutable()
+        var rng = Xoshiro256(seed: config.seed)
+        var lost = 0
+        var wrong = 0
+        var done = 0
+        let start = now()
+        print("crash test: seed \(config.seed), \(cycles) cycles, \(config.threads) threads, \(config.keys) keys, "
+            + "kill after \(killMinMilliseconds)–\(killMaxMilliseconds) ms, db \(config.db)")
+        for cycle in 1...max(1, cycles) {
+            if maxSeconds > 0 && now() - start > maxSeconds {
+                print("stopping after \(done) cycles: --max_seconds=\(Int(maxSeconds)) reached")
+                break
+            }
+            let delay = killMinMilliseconds + Int(rng.uniform(UInt64(max(1, killMaxMilliseconds - killMinMilliseconds + 1))))
+            var arguments = common
+            arguments += ["--seed=\(config.seed &+ UInt64(cycle))", "--duration=3600"]
+            let child = try Child(executable: executable, arguments: arguments)
+            guard let line = child.readLine(prefix: "ready") else {
+                let status = child.wait()
+                print("cycle \(cycle): the stress run ended before writing (exit status \(status)):\n\(child.output)")
+                return 1
+            }
+            _ = line
+            usleep(UInt32(delay) * 1000)
+            let finishedEarly = child.hasExited()
+            if !finishedEarly { kill(child.pid, SIGKILL) }
+            let status = child.wait()
+            if finishedEarly && status != 0 {
+                print("cycle \(cycle): the stress run failed (exit status \(status)):\n\(child.output)")
+                return 1
+            }
+            // Verify in a fresh process, as after a real crash.
+            let verifier = try Child(executable: executable, arguments: common + ["--verify_only"])
+            let report = verifier.readLine(prefix: "verified") ?? ""
+            let verifyStatus = verifier.wait()
+            guard let counts = Self.parse(report) else {
+                print("cycle \(cycle): verification failed (exit status \(verifyStatus)):\n\(verifier.output)")
+                return 1
+            }
+            lost += counts.lost
+            wrong += counts.wrong
+            done += 1
+            let acknowledged = (try? ExpectedState(path: config.expectedPath, keys: config.keys).acknowledgedTotal) ?? 0
+            print("cycle \(cycle): killed after \(delay) ms\(finishedEarly ? " (had already finished)" : ""); "
+                + "\(acknowledged) acknowledged writes so far; \(report)")
+            fflush(nil)
+        }
+        print("\(done) cycles, \(lost) lost acknowledged writes, \(wrong) wrong reads")
+        return lost == 0 && wrong == 0 ? 0 : 3
+    }
+
+    /// Flags every child gets.
+    var common: [String] {
+        ["--db=\(config.db)", "--expected_state=\(config.expectedPath)", "--threads=\(config.threads)",
+         "--keys=\(config.keys)", "--sync_percent=\(config.syncPercent)",
+         "--range_deletes=\(config.rangeDeletes ? 1 : 0)"] + (config.disableWAL ? ["--disable_wal"] : [])
+    }
+
+    /// (lost, wrong) from a "verified N keys: L lost …, W wrong reads, …" line.
+    static func parse(_ line: String) -> (lost: Int, wrong: Int)? {
+        let words = line.split(separator: " ")
+        guard let l = words.firstIndex(of: "lost"), l > 0, let lost = Int(words[l - 1]),
+              let w = words.firstIndex(of: "wrong"), w > 0, let wrong = Int(words[w - 1]) else { return nil }
+        return (lost, wrong)
+    }
+
+    func selfExecutable() throws -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { readlink("/proc/self/exe", $0, b.count - 1) }
+        }
+        guard n > 0 else { throw StressError("cannot find this executable (/proc/self/exe)") }
+        return String(decoding: buffer[..<n], as: UTF8.self)
+    }
+}
+
+/// A child process with its standard output on a pipe.
+final class Child {
+    let pid: pid_t
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var status: Int32?
+    /// Everything read from the child so far.
+    private(set) var output = ""
+
+    init(executable: String, arguments: [String]) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw StressError("pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        close(fds[1])
+        guard rc == 0 else {
+            close(fds[0])
+            throw StressError("cannot start \(executable): \(String(cString: strerror(rc)))")
+        }
+        pid = child
+        fd = fds[0]
+    }
+
+    deinit { close(fd) }
+
+    /// Reads lines until one starts with `prefix`; nil at end of output.
+    func readLine(prefix: String) -> String? {
+        while true {
+            while let newline = buffer.firstIndex(of: 10) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeSubrange(...newline)
+                output += line + "\n"
+                if line.hasPrefix(prefix) { return line }
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return nil }
+            buffer += chunk[..<n]
+        }
+    }
+
+    /// True if the child has exited (reaps it).
+    func hasExited() -> Bool {
+        if status != nil { return true }
+        var s: Int32 = 0
+        if waitpid(pid, &s, WNOHANG) == pid {
+            status = s
+            return true
+        }
+        return false
+    }
+
+    /// Waits for the child; its exit code, or 128 + signal if killed.
+    @discardableResult
+    func wait() -> Int32 {
+        if status == nil {
+            var s: Int32 = 0
+            while waitpid(pid, &s, 0) < 0 && errno == EINTR {}
+            status = s
+        }
+        // Drain what it printed.
+        while readLine(prefix: "\u{0}") != nil {}
+        let s = status!
+        if s & 0x7F == 0 { return (s >> 8) & 0xFF }
+        return 128 + (s & 0x7F)
+    }
+}
