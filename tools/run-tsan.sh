@@ -7,7 +7,7 @@
 # Fails if TSan reports anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-filter=${1:-"Concurrency|CrashRecovery|MemTable|UniversalCompactionDatabase"}
+filter=${1:-"Concurrency|CrashRecovery|MemTable|concurrentUniversalCompactions|severalJobs"}
 swift build --build-tests --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
