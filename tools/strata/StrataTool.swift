@@ -16,6 +16,9 @@ struct StrataTool {
           put KEY VALUE
           delete KEY
           deleterange BEGIN END
+          merge KEY OPERAND [--merge_operator=stringappend|int64add|none]
+              (stringappend joins with ':' as ldb reads; int64add takes 8-byte
+              little-endian operands, e.g. --value_hex)
           batchput KEY VALUE [KEY VALUE ...]
           manifest_dump
           dump_wal --walfile=FILE [--print_value] [--header]
@@ -78,6 +81,14 @@ struct StrataTool {
         case "no", "none": options.compression = .none
         case let other?: throw ToolError("unsupported --compression_type=\(other) (snappy or no)")
         }
+        // Like ldb, which always opens with a ':' string-append operator,
+        // so merge operands read (and compact) the same in both tools.
+        switch flags.string("merge_operator") {
+        case nil, "stringappend", "StringAppendOperator": options.mergeOperator = StringAppendOperator(separator: ":")
+        case "int64add", "uint64add", "UInt64AddOperator": options.mergeOperator = Int64AddOperator()
+        case "none": options.mergeOperator = nil
+        case let other?: throw ToolError("unsupported --merge_operator=\(other) (stringappend, int64add or none)")
+        }
         return try Database.open(at: path, options: options)
     }
 
@@ -105,6 +116,12 @@ struct StrataTool {
             guard args.count == 1 else { throw ToolError("delete needs KEY") }
             let db = try openDatabase()
             try family(db).delete(try parseKey(args[0]))
+            try db.close()
+            print("OK")
+        case "merge":
+            guard args.count == 2 else { throw ToolError("merge needs KEY OPERAND") }
+            let db = try openDatabase()
+            try family(db).merge(try parseKey(args[0]), try parseValue(args[1]))
             try db.close()
             print("OK")
         case "deleterange":
