@@ -163,10 +163,13 @@ struct DatabaseInteropTests {
         #expect(missing.status == ldbMissing.status)
     }
 
-    /// A tool from ../shared/tools.
+    /// `../shared/tools/NAME` beside the repository, or the workplace's
+    /// copy at /work/shared when the repository was cloned elsewhere.
     static func sharedTool(_ name: String) -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let beside = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("shared/tools").appendingPathComponent(name).path
+        if FileManager.default.fileExists(atPath: beside) { return beside }
+        return "/work/shared/tools/" + name
     }
 }
