@@ -81,9 +81,11 @@ extension Database {
     /// is removed by the next checkpoint to the same destination).
     ///
     /// Cost: hard links plus a small MANIFEST, independent of the data
-    /// size, except that a table is read once to checksum it the first
-    /// time a checkpoint of this open database includes it (or not at all
-    /// if `options.parent` lists it). Blocking I/O on the caller's thread; other threads
+    /// size: tables Strata wrote carry their XXH3-64 in the MANIFEST
+    /// (hashed as they were written); only a table written by another
+    /// engine (RocksDB) is read once to checksum it, the first time a
+    /// checkpoint of this open database includes it (or not at all if
+    /// `options.parent` lists it). Blocking I/O on the caller's thread; other threads
     /// may keep writing (they wait only while the memtable is switched).
     ///
     /// Throws `.invalidArgument` if `destination` exists, `.closed` after
