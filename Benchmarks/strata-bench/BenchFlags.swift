@@ -27,6 +27,12 @@ struct BenchFlags {
     var sync = false
     var disableWAL = false
     var threads = 1
+    /// `--merge_operator`: nil, "uint64add" or "stringappend" (db_bench's names).
+    var mergeOperator: String? = nil
+    /// `--report=json`: also write the figures to `--report_file` (default
+    /// strata-bench-report.json) and an SVG chart beside it.
+    var report: String? = nil
+    var reportFile = "strata-bench-report.json"
     var histogram = false
     var seed: UInt64 = 0
     var duration = 0
@@ -37,12 +43,12 @@ struct BenchFlags {
         "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier",
         "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
         "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
-        "use_existing_db", "sync", "disable_wal", "threads",
+        "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "report", "report_file",
         "histogram", "seed", "duration", "help",
     ]
 
     static let usage = """
-        strata-bench --benchmarks=fillseq,fillrandom,overwrite,fillsync,readrandom,readmissing,readseq,readreverse,seekrandom,deleterandom,stats
+        strata-bench --benchmarks=fillseq,fillrandom,overwrite,fillsync,readrandom,readmissing,readseq,readreverse,seekrandom,deleterandom,mergerandom,readwhilewriting,stats
             [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
             [--compression_type=snappy|none] [--compression_ratio=0.5] [--bloom_bits=-1]
             [--write_buffer_size=67108864] [--max_bytes_for_level_base=268435456]
@@ -51,6 +57,7 @@ struct BenchFlags {
             [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
             [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
             [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
+            [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
         Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
         amplification report follows. --seed=0 picks a seed from the clock and prints it.
         """
@@ -103,6 +110,15 @@ struct BenchFlags {
         sync = try flags.int("sync").map { $0 != 0 } ?? false
         disableWAL = try flags.int("disable_wal").map { $0 != 0 } ?? false
         threads = try flags.int("threads") ?? threads
+        switch flags.string("merge_operator") {
+        case nil, "": mergeOperator = nil
+        case "uint64add", "UInt64AddOperator": mergeOperator = "uint64add"
+        case "stringappend", "StringAppendOperator": mergeOperator = "stringappend"
+        case let other?: throw ToolError("--merge_operator=\(other): uint64add or stringappend")
+        }
+        report = flags.string("report")
+        if let r = report, r != "json" { throw ToolError("--report=\(r): only json") }
+        reportFile = flags.string("report_file") ?? reportFile
         guard threads == 1 else { throw ToolError("--threads=\(threads): strata-bench runs one thread so far") }
         histogram = try flags.int("histogram").map { $0 != 0 } ?? false
         seed = UInt64(try flags.int("seed") ?? 0)
@@ -124,6 +140,11 @@ struct BenchFlags {
         o.maxBytesForLevelBase = maxBytesForLevelBase
         o.maxBytesForLevelMultiplier = maxBytesForLevelMultiplier
         o.compactionStyle = compactionStyle == 1 ? .universal : .leveled
+        switch mergeOperator {
+        case "uint64add": o.mergeOperator = Int64AddOperator()
+        case "stringappend": o.mergeOperator = StringAppendOperator(separator: ",")
+        default: break
+        }
         o.maxBackgroundJobs = maxBackgroundJobs
         o.universalSizeRatio = universalSizeRatio
         o.universalMinMergeWidth = universalMinMergeWidth

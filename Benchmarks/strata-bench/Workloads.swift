@@ -84,6 +84,8 @@ final class Workloads {
         case "readseq": return try readSequential(name, reverse: false)
         case "readreverse": return try readSequential(name, reverse: true)
         case "seekrandom": return try seekRandom(name)
+        case "mergerandom": return try mergeRandom(name)
+        case "readwhilewriting": return try readWhileWriting(name)
         default: return nil
         }
     }
@@ -149,7 +151,7 @@ final class Workloads {
 
     // MARK: reads
 
-    private func readRandom(_ name: String, missing: Bool) throws -> BenchResult {
+    func readRandom(_ name: String, missing: Bool) throws -> BenchResult {
         let db = try requireDB()
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
@@ -229,6 +231,15 @@ final class Workloads {
         progress.finish()
         return result
     }
+
+    /// The next random key number (for workloads in other files).
+    func nextRandomKey() -> Int { keyRandom.below(flags.num) }
+
+    /// The next generated value (for workloads in other files).
+    func nextValue(into value: inout [UInt8]) { values.next(flags.valueSize, into: &value) }
+
+    /// Records key `n` as live (S-Amp bookkeeping).
+    func markLive(_ n: Int) { live?.insert(n) }
 
     private func requireDB() throws -> Database {
         guard let db else { throw StrataError(.invalidArgument, "no open database") }

@@ -34,6 +34,7 @@ print(String(repeating: "-", count: 48))
 
 do {
     let workloads = try Workloads(flags: flags, seed: seed)
+    var report = BenchReport(command: CommandLine.arguments.joined(separator: " "), machine: machineDescription(), seed: seed)
     for name in flags.benchmarks {
         if name == "stats" {
             if let db = workloads.db { print(db.property("strata.stats") ?? "", terminator: "") }
@@ -61,15 +62,22 @@ do {
         let now = db.statistics()
         let delta = result.baseline.map { now.since($0) } ?? now
         let liveBytes = workloads.live.map { UInt64($0.count * (flags.keySize + flags.valueSize)) }
+        let sstBytes = UInt64(db.property("strata.total-sst-files-size") ?? "") ?? 0
+        let liveDataEstimate = UInt64(db.property("strata.estimate-live-data-size") ?? "") ?? 0
         for line in amplificationReport(result: result, delta: delta, now: now, flags: flags,
                                         liveBytes: liveBytes, diskBytes: directoryBytes(flags.db),
-                                        sstBytes: UInt64(db.property("strata.total-sst-files-size") ?? "") ?? 0,
-                                        liveDataEstimate: UInt64(db.property("strata.estimate-live-data-size") ?? "") ?? 0) {
+                                        sstBytes: sstBytes, liveDataEstimate: liveDataEstimate) {
             print("  " + line)
         }
+        report.benchmarks.append(BenchReport.figures(result, delta: delta, now: now, sstBytes: sstBytes,
+                                                     liveDataEstimate: liveDataEstimate))
         result.latency.reset()
     }
     try workloads.close()
+    if flags.report == "json" {
+        try report.write(to: flags.reportFile)
+        print("Report:     \(flags.reportFile) and its .svg chart")
+    }
 } catch {
     print("Failed: \(error)")
     exit(1)

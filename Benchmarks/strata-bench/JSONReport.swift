@@ -1,0 +1,104 @@
+import Foundation
+import Strata
+
+/// The figures of one benchmark as `--report=json` writes them.
+struct BenchFigures: Codable {
+    var name: String
+    var operations: Int
+    var seconds: Double
+    var opsPerSecond: Double
+    var microsPerOp: Double
+    var p50Micros: Double
+    var p99Micros: Double
+    var p999Micros: Double
+    /// (WAL + flush + compaction bytes) / user bytes during the benchmark.
+    var writeAmplification: Double
+    /// Bytes written per level / user bytes (L0 = flushes + L0 outputs).
+    var writeAmplificationPerLevel: [Double]
+    /// Table bytes / `strata.estimate-live-data-size` afterwards.
+    var spaceAmplification: Double?
+    var stallSeconds: Double
+    var stalls: UInt64
+    var filesPerLevel: [Int]
+    var bytesPerLevel: [UInt64]
+}
+
+/// `--report=json`: every benchmark's figures, and the flags that made them.
+struct BenchReport: Codable {
+    var command: String
+    var machine: String
+    var seed: UInt64
+    var benchmarks: [BenchFigures] = []
+
+    /// Collects the figures of `result` (after its background work ended).
+    static func figures(_ r: BenchResult, delta: DatabaseStatistics, now: DatabaseStatistics,
+                        sstBytes: UInt64, liveDataEstimate: UInt64) -> BenchFigures {
+        let seconds = Double(r.nanoseconds) / 1e9
+        let user = Double(max(delta.userBytes, 1))
+        var perLevel: [Double] = []
+        for level in 0..<delta.compactionBytesWritten.count {
+            let written = level == 0 ? delta.flushBytes + delta.compactionBytesWritten[0] : delta.compactionBytesWritten[level]
+            perLevel.append(delta.userBytes > 0 ? Double(written) / user : 0)
+        }
+        let us = { (p: Double) in r.latency.totalCount > 0 ? Double(r.latency.valueAtPercentile(p)) / 1000 : 0 }
+        return BenchFigures(
+            name: r.name, operations: r.operations, seconds: seconds,
+            opsPerSecond: seconds > 0 ? Double(r.operations) / seconds : 0,
+            microsPerOp: r.operations > 0 ? seconds * 1e6 / Double(r.operations) : 0,
+            p50Micros: us(50), p99Micros: us(99), p999Micros: us(99.9),
+            writeAmplification: delta.userBytes > 0 ? delta.writeAmplification : 0,
+            writeAmplificationPerLevel: perLevel,
+            spaceAmplification: liveDataEstimate > 0 ? Double(sstBytes) / Double(liveDataEstimate) : nil,
+            stallSeconds: Double(delta.stallNanoseconds) / 1e9, stalls: delta.stalls,
+            filesPerLevel: now.filesPerLevel, bytesPerLevel: now.bytesPerLevel)
+    }
+
+    /// Writes the JSON to `path` and an SVG chart beside it (same name,
+    /// `.svg`): per benchmark, ops/s and W-Amp per level as bars.
+    func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+        let svgPath = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".svg"
+        try Data(svg().utf8).write(to: URL(fileURLWithPath: svgPath))
+    }
+
+    /// Two panels: ops/s per benchmark, and W-Amp per level per benchmark.
+    func svg() -> String {
+        let width = 760.0, panel = 220.0, left = 150.0, barArea = width - left - 30
+        var out = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(2 * panel + 80))" font-family="sans-serif" font-size="11">"#
+        out += #"<text x="10" y="18" font-size="13">strata-bench \#(escape(command))</text>"#
+        let rows = max(benchmarks.count, 1)
+        let rowHeight = (panel - 30) / Double(rows)
+        let maxOps = benchmarks.map(\.opsPerSecond).max() ?? 1
+        out += #"<text x="10" y="42">ops/s</text>"#
+        for (i, b) in benchmarks.enumerated() {
+            let y = 50 + Double(i) * rowHeight
+            let w = maxOps > 0 ? barArea * b.opsPerSecond / maxOps : 0
+            out += #"<text x="10" y="\#(y + rowHeight * 0.7)">\#(escape(b.name))</text>"#
+            out += ##"<rect x="\##(left)" y="\##(y)" width="\##(w)" height="\##(rowHeight * 0.8)" fill="#4a7ab5"/>"##
+            out += #"<text x="\#(left + w + 4)" y="\#(y + rowHeight * 0.7)">\#(Int(b.opsPerSecond))</text>"#
+        }
+        let top = panel + 50
+        let maxAmp = benchmarks.map { $0.writeAmplificationPerLevel.reduce(0, +) }.max() ?? 1
+        out += #"<text x="10" y="\#(top - 8)">W-Amp without WAL, stacked by level (L0 dark … L6 light)</text>"#
+        for (i, b) in benchmarks.enumerated() {
+            let y = top + Double(i) * rowHeight
+            out += #"<text x="10" y="\#(y + rowHeight * 0.7)">\#(escape(b.name))</text>"#
+            var x = left
+            for (level, amp) in b.writeAmplificationPerLevel.enumerated() where amp > 0 {
+                let w = maxAmp > 0 ? barArea * amp / maxAmp : 0
+                let shade = 60 + level * 25
+                out += #"<rect x="\#(x)" y="\#(y)" width="\#(w)" height="\#(rowHeight * 0.8)" fill="rgb(\#(shade),\#(shade + 40),\#(min(255, shade + 110)))"><title>L\#(level) \#(String(format: "%.2f", amp))</title></rect>"#
+                x += w
+            }
+            out += #"<text x="\#(x + 4)" y="\#(y + rowHeight * 0.7)">\#(String(format: "%.2f", b.writeAmplificationPerLevel.reduce(0, +)))</text>"#
+        }
+        return out + "</svg>\n"
+    }
+
+    private func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
