@@ -48,7 +48,7 @@ struct BenchFlags {
     ]
 
     static let usage = """
-        strata-bench --benchmarks=fillseq,fillrandom,overwrite,fillsync,readrandom,readmissing,readseq,readreverse,seekrandom,deleterandom,mergerandom,readwhilewriting,stats
+        strata-bench --benchmarks=fillseq,fillrandom,overwrite,fillsync,readrandom,readmissing,readseq,readreverse,seekrandom,deleterandom,mergerandom,readwhilewriting,ampsweep,stats
             [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
             [--compression_type=snappy|none] [--compression_ratio=0.5] [--bloom_bits=-1]
             [--write_buffer_size=67108864] [--max_bytes_for_level_base=268435456]

@@ -36,6 +36,10 @@ do {
     let workloads = try Workloads(flags: flags, seed: seed)
     var report = BenchReport(command: CommandLine.arguments.joined(separator: " "), machine: machineDescription(), seed: seed)
     for name in flags.benchmarks {
+        if name == "ampsweep" {
+            try runAmpSweep(flags: flags, seed: seed)
+            continue
+        }
         if name == "stats" {
             if let db = workloads.db { print(db.property("strata.stats") ?? "", terminator: "") }
             continue
