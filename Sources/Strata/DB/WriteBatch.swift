@@ -147,8 +147,12 @@ public struct WriteBatch: Sendable, Equatable {
         appendRecord(.merge, .columnFamilyMerge, columnFamily: 0, key: key, value: operand)
     }
 
-    /// Deletes every key in [begin, end).
+    /// Deletes every key in [begin, end). An empty or inverted range
+    /// (begin ≥ end) deletes nothing and is not recorded at all: RocksDB
+    /// mishandles an inverted range tombstone it replays from a WAL (it
+    /// hid newer writes of keys outside the range), so none is ever written.
     public mutating func deleteRange(from begin: [UInt8], to end: [UInt8]) {
+        guard Bytewise.compare(begin, end) < 0 else { return }
         appendRecord(.rangeDeletion, .columnFamilyRangeDeletion, columnFamily: 0, key: begin, value: end)
     }
 
@@ -172,8 +176,10 @@ public struct WriteBatch: Sendable, Equatable {
         appendRecord(.merge, .columnFamilyMerge, columnFamily: family.id, key: key, value: operand)
     }
 
-    /// Deletes every key in [begin, end) of `family`.
+    /// Deletes every key in [begin, end) of `family` (nothing, and no
+    /// record, when begin ≥ end; see `deleteRange(from:to:)`).
     public mutating func deleteRange(from begin: [UInt8], to end: [UInt8], in family: ColumnFamily) {
+        guard Bytewise.compare(begin, end) < 0 else { return }
         appendRecord(.rangeDeletion, .columnFamilyRangeDeletion, columnFamily: family.id, key: begin, value: end)
     }
 

@@ -135,14 +135,21 @@ struct WriteBatchTests {
                 model.append(Op(type: .merge, columnFamily: 0, key: key, value: value))
                 size += 1 + lengthPrefixed(key) + lengthPrefixed(value)
             default:
-                batch.deleteRange(from: key, to: value)
-                model.append(Op(type: .rangeDeletion, columnFamily: 0, key: key, value: value))
-                size += 1 + lengthPrefixed(key) + lengthPrefixed(value)
+                // An empty or inverted range is not recorded (RocksDB must
+                // never replay one); order the pair so the range is real.
+                let (begin, end) = Bytewise.compare(key, value) < 0 ? (key, value) : (value, key + [0])
+                batch.deleteRange(from: begin, to: end)
+                model.append(Op(type: .rangeDeletion, columnFamily: 0, key: begin, value: end))
+                size += 1 + lengthPrefixed(begin) + lengthPrefixed(end)
             }
             #expect(batch.count == UInt32(i + 1))
             #expect(batch.byteSize == size)
         }
         #expect(try Self.ops(batch) == model)
+        var empty = WriteBatch()
+        empty.deleteRange(from: [2], to: [1])
+        empty.deleteRange(from: [1], to: [1])
+        #expect(empty.isEmpty, "an empty or inverted range leaves no record")
         let decoded = try WriteBatch(encoded: batch.rep)
         #expect(try Self.ops(decoded) == model)
         #expect(decoded.count == 400)
