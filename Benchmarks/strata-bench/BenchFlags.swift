@@ -27,6 +27,9 @@ struct BenchFlags {
     var sync = false
     var disableWAL = false
     var threads = 1
+    /// `--level_compaction_dynamic_level_bytes` (db_bench's default: false,
+    /// RocksDB 7.8's; Strata's own default is true).
+    var dynamicLevelBytes = false
     /// `--merge_operator`: nil, "uint64add" or "stringappend" (db_bench's names).
     var mergeOperator: String? = nil
     /// `--report=json`: also write the figures to `--report_file` (default
@@ -43,7 +46,7 @@ struct BenchFlags {
         "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier",
         "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
         "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
-        "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "report", "report_file",
+        "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
         "histogram", "seed", "duration", "help",
     ]
 
@@ -57,7 +60,7 @@ struct BenchFlags {
             [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
             [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
             [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
-            [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
+            [--level_compaction_dynamic_level_bytes=false] [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
         Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
         amplification report follows. --seed=0 picks a seed from the clock and prints it.
         """
@@ -110,6 +113,9 @@ struct BenchFlags {
         sync = try flags.int("sync").map { $0 != 0 } ?? false
         disableWAL = try flags.int("disable_wal").map { $0 != 0 } ?? false
         threads = try flags.int("threads") ?? threads
+        if let v = flags.string("level_compaction_dynamic_level_bytes") {
+            dynamicLevelBytes = v == "1" || v == "true"
+        }
         switch flags.string("merge_operator") {
         case nil, "": mergeOperator = nil
         case "uint64add", "UInt64AddOperator": mergeOperator = "uint64add"
@@ -140,6 +146,7 @@ struct BenchFlags {
         o.maxBytesForLevelBase = maxBytesForLevelBase
         o.maxBytesForLevelMultiplier = maxBytesForLevelMultiplier
         o.compactionStyle = compactionStyle == 1 ? .universal : .leveled
+        o.levelCompactionDynamicLevelBytes = dynamicLevelBytes
         switch mergeOperator {
         case "uint64add": o.mergeOperator = Int64AddOperator()
         case "stringappend": o.mergeOperator = StringAppendOperator(separator: ",")

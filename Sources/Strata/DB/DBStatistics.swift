@@ -16,6 +16,12 @@ final class DBStatistics: Sendable {
     let commitGroups = Atomic<UInt64>(0)
     /// Bytes appended to WALs.
     let walBytes = Atomic<UInt64>(0)
+    /// Write-batch bytes committed (headers and record encoding included):
+    /// RocksDB's "ingest" (`rocksdb.bytes.written`).
+    let batchBytes = Atomic<UInt64>(0)
+    /// Write-batch bytes appended to WALs, without the log's 7-byte record
+    /// headers: RocksDB's "Cumulative WAL ... written" (`rocksdb.wal.bytes`).
+    let walBatchBytes = Atomic<UInt64>(0)
     /// WAL fsyncs.
     let walSyncs = Atomic<UInt64>(0)
     /// Bytes of tables written by flushes.

@@ -114,18 +114,24 @@ extension Database {
         let writes = stats.writeCalls.load(ordering: .relaxed)
         let groups = stats.commitGroups.load(ordering: .relaxed)
         let syncs = stats.walSyncs.load(ordering: .relaxed)
-        let wal = stats.walBytes.load(ordering: .relaxed)
         let seconds = Double(stats.compactionNanoseconds.load(ordering: .relaxed)) / 1e9
+        // The cumulative lines follow RocksDB's definitions, so tools that
+        // compute W-Amp from them (peer-bench.sh) compare like with like:
+        // ingest and WAL bytes are write-batch bytes (WAL without log record
+        // headers), and "GB" is 2^30 bytes, as RocksDB prints them.
+        let gib = { (bytes: UInt64) in formatFixed(Double(bytes) / 1_073_741_824, 2) }
+        let ingest = stats.batchBytes.load(ordering: .relaxed)
+        let wal = stats.walBatchBytes.load(ordering: .relaxed)
         lines.append("")
         lines.append("Cumulative writes: \(kilo(writes)) writes, \(kilo(keys)) keys, \(kilo(groups)) commit groups, "
-            + "\(formatFixed(groups > 0 ? Double(writes) / Double(groups) : 0, 1)) writes per commit group, ingest: \(formatFixed(user / 1e9, 2)) GB")
+            + "\(formatFixed(groups > 0 ? Double(writes) / Double(groups) : 0, 1)) writes per commit group, ingest: \(gib(ingest)) GB")
         lines.append("Cumulative WAL: \(kilo(groups)) writes, \(syncs) syncs, "
-            + "\(formatFixed(syncs > 0 ? Double(groups) / Double(syncs) : Double(groups), 2)) writes per sync, written: \(formatFixed(Double(wal) / 1e9, 2)) GB")
-        lines.append("Cumulative compaction: \(formatFixed(Double(totalWritten) / 1e9, 2)) GB write, \(formatFixed(Double(totalRead) / 1e9, 2)) GB read, "
+            + "\(formatFixed(syncs > 0 ? Double(groups) / Double(syncs) : Double(groups), 2)) writes per sync, written: \(gib(wal)) GB")
+        lines.append("Cumulative compaction: \(gib(totalWritten)) GB write, \(gib(totalRead)) GB read, "
             + "\(formatFixed(seconds, 1)) seconds")
         lines.append("Cumulative stall: \(formatFixed(Double(stats.stallNanoseconds.load(ordering: .relaxed)) / 1e9, 3)) seconds, "
             + "\(stats.stalls.load(ordering: .relaxed)) stalls")
-        lines.append("W-Amp (WAL + flush + compaction) / user bytes: \(formatFixed(writeAmplification, 2))")
+        lines.append("W-Amp (WAL + flush + compaction) / user key and value bytes: \(formatFixed(writeAmplification, 2))")
         return lines.joined(separator: "\n") + "\n"
     }
 }

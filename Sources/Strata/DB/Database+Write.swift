@@ -139,7 +139,9 @@ extension Database {
                                           file: error.file, offset: error.offset)
             }
             stats.walBytes.add(UInt64(scratch.record.count + LogFormat.headerSize), ordering: .relaxed)
+            stats.walBatchBytes.add(UInt64(scratch.record.count), ordering: .relaxed)
         }
+        stats.batchBytes.add(UInt64(scratch.record.count), ordering: .relaxed)
         var sequence = firstSequence
         var userBytes: UInt64 = 0
         for w in group {
