@@ -39,7 +39,11 @@ $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD), on $(nproc) × $cp
 no sync, one thread, 8 MiB block cache, the same seed — alternately, $REPS time(s), and
 prints the medians. Ratio = Strata / RocksDB ops/s (> 1: Strata is faster). p99 in
 microseconds (RocksDB/Strata). W-Amp = (WAL written + compaction written) / ingest,
-from each tool's \`stats\` lines.
+from each tool's \`stats\` lines. Both count ingest and WAL in write-batch bytes and print
+GB as 2^30 bytes (RocksDB's definitions). strata-bench waits for flushes and
+compactions after each benchmark (its amplification report measures them);
+db_bench does not, so when \`stats\` prints, RocksDB may still hold L0 files it
+has not compacted yet.
 
 \`\`\`
 $table
