@@ -29,22 +29,6 @@ extension Database {
         throw StrataError(.busy, "checkpoint of \(path): could not take a consistent cut; later memtables kept being flushed first")
     }
 
-    /// Enters the writer queue as a barrier, runs `body` at its head (no write
-    /// in flight, `versions.lastSequence` is the last write), then leaves.
-    /// Caller holds the monitor.
-    private func atWriterQueueHead<T>(_ body: () throws -> T) throws -> T {
-        if let backgroundError { throw backgroundError }
-        let me = PendingWrite(batch: WriteBatch(), options: WriteOptions(), isFlushBarrier: true)
-        writers.append(me)
-        while writers.first !== me { monitor.wait() }
-        defer {
-            writers.removeFirst()
-            monitor.broadcast()
-        }
-        if closed || shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
-        return try body()
-    }
-
     private func newSnapshot(at sequence: UInt64) -> Snapshot {
         snapshots.add(sequence)
         return Snapshot(sequence: sequence, list: snapshots)

@@ -103,18 +103,12 @@ extension Database {
         // Enter the write queue so no write interleaves with the switch.
         var target = 0
         try monitor.withLock {
-            if let backgroundError { throw backgroundError }
-            // Wait for our turn as a writer: the leader protocol owns the memtable.
-            let me = PendingWrite(batch: WriteBatch(), options: WriteOptions(), isFlushBarrier: true)
-            writers.append(me)
-            while writers.first !== me { monitor.wait() }
-            defer {
-                writers.removeFirst()
-                monitor.broadcast()
+            // At the head of the writer queue: the leader protocol owns the memtable.
+            try atWriterQueueHead {
+                if family.dropped { throw StrataError.invalidArgument("column family \(family.name) was dropped") }
+                if !family.mem.isEmpty { try makeRoomForWrite(force: family, noSlowdown: false) }
+                target = family.imm.count
             }
-            if family.dropped { throw StrataError.invalidArgument("column family \(family.name) was dropped") }
-            if !family.mem.isEmpty { try makeRoomForWrite(force: family, noSlowdown: false) }
-            target = family.imm.count
         }
         guard target > 0 else { return }
         try monitor.withLock {

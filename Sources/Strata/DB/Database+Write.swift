@@ -169,6 +169,24 @@ extension Database {
         stats.writeCalls.add(UInt64(group.count), ordering: .relaxed)
     }
 
+    /// Enters the writer queue as a barrier (a leader never takes it into
+    /// its group), runs `body` at the head of the queue — no write in
+    /// flight, `versions.lastSequence` is the last write, the memtables are
+    /// the caller's to switch — then leaves. Used by `flush` and checkpoints.
+    /// Caller holds the monitor; throws the background error or `.closed`.
+    func atWriterQueueHead<T>(_ body: () throws -> T) throws -> T {
+        if let backgroundError { throw backgroundError }
+        let me = PendingWrite(batch: WriteBatch(), options: WriteOptions(), isFlushBarrier: true)
+        writers.append(me)
+        while writers.first !== me { monitor.wait() }
+        defer {
+            writers.removeFirst()
+            monitor.broadcast()
+        }
+        if closed || shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
+        return try body()
+    }
+
     /// Ensures every family's active memtable has room, switching a full
     /// one (or `force`'s, if not empty) to a new memtable and a new WAL, and
     /// stalling while a family has too many memtables waiting for flush or
