@@ -8,15 +8,7 @@ import Testing
 @Suite("Checkpoint interop with RocksDB 7.8.3", .serialized)
 struct CheckpointInteropTests {
     static func scan(_ db: Database, snapshot: Snapshot?) throws -> [[UInt8]: [UInt8]] {
-        var result: [[UInt8]: [UInt8]] = [:]
-        let it = try db.makeIterator(options: ReadOptions(snapshot: snapshot))
-        it.seekToFirst()
-        while it.isValid {
-            result[it.key] = it.value
-            it.next()
-        }
-        try it.status()
-        return result
+        try db.makeIterator(options: ReadOptions(snapshot: snapshot)).contents()
     }
 
     static func check(_ path: String, expected model: [[UInt8]: [UInt8]], in dir: InteropDirectory, label: String) throws {

@@ -33,15 +33,7 @@ struct ColumnFamilyInteropTests {
     }
 
     static func strataScan(_ family: ColumnFamily) throws -> Model {
-        var result: Model = [:]
-        let it = try family.makeIterator()
-        it.seekToFirst()
-        while it.isValid {
-            result[it.key] = it.value
-            it.next()
-        }
-        try it.status()
-        return result
+        try family.makeIterator().contents()
     }
 
     @Test("ldb lists and reads every family of a Strata database (tables, WAL, a dropped family), then writes on top")

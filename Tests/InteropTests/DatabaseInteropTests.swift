@@ -21,15 +21,7 @@ struct DatabaseInteropTests {
     }
 
     static func strataScan(_ db: Database) throws -> [[UInt8]: [UInt8]] {
-        var result: [[UInt8]: [UInt8]] = [:]
-        let it = try db.makeIterator()
-        it.seekToFirst()
-        while it.isValid {
-            result[it.key] = it.value
-            it.next()
-        }
-        try it.status()
-        return result
+        try db.makeIterator().contents()
     }
 
     @Test("ldb reads a Strata database (puts, deletes, range deletions) after flushes and compactions, and rocksdb-check passes")

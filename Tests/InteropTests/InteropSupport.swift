@@ -141,3 +141,18 @@ func hexString(_ bytes: [UInt8]) -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+extension DBIterator {
+    /// Every key and value from the first entry on (a full forward scan),
+    /// for comparing a database with a model. Throws what `status()` throws.
+    func contents() throws -> [[UInt8]: [UInt8]] {
+        var result: [[UInt8]: [UInt8]] = [:]
+        seekToFirst()
+        while isValid {
+            result[key] = value
+            next()
+        }
+        try status()
+        return result
+    }
+}

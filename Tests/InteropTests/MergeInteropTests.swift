@@ -18,15 +18,7 @@ struct MergeInteropTests {
     }
 
     static func strataScan(_ db: Database) throws -> [[UInt8]: [UInt8]] {
-        var result: [[UInt8]: [UInt8]] = [:]
-        let it = try db.makeIterator()
-        it.seekToFirst()
-        while it.isValid {
-            result[it.key] = it.value
-            it.next()
-        }
-        try it.status()
-        return result
+        try db.makeIterator().contents()
     }
 
     static func expectedScan(_ model: [[UInt8]: [UInt8]]) -> [String] {

@@ -6,15 +6,7 @@ import Testing
 enum CheckpointTestSupport {
     /// Every key/value visible through `options` (default: the latest state).
     static func scan(_ db: Database, options: ReadOptions = ReadOptions()) throws -> [[UInt8]: [UInt8]] {
-        var out: [[UInt8]: [UInt8]] = [:]
-        let it = try db.makeIterator(options: options)
-        it.seekToFirst()
-        while it.isValid {
-            out[it.key] = it.value
-            it.next()
-        }
-        try it.status()
-        return out
+        try db.makeIterator(options: options).contents()
     }
 
     static func smallOptions() -> Options {

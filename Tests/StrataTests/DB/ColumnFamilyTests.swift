@@ -23,15 +23,7 @@ struct ColumnFamilyTests {
     }
 
     static func scan(_ family: ColumnFamily) throws -> [[UInt8]: [UInt8]] {
-        var result: [[UInt8]: [UInt8]] = [:]
-        let it = try family.makeIterator()
-        it.seekToFirst()
-        while it.isValid {
-            result[it.key] = it.value
-            it.next()
-        }
-        try it.status()
-        return result
+        try family.makeIterator().contents()
     }
 
     @Test("families are independent key spaces; names, lookup and errors")

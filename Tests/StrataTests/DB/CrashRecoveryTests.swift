@@ -8,15 +8,7 @@ import Testing
 @Suite("Crash recovery")
 struct CrashRecoveryTests {
     static func scan(_ db: Database) throws -> [[UInt8]: [UInt8]] {
-        var out: [[UInt8]: [UInt8]] = [:]
-        let it = try db.makeIterator()
-        it.seekToFirst()
-        while it.isValid {
-            out[it.key] = it.value
-            it.next()
-        }
-        try it.status()
-        return out
+        try db.makeIterator().contents()
     }
 
     @Test("the recovered state is a prefix of acknowledged writes and keeps synced ones")

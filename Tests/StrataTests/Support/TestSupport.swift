@@ -59,3 +59,18 @@ struct TestRandom: RandomNumberGenerator {
 
     mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &self) }
 }
+
+extension DBIterator {
+    /// Every key and value from the first entry on (a full forward scan),
+    /// for comparing a database with a model. Throws what `status()` throws.
+    func contents() throws -> [[UInt8]: [UInt8]] {
+        var result: [[UInt8]: [UInt8]] = [:]
+        seekToFirst()
+        while isValid {
+            result[key] = value
+            next()
+        }
+        try status()
+        return result
+    }
+}
