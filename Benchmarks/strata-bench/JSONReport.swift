@@ -17,6 +17,11 @@ struct BenchFigures: Codable {
     var writeAmplificationPerLevel: [Double]
     /// Table bytes / `strata.estimate-live-data-size` afterwards.
     var spaceAmplification: Double?
+    /// Tables probed and data blocks read from disk per get (nil: no gets).
+    var tablesProbedPerGet: Double?
+    var blocksReadPerGet: Double?
+    /// Share of filtered probes the bloom filter ruled out.
+    var bloomUsefulRate: Double?
     var stallSeconds: Double
     var stalls: UInt64
     var filesPerLevel: [Int]
@@ -49,6 +54,10 @@ struct BenchReport: Codable {
             writeAmplification: delta.userBytes > 0 ? delta.writeAmplification : 0,
             writeAmplificationPerLevel: perLevel,
             spaceAmplification: liveDataEstimate > 0 ? Double(sstBytes) / Double(liveDataEstimate) : nil,
+            tablesProbedPerGet: delta.gets > 0 ? Double(delta.filesProbed) / Double(delta.gets) : nil,
+            blocksReadPerGet: delta.gets > 0 ? Double(delta.blockCacheMisses) / Double(delta.gets) : nil,
+            bloomUsefulRate: delta.bloomUseful + delta.bloomPositive > 0
+                ? Double(delta.bloomUseful) / Double(delta.bloomUseful + delta.bloomPositive) : nil,
             stallSeconds: Double(delta.stallNanoseconds) / 1e9, stalls: delta.stalls,
             filesPerLevel: now.filesPerLevel, bytesPerLevel: now.bytesPerLevel)
     }

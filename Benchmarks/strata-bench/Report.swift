@@ -63,6 +63,26 @@ func amplificationReport(result r: BenchResult, delta: DatabaseStatistics, now: 
     } else {
         lines.append("S-Amp: n/a (no tables); directory \(gb(diskBytes)) GB\(logical)")
     }
+    if delta.gets > 0 {
+        // R-Amp of point lookups: tables consulted and blocks read per get,
+        // and how often the filter spared a block read, beside the bloom
+        // false-positive model (1 − e^(−k/b))^k for b bits per key, k probes.
+        let gets = Double(delta.gets)
+        let filtered = delta.bloomUseful + delta.bloomPositive
+        let lookups = delta.blockCacheHits + delta.blockCacheMisses
+        var line = "R-Amp: \(String(format: "%.2f", Double(delta.filesProbed) / gets)) tables probed and "
+            + "\(String(format: "%.2f", Double(delta.blockCacheMisses) / gets)) data blocks read from disk per get"
+            + " (block cache hits \(lookups > 0 ? String(format: "%.1f", 100 * Double(delta.blockCacheHits) / Double(lookups)) : "-")%)"
+        if filtered > 0 {
+            line += "; bloom useful in \(String(format: "%.1f", 100 * Double(delta.bloomUseful) / Double(filtered)))% of \(filtered) probes"
+        }
+        if flags.bloomBits > 0 {
+            let b = flags.bloomBits
+            let k = Double(FastLocalBloomBuilder.numProbes(millibits: Int(b * 1000)))
+            line += "; model FPR \(String(format: "%.2f", 100 * pow(1 - exp(-k / b), k)))% (b \(String(format: "%g", b)), k \(Int(k)))"
+        }
+        lines.append(line)
+    }
     if r.latency.totalCount > 0 {
         let us = { (p: Double) in String(format: "%.2f", Double(r.latency.valueAtPercentile(p)) / 1000) }
         lines.append("Latency (micros/op): p50 \(us(50)) p99 \(us(99)) p99.9 \(us(99.9)) max \(String(format: "%.2f", Double(r.latency.max) / 1000))")

@@ -15,6 +15,17 @@ extension Database {
         let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var state = LookupState(snapshot: snapshot)
+        // R-Amp counters, added once per lookup.
+        var probed: UInt64 = 0
+        var useful: UInt64 = 0
+        defer {
+            stats.gets.add(1, ordering: .relaxed)
+            if probed > 0 {
+                stats.filesProbed.add(probed, ordering: .relaxed)
+                stats.bloomUseful.add(useful, ordering: .relaxed)
+                stats.bloomPositive.add(probed - useful, ordering: .relaxed)
+            }
+        }
         try key.withUnsafeBytes { userKey in
             for table in [sv.mem] + sv.imm {
                 state.coveringTombstone = max(state.coveringTombstone,
@@ -28,7 +39,8 @@ extension Database {
                     state.coveringTombstone = max(state.coveringTombstone,
                                                   table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
                 }
-                try table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
+                probed += 1
+                if try !table.get(userKey: userKey, sequence: snapshot, { k, v in state.add(k, v) }) { useful += 1 }
                 if state.isDone { return }
             }
             state.finish()

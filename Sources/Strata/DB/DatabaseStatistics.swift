@@ -48,6 +48,20 @@ public struct DatabaseStatistics: Sendable {
         userBytes == 0 ? 0 : Double(walBytes + flushBytes + totalCompactionBytesWritten) / Double(userBytes)
     }
 
+    /// Point lookups, the tables they consulted, and the filter's verdicts
+    /// there: ruled out (useful) or let through (positive). R-Amp per
+    /// lookup = filesProbed / gets; bloom useful rate = useful / (useful +
+    /// positive) (RocksDB `rocksdb.bloom.filter.useful` and
+    /// `rocksdb.bloom.filter.full.positive`).
+    public var gets: UInt64 = 0
+    public var filesProbed: UInt64 = 0
+    public var bloomUseful: UInt64 = 0
+    public var bloomPositive: UInt64 = 0
+    /// Block cache lookups that found their block, and those that read it
+    /// from the file (data blocks read from disk, for R-Amp).
+    public var blockCacheHits: UInt64 = 0
+    public var blockCacheMisses: UInt64 = 0
+
     /// The counters accumulated since `earlier` (levels are the current layout).
     public func since(_ earlier: DatabaseStatistics) -> DatabaseStatistics {
         var d = self
@@ -67,6 +81,12 @@ public struct DatabaseStatistics: Sendable {
         d.trivialMoves -= earlier.trivialMoves
         d.stallNanoseconds -= earlier.stallNanoseconds
         d.stalls -= earlier.stalls
+        d.gets -= earlier.gets
+        d.filesProbed -= earlier.filesProbed
+        d.bloomUseful -= earlier.bloomUseful
+        d.bloomPositive -= earlier.bloomPositive
+        d.blockCacheHits -= earlier.blockCacheHits
+        d.blockCacheMisses -= earlier.blockCacheMisses
         return d
     }
 }
@@ -78,7 +98,7 @@ extension Database {
     public func statistics() -> DatabaseStatistics {
         let version = versions.current() ?? .empty
         let levelCount = Version.levelCount
-        return DatabaseStatistics(
+        var result = DatabaseStatistics(
             userBytes: stats.userBytes.load(ordering: .relaxed),
             userWrites: stats.userWrites.load(ordering: .relaxed),
             writeCalls: stats.writeCalls.load(ordering: .relaxed),
@@ -95,5 +115,12 @@ extension Database {
             stalls: stats.stalls.load(ordering: .relaxed),
             filesPerLevel: (0..<levelCount).map { $0 < version.levels.count ? version.levels[$0].count : 0 },
             bytesPerLevel: (0..<levelCount).map { $0 < version.levels.count ? version.levelBytes($0) : 0 })
+        result.gets = stats.gets.load(ordering: .relaxed)
+        result.filesProbed = stats.filesProbed.load(ordering: .relaxed)
+        result.bloomUseful = stats.bloomUseful.load(ordering: .relaxed)
+        result.bloomPositive = stats.bloomPositive.load(ordering: .relaxed)
+        result.blockCacheHits = blockCache?.hits ?? 0
+        result.blockCacheMisses = blockCache?.misses ?? 0
+        return result
     }
 }

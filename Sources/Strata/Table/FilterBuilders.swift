@@ -33,7 +33,7 @@ public struct FastLocalBloomBuilder {
     }
 
     /// Probes per key for `millibits` per key (`FastLocalBloomImpl::ChooseNumProbes`).
-    static func numProbes(millibits: Int) -> Int {
+    public static func numProbes(millibits: Int) -> Int {
         if millibits <= 2080 { return 1 }
         if millibits <= 3580 { return 2 }
         if millibits <= 5100 { return 3 }

@@ -321,11 +321,13 @@ public final class TableReader: Sendable {
     public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
                     _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
         if let filter, !filter.mayMatch(userKey) { return false }
-        var target: [UInt8] = []
-        target.reserveCapacity(userKey.count + 8)
-        InternalKey.append(to: &target, userKey: userKey, sequence: sequence, type: ValueType.forSeekCode)
         let index = makeIndexIterator()
-        try target.withUnsafeBytes { seekKey in
+        // The seek key, user key ‖ (sequence, highest type), on the stack
+        // for short keys (no allocation per probe).
+        try withUnsafeTemporaryAllocation(byteCount: userKey.count + 8, alignment: 8) { buffer in
+            if userKey.count > 0 { buffer.baseAddress!.copyMemory(from: userKey.baseAddress!, byteCount: userKey.count) }
+            storeFixed64(buffer.baseAddress! + userKey.count, packSequenceAndType(sequence, ValueType.forSeekCode))
+            let seekKey = UnsafeRawBufferPointer(buffer)
             if indexKeyIsUserKey { index.seek(userKey) } else { index.seek(seekKey) }
             var dataIter: BlockIterator? = nil
             while index.isValid {

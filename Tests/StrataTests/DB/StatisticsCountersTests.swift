@@ -50,4 +50,29 @@ struct StatisticsCountersTests {
         #expect(stats.flushBytes + stats.totalCompactionBytesWritten == created,
                 "counted \(stats.flushBytes) + \(stats.totalCompactionBytesWritten), tables created \(created)")
     }
+
+    @Test func lookupCountersCountProbesAndFilterVerdicts() throws {
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        var options = Options()
+        options.bloomBitsPerKey = 10
+        let db = try Database.open(at: dir.path, options: options)
+        for i in 0..<2000 { try db.put(Array("key\(i)".utf8), [UInt8(i & 0xFF)]) }
+        try db.flush()  // one L0 table; the memtable is empty again
+        let before = db.statistics()
+        for i in 0..<500 { #expect(try db.get(Array("key\(i)".utf8)) != nil) }
+        for i in 0..<500 { #expect(try db.get(Array("absent\(i)".utf8)) == nil) }
+        for i in 0..<500 { #expect(try db.get(Array("key\(i)x".utf8)) == nil) }  // in range, absent
+        let d = db.statistics().since(before)
+        #expect(d.gets == 1500)
+        #expect(d.bloomUseful >= 450, "the filter rules out nearly every absent key in range (FPR ~1%)")
+        // Present keys: the one table is probed and its filter lets each through.
+        #expect(d.filesProbed >= 500)
+        #expect(d.bloomPositive >= 500)
+        // Absent keys: outside the table's key range ("absent…" < "key…") they
+        // are not even probed; in range, the filter rules nearly all out.
+        #expect(d.bloomUseful + d.bloomPositive == d.filesProbed)
+        #expect(d.blockCacheHits + d.blockCacheMisses >= 500)
+        try db.close()
+    }
 }
