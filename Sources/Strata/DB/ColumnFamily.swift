@@ -142,8 +142,7 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// What readers of this family pin.
     var current: SuperVersion
     var flushRunning = false
-    /// Background compactions of this family now running; their input
-    /// files are in `filesBeingCompacted`.
+    /// Background compactions of this family now running.
     var runningCompactions: [CompactionPlan] = []
     /// A manual compaction (`compactRange`) of this family is running: it
     /// excludes every other compaction of the family.
@@ -151,7 +150,13 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// True if any compaction of the family, background or manual, runs.
     var compactionRunning: Bool { manualCompactionRunning || !runningCompactions.isEmpty }
     var manualCompactionPending = 0
-    var filesBeingCompacted = Set<UInt64>()
+    /// The input files of the running compactions (the picker must not
+    /// choose them again).
+    var filesBeingCompacted: Set<UInt64> {
+        var numbers = Set<UInt64>()
+        for plan in runningCompactions { for f in plan.allInputs { numbers.insert(f.number) } }
+        return numbers
+    }
     /// Set by `dropColumnFamily`: no new writes, reads or background work.
     var dropped = false
     /// Estimated compaction debt of the installed version (see

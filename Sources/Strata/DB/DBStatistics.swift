@@ -37,12 +37,11 @@ final class DBStatistics: Sendable {
     /// Times writers stalled.
     let stalls = Atomic<UInt64>(0)
     /// Point lookups (`get`), tables they consulted (past the key-range
-    /// check), and of those, how many the bloom filter ruled out ("useful")
-    /// or let through ("positive"; a block was then searched).
+    /// check), and of those, how many the bloom filter ruled out ("useful";
+    /// the others were let through and a block was searched).
     let gets = Atomic<UInt64>(0)
     let filesProbed = Atomic<UInt64>(0)
     let bloomUseful = Atomic<UInt64>(0)
-    let bloomPositive = Atomic<UInt64>(0)
     /// Nanoseconds spent in compactions and flushes.
     let compactionNanoseconds = Atomic<UInt64>(0)
 

@@ -110,14 +110,12 @@ extension Database {
             }
         case .compaction(let family, let plan):
             family.runningCompactions.append(plan)
-            for f in plan.allInputs { family.filesBeingCompacted.insert(f.number) }
             // Another idle thread may find a compaction on other files now.
             maybeScheduleWork()
             let snapshotList = snapshots.sequences
             monitor.unlock()
             let result = Result { try runCompaction(plan, family: family, snapshots: snapshotList) }
             monitor.lock()
-            for f in plan.allInputs { family.filesBeingCompacted.remove(f.number) }
             let inputNumbers = Set(plan.allInputs.map(\.number))
             family.runningCompactions.removeAll { $0.allInputs.contains { inputNumbers.contains($0.number) } }
             switch result {

@@ -112,7 +112,6 @@ extension Database {
                 family.imm.removeAll()
                 family.mem = MemTable()
                 family.current = SuperVersion(mem: family.mem, imm: [], version: .empty)
-                family.filesBeingCompacted.removeAll()
                 // Writers stalled on this family's memtables or L0 look again.
                 backgroundWorkDone += 1
                 monitor.broadcast()

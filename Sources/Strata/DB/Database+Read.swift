@@ -23,7 +23,6 @@ extension Database {
             if probed > 0 {
                 stats.filesProbed.add(probed, ordering: .relaxed)
                 stats.bloomUseful.add(useful, ordering: .relaxed)
-                stats.bloomPositive.add(probed - useful, ordering: .relaxed)
             }
         }
         try key.withUnsafeBytes { userKey in

@@ -46,8 +46,8 @@ extension Database {
         }
         let scratch = writeScratch
         scratch.group.append(me)
+        var bytes = me.batch.byteSize
         if groupError == nil {
-            var bytes = me.batch.byteSize
             writers.forEachAfterFirst { w in
                 if w.isFlushBarrier { return false }
                 // A sync write must not ride in a group the leader won't sync;
@@ -89,8 +89,7 @@ extension Database {
             w.done = true
             w.error = groupError
         }
-        lastGroupBytes = 0
-        for w in scratch.group { lastGroupBytes += w.batch.byteSize }
+        lastGroupBytes = bytes
         writers.removeFirst(scratch.group.count)
         scratch.group.removeAll(keepingCapacity: true)
         monitor.broadcast()
@@ -145,20 +144,10 @@ extension Database {
         var sequence = firstSequence
         var userBytes: UInt64 = 0
         for w in group {
-            if w.batch.usesColumnFamilies {
-                try w.batch.forEach { op in
-                    // A family dropped after the batch was checked: its
-                    // updates stay in the WAL (recovery skips them) but go
-                    // nowhere.
-                    memtables.table(for: op.columnFamily)?.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
-                    userBytes += UInt64(op.key.count + op.value.count)
-                    sequence += 1
-                }
-                continue
-            }
-            let memtable = memtables.defaultMem
             try w.batch.forEach { op in
-                memtable.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
+                // A family dropped after the batch was checked: its updates
+                // stay in the WAL (recovery skips them) but go nowhere.
+                memtables.table(for: op.columnFamily)?.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
                 userBytes += UInt64(op.key.count + op.value.count)
                 sequence += 1
             }

@@ -56,7 +56,8 @@ public struct DatabaseStatistics: Sendable {
     public var gets: UInt64 = 0
     public var filesProbed: UInt64 = 0
     public var bloomUseful: UInt64 = 0
-    public var bloomPositive: UInt64 = 0
+    /// Probes the filter let through (`filesProbed − bloomUseful`).
+    public var bloomPositive: UInt64 { filesProbed - bloomUseful }
     /// Block cache lookups that found their block, and those that read it
     /// from the file (data blocks read from disk, for R-Amp).
     public var blockCacheHits: UInt64 = 0
@@ -84,7 +85,6 @@ public struct DatabaseStatistics: Sendable {
         d.gets -= earlier.gets
         d.filesProbed -= earlier.filesProbed
         d.bloomUseful -= earlier.bloomUseful
-        d.bloomPositive -= earlier.bloomPositive
         d.blockCacheHits -= earlier.blockCacheHits
         d.blockCacheMisses -= earlier.blockCacheMisses
         return d
@@ -118,7 +118,6 @@ extension Database {
         result.gets = stats.gets.load(ordering: .relaxed)
         result.filesProbed = stats.filesProbed.load(ordering: .relaxed)
         result.bloomUseful = stats.bloomUseful.load(ordering: .relaxed)
-        result.bloomPositive = stats.bloomPositive.load(ordering: .relaxed)
         result.blockCacheHits = blockCache?.hits ?? 0
         result.blockCacheMisses = blockCache?.misses ?? 0
         return result
