@@ -45,6 +45,15 @@ let package = Package(
             path: "Benchmarks/strata-bench"),
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
+        // Fuzzing (tools/run-fuzz.sh): the decoders' fuzz bodies and seed
+        // corpus, and one libFuzzer executable per decoder. A plain build
+        // makes them replay tools (FILE|DIR ...); built with
+        // -sanitize=fuzzer -DSTRATA_FUZZ they are libFuzzer binaries.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzTargets", dependencies: ["Strata", "CLibFuzzer"], path: "Fuzz/FuzzTargets"),
+    ] + ["block", "table", "filter", "log", "writebatch", "versionedit"].map { name in
+        .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzTargets"], path: "Fuzz/fuzz-\(name)")
+    } + [
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

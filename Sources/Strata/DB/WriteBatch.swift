@@ -49,7 +49,9 @@ public struct WriteBatch: Sendable, Equatable {
     }
 
     /// A batch from its encoding (e.g. a WAL record). Throws `.corruption`
-    /// if the header is missing or a record is malformed.
+    /// if the header is missing, a record is malformed, the header's count
+    /// differs from the records, or the updates' sequence numbers
+    /// (`sequence` + i) would pass `maxSequenceNumber`.
     public init(encoded: [UInt8]) throws(StrataError) {
         guard encoded.count >= WriteBatch.headerSize else {
             throw .corruption("write batch of \(encoded.count) bytes is shorter than its 12-byte header")
@@ -69,6 +71,12 @@ public struct WriteBatch: Sendable, Equatable {
         }
         guard counted == count else {
             throw .corruption("write batch header says \(count) updates, the records hold \(counted)")
+        }
+        // Update i gets sequence + i; all must be valid 56-bit sequence
+        // numbers (recovery would otherwise overflow or pack a wrong key).
+        if counted > 0 && (sequence > maxSequenceNumber || UInt64(counted - 1) > maxSequenceNumber - sequence) {
+            throw .corruption(
+                "write batch at sequence \(sequence) with \(counted) updates runs past the largest sequence number \(maxSequenceNumber)")
         }
         usesColumnFamilies = families
     }

@@ -27,6 +27,15 @@ public struct VersionEdit: Sendable, Equatable {
         case dbID = 8193
     }
 
+    /// The largest file number RocksDB can record: it packs a file number
+    /// and a 2-bit path id into 64 bits (`kFileNumberMask`). Larger numbers
+    /// in a MANIFEST are corruption (and would overflow the file counter).
+    public static let maxFileNumber: UInt64 = (1 << 62) - 1
+
+    /// Path ids go in those 2 bits: at most 4 `db_paths` (RocksDB rejects a
+    /// larger one as "path_id wrong vaue").
+    static let maxPathID: UInt32 = 3
+
     /// Tags with this bit can be skipped by readers that do not know them.
     static let safeIgnoreMask: UInt32 = 1 << 13
 
@@ -150,7 +159,10 @@ public struct VersionEdit: Sendable, Equatable {
     // MARK: Decoding
 
     /// Decodes a record payload. Throws `.corruption` (no file; the MANIFEST
-    /// reader adds it) naming the field that is malformed.
+    /// reader adds it) naming the field that is malformed — truncated, an
+    /// unknown tag without the safe-to-ignore bit, a file number above
+    /// `maxFileNumber`, a sequence number above `maxSequenceNumber`, a path
+    /// id above 3.
     public static func decode(_ bytes: [UInt8]) throws(StrataError) -> VersionEdit {
         var result: Result<VersionEdit, StrataError>!
         bytes.withUnsafeBytes { raw in
@@ -178,6 +190,24 @@ public struct VersionEdit: Sendable, Equatable {
             guard let v = c.readVarint32() else { throw bad(what) }
             return v
         }
+        func fileNumber(_ what: String) throws(StrataError) -> UInt64 {
+            let start = c.position
+            let v = try v64(what)
+            guard v <= maxFileNumber else {
+                throw StrataError.corruption(
+                    "VersionEdit: \(what) \(v) at record offset \(start) is above the largest file number \(maxFileNumber)")
+            }
+            return v
+        }
+        func sequenceNumber(_ what: String) throws(StrataError) -> UInt64 {
+            let start = c.position
+            let v = try v64(what)
+            guard v <= maxSequenceNumber else {
+                throw StrataError.corruption(
+                    "VersionEdit: \(what) \(v) at record offset \(start) is above the largest sequence number \(maxSequenceNumber)")
+            }
+            return v
+        }
         func internalKey(_ what: String) throws(StrataError) -> [UInt8] {
             guard let k = c.readLengthPrefixed(), k.count >= 8 else { throw bad(what) }
             return Array(k)
@@ -186,11 +216,11 @@ public struct VersionEdit: Sendable, Equatable {
             let tagValue = try v32("tag")
             switch Tag(rawValue: tagValue) {
             case .comparator: edit.comparator = try string("comparator name")
-            case .logNumber: edit.logNumber = try v64("log number")
-            case .prevLogNumber: edit.prevLogNumber = try v64("previous log number")
-            case .nextFileNumber: edit.nextFileNumber = try v64("next file number")
-            case .lastSequence: edit.lastSequence = try v64("last sequence")
-            case .minLogNumberToKeep: edit.minLogNumberToKeep = try v64("min log number to keep")
+            case .logNumber: edit.logNumber = try fileNumber("log number")
+            case .prevLogNumber: edit.prevLogNumber = try fileNumber("previous log number")
+            case .nextFileNumber: edit.nextFileNumber = try fileNumber("next file number")
+            case .lastSequence: edit.lastSequence = try sequenceNumber("last sequence")
+            case .minLogNumberToKeep: edit.minLogNumberToKeep = try fileNumber("min log number to keep")
             case .maxColumnFamily: edit.maxColumnFamily = try v32("max column family")
             case .dbID: edit.dbID = try string("db id")
             case .compactCursor:
@@ -198,22 +228,25 @@ public struct VersionEdit: Sendable, Equatable {
                 edit.compactCursors.append((Int(level), try internalKey("compact cursor key")))
             case .deletedFile:
                 let level = try v32("deleted file level")
-                edit.deletedFiles.append((Int(level), try v64("deleted file number")))
+                edit.deletedFiles.append((Int(level), try fileNumber("deleted file number")))
             case .newFile, .newFile2, .newFile3, .newFile4:
                 let kind = Tag(rawValue: tagValue)!
                 let level = try v32("new file level")
                 guard level < 64 else { throw bad("new file level \(level)") }
-                let number = try v64("new file number")
+                let number = try fileNumber("new file number")
                 var pathID: UInt32 = 0
-                if kind == .newFile3 { pathID = try v32("new file path id") }
+                if kind == .newFile3 {
+                    pathID = try v32("new file path id")
+                    guard pathID <= maxPathID else { throw bad("new file path id \(pathID) (at most \(maxPathID))") }
+                }
                 let size = try v64("new file size")
                 let smallest = try internalKey("smallest key")
                 let largest = try internalKey("largest key")
                 var smallestSeq: UInt64 = 0
                 var largestSeq: UInt64 = 0
                 if kind != .newFile {
-                    smallestSeq = try v64("smallest sequence")
-                    largestSeq = try v64("largest sequence")
+                    smallestSeq = try sequenceNumber("smallest sequence")
+                    largestSeq = try sequenceNumber("largest sequence")
                 }
                 var f = FileMetaData(number: number, fileSize: size, smallest: smallest, largest: largest,
                                      smallestSequence: smallestSeq, largestSequence: largestSeq)
@@ -240,10 +273,11 @@ public struct VersionEdit: Sendable, Equatable {
                             guard let v = fc.readVarint64() else { throw bad("oldest blob file number") }
                             f.oldestBlobFileNumber = v
                         case .pathID:
-                            guard let p = value.first else { throw bad("path id") }
+                            guard value.count == 1, UInt32(value[0]) <= maxPathID else { throw bad("path id") }
+                            let p = value[0]
                             f.pathID = UInt32(p)
                         case .minLogNumberToKeepHack:
-                            guard let v = fc.readFixed64() else { throw bad("min log number to keep") }
+                            guard let v = fc.readFixed64(), v <= maxFileNumber else { throw bad("min log number to keep") }
                             edit.minLogNumberToKeep = max(edit.minLogNumberToKeep ?? 0, v)
                         case .minTimestamp, .maxTimestamp, .terminate:
                             break

@@ -35,7 +35,7 @@ struct VersionEditTests {
         edit.columnFamily = 3
         edit.columnFamilyAdd = "users"
         edit.remainingInAtomicGroup = 2
-        edit.deletedFiles = [(0, 7), (1, 300), (6, UInt64.max)]
+        edit.deletedFiles = [(0, 7), (1, 300), (6, VersionEdit.maxFileNumber)]
         edit.compactCursors = [(2, ikey("cursor", 99))]
         var plain = FileMetaData(number: 12, fileSize: 2600, smallest: ikey("key000000", 1),
                                  largest: ikey("key000099", 100), smallestSequence: 1, largestSequence: 100)
@@ -60,6 +60,7 @@ struct VersionEditTests {
     static func randomEdit(_ rng: inout TestRandom) -> VersionEdit {
         func maybe() -> Bool { rng.int(0..<2) == 0 }
         func u64() -> UInt64 { rng.next() >> UInt64(rng.int(0..<64)) }
+        func fileNumber() -> UInt64 { u64() & VersionEdit.maxFileNumber }
         func ascii(_ n: Int) -> String { String(decoding: (0..<n).map { _ in UInt8(rng.int(0x20..<0x7F)) }, as: UTF8.self) }
         func key() -> [UInt8] {
             var k = rng.bytes(rng.int(0..<12))
@@ -68,21 +69,21 @@ struct VersionEditTests {
         }
         var e = VersionEdit()
         if maybe() { e.comparator = ascii(rng.int(0..<30)) }
-        if maybe() { e.logNumber = u64() }
-        if maybe() { e.prevLogNumber = u64() }
-        if maybe() { e.nextFileNumber = u64() }
+        if maybe() { e.logNumber = fileNumber() }
+        if maybe() { e.prevLogNumber = fileNumber() }
+        if maybe() { e.nextFileNumber = fileNumber() }
         if maybe() { e.lastSequence = u64() & maxSequenceNumber }
-        if maybe() { e.minLogNumberToKeep = u64() }
+        if maybe() { e.minLogNumberToKeep = fileNumber() }
         if maybe() { e.maxColumnFamily = UInt32(truncatingIfNeeded: u64()) }
         if maybe() { e.dbID = ascii(36) }
         if maybe() { e.columnFamily = UInt32(truncatingIfNeeded: u64()) }
         if maybe() { e.columnFamilyAdd = ascii(rng.int(0..<10)) }
         e.columnFamilyDrop = rng.int(0..<4) == 0
         if maybe() { e.remainingInAtomicGroup = UInt32(truncatingIfNeeded: u64()) }
-        for _ in 0..<rng.int(0..<4) { e.deletedFiles.append((rng.int(0..<7), u64())) }
+        for _ in 0..<rng.int(0..<4) { e.deletedFiles.append((rng.int(0..<7), fileNumber())) }
         for _ in 0..<rng.int(0..<2) { e.compactCursors.append((rng.int(0..<7), key())) }
         for _ in 0..<rng.int(0..<4) {
-            var f = FileMetaData(number: u64(), fileSize: u64(), smallest: key(), largest: key(),
+            var f = FileMetaData(number: fileNumber(), fileSize: u64(), smallest: key(), largest: key(),
                                  smallestSequence: u64() & maxSequenceNumber, largestSequence: u64() & maxSequenceNumber)
             f.oldestAncesterTime = u64()
             f.fileCreationTime = u64()
@@ -116,7 +117,7 @@ struct VersionEditTests {
         // Spot-check fields through the decoded value, not just ==.
         #expect(decoded.comparator == "leveldb.BytewiseComparator")
         #expect(decoded.lastSequence == maxSequenceNumber - 1)
-        #expect(decoded.deletedFiles.map { $0.number } == [7, 300, UInt64.max])
+        #expect(decoded.deletedFiles.map { $0.number } == [7, 300, VersionEdit.maxFileNumber])
         #expect(decoded.newFiles.map { $0.level } == [0, 5])
         let rich = decoded.newFiles[1].file
         #expect(rich.smallestUserKey == [] && rich.largestUserKey == [0xC3, 0xBF, 0xC3, 0xBF])
