@@ -16,6 +16,7 @@ public enum FuzzTargets {
         ("log", log),
         ("writebatch", writeBatch),
         ("versionedit", versionEdit),
+        ("manifest", manifest),
     ]
 
     /// The body of target `name`, or nil.

@@ -63,7 +63,7 @@ extension FuzzTargets {
         return out
     }
 
-    /// Records cut from the input at 0xFE bytes, each repeated 1–64 times
+    /// Records cut from the input at 0xFE bytes, each repeated 1–16 times
     /// (its first byte decides) so records cross 32 KiB blocks, written and
     /// read back.
     static func roundTrip(_ data: UnsafeRawBufferPointer) {
@@ -73,8 +73,8 @@ extension FuzzTargets {
         }
         var records: [[UInt8]] = []
         var total = 0
-        for segment in segments where total < 1 << 18 {
-            let times = 1 + Int(segment.first ?? 0) % 64
+        for segment in segments where total < 1 << 17 {
+            let times = 1 + Int(segment.first ?? 0) % 16
             var record: [UInt8] = []
             for _ in 0..<times { record += segment }
             records.append(record)

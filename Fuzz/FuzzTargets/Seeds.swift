@@ -20,6 +20,7 @@ public enum FuzzSeeds {
         case "log": return logSeeds(vectors)
         case "writebatch": return writeBatchSeeds(vectors)
         case "versionedit": return versionEditSeeds(vectors)
+        case "manifest": return try manifestSeeds(vectors)
         default: throw StrataError.invalidArgument("no fuzz target named \(name)")
         }
     }
@@ -225,6 +226,34 @@ public enum FuzzSeeds {
         atomic.remainingInAtomicGroup = 1
         atomic.columnFamilyDrop = true
         seeds.append(atomic.encode())
+        return seeds
+    }
+
+    /// The tiny_db MANIFEST, and one Strata writes for a database with two
+    /// column families, flushed tables and a compaction.
+    static func manifestSeeds(_ vectors: String) throws -> [[UInt8]] {
+        var seeds: [[UInt8]] = []
+        if let bytes = readFile(Path.join(vectors, "tiny_db/MANIFEST-000021")) { seeds.append(bytes) }
+        let fs = MemoryFileSystem()
+        var options = Options()
+        options.fileSystem = fs
+        options.createIfMissing = true
+        let db = try Database.open(at: "/db", options: options)
+        let family = try db.createColumnFamily(named: "second")
+        for round in 0..<3 {
+            for i in 0..<20 {
+                try db.put(Array("key\(i * 3 + round)".utf8), Array("value".utf8))
+                try family.put(Array("k\(i)".utf8), Array("v\(round)".utf8))
+            }
+            try db.flush()
+            try family.flush()
+        }
+        try db.compactRange()
+        try db.close()
+        for name in try fs.listDirectory("/db") where name.hasPrefix("MANIFEST-") {
+            let file = try fs.openRandomAccess(Path.join("/db", name))
+            seeds.append(try file.read(at: 0, count: Int(file.size)))
+        }
         return seeds
     }
 }

@@ -28,7 +28,12 @@ extension FuzzTargets {
             fuzzCheck(false, "a batch that decoded fails to iterate: \(error)")
         }
         fuzzCheck(updates.count == Int(batch.count), "batch says \(batch.count) updates, iterating gives \(updates.count)")
-        for (type, family, key, value) in updates where family == 0 {
+        // The public API records nothing for an empty or inverted range
+        // deletion (it deletes nothing), so those are not expected back.
+        let defaultUpdates = updates.filter { update in
+            update.1 == 0 && (update.0 != .rangeDeletion || Bytewise.compare(update.2, update.3) < 0)
+        }
+        for (type, _, key, value) in defaultUpdates {
             switch type {
             case .value: rebuilt.put(key, value)
             case .deletion: rebuilt.delete(key)
@@ -41,7 +46,6 @@ extension FuzzTargets {
             return fuzzCheck(false, "a batch built with the public API does not decode")
         }
         var index = 0
-        let defaultUpdates = updates.filter { $0.1 == 0 }
         try? again.forEach { op in
             let (type, _, key, value) = defaultUpdates[index]
             fuzzCheck(op.type == type && Array(op.key) == key && Array(op.value) == value,

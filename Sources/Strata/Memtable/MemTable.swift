@@ -29,9 +29,13 @@ public final class MemTable: @unchecked Sendable {
     }
 
     /// Adds an entry. Range deletions (`key` = begin, `value` = end user
-    /// key) go to the tombstone list. Sequence numbers must be unique.
+    /// key) go to the tombstone list; an empty or inverted one (begin ≥
+    /// end) deletes nothing and is dropped — `WriteBatch` never records one,
+    /// but a WAL written elsewhere may hold it, and a flushed table would
+    /// get a smallest key after its largest. Sequence numbers must be unique.
     public func add(sequence: UInt64, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         if type == .rangeDeletion {
+            guard Bytewise.compare(key, value) < 0 else { return }
             var begin = Array(key)
             begin.appendFixed64(packSequenceAndType(sequence, type.rawValue))
             let end = Array(value)

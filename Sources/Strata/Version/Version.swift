@@ -22,8 +22,18 @@ public final class Version: Sendable {
                 ? $0.meta.largestSequence > $1.meta.largestSequence
                 : $0.number > $1.number
         }
+        // Deeper levels: by smallest key; ties (only in a damaged MANIFEST,
+        // which `VersionBuilder.build` then rejects) by largest key and
+        // number, so the order — and that verdict — never depends on the
+        // order the files were listed or hashed in.
         for level in 1..<sorted.count {
-            sorted[level].sort { InternalKey.compare($0.meta.smallest, $1.meta.smallest) < 0 }
+            sorted[level].sort {
+                let bySmallest = InternalKey.compare($0.meta.smallest, $1.meta.smallest)
+                if bySmallest != 0 { return bySmallest < 0 }
+                let byLargest = InternalKey.compare($0.meta.largest, $1.meta.largest)
+                if byLargest != 0 { return byLargest < 0 }
+                return $0.number < $1.number
+            }
         }
         self.levels = sorted
     }

@@ -32,9 +32,15 @@ struct VersionBuilder {
         }
     }
 
-    /// The resulting version. Checks that levels ≥ 1 do not overlap.
+    /// The resulting version. Checks that no file's smallest user key is
+    /// after its largest and that levels ≥ 1 do not overlap.
     func build() throws(StrataError) -> Version {
         let version = Version(levels: levels.map { Array($0.values) })
+        for (level, files) in version.levels.enumerated() {
+            for file in files where Bytewise.compare(file.meta.smallestUserKey, file.meta.largestUserKey) > 0 {
+                throw .corruption("L\(level) file \(file.number): smallest key is after its largest key")
+            }
+        }
         for level in 1..<version.levels.count {
             let files = version.levels[level]
             for i in files.indices.dropFirst() {
