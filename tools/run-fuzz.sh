@@ -11,7 +11,7 @@
 # .build-fuzz/corpus/TARGET (kept between runs, so coverage accumulates),
 # and runs libFuzzer for SECONDS. Findings land in .build-fuzz/findings/.
 # Prints one line per target: "fuzz TARGET: N execs in S s, corpus C,
-# findings F"; exits non-zero on a finding.
+# new findings F"; exits non-zero on a finding.
 #
 # Replaying a finding without libFuzzer (debug build):
 #   swift build --product fuzz-TARGET && .build/debug/fuzz-TARGET FILE
@@ -56,14 +56,15 @@ for t in $targets; do
     ".build/debug/fuzz-$t" --make-corpus="$corpus" --vectors="$vectors" >/dev/null
   fi
   log=.build-fuzz/fuzz-$t.log
+  before=$(ls "$findings" | wc -l)
   rc=0
   # Swift's backtracer would run inside ASan after a trap and add noise.
   SWIFT_BACKTRACE=enable=no "$bin" -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$findings/" "$@" "$corpus" >"$log" 2>&1 || rc=$?
   execs=$(grep -E "^stat::number_of_executed_units" "$log" | awk '{print $2}')
   size=$(ls "$corpus" | wc -l)
-  found=$(ls "$findings" | wc -l)
-  echo "fuzz $t: ${execs:-?} execs in ${seconds} s, corpus $size, findings $found"
+  found=$(( $(ls "$findings" | wc -l) - before ))
+  echo "fuzz $t: ${execs:-?} execs in ${seconds} s, corpus $size, new findings $found"
   if [ "$rc" -ne 0 ]; then
     echo "fuzz $t: FINDING (exit $rc) — see $log and $findings/"
     grep -v "^0x" "$log" | grep -E -m 20 "ERROR|Fatal|fuzz property|Crash|SUMMARY|artifact" || true

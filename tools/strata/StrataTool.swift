@@ -166,10 +166,12 @@ struct StrataTool {
         case "drop_column_family": return try dropColumnFamily(args)
         case "manifest_dump": try manifestDump()
         case "dump_wal": try dumpWAL()
+        case "verify": return try verify()
+        case "repair": return try repair()
         case "checkpoint": return try checkpoint(args: args)
         case "checkpoint_store": return try checkpointStore(args: args)
         default:
-            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.checkpointUsage)")
+            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.repairUsage)\n\(Self.checkpointUsage)")
             return 1
         }
         return 0

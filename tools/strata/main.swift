@@ -16,6 +16,8 @@
 //   create_column_family NAME | drop_column_family NAME   print OK
 //   --column_family=NAME     run a data command (get, put, delete, batchput, scan, load,
 //                            compact, stats) on that column family instead of "default"
+//   verify                   check every file without opening the database (exit 1 if one is damaged)
+//   repair                   rebuild the MANIFEST from the surviving tables and WALs (RepairDB)
 //   write_sst --file=OUT [--hex] [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
 //             [--bloom_bits=10] [--block_size=4096] [--format_version=5]
 //                            read `KEY ==> VALUE` lines (sorted here, last one wins) into a new SST
@@ -32,7 +34,7 @@ do {
     exit(1)
 }
 guard let command = flags.positionals.first else {
-    print(StrataTool.usage + "\n" + StrataTool.checkpointUsage)
+    print(StrataTool.usage + "\n" + StrataTool.repairUsage + "\n" + StrataTool.checkpointUsage)
     exit(flags.bool("help") ? 0 : 1)
 }
 let args = Array(flags.positionals.dropFirst())

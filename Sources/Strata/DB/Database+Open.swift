@@ -75,7 +75,8 @@ extension Database {
     /// for a family is replayed only if the WAL is numbered at or above the
     /// family's log number (older ones are in its tables already), and
     /// updates for families the MANIFEST does not hold (dropped) are
-    /// skipped. Afterwards one atomic MANIFEST group records each family's
+    /// skipped; an update for an id above every id the MANIFEST assigned is
+    /// `.corruption` (the MANIFEST lost the edit that created the family). Afterwards one atomic MANIFEST group records each family's
     /// new tables and moves every log number to the new WAL.
     func recoverWALs() throws {
         let minLog = versions.minLogNumberToKeep
@@ -105,6 +106,7 @@ extension Database {
             memtables[family.id] = MemTable()
         }
         var maxSequence = versions.lastSequence
+        let maxFamily = versions.maxColumnFamily
         var stop = false
         for number in logs where !stop {
             let walPath = Path.join(path, DBFileName.wal(number))
@@ -131,6 +133,14 @@ extension Database {
                 }
                 var sequence = batch.sequence
                 try batch.forEach { op in
+                    if byID[op.columnFamily] == nil && op.columnFamily > maxFamily {
+                        // Not a dropped family (those are at or below the
+                        // largest id): the MANIFEST lost the edit that
+                        // created it, and skipping would lose its writes.
+                        throw StrataError.corruption(
+                            "WAL has an update for column family \(op.columnFamily), which the MANIFEST never created (largest id \(maxFamily))",
+                            file: walPath, offset: reader.lastRecordOffset)
+                    }
                     if let family = byID[op.columnFamily], number >= family.logNumber {
                         memtables[op.columnFamily]!.add(sequence: sequence, type: op.type, key: op.key, value: op.value)
                     }

@@ -28,9 +28,20 @@ public final class LogReader {
     @exclusivity(unchecked)
     public private(set) var isTruncatedTail = false
 
-    /// A reader from the start of `file`.
-    public init(file: any RandomAccessFile) {
+    /// Whether a bad checksum on the very last record of the file ends the
+    /// log like a torn write (true) or is corruption (false).
+    public let badChecksumAtEndIsTorn: Bool
+
+    /// A reader from the start of `file`. A log ends cleanly at a partial
+    /// header or payload (a write cut short). A complete last record with a
+    /// bad checksum is a torn write too when `badChecksumAtEndIsTorn` (WAL
+    /// recovery: a power loss can persist a record's length before its
+    /// bytes), else `.corruption` (a MANIFEST: its last edit may be one that
+    /// WALs were deleted after, so silently dropping it could lose writes;
+    /// RocksDB reports a MANIFEST checksum mismatch anywhere the same way).
+    public init(file: any RandomAccessFile, badChecksumAtEndIsTorn: Bool = true) {
         self.file = file
+        self.badChecksumAtEndIsTorn = badChecksumAtEndIsTorn
     }
 
     private func readNextBlock() throws -> Bool {
@@ -96,7 +107,7 @@ public final class LogReader {
                 CRC32C.mask(CRC32C.value(UnsafeRawBufferPointer(rebasing: b[(position + 6)..<(position + headerSize + length)])))
             }
             if computed != storedCRC {
-                if block.count < LogFormat.blockSize && position + headerSize + length == block.count {
+                if badChecksumAtEndIsTorn && block.count < LogFormat.blockSize && position + headerSize + length == block.count {
                     // A bad checksum on the very last record of the file is a
                     // torn write too (its bytes were not all persisted).
                     isTruncatedTail = true

@@ -118,6 +118,12 @@ public final class VersionSet: Sendable {
         }
     }
 
+    /// The largest column family id ever assigned (RocksDB `max_column_family`):
+    /// families above it never existed, dropped ones are at or below it.
+    public var maxColumnFamily: UInt32 {
+        state.withLock { s in max(s.maxColumnFamily, s.families.keys.max() ?? 0) }
+    }
+
     /// The number of the MANIFEST being written.
     public var manifestNumber: UInt64 { manifest.withLock { $0.number } }
 
@@ -162,6 +168,53 @@ public final class VersionSet: Sendable {
         return set
     }
 
+    /// Replays the MANIFEST CURRENT names without writing anything: no
+    /// check that the tables exist, no new MANIFEST (for `Database.verify`,
+    /// which reports missing tables itself). Throws what `recover` throws
+    /// for a damaged CURRENT or MANIFEST.
+    static func replayOnly(directory: String, fileSystem: any FileSystem) throws -> VersionSet {
+        let set = VersionSet(directory: directory, fileSystem: fileSystem)
+        try set.replayManifest()
+        return set
+    }
+
+    /// An empty set for `Database.repair` that allocates file numbers from
+    /// `nextFileNumber` (above every number in the directory) and has no
+    /// MANIFEST until `publishRepaired` writes one.
+    static func forRepair(directory: String, fileSystem: any FileSystem, nextFileNumber: UInt64) -> VersionSet {
+        let set = VersionSet(directory: directory, fileSystem: fileSystem)
+        set.nextFile.store(max(nextFileNumber, 2), ordering: .relaxed)
+        return set
+    }
+
+    /// Installs the state a repair rebuilt — each family with its tables
+    /// in L0 and WAL horizon `logNumber` — and publishes it as a new
+    /// MANIFEST (synced) named by a new CURRENT (replaced atomically): a
+    /// crash leaves either the old CURRENT or the repaired state.
+    func publishRepaired(families: [(id: UInt32, name: String, files: [FileMetaData])], logNumber: UInt64,
+                         lastSequence: UInt64, dbID: String?) throws {
+        var made: [UInt32: ColumnFamilyState] = [:]
+        for family in families {
+            var edit = VersionEdit()
+            edit.newFiles = family.files.map { (0, $0) }
+            var builder = VersionBuilder(base: .empty, makeFile: tableFile)
+            try builder.apply(edit)
+            made[family.id] = ColumnFamilyState(id: family.id, name: family.name, version: try builder.build(),
+                                                logNumber: logNumber)
+        }
+        if made[0] == nil { made[0] = ColumnFamilyState(id: 0, name: "default", version: .empty, logNumber: logNumber) }
+        setLastSequence(lastSequence)
+        markFileNumberUsed(logNumber)
+        let final = made
+        state.withLock { s in
+            s.families = final
+            s.maxColumnFamily = final.keys.max() ?? 0
+            s.minLogNumberToKeep = logNumber
+            s.dbID = dbID
+        }
+        try startNewManifest()
+    }
+
     /// The MANIFEST named by CURRENT.
     static func currentManifest(directory: String, fileSystem: any FileSystem) throws -> String {
         let currentPath = Path.join(directory, DBFileName.current)
@@ -183,7 +236,7 @@ public final class VersionSet: Sendable {
         let path = Path.join(directory, name)
         let file = try fileSystem.openRandomAccess(path)
         defer { file.close() }
-        let reader = LogReader(file: file)
+        let reader = LogReader(file: file, badChecksumAtEndIsTorn: false)
 
         var builders: [UInt32: VersionBuilder] = [0: VersionBuilder(base: .empty, makeFile: tableFile)]
         var families: [UInt32: ColumnFamilyState] = [
@@ -285,6 +338,28 @@ public final class VersionSet: Sendable {
         if case .manifest(let n) = DBFileName.parse(name) {
             manifest.withLock { $0.number = n }
             markFileNumberUsed(n)
+        }
+        if reader.isTruncatedTail { try checkTornTail(path: path, end: reader.lastRecordOffset) }
+    }
+
+    /// A MANIFEST that ends in a partial record is normal after a crash
+    /// during an append: that edit was never synced, so nothing acted on
+    /// it. But damage to the length field of a synced last record looks
+    /// the same, and that edit may have been acted on: after a flush's edit
+    /// is synced, the WALs it made obsolete are deleted. So a torn tail is
+    /// accepted only if the WAL of the oldest log number still needed
+    /// exists (WALs are created before an edit names them and deleted only
+    /// after an edit moves past them); otherwise the edit that moved past
+    /// it is the one lost, and replaying without it would silently drop
+    /// the writes that WAL held.
+    private func checkTornTail(path: String, end: UInt64) throws {
+        let needed = minLogNumberToKeep
+        guard needed > 0 else { return }
+        let wal = Path.join(directory, DBFileName.wal(needed))
+        if !fileSystem.exists(wal) {
+            throw StrataError.corruption(
+                "MANIFEST ends in a damaged or torn record after the last intact one, and \(DBFileName.wal(needed)), which the intact records still need, is gone: the lost record is one the database acted on",
+                file: path, offset: end)
         }
     }
 
