@@ -11,7 +11,9 @@ extension Database {
     ///
     /// Throws `.invalidArgument` if the database is absent and
     /// `createIfMissing` is false, or present and `errorIfExists` is true;
-    /// `.corruption` naming the file for a damaged MANIFEST or table;
+    /// `.corruption` naming the file for a damaged MANIFEST or table, or
+    /// when CURRENT is missing from a directory that holds tables or WALs
+    /// (a lost CURRENT: creating a database there would delete them);
     /// `.ioError` if the directory is locked by another process.
     public static func open(at path: String, options: Options = Options()) throws -> Database {
         let fs = options.fileSystem
@@ -33,6 +35,7 @@ extension Database {
                 guard options.createIfMissing else {
                     throw StrataError.invalidArgument("\(path): does not exist (createIfMissing is false)")
                 }
+                try refuseLostCurrent(path, fs)
                 dbID = Identity.uuid()
                 try writeIdentity(path, fs, dbID)
                 versions = try VersionSet.create(directory: path, fileSystem: fs, dbID: nil)
@@ -48,6 +51,27 @@ extension Database {
         } catch {
             lock.unlock()
             throw error
+        }
+    }
+
+    /// Without CURRENT a directory is a new database — unless it holds
+    /// tables or WALs, whose CURRENT was lost: creating a database there
+    /// would delete every table as an orphan. Throws `.corruption` then
+    /// (`Database.repair` rebuilds CURRENT and the MANIFEST). A MANIFEST
+    /// alone is left by a creation cut short before CURRENT was written
+    /// (no WAL or table exists before CURRENT), and is written over.
+    static func refuseLostCurrent(_ path: String, _ fs: any FileSystem) throws {
+        var found: [String] = []
+        for name in try fs.listDirectory(path).sorted() {
+            switch DBFileName.parse(name) {
+            case .table, .wal: found.append(name)
+            default: continue
+            }
+        }
+        guard found.isEmpty else {
+            throw StrataError.corruption(
+                "CURRENT is missing but the directory holds a database's files (\(found.prefix(3).joined(separator: ", "))\(found.count > 3 ? ", …" : "")): not creating a new database over them; Database.repair (strata repair) rebuilds CURRENT",
+                file: Path.join(path, DBFileName.current))
         }
     }
 
