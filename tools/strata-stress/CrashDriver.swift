@@ -23,7 +23,7 @@ struct CrashDriver {
         var done = 0
         let start = now()
         print("crash test: seed \(config.seed), \(cycles) cycles, \(config.threads) threads, \(config.keys) keys, "
-            + "kill after \(killMinMilliseconds)–\(killMaxMilliseconds) ms, db \(config.db)")
+            + "\(config.families) column families, reopen every \(config.reopenSeconds) s, kill after \(killMinMilliseconds)–\(killMaxMilliseconds) ms, db \(config.db)")
         for cycle in 1...max(1, cycles) {
             if maxSeconds > 0 && now() - start > maxSeconds {
                 print("stopping after \(done) cycles: --max_seconds=\(Int(maxSeconds)) reached")
@@ -58,7 +58,7 @@ struct CrashDriver {
             lost += counts.lost
             wrong += counts.wrong
             done += 1
-            let acknowledged = (try? ExpectedState(path: config.expectedPath, keys: config.keys).acknowledgedTotal) ?? 0
+            let acknowledged = (try? ExpectedState(path: config.expectedPath, keys: config.keys * config.families).acknowledgedTotal) ?? 0
             print("cycle \(cycle): killed after \(delay) ms\(finishedEarly ? " (had already finished)" : ""); "
                 + "\(acknowledged) acknowledged writes so far; \(report)")
             fflush(nil)
@@ -71,7 +71,9 @@ struct CrashDriver {
     var common: [String] {
         ["--db=\(config.db)", "--expected_state=\(config.expectedPath)", "--threads=\(config.threads)",
          "--keys=\(config.keys)", "--sync_percent=\(config.syncPercent)",
-         "--range_deletes=\(config.rangeDeletes ? 1 : 0)"] + (config.disableWAL ? ["--disable_wal"] : [])
+         "--range_deletes=\(config.rangeDeletes ? 1 : 0)", "--merges=\(config.merges ? 1 : 0)",
+         "--checkpoints=\(config.checkpoints ? 1 : 0)", "--column_families=\(config.families)",
+         "--reopen_seconds=\(config.reopenSeconds)"] + (config.disableWAL ? ["--disable_wal"] : [])
     }
 
     /// (lost, wrong) from a "verified N keys: L lost …, W wrong reads, …" line.

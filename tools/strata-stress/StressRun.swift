@@ -18,6 +18,19 @@ struct StressConfig {
     /// Write without the WAL: a negative control — a kill then loses
     /// acknowledged writes, and the crash test must say so.
     var disableWAL = false
+    /// Column families written: "default", then "cf1", "cf2", …; batches
+    /// span several. Each key of each family has its own expected state.
+    var families = 2
+    /// Whether to issue merges (8% of operations, and some batch updates).
+    var merges = true
+    /// Whether threads take checkpoints now and then and check their keys in them.
+    var checkpoints = true
+    /// Close and reopen the database (verifying it against the expected
+    /// state) every this many seconds; 0 = never.
+    var reopenSeconds: Double = 0
+
+    /// The family names.
+    var familyNames: [String] { (0..<families).map { $0 == 0 ? "default" : "cf\($0)" } }
 
     /// Small buffers and files, so a run of seconds flushes and compacts.
     var options: Options {
@@ -27,8 +40,39 @@ struct StressConfig {
         o.maxBytesForLevelBase = 1 << 20
         o.level0FileNumCompactionTrigger = 4
         o.blockCacheCapacity = 1 << 20
+        // Every family (they inherit the default family's settings).
+        o.mergeOperator = ReplaceOperator()
         return o
     }
+
+    /// Opens the database, creating the families it lacks (a kill may have
+    /// come between two creations); the handles are in `familyNames` order.
+    func open() throws -> (Database, [ColumnFamily]) {
+        let db = try Database.open(at: db, options: options)
+        var handles: [ColumnFamily] = []
+        for name in familyNames {
+            if let family = db.columnFamily(named: name) {
+                handles.append(family)
+            } else {
+                handles.append(try db.createColumnFamily(named: name))
+            }
+        }
+        return (db, handles)
+    }
+}
+
+/// The merge operator of the stress runs: the newest operand replaces the
+/// value (RocksDB db_stress's `PutOperator`), so a merge sets a key to a
+/// state the expected-state oracle can hold, while reads, flushes and
+/// compactions still go through the merge paths.
+struct ReplaceOperator: MergeOperator {
+    var name: String { "StrataStressReplaceOperator" }
+
+    func fullMerge(key: [UInt8], existing: [UInt8]?, operands: [[UInt8]]) -> [UInt8]? {
+        operands.last ?? existing
+    }
+
+    func partialMerge(key: [UInt8], left: [UInt8], right: [UInt8]) -> [UInt8]? { right }
 }
 
 /// Result of checking a database against the expected state.
@@ -46,31 +90,43 @@ struct Verification: CustomStringConvertible {
 }
 
 enum Verifier {
-    /// Reads every key (by `get`, and by one full scan that must agree),
-    /// compares it with the expected state, and records what the database
-    /// holds as the new committed state (resolving writes in flight).
-    static func verify(_ db: Database, _ state: ExpectedState) throws -> Verification {
+    /// Reads every key of every family (by `get`, and by one full scan per
+    /// family that must agree), compares it with the expected state, and
+    /// records what the database holds as the new committed state
+    /// (resolving writes in flight). Expected-state slot f·keys + k is key
+    /// k of family f.
+    static func verify(_ families: [ColumnFamily], _ state: ExpectedState, keys: Int) throws -> Verification {
         var result = Verification()
+        for (f, family) in families.enumerated() {
+            try verify(family, f, state, keys: keys, into: &result)
+        }
+        return result
+    }
+
+    /// Checks family number `f` (expected-state slots f·keys ..< (f+1)·keys).
+    static func verify(_ family: ColumnFamily, _ f: Int, _ state: ExpectedState, keys: Int,
+                       into result: inout Verification) throws {
         var scanned: [Int: [UInt8]] = [:]
-        let it = try db.makeIterator()
+        let it = try family.makeIterator()
         it.seekToFirst()
         while it.isValid {
             let text = String(decoding: it.key, as: UTF8.self)
-            if text.hasPrefix("key"), let k = Int(text.dropFirst(3)), k < state.keys {
+            if text.hasPrefix("key"), let k = Int(text.dropFirst(3)), k < keys {
                 scanned[k] = it.value
             } else {
                 result.wrong += 1
-                result.examples.append("unexpected key \(text)")
+                result.examples.append("unexpected key \(text) in \(family.name)")
             }
             it.next()
         }
         try it.status()
-        for k in 0..<state.keys {
+        for key in 0..<keys {
+            let k = f * keys + key
             result.keys += 1
-            let value = try db.get(ExpectedState.keyBytes(k))
-            if value != scanned[k] {
+            let value = try family.get(ExpectedState.keyBytes(key))
+            if value != scanned[key] {
                 result.wrong += 1
-                if result.examples.count < 5 { result.examples.append("key \(k): get and scan disagree") }
+                if result.examples.count < 5 { result.examples.append("key \(key) of \(family.name): get and scan disagree") }
             }
             let (committed, pending) = state.load(k)
             guard let actual = ExpectedState.decode(k, value) else {
@@ -96,21 +152,24 @@ enum Verifier {
             let top = max(committed.generation, pending?.generation ?? 0, actual.generation)
             state.commit(k, ExpectedState.Entry(generation: actual.exists ? actual.generation : top, exists: actual.exists))
         }
-        return result
     }
 }
 
 /// The worker threads of a stress run.
 final class StressWorkers: @unchecked Sendable {
     // @unchecked: `failure` is behind `lock`; the rest is immutable or
-    // partitioned by thread (each thread owns a range of keys).
+    // partitioned by thread (each thread owns a range of keys, in every family).
     let db: Database
+    let families: [ColumnFamily]
     let state: ExpectedState
     let config: StressConfig
     private let lock = ToolLock<String?>(nil)
+    /// Checkpoints taken and checked (all threads).
+    let checkpointsTaken = ToolLock(0)
 
-    init(db: Database, state: ExpectedState, config: StressConfig) {
+    init(db: Database, families: [ColumnFamily], state: ExpectedState, config: StressConfig) {
         self.db = db
+        self.families = families
         self.state = state
         self.config = config
     }
@@ -151,104 +210,130 @@ final class StressWorkers: @unchecked Sendable {
         }
     }
 
-    private func randomKey(_ range: Range<Int>, _ rng: inout Xoshiro256) -> Int {
-        range.lowerBound + Int(rng.uniform(UInt64(range.count)))
+    /// One of the thread's keys in a random family.
+    private func randomKey(_ range: Range<Int>, _ rng: inout Xoshiro256) -> Key {
+        Key(family: Int(rng.uniform(UInt64(families.count))),
+            key: range.lowerBound + Int(rng.uniform(UInt64(range.count))), keys: config.keys)
     }
+
+    /// A key of one family; `slot` is its expected-state index.
+    struct Key: Hashable {
+        var family: Int
+        var key: Int
+        var keys: Int
+        var slot: Int { family * keys + key }
+        var bytes: [UInt8] { ExpectedState.keyBytes(key) }
+    }
+
+    enum Update { case put, delete, merge }
 
     private func step(_ t: Int, _ range: Range<Int>, _ rng: inout Xoshiro256) throws {
         let r = rng.uniform(1000)
         let sync = rng.uniform(100) < UInt64(config.syncPercent)
         switch r {
-        case 0..<450:
-            let k = randomKey(range, &rng)
-            try write(t, [(k, true)], sync: sync)
-        case 450..<550:
-            let k = randomKey(range, &rng)
-            try write(t, [(k, false)], sync: sync)
-        case 550..<650:
-            var keys: [(Int, Bool)] = []
-            var seen = Set<Int>()
+        case 0..<380:
+            try write(t, [(randomKey(range, &rng), .put)], sync: sync)
+        case 380..<460:
+            try write(t, [(randomKey(range, &rng), .delete)], sync: sync)
+        case 460..<540:
+            try write(t, [(randomKey(range, &rng), config.merges ? .merge : .put)], sync: sync)
+        case 540..<640:
+            // A batch over several families: atomic across them.
+            var updates: [(Key, Update)] = []
+            var seen = Set<Key>()
             for _ in 0..<(2 + Int(rng.uniform(7))) {
                 let k = randomKey(range, &rng)
-                if seen.insert(k).inserted { keys.append((k, rng.uniform(4) != 0)) }
+                guard seen.insert(k).inserted else { continue }
+                let kind = rng.uniform(4)
+                updates.append((k, kind == 0 ? .delete : kind == 1 && config.merges ? .merge : .put))
             }
-            try write(t, keys, sync: sync)
-        case 650..<680 where config.rangeDeletes:
+            try write(t, updates, sync: sync)
+        case 640..<670 where config.rangeDeletes:
             let begin = randomKey(range, &rng)
-            let end = min(range.upperBound, begin + 1 + Int(rng.uniform(10)))
-            try deleteRange(t, begin..<end, sync: sync)
-        case 650..<880:
+            let end = min(range.upperBound, begin.key + 1 + Int(rng.uniform(10)))
+            try deleteRange(t, begin.family, begin.key..<end, sync: sync)
+        case 640..<870:
             try checkGet(randomKey(range, &rng))
-        case 880..<950:
-            try checkScan(randomKey(range, &rng)..<range.upperBound)
-        case 950..<985:
+        case 870..<940:
+            let k = randomKey(range, &rng)
+            try checkScan(k.family, k.key..<range.upperBound)
+        case 940..<975:
             try checkSnapshot(t, randomKey(range, &rng))
-        case 985..<997:
-            try db.flush()
-        default:
+        case 975..<987:
+            try families[Int(rng.uniform(UInt64(families.count)))].flush()
+        case 987..<997:
             let begin = randomKey(range, &rng)
-            try db.compactRange(from: ExpectedState.keyBytes(begin),
-                                to: ExpectedState.keyBytes(min(range.upperBound - 1, begin + 100)))
+            try families[begin.family].compactRange(
+                from: begin.bytes, to: ExpectedState.keyBytes(min(range.upperBound - 1, begin.key + 100)))
+        default:
+            // Rare: a checkpoint opens a whole database.
+            if config.checkpoints && rng.uniform(8) == 0 {
+                try checkCheckpoint(t, range, &rng)
+            } else {
+                try checkGet(randomKey(range, &rng))
+            }
         }
     }
 
     /// Pending, write, commit: the protocol that lets a killed run be checked.
-    private func write(_ t: Int, _ keys: [(key: Int, put: Bool)], sync: Bool) throws {
+    private func write(_ t: Int, _ updates: [(key: Key, kind: Update)], sync: Bool) throws {
         var batch = WriteBatch()
         var next: [(Int, ExpectedState.Entry)] = []
-        for (k, put) in keys {
-            let entry = state.next(k, exists: put)
-            next.append((k, entry))
-            if put {
-                batch.put(ExpectedState.keyBytes(k), ExpectedState.value(k, entry.generation))
-            } else {
-                batch.delete(ExpectedState.keyBytes(k))
+        for (k, kind) in updates {
+            let entry = state.next(k.slot, exists: kind != .delete)
+            next.append((k.slot, entry))
+            let family = families[k.family]
+            switch kind {
+            case .put: batch.put(k.bytes, ExpectedState.value(k.slot, entry.generation), in: family)
+            case .merge: batch.merge(k.bytes, ExpectedState.value(k.slot, entry.generation), in: family)
+            case .delete: batch.delete(k.bytes, in: family)
             }
         }
-        for (k, e) in next { state.setPending(k, e) }
+        for (slot, e) in next { state.setPending(slot, e) }
         try db.write(batch, options: WriteOptions(sync: sync && !config.disableWAL, disableWAL: config.disableWAL))
-        for (k, e) in next { state.commit(k, e) }
+        for (slot, e) in next { state.commit(slot, e) }
         state.countAcknowledged(thread: t, 1)
     }
 
-    private func deleteRange(_ t: Int, _ keys: Range<Int>, sync: Bool) throws {
+    private func deleteRange(_ t: Int, _ f: Int, _ keys: Range<Int>, sync: Bool) throws {
         var batch = WriteBatch()
-        batch.deleteRange(from: ExpectedState.keyBytes(keys.lowerBound), to: ExpectedState.keyBytes(keys.upperBound))
-        let next = keys.map { ($0, state.next($0, exists: false)) }
-        for (k, e) in next { state.setPending(k, e) }
+        batch.deleteRange(from: ExpectedState.keyBytes(keys.lowerBound), to: ExpectedState.keyBytes(keys.upperBound),
+                          in: families[f])
+        let next = keys.map { k in (f * config.keys + k, state.next(f * config.keys + k, exists: false)) }
+        for (slot, e) in next { state.setPending(slot, e) }
         try db.write(batch, options: WriteOptions(sync: sync && !config.disableWAL, disableWAL: config.disableWAL))
-        for (k, e) in next { state.commit(k, e) }
+        for (slot, e) in next { state.commit(slot, e) }
         state.countAcknowledged(thread: t, 1)
     }
 
-    private func expect(_ k: Int, _ value: [UInt8]?, _ how: String) {
-        let committed = state.load(k).committed
-        guard let actual = ExpectedState.decode(k, value), ExpectedState.matches(actual, committed) else {
-            fail("wrong read (\(how)) of key \(k): expected \(committed), read \(value.map { String(decoding: $0, as: UTF8.self) } ?? "nothing")")
+    private func expect(_ slot: Int, _ value: [UInt8]?, _ how: String) {
+        let committed = state.load(slot).committed
+        guard let actual = ExpectedState.decode(slot, value), ExpectedState.matches(actual, committed) else {
+            fail("wrong read (\(how)) of slot \(slot): expected \(committed), read \(value.map { String(decoding: $0, as: UTF8.self) } ?? "nothing")")
             return
         }
     }
 
-    private func checkGet(_ k: Int) throws {
-        expect(k, try db.get(ExpectedState.keyBytes(k)), "get")
+    private func checkGet(_ k: Key) throws {
+        expect(k.slot, try families[k.family].get(k.bytes), "get in \(families[k.family].name)")
     }
 
-    /// Iterates from `range.lowerBound` over up to 20 keys of this thread.
-    private func checkScan(_ range: Range<Int>) throws {
+    /// Iterates family `f` from `range.lowerBound` over up to 20 keys of this thread.
+    private func checkScan(_ f: Int, _ range: Range<Int>) throws {
         var options = ReadOptions()
         options.upperBound = ExpectedState.keyBytes(range.upperBound)
-        let it = try db.makeIterator(options: options)
+        let it = try families[f].makeIterator(options: options)
         it.seek(ExpectedState.keyBytes(range.lowerBound))
         var k = range.lowerBound
         var seen = 0
         while seen < 20 && k < range.upperBound {
             let current: Int? = it.isValid ? Int(String(decoding: it.key.dropFirst(3), as: UTF8.self)) : nil
             if current == k {
-                expect(k, it.value, "scan")
+                expect(f * config.keys + k, it.value, "scan")
                 it.next()
                 seen += 1
             } else {
-                expect(k, nil, "scan: key missing")
+                expect(f * config.keys + k, nil, "scan: key missing")
             }
             k += 1
         }
@@ -256,17 +341,43 @@ final class StressWorkers: @unchecked Sendable {
     }
 
     /// A snapshot keeps seeing a key's value after the key is overwritten.
-    private func checkSnapshot(_ t: Int, _ k: Int) throws {
+    private func checkSnapshot(_ t: Int, _ k: Key) throws {
         let snapshot = db.snapshot()
         defer { snapshot.release() }
         var options = ReadOptions()
         options.snapshot = snapshot
-        let before = try db.get(ExpectedState.keyBytes(k), options: options)
-        expect(k, before, "snapshot")
-        try write(t, [(k, true)], sync: false)
-        if try db.get(ExpectedState.keyBytes(k), options: options) != before {
-            fail("snapshot read of key \(k) changed after an overwrite")
+        let family = families[k.family]
+        let before = try family.get(k.bytes, options: options)
+        expect(k.slot, before, "snapshot")
+        try write(t, [(k, .put)], sync: false)
+        if try family.get(k.bytes, options: options) != before {
+            fail("snapshot read of slot \(k.slot) changed after an overwrite")
         }
+    }
+
+    /// A checkpoint holds every write acknowledged before it: this thread's
+    /// keys (only it writes them) must read exactly their committed state
+    /// in it, in every family.
+    private func checkCheckpoint(_ t: Int, _ range: Range<Int>, _ rng: inout Xoshiro256) throws {
+        let path = config.db + ".checkpoint-\(t)"
+        _ = rmTree(path)
+        try db.checkpoint(to: path)
+        defer { _ = rmTree(path) }
+        var options = config.options
+        options.createIfMissing = false
+        let copy = try Database.open(at: path, options: options)
+        defer { try? copy.close() }
+        for (f, name) in config.familyNames.enumerated() {
+            guard let family = copy.columnFamily(named: name) else {
+                fail("checkpoint has no column family \(name)")
+                return
+            }
+            for _ in 0..<20 {
+                let k = range.lowerBound + Int(rng.uniform(UInt64(range.count)))
+                expect(f * config.keys + k, try family.get(ExpectedState.keyBytes(k)), "checkpoint")
+            }
+        }
+        checkpointsTaken.withLock { $0 += 1 }
     }
 }
 

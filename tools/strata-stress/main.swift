@@ -9,21 +9,29 @@ import ToolSupport
 let usage = """
     usage:
       strata-stress --db=DIR [--seed=N] [--threads=N] [--keys=N] [--duration=SECONDS]
-                    [--sync_percent=P] [--range_deletes=0|1] [--disable_wal] [--expected_state=FILE]
+                    [--sync_percent=P] [--range_deletes=0|1] [--merges=0|1] [--checkpoints=0|1]
+                    [--column_families=N] [--reopen_seconds=S] [--disable_wal] [--expected_state=FILE]
           Verifies DIR against the expected state, prints "ready", then runs
-          puts, deletes, batches, range deletions, gets, scans, snapshot
-          reads, flushes and compactions on N threads (each owns a key range)
-          until the duration ends. Any wrong read or error: exit status 1.
-      strata-stress --db=DIR --verify_only [--keys=N] [--expected_state=FILE]
+          puts, deletes, merges, batches over several column families, range
+          deletions, gets, scans, snapshot reads, flushes, compactions and
+          checkpoints (each checked) on N threads (each owns a key range, in
+          every family) until the duration ends; with --reopen_seconds it
+          closes, reopens and verifies the database that often. Any wrong
+          read or error: exit status 1.
+      strata-stress --db=DIR --verify_only [--keys=N] [--column_families=N] [--expected_state=FILE]
           Checks DIR against the expected state (after a crash): exit status 0
           if nothing acknowledged was lost and no read was wrong, else 3.
       strata-stress --crash_test [--cycles=N] [--seed=N] [--db=DIR] [--threads=N]
                     [--keys=N] [--kill_min_ms=MS] [--kill_max_ms=MS] [--max_seconds=S]
+                    [--reopen_seconds=S] (and the run flags above)
           Repeats: start a run, SIGKILL it after a seeded random delay, verify
           in a fresh process. Prints one line per cycle and
           "N cycles, L lost acknowledged writes, W wrong reads"; exit status 0
           only if both are 0. Without --db uses (and then removes) a temporary
           directory.
+      Defaults: 4 threads, 10,000 keys, 2 column families (default, cf1),
+      merges, range deletions and checkpoints on, 5% sync writes; the crash
+      test reopens every 0.7 s (--reopen_seconds=0 turns it off).
       --disable_wal is a negative control: a kill then loses acknowledged
       writes, and the crash test must report them.
       The expected state defaults to DIR.expected (beside the database).
@@ -34,7 +42,7 @@ func runMain() -> Int32 {
         let flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
         let allowed: Set<String> = ["db", "seed", "threads", "keys", "duration", "sync_percent", "expected_state",
                                     "verify_only", "crash_test", "range_deletes", "disable_wal", "cycles", "kill_min_ms", "kill_max_ms", "max_seconds",
-                                    "help"]
+                                    "merges", "checkpoints", "column_families", "reopen_seconds", "help"]
         if flags.bool("help") {
             print(usage)
             return 0
@@ -61,6 +69,10 @@ func runMain() -> Int32 {
         config.syncPercent = try flags.int("sync_percent") ?? 5
         config.rangeDeletes = (try flags.int("range_deletes") ?? 1) != 0
         config.disableWAL = flags.bool("disable_wal")
+        config.merges = (try flags.int("merges") ?? 1) != 0
+        config.checkpoints = (try flags.int("checkpoints") ?? 1) != 0
+        config.families = min(8, max(1, try flags.int("column_families") ?? 2))
+        config.reopenSeconds = Double(flags.string("reopen_seconds") ?? (flags.bool("crash_test") ? "0.7" : "0")) ?? 0
 
         if flags.bool("crash_test") {
             var driver = CrashDriver(config: config)
@@ -79,9 +91,9 @@ func runMain() -> Int32 {
             return status
         }
 
-        let state = try ExpectedState(path: config.expectedPath, keys: config.keys)
-        let database = try Database.open(at: config.db, options: config.options)
-        let verification = try Verifier.verify(database, state)
+        let state = try ExpectedState(path: config.expectedPath, keys: config.keys * config.families)
+        var (database, families) = try config.open()
+        let verification = try Verifier.verify(families, state, keys: config.keys)
         print(verification)
         fflush(nil)
         if flags.bool("verify_only") {
@@ -92,17 +104,35 @@ func runMain() -> Int32 {
             try? database.close()
             return 3
         }
-        print("ready: seed \(config.seed), \(config.threads) threads, \(config.keys) keys")
+        print("ready: seed \(config.seed), \(config.threads) threads, \(config.keys) keys, \(config.families) column families")
         fflush(nil)
-        let workers = StressWorkers(db: database, state: state, config: config)
-        workers.run(until: now() + config.duration)
-        if let failure = workers.failure {
-            printError("strata-stress: \(failure)")
-            try? database.close()
-            return 1
+        let end = now() + config.duration
+        var reopens = 0
+        var checkpoints = 0
+        while true {
+            let segmentEnd = config.reopenSeconds > 0 ? min(end, now() + config.reopenSeconds) : end
+            let workers = StressWorkers(db: database, families: families, state: state, config: config)
+            workers.run(until: segmentEnd)
+            checkpoints += workers.checkpointsTaken.withLock { $0 }
+            if let failure = workers.failure {
+                printError("strata-stress: \(failure)")
+                try? database.close()
+                return 1
+            }
+            guard segmentEnd < end else { break }
+            // Close, reopen, and check everything: a clean reopen loses nothing.
+            try database.close()
+            (database, families) = try config.open()
+            let check = try Verifier.verify(families, state, keys: config.keys)
+            reopens += 1
+            guard check.lost == 0 && check.wrong == 0 && check.pendingResolved == 0 else {
+                printError("strata-stress: after reopen \(reopens): \(check)")
+                try? database.close()
+                return 1
+            }
         }
         try database.close()
-        print("done: \(state.acknowledgedTotal) acknowledged writes in total")
+        print("done: \(state.acknowledgedTotal) acknowledged writes in total, \(reopens) reopens, \(checkpoints) checkpoints checked")
         return 0
     } catch {
         printError("strata-stress: \(error)")
