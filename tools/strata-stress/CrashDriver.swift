@@ -5,7 +5,8 @@ import Strata
 /// start a stress run, wait until it writes, kill it with SIGKILL at a
 /// seeded random moment, verify the database against the expected state in
 /// a fresh process, repeat. WAL on and `sync: false`: a process kill must
-/// lose no acknowledged write.
+/// lose no acknowledged write. In whitebox mode (`killPoint`) the run kills
+/// itself at a named point of the write path instead (`KillPoints`).
 struct CrashDriver {
     var config: StressConfig
     var cycles = 10
@@ -13,6 +14,23 @@ struct CrashDriver {
     var killMaxMilliseconds = 2000
     /// Stop starting new cycles after this many seconds (0: no limit).
     var maxSeconds: Double = 0
+    /// Whitebox mode (a build with `-DSTRATA_KILL_POINTS`): instead of a
+    /// timed SIGKILL, the run kills itself at a kill point whose name starts
+    /// with this prefix ("all": each cycle takes the next point of
+    /// `KillPoints.all`), with probability 1/odds per pass.
+    var killPoint: String? = nil
+    /// Odds per pass; nil picks by point: passes through the WAL points
+    /// come with every write, table and MANIFEST points with every flush
+    /// or compaction, CURRENT with every reopen.
+    var killOdds: Int? = nil
+
+    static func defaultOdds(_ point: String) -> Int {
+        if point == "WAL.append" { return 2000 }
+        // Only sync writes (5%) pass these.
+        if point.hasPrefix("WAL") { return 50 }
+        if point.hasPrefix("CURRENT") { return 2 }
+        return 8
+    }
 
     /// Runs the cycles; returns the process exit status (0: nothing lost, no wrong read).
     func run() throws -> Int32 {
@@ -21,6 +39,7 @@ struct CrashDriver {
         var lost = 0
         var wrong = 0
         var done = 0
+        var killsByPoint: [String: Int] = [:]
         let start = now()
         print("crash test: seed \(config.seed), \(cycles) cycles, \(config.threads) threads, \(config.keys) keys, "
             + "\(config.families) column families, reopen every \(config.reopenSeconds) s, kill after \(killMinMilliseconds)–\(killMaxMilliseconds) ms, db \(config.db)")
@@ -32,6 +51,11 @@ struct CrashDriver {
             let delay = killMinMilliseconds + Int(rng.uniform(UInt64(max(1, killMaxMilliseconds - killMinMilliseconds + 1))))
             var arguments = common
             arguments += ["--seed=\(config.seed &+ UInt64(cycle))", "--duration=3600"]
+            var point: String? = nil
+            if let killPoint {
+                point = killPoint == "all" ? KillPoints.all[(cycle - 1) % KillPoints.all.count] : killPoint
+                arguments += ["--kill_point=\(point!)", "--kill_odds=\(killOdds ?? Self.defaultOdds(point!))"]
+            }
             let child = try Child(executable: executable, arguments: arguments)
             guard let line = child.readLine(prefix: "ready") else {
                 let status = child.wait()
@@ -39,10 +63,26 @@ struct CrashDriver {
                 return 1
             }
             _ = line
-            usleep(UInt32(delay) * 1000)
-            let finishedEarly = child.hasExited()
-            if !finishedEarly { kill(child.pid, SIGKILL) }
+            var finishedEarly = false
+            var selfKilled: String? = nil
+            if point != nil {
+                // Whitebox: wait for the run to kill itself; a timed kill
+                // after 10 × the longest delay if no point fires.
+                let limit = now() + Double(killMaxMilliseconds) * 10 / 1000
+                while !child.hasExited() && now() < limit { usleep(10_000) }
+                if !child.hasExited() { kill(child.pid, SIGKILL) }
+            } else {
+                usleep(UInt32(delay) * 1000)
+                finishedEarly = child.hasExited()
+                if !finishedEarly { kill(child.pid, SIGKILL) }
+            }
             let status = child.wait()
+            if point != nil {
+                selfKilled = child.output.split(separator: "\n").last { $0.hasPrefix("kill point ") }
+                    .map { String($0.dropFirst("kill point ".count)) }
+                if let selfKilled { killsByPoint[selfKilled, default: 0] += 1 } else { killsByPoint["(timed kill)", default: 0] += 1 }
+                finishedEarly = selfKilled == nil && status != 128 + SIGKILL
+            }
             if finishedEarly && status != 0 {
                 print("cycle \(cycle): the stress run failed (exit status \(status)):\n\(child.output)")
                 return 1
@@ -59,9 +99,13 @@ struct CrashDriver {
             wrong += counts.wrong
             done += 1
             let acknowledged = (try? ExpectedState(path: config.expectedPath, keys: config.keys * config.families).acknowledgedTotal) ?? 0
-            print("cycle \(cycle): killed after \(delay) ms\(finishedEarly ? " (had already finished)" : ""); "
+            let how = point == nil ? "killed after \(delay) ms" : "killed at \(selfKilled.map { "kill point \($0)" } ?? "a timed kill (no \(point!) kill)")"
+            print("cycle \(cycle): \(how)\(finishedEarly ? " (had already finished)" : ""); "
                 + "\(acknowledged) acknowledged writes so far; \(report)")
             fflush(nil)
+        }
+        if !killsByPoint.isEmpty {
+            print("kills by point: " + killsByPoint.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         print("\(done) cycles, \(lost) lost acknowledged writes, \(wrong) wrong reads")
         return lost == 0 && wrong == 0 ? 0 : 3

@@ -32,6 +32,14 @@ let usage = """
       Defaults: 4 threads, 10,000 keys, 2 column families (default, cf1),
       merges, range deletions and checkpoints on, 5% sync writes; the crash
       test reopens every 0.7 s (--reopen_seconds=0 turns it off).
+      Whitebox (a build with -Xswiftc -DSTRATA_KILL_POINTS, which
+      tools/strata-crash-test makes when given --kill_point):
+        --kill_point=NAME|PREFIX|all [--kill_odds=N]  the run kills itself at a
+          named point of the write path (WAL.append, WAL.sync, WAL.synced,
+          MANIFEST.append, MANIFEST.sync, MANIFEST.synced, Table.finish,
+          Table.synced, CURRENT.rename, CURRENT.renamed) with probability 1/N
+          per pass; "all" takes the next point each cycle; the summary counts
+          kills by point.
       --disable_wal is a negative control: a kill then loses acknowledged
       writes, and the crash test must report them.
       The expected state defaults to DIR.expected (beside the database).
@@ -42,7 +50,7 @@ func runMain() -> Int32 {
         let flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
         let allowed: Set<String> = ["db", "seed", "threads", "keys", "duration", "sync_percent", "expected_state",
                                     "verify_only", "crash_test", "range_deletes", "disable_wal", "cycles", "kill_min_ms", "kill_max_ms", "max_seconds",
-                                    "merges", "checkpoints", "column_families", "reopen_seconds", "help"]
+                                    "merges", "checkpoints", "column_families", "reopen_seconds", "kill_point", "kill_odds", "help"]
         if flags.bool("help") {
             print(usage)
             return 0
@@ -80,6 +88,11 @@ func runMain() -> Int32 {
             driver.killMinMilliseconds = try flags.int("kill_min_ms") ?? 200
             driver.killMaxMilliseconds = max(driver.killMinMilliseconds, try flags.int("kill_max_ms") ?? 2000)
             driver.maxSeconds = Double(flags.string("max_seconds") ?? "0") ?? 0
+            driver.killPoint = flags.string("kill_point")
+            driver.killOdds = try flags.int("kill_odds")
+            if driver.killPoint != nil && !KillPoints.compiledIn {
+                throw ToolError("--kill_point needs a build with kill points: tools/strata-crash-test --kill_point=… builds one")
+            }
             let status = try driver.run()
             if let temporary {
                 if status == 0 {
@@ -106,6 +119,13 @@ func runMain() -> Int32 {
         }
         print("ready: seed \(config.seed), \(config.threads) threads, \(config.keys) keys, \(config.families) column families")
         fflush(nil)
+        if let point = flags.string("kill_point") {
+            #if STRATA_KILL_POINTS
+            KillPoints.arm(prefix: point, odds: try flags.int("kill_odds") ?? 100, seed: config.seed)
+            #else
+            throw ToolError("--kill_point needs a build with -DSTRATA_KILL_POINTS (tools/strata-crash-test --kill_point=…)")
+            #endif
+        }
         let end = now() + config.duration
         var reopens = 0
         var checkpoints = 0

@@ -105,7 +105,9 @@ public final class TableOutput {
         builder = nil
         file = nil
         let size = try b.finish()
+        killPoint("Table.finish")
         try f.sync()
+        killPoint("Table.synced")
         try f.close()
         guard let smallest = b.smallestKeyIncludingRanges, let largest = b.largestKeyIncludingRanges else { return }
         var meta = FileMetaData(number: fileNumber, fileSize: size, smallest: smallest, largest: largest,

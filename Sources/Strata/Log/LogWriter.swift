@@ -62,7 +62,11 @@ public final class LogWriter {
         try payload.withUnsafeBytes { try addRecord($0) }
     }
 
+    /// "WAL" or "MANIFEST", for the kill points (`KillPoints`).
+    private var role: String { Path.basename(file.path).hasPrefix("MANIFEST-") ? "MANIFEST" : "WAL" }
+
     private func emit(_ type: LogFormat.RecordType, _ piece: UnsafeRawBufferPointer) throws {
+        killPoint(role + ".append")
         let crc = CRC32C.mask(CRC32C.extend(typeCRC[Int(type.rawValue)], piece))
         header.withUnsafeMutableBytes { h in
             storeFixed32(h.baseAddress!, crc)
@@ -79,7 +83,11 @@ public final class LogWriter {
     public func flush() throws { try file.flush() }
 
     /// Makes everything appended so far durable.
-    public func sync() throws { try file.sync() }
+    public func sync() throws {
+        killPoint(role + ".sync")
+        try file.sync()
+        killPoint(role + ".synced")
+    }
 
     /// Closes the file (does not sync).
     public func close() throws { try file.close() }

@@ -449,8 +449,10 @@ public final class VersionSet: Sendable {
             try file.append(Array((DBFileName.manifest(manifestNumber) + "\n").utf8))
             try file.sync()
             try file.close()
+            killPoint("CURRENT.rename")
             try fileSystem.rename(temp, to: Path.join(directory, DBFileName.current))
             renamed = true
+            killPoint("CURRENT.renamed")
         } catch {
             try? fileSystem.removeFile(temp)
             throw error
