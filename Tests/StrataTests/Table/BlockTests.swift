@@ -121,7 +121,10 @@ struct BlockTests {
     func garbage() throws {
         var rng = TestRandom(seed: 7)
         print("seed 7")
-        let good = try build(sortedEntries(seed: 3, count: 50), interval: 4).bytes
+        // `bytes` is valid only while its block lives: ASan found the
+        // temporary block freed before its bytes were copied.
+        let goodBlock = try build(sortedEntries(seed: 3, count: 50), interval: 4)
+        let good = withExtendedLifetime(goodBlock) { Array(goodBlock.bytes) }
         for round in 0..<3000 {
             var bytes = Array(good)
             if round % 2 == 0 {
