@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: unit, format, model, crash, corruption, concurrency and
-# RocksDB interop tests (Swift Testing), the SIGKILL crash test (smoke run),
-# then the concurrency tests under ThreadSanitizer, after installing what is missing.
+# Runs every test: unit, format, model, crash, corruption, repair, concurrency
+# and RocksDB interop tests (Swift Testing), the SIGKILL crash test (smoke
+# runs: timed kills, then kills at the write path's named kill points), the
+# concurrency tests under ThreadSanitizer, the unsafe-pointer tests under
+# AddressSanitizer, and a short libFuzzer run of every decoder, after
+# installing what is missing. Each step has its own build folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -9,5 +12,12 @@ swift build --build-tests
 swift test --skip-build
 # Process-level crash test: SIGKILL at seeded random moments, bounded smoke run.
 tools/strata-crash-test --cycles=20 --seed=1 --max_seconds=50
+# Whitebox: the run kills itself at each named kill point in turn
+# (a build with -DSTRATA_KILL_POINTS in .build-killpoints).
+tools/strata-crash-test --kill_point=all --cycles=10 --seed=1 --max_seconds=40
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh
+# The decoders and their corruption tests under AddressSanitizer (.build-asan).
+tools/run-asan.sh
+# libFuzzer, 15 s per decoder (.build-fuzz; longer runs: docs/durability.md).
+tools/run-fuzz.sh all 15
