@@ -210,4 +210,18 @@ struct RepairTests {
         #expect(present > 300 && present < 400, "\(present) keys survive")
         #expect(try reopened.get(Self.key(0)) == nil)  // the first block is the damaged one
     }
+
+    @Test("a whole-table scan reads every RocksDB 7.8.3 vector table (entry counts, bounds, column family)")
+    func scanVectors() throws {
+        for name in Vectors.tables {
+            let scan = try TableScan.scan(path: Vectors.path(name + ".sst"), fileSystem: PosixFileSystem.shared)
+            #expect(scan.entries > 0, "\(name)")
+            #expect(scan.columnFamilyID == 0 && scan.columnFamilyName == "default", "\(name)")
+            #expect(scan.smallest != nil && scan.largest != nil && scan.largestSequence >= scan.smallestSequence, "\(name)")
+        }
+        let mixed = try TableScan.scan(path: Vectors.path("mixed_types.sst"), fileSystem: PosixFileSystem.shared)
+        #expect(mixed.rangeTombstones > 0)
+        let report = try Database.verify(at: Vectors.path("tiny_db"))
+        #expect(report.isHealthy, "\(report)")
+    }
 }
