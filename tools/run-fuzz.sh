@@ -43,9 +43,12 @@ max_len() {
 
 status=0
 for t in $targets; do
-  swift build -c release --build-path .build-fuzz \
+  mkdir -p .build-fuzz
+  if ! swift build -c release --build-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSTRATA_FUZZ \
-    --toolset Fuzz/lld-toolset.json --disable-dead-strip --product "fuzz-$t" >/dev/null
+    --toolset Fuzz/lld-toolset.json --disable-dead-strip --product "fuzz-$t" >.build-fuzz/build.log 2>&1; then
+    echo "fuzz $t: BUILD FAILED"; grep -E "error" .build-fuzz/build.log | head -20; exit 1
+  fi
   bin=.build-fuzz/release/fuzz-$t
   corpus=.build-fuzz/corpus/$t
   findings=.build-fuzz/findings/$t
