@@ -4,11 +4,15 @@
 public struct RepairReport: Sendable, CustomStringConvertible {
     /// A table of the repaired database.
     public struct Table: Sendable {
+        /// File number (`NNNNNN.sst`).
         public var number: UInt64
         /// Its column family's name.
         public var family: String
+        /// Point entries (range tombstones not counted).
         public var entries: UInt64
+        /// Bytes.
         public var fileSize: UInt64
+        /// The newest sequence number it holds.
         public var largestSequence: UInt64
         /// The WAL it was made from, or nil for a table that was already there.
         public var fromWAL: UInt64?
@@ -18,6 +22,7 @@ public struct RepairReport: Sendable, CustomStringConvertible {
 
     /// What was read from one WAL.
     public struct Log: Sendable {
+        /// File number (`NNNNNN.log`).
         public var number: UInt64
         /// Write batches read (up to `stoppedAt`).
         public var batches: Int
@@ -37,7 +42,9 @@ public struct RepairReport: Sendable, CustomStringConvertible {
 
     /// A file moved to `lost/` because it could not be used as it was, and why.
     public struct Lost: Sendable {
+        /// The file's name (now in `lost/`).
         public var name: String
+        /// Why it could not be used as it was.
         public var reason: StrataError
         /// For a damaged table: data blocks whose entries were copied into
         /// a new table, and blocks that were lost.

@@ -17,14 +17,17 @@ public struct TableScan: Sendable {
     /// tombstone's end as the exclusive bound (end, max sequence, 0x0F)),
     /// as flushes and compactions record them; nil for an empty table.
     public var smallest: [UInt8]?
+    /// See `smallest`.
     public var largest: [UInt8]?
-    /// Smallest and largest sequence numbers of entries and tombstones (0 and 0 when empty).
+    /// Smallest sequence number of the entries and tombstones (0 when empty).
     public var smallestSequence: UInt64
+    /// Largest sequence number of the entries and tombstones (0 when empty).
     public var largestSequence: UInt64
     /// Column family id and name from the properties (`rocksdb.column.family.id`,
     /// `rocksdb.column.family.name`); nil when the table has no properties
     /// or RocksDB's "unknown" id (0x7FFFFFFF, kUnknownColumnFamily).
     public var columnFamilyID: UInt32?
+    /// See `columnFamilyID`.
     public var columnFamilyName: String?
     /// XXH3-64 of the whole file, as the MANIFEST stores Strata's file
     /// checksums (8 bytes big-endian, function name `StrataXXH3_64`).

@@ -22,6 +22,7 @@ public struct VerifyReport: Sendable, CustomStringConvertible {
         public var name: String
         /// "CURRENT", "MANIFEST", "table", "WAL", "IDENTITY", "OPTIONS" or "temp".
         public var kind: String
+        /// The verdict.
         public var status: Status
         /// What was checked, e.g. "L0 of default, 120 entries".
         public var detail: String
