@@ -24,6 +24,9 @@ public struct Footer: Sendable, Equatable {
     public static let blockBasedMagic: UInt64 = 0x88E2_41B7_85F4_CFF7
     /// kLegacyBlockBasedTableMagicNumber (LevelDB's table magic).
     public static let legacyBlockBasedMagic: UInt64 = 0xDB47_7524_8B80_FB57
+    /// Newest format_version any RocksDB release writes (6 from 8.6, 7
+    /// from 10.x): a larger one is a damaged footer, not a newer format.
+    public static let newestKnownFormatVersion: UInt32 = 7
     /// Newest format_version RocksDB 7.8.3 reads.
     public static let newestFormatVersion: UInt32 = 5
 
@@ -80,8 +83,16 @@ public struct Footer: Sendable, Equatable {
         let start = tail.count - encodedLength
         let version = loadFixed32(base + tail.count - 12)
         guard version >= 1, version <= newestFormatVersion else {
-            throw .notSupported("table format_version \(version): Strata reads 0...\(newestFormatVersion) (RocksDB 7.8.3's range)",
-                                offset: UInt64(tail.count - 12))
+            // 6 and 7 are what newer RocksDB releases write: valid files
+            // Strata cannot read. Anything else is no format at all — a
+            // damaged footer (RocksDB: "Corrupt or unsupported format_version").
+            if version > newestFormatVersion && version <= newestKnownFormatVersion {
+                throw .notSupported("table format_version \(version): Strata reads 0...\(newestFormatVersion) (RocksDB 7.8.3's range)",
+                                    offset: UInt64(tail.count - 12))
+            }
+            throw .corruption(
+                "corrupt table format_version \(version): expected 1...\(newestFormatVersion) with this magic number (\(newestKnownFormatVersion) at most in any RocksDB)",
+                offset: UInt64(tail.count - 12))
         }
         let checksum = tail[start]
         var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: tail[(start + 1)..<(start + 1 + handlesLength)]))

@@ -234,6 +234,11 @@ public final class VersionSet: Sendable {
     private func replayManifest() throws {
         let name = try VersionSet.currentManifest(directory: directory, fileSystem: fileSystem)
         let path = Path.join(directory, name)
+        guard fileSystem.exists(path) else {
+            // A damaged CURRENT can name a file that never existed.
+            throw StrataError.corruption("CURRENT names \(name), which does not exist",
+                                         file: Path.join(directory, DBFileName.current))
+        }
         let file = try fileSystem.openRandomAccess(path)
         defer { file.close() }
         let reader = LogReader(file: file, badChecksumAtEndIsTorn: false)

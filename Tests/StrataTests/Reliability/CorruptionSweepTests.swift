@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Strata
 
@@ -172,9 +173,15 @@ struct CorruptionSweepTests {
         return true
     }
 
-    @Test("every flipped byte is found by verify, never read as data, and repaired")
-    func flips() throws {
-        let seed: UInt64 = 0x5EED_C0AA
+    /// Seeds of the flips: one in CI; `STRATA_CORRUPTION_SEEDS=N` runs N
+    /// (the database is the same, the offsets and masks differ).
+    static let seeds: [UInt64] = {
+        let count = ProcessInfo.processInfo.environment["STRATA_CORRUPTION_SEEDS"].flatMap { Int($0) } ?? 1
+        return (0..<UInt64(max(1, count))).map { 0x5EED_C0AA &+ $0 }
+    }()
+
+    @Test("every flipped byte is found by verify, never read as data, and repaired", arguments: seeds)
+    func flips(seed: UInt64) throws {
         print("CorruptionSweepTests seed \(seed)")
         var rng = TestRandom(seed: seed)
         let built = try Self.build()
@@ -205,7 +212,7 @@ struct CorruptionSweepTests {
                           salvaged: &salvaged)
             }
         }
-        print("CorruptionSweepTests flips per file kind: \(counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")); salvaged tables \(salvaged[.table] ?? 0); open or reads refused with .corruption: \(openRefused.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))")
+        print("CorruptionSweepTests seed \(seed): flips per file kind: \(counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")); salvaged tables \(salvaged[.table] ?? 0); open or reads refused with .corruption: \(openRefused.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))")
         for kind in Kind.allCases { #expect((counts[kind] ?? 0) > 0, "no \(kind) file was flipped") }
     }
 
