@@ -9,6 +9,7 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataStreams", targets: ["StrataStreams"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -29,6 +30,8 @@ let package = Package(
             providers: [.apt(["libxxhash-dev"])]),
         .target(
             name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
+        // Stream operators over the engine's public API: keyed state, timers, windows.
+        .target(name: "StrataStreams", dependencies: ["Strata"], path: "Sources/StrataStreams"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
@@ -46,6 +49,8 @@ let package = Package(
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
+        .testTarget(
+            name: "StrataStreamsTests", dependencies: ["StrataStreams", "Strata"], path: "Tests/StrataStreamsTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]
