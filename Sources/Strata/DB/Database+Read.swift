@@ -26,13 +26,17 @@ extension Database {
             }
         }
         try key.withUnsafeBytes { userKey in
-            for table in [sv.mem] + sv.imm {
+            // The mutable memtable, then the immutable ones newest first (no
+            // array built per lookup).
+            func probe(_ table: MemTable) -> Bool {
                 state.coveringTombstone = max(state.coveringTombstone,
                                               table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
                 table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
-                if state.isDone { return }
+                return state.isDone
             }
-            for file in sv.version.filesForLookup(userKey) {
+            if probe(sv.mem) { return }
+            for table in sv.imm where probe(table) { return }
+            try sv.version.forEachFileForLookup(userKey) { file in
                 let table = try tableCache.table(file.number)
                 if !table.rangeTombstones.isEmpty {
                     state.coveringTombstone = max(state.coveringTombstone,
@@ -40,9 +44,9 @@ extension Database {
                 }
                 probed += 1
                 if try !table.get(userKey: userKey, sequence: snapshot, { k, v in state.add(k, v) }) { useful += 1 }
-                if state.isDone { return }
+                return !state.isDone
             }
-            state.finish()
+            if !state.isDone { state.finish() }
         }
         return try state.result(userKey: key, mergeOperator: family.options.mergeOperator)
     }
