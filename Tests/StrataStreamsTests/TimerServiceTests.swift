@@ -39,6 +39,26 @@ import Testing
         try backend.close()
     }
 
+    @Test func aTimerReRegisteredOrDeletedWhileItWaitsInTheScanFiresOnceOrNot() throws {
+        let dir = StateTestDirectory("timers-inflight")
+        defer { dir.remove() }
+        let backend = try StateBackend.open(at: dir.path, options: .testing())
+        let timers = try backend.timerService(named: "t")
+        let keys = (0..<4).map { backend.stateKey(Int64($0), codec: Int64Codec()) }
+        for (i, key) in keys.enumerated() { try timers.register(KeyedTimer(timestamp: Int64(i), key: key)) }
+        var fired: [Int64] = []
+        try timers.fire(upTo: 10) { timer in
+            fired.append(timer.timestamp)
+            if timer.timestamp == 0 {
+                try timers.register(KeyedTimer(timestamp: 2, key: keys[2]))   // due in this scan already
+                try timers.delete(KeyedTimer(timestamp: 3, key: keys[3]))     // waiting in this scan
+            }
+        }
+        #expect(fired == [0, 1, 2])
+        #expect(try timers.count() == 0)
+        try backend.close()
+    }
+
     @Test func timersSurviveReopenAndFireManyInOrder() throws {
         let seed: UInt64 = 11
         print("seed \(seed)")

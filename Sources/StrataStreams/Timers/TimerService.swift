@@ -42,6 +42,10 @@ public final class TimerService: WriteBackBuffer {
     private var scanFloor: Int64 = .min
     /// Pending writes before the batch is written on its own (bounds memory).
     private static let pendingLimit = 1 << 20
+    /// Timers of the scan being delivered by `fire` that the handler has not
+    /// seen yet. They are already deleted from the engine; registering one
+    /// again must not deliver it twice, deleting one must skip it.
+    private var inFlight: Set<KeyedTimer> = []
 
     init(backend: StateBackend, name: String, id: UInt16) {
         self.backend = backend
@@ -86,6 +90,7 @@ public final class TimerService: WriteBackBuffer {
     /// Registers a timer (idempotent). Durable once the pending batch is written.
     public func register(_ timer: KeyedTimer) throws {
         try backend.checkOpen()
+        if !inFlight.isEmpty, inFlight.contains(timer) { return }   // about to fire anyway
         pending.put(engineKey(timer), [UInt8(timer.namespace.encodedCount)])
         if timer.timestamp < scanFloor { scanFloor = timer.timestamp }
         if pending.count >= Self.pendingLimit { try writePending() }
@@ -94,6 +99,7 @@ public final class TimerService: WriteBackBuffer {
     /// Deletes a timer (nothing happens if it is not registered).
     public func delete(_ timer: KeyedTimer) throws {
         try backend.checkOpen()
+        if !inFlight.isEmpty { inFlight.remove(timer) }
         pending.delete(engineKey(timer))
         if pending.count >= Self.pendingLimit { try writePending() }
     }
@@ -112,8 +118,10 @@ public final class TimerService: WriteBackBuffer {
     /// Fires every timer with timestamp ≤ `watermark`, in timestamp order,
     /// removing each from the engine before `body` sees it. Timers that
     /// `body` registers at or below the watermark fire in the same call
-    /// (after the ones already due). If `body` throws, the timers of the
-    /// current scan that it has not seen yet are registered again.
+    /// (after the ones already due); each timer is delivered once, even if
+    /// `body` registers it again while it waits its turn, and not at all if
+    /// `body` deletes it first. If `body` throws, the timers of the current
+    /// scan that it has not seen yet are registered again.
     public func fire(upTo watermark: Int64, _ body: (KeyedTimer) throws -> Void) throws {
         try backend.checkOpen()
         guard watermark >= scanFloor else { return }
@@ -136,11 +144,17 @@ public final class TimerService: WriteBackBuffer {
             try backend.database.deleteRange(from: lower, to: lastKey + [0], options: backend.options.writeOptions)
             if due.count < 4096 { scanFloor = watermark == .max ? .max : watermark + 1 }
             else { scanFloor = due[due.count - 1].timestamp }
+            inFlight = Set(due)
+            defer { inFlight.removeAll() }
             for (index, timer) in due.enumerated() {
+                // Deleted by the handler of an earlier timer of this scan.
+                guard inFlight.remove(timer) != nil else { continue }
                 do {
                     try body(timer)
                 } catch {
-                    for rest in due[(index + 1)...] { try? register(rest) }
+                    let undelivered = due[(index + 1)...].filter { inFlight.contains($0) }
+                    inFlight.removeAll()
+                    for rest in undelivered { try? register(rest) }
                     try? writePending()
                     throw error
                 }
