@@ -212,12 +212,14 @@ import Testing
         let key = backend.stateKey("k", codec: StringCodec())
         try seen.update(true, for: key)
         try map.put("a", 1, for: key)
+        try backend.flush()                           // the engine holds "seen" now
         clock.now += 3_000
         try map.put("b", 2, for: key)                 // written later: lives longer
         #expect(try seen.value(for: key) == true)
         clock.now += 2_500                             // "seen" and "a" expired
         #expect(try seen.value(for: key) == nil)
         #expect(try map.entries(for: key).map(\.0) == ["b"])
+        try backend.flush()
         try backend.database.flush()
         try backend.database.compactRange(from: nil, to: nil)
         #expect(try backend.entryCount(ofStateNamed: "seen") == 0)

@@ -8,18 +8,20 @@ struct CacheKey: Hashable {
 
 /// One value per (key, namespace).
 ///
-/// Without a TTL, reads and writes go through a bounded write-back cache
+/// Reads and writes go through a bounded write-back cache
 /// (`StateBackendOptions.writeBackCacheEntries`): a read misses to the
 /// engine once, updates and clears stay in memory until the backend is
-/// flushed or the cache fills. With a TTL every call goes to the engine
-/// (the value carries its expiry time in front: `[expiry ms: 8 LE][value]`).
+/// flushed or the cache fills. With a TTL the value carries its expiry time
+/// in front (`[expiry ms: 8 LE][value]`, set to now + TTL on every update);
+/// an expired value reads as nil at once, in the cache and in the engine,
+/// and compaction removes it from the engine.
 ///
 /// Thread safety: owned by the backend's thread. Absent keys read as nil.
 public final class ValueState<V: StateCodec>: WriteBackBuffer {
     private enum Slot {
-        case clean(V.Value?)   // the engine holds this (nil: nothing)
-        case dirty(V.Value)    // to be written
-        case deleted           // to be deleted
+        case clean(V.Value?, expiry: Int64)   // the engine holds this (nil: nothing)
+        case dirty(V.Value, expiry: Int64)    // to be written
+        case deleted                          // to be deleted
     }
 
     private unowned let backend: StateBackend
@@ -46,61 +48,55 @@ public final class ValueState<V: StateCodec>: WriteBackBuffer {
     /// cleared, or (with a TTL) it expired.
     public func value(for key: StateKey, in namespace: Namespace = .none) throws -> V.Value? {
         try backend.checkOpen()
-        if ttl != nil {
-            guard let stored = try backend.database.get(engineKey(key, namespace)) else { return nil }
-            return try decodeExpiring(stored)
-        }
         let cacheKey = CacheKey(key: key, namespace: namespace)
         if let slot = cache[cacheKey] {
             switch slot {
-            case .clean(let v): return v
-            case .dirty(let v): return v
+            case .clean(let v, let expiry): return live(v, expiry)
+            case .dirty(let v, let expiry): return live(v, expiry)
             case .deleted: return nil
             }
         }
-        let value = try backend.database.get(engineKey(key, namespace)).map { try codec.decode($0) }
+        var value: V.Value? = nil
+        var expiry = Int64.max
+        if let stored = try backend.database.get(engineKey(key, namespace)) {
+            try stored.withUnsafeBytes { raw in
+                var body = raw
+                if ttl != nil {
+                    guard raw.count >= 8 else {
+                        throw StrataError(.corruption, "value state '\(name)': TTL value of \(raw.count) bytes, expected ≥ 8")
+                    }
+                    expiry = Int64(littleEndian: raw.loadUnaligned(as: Int64.self))
+                    body = UnsafeRawBufferPointer(rebasing: raw[8...])
+                }
+                value = try codec.decode(body)
+            }
+        }
         try makeRoom()
-        cache[cacheKey] = .clean(value)
+        cache[cacheKey] = .clean(value, expiry: expiry)
+        return live(value, expiry)
+    }
+
+    @inline(__always)
+    private func live(_ value: V.Value?, _ expiry: Int64) -> V.Value? {
+        if ttl != nil, expiry <= backend.now { return nil }
         return value
     }
 
-    /// Sets the value (replacing any).
+    /// Sets the value (replacing any); with a TTL, it lives until now + TTL.
     public func update(_ value: V.Value, for key: StateKey, in namespace: Namespace = .none) throws {
         try backend.checkOpen()
-        if let ttl {
-            var stored: [UInt8] = []
-            withUnsafeBytes(of: (backend.now + ttl).littleEndian) { stored.append(contentsOf: $0) }
-            codec.encode(value, into: &stored)
-            try backend.database.put(engineKey(key, namespace), stored, options: backend.options.writeOptions)
-            return
-        }
         let cacheKey = CacheKey(key: key, namespace: namespace)
         if cache[cacheKey] == nil { try makeRoom() }
-        cache[cacheKey] = .dirty(value)
+        cache[cacheKey] = .dirty(value, expiry: ttl.map { backend.now + $0 } ?? .max)
     }
 
     /// Removes the value; later reads return nil.
     public func clear(for key: StateKey, in namespace: Namespace = .none) throws {
         try backend.checkOpen()
-        if ttl != nil {
-            try backend.database.delete(engineKey(key, namespace), options: backend.options.writeOptions)
-            return
-        }
         let cacheKey = CacheKey(key: key, namespace: namespace)
-        if case .clean(nil)? = cache[cacheKey] { return }
+        if case .clean(nil, _)? = cache[cacheKey] { return }
         if cache[cacheKey] == nil { try makeRoom() }
         cache[cacheKey] = .deleted
-    }
-
-    private func decodeExpiring(_ stored: [UInt8]) throws -> V.Value? {
-        guard stored.count >= 8 else {
-            throw StrataError(.corruption, "value state '\(name)': TTL value of \(stored.count) bytes, expected ≥ 8")
-        }
-        return try stored.withUnsafeBytes { raw in
-            let expiry = Int64(littleEndian: raw.loadUnaligned(as: Int64.self))
-            if expiry <= backend.now { return nil }
-            return try codec.decode(UnsafeRawBufferPointer(rebasing: raw[8...]))
-        }
     }
 
     /// Writes the cache out when it is full, so it stays bounded.
@@ -112,11 +108,22 @@ public final class ValueState<V: StateCodec>: WriteBackBuffer {
     }
 
     func drain(into batch: inout WriteBatch) throws {
+        var bytes: [UInt8] = []
+        let now = backend.now
         for (cacheKey, slot) in cache {
             switch slot {
             case .clean: break
-            case .dirty(let v): batch.put(engineKey(cacheKey.key, cacheKey.namespace), codec.encoded(v))
-            case .deleted: batch.delete(engineKey(cacheKey.key, cacheKey.namespace))
+            case .dirty(_, let expiry) where ttl != nil && expiry <= now:
+                // Expired before it was written: anything older in the
+                // engine expired earlier still, so nothing needs writing.
+                break
+            case .dirty(let v, let expiry):
+                bytes.removeAll(keepingCapacity: true)
+                if ttl != nil { withUnsafeBytes(of: expiry.littleEndian) { bytes.append(contentsOf: $0) } }
+                codec.encode(v, into: &bytes)
+                batch.put(engineKey(cacheKey.key, cacheKey.namespace), bytes)
+            case .deleted:
+                batch.delete(engineKey(cacheKey.key, cacheKey.namespace))
             }
         }
         cache.removeAll(keepingCapacity: true)
