@@ -9,12 +9,14 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataStreams", targets: ["StrataStreams"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
         .executable(name: "checkpoint-bench", targets: ["checkpoint-bench"]),
+        .executable(name: "stream-bench", targets: ["stream-bench"]),
     ],
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
@@ -29,6 +31,8 @@ let package = Package(
             providers: [.apt(["libxxhash-dev"])]),
         .target(
             name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
+        // Stream operators over the engine: keyed state, timers, event time, windows.
+        .target(name: "StrataStreams", dependencies: ["Strata"], path: "Sources/StrataStreams"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
@@ -45,7 +49,15 @@ let package = Package(
             path: "Benchmarks/strata-bench"),
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
+        // Window, tumbling/sliding/session, event-time and state benchmarks (Nexmark-style).
+        .executableTarget(
+            name: "stream-bench",
+            dependencies: ["StrataStreams", "Strata", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/stream-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
+        .testTarget(
+            name: "StrataStreamsTests", dependencies: ["StrataStreams", "Strata"],
+            path: "Tests/StrataStreamsTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]
