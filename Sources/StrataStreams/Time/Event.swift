@@ -4,7 +4,7 @@ import Strata
 ///
 /// Timestamps are event time in milliseconds (any epoch; usually Unix
 /// milliseconds). Operators that assign windows accept timestamps in
-/// `Event.validTimestamps` (±2^62 ms, about ±146 million years) so that
+/// `Event.validTimestamps` (±2^61 ms, about ±73 million years) so that
 /// window ends and `end + allowedLateness` never overflow `Int64`; anything
 /// outside is rejected with `StrataError.invalidArgument`, never wrapped.
 ///
@@ -24,10 +24,13 @@ public struct Event<Key, Payload> {
         self.payload = payload
     }
 
-    /// The event timestamps windowed operators accept: ±2^62 ms. The bound
-    /// leaves room above and below for a window's size, its end and the
-    /// allowed lateness (each also bounded by 2^62) without `Int64` overflow.
-    public static var validTimestamps: ClosedRange<Int64> { -(1 << 62)...(1 << 62) }
+    /// The event timestamps windowed operators accept: ±2^61 ms. With window
+    /// sizes, gaps and allowed lateness also at most 2^61, a window's end
+    /// plus its lateness stays below 2^62 + 2^61 < `Int64.max`: no overflow.
+    public static var validTimestamps: ClosedRange<Int64> { -(1 << 61)...(1 << 61) }
+
+    /// The largest window size, session gap or allowed lateness: 2^61 ms.
+    public static var maxDuration: Int64 { 1 << 61 }
 }
 
 extension Event: Sendable where Key: Sendable, Payload: Sendable {}
