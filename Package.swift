@@ -31,7 +31,7 @@ let package = Package(
             providers: [.apt(["libxxhash-dev"])]),
         .target(
             name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
-        // Stream operators over the engine: keyed state, timers, event time, windows.
+        // Stream operators over the engine's public API: keyed state, timers, windows.
         .target(name: "StrataStreams", dependencies: ["Strata"], path: "Sources/StrataStreams"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
@@ -56,8 +56,7 @@ let package = Package(
             path: "Benchmarks/stream-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(
-            name: "StrataStreamsTests", dependencies: ["StrataStreams", "Strata"],
-            path: "Tests/StrataStreamsTests"),
+            name: "StrataStreamsTests", dependencies: ["StrataStreams", "Strata"], path: "Tests/StrataStreamsTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -47,11 +47,11 @@ extension WindowOperator {
             // before the old end will find the new one.
             if let previous = addition.previousWindow, previous.maxTimestamp > currentWatermark {
             } else {
-                try register(Timer(timestamp: maxTimestamp, key: stateKey, namespace: namespace))
+                try register(KeyedTimer(timestamp: maxTimestamp, key: stateKey, namespace: namespace))
             }
         } else {
             if addition.previousWindow == nil {
-                try register(Timer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: namespace))
+                try register(KeyedTimer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: namespace))
             }
             try emit(stateKey, key: key, window: entry.window, panes: [namespace], firing: .lateUpdate)
         }
@@ -72,14 +72,14 @@ extension WindowOperator {
         let maxTimestamp = entry.window.maxTimestamp
         let cleanupTime = maxTimestamp + allowedLateness
         if timestamp < maxTimestamp {
-            try register(Timer(timestamp: maxTimestamp, key: key, namespace: namespace))
+            try register(KeyedTimer(timestamp: maxTimestamp, key: key, namespace: namespace))
             return
         }
         if timestamp == maxTimestamp {
             try emit(key, window: entry.window, panes: [namespace], firing: .onTime)
         }
         if timestamp < cleanupTime {
-            try register(Timer(timestamp: cleanupTime, key: key, namespace: namespace))
+            try register(KeyedTimer(timestamp: cleanupTime, key: key, namespace: namespace))
             return
         }
         try contents.clear(key, namespace)

@@ -213,10 +213,10 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         try contents.add(value, stateKey, namespace)
         let isNewPane = rememberPane(stateKey, window.start)
         if maxTimestamp > currentWatermark {
-            if isNewPane { try register(Timer(timestamp: maxTimestamp, key: stateKey, namespace: namespace)) }
+            if isNewPane { try register(KeyedTimer(timestamp: maxTimestamp, key: stateKey, namespace: namespace)) }
         } else {
             // Fired already (or a late first event): its cleanup timer, then the update.
-            try register(Timer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: namespace))
+            try register(KeyedTimer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: namespace))
             try emit(stateKey, key: key, window: window, panes: [namespace], firing: .lateUpdate)
         }
         return true
@@ -237,10 +237,10 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
             let maxTimestamp = window.maxTimestamp
             if maxTimestamp + allowedLateness <= currentWatermark { break }  // this and every earlier one
             if maxTimestamp > currentWatermark {
-                if isNewPane { try register(Timer(timestamp: maxTimestamp, key: stateKey, namespace: .window(window))) }
+                if isNewPane { try register(KeyedTimer(timestamp: maxTimestamp, key: stateKey, namespace: .window(window))) }
             } else {
                 try register(
-                    Timer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: .window(window)))
+                    KeyedTimer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: .window(window)))
                 try emit(
                     stateKey, key: key, window: window, panes: sliding.panes(of: window).map { .window($0) },
                     firing: .lateUpdate)
@@ -256,7 +256,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         return knownPanes.insert(PaneKey(key: key, start: start)).inserted
     }
 
-    func register(_ timer: Timer) throws {
+    func register(_ timer: KeyedTimer) throws {
         statistics.timersRegistered += 1
         try timers.register(timer)
     }
@@ -271,7 +271,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         if firing == .onTime { statistics.onTimeResults += 1 } else { statistics.lateUpdates += 1 }
     }
 
-    private func onTimer(_ timer: Timer) throws {
+    private func onTimer(_ timer: KeyedTimer) throws {
         statistics.timersFired += 1
         guard let window = timer.namespace.window else { return }
         let at = timer.timestamp
@@ -310,7 +310,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
                 try cleanup()
                 statistics.windowsCleared += 1
             } else {
-                try register(Timer(timestamp: maxTimestamp + allowedLateness, key: key, namespace: .window(window)))
+                try register(KeyedTimer(timestamp: maxTimestamp + allowedLateness, key: key, namespace: .window(window)))
             }
         } else if timestamp == maxTimestamp + allowedLateness {
             try cleanup()
