@@ -72,6 +72,11 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     let timers: TimerService
     let sessions: ValueState<SessionWindowSetCodec>?
     var knownPanes: Set<PaneKey> = []
+    /// Session timers delivered during the current `processWatermark`. A
+    /// session timer handler may register a timer that is already due in
+    /// the timer service's current scan (range-deleted, not yet delivered);
+    /// the service then delivers it twice. The second delivery is skipped.
+    var sessionTimersFired: Set<KeyedTimer> = []
     var results: [WindowResult<Key, Value>] = []
     var lateEvents: [Event<Key, Input>] = []
 
@@ -198,6 +203,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     public func processWatermark(_ watermark: Int64) throws {
         guard watermark > currentWatermark else { return }
         currentWatermark = watermark
+        defer { sessionTimersFired.removeAll(keepingCapacity: true) }
         try timers.fire(upTo: watermark) { timer in try self.onTimer(timer) }
     }
 
@@ -293,6 +299,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
                 }
             }
         case .session:
+            guard sessionTimersFired.insert(timer).inserted else { return }
             try onSessionTimer(at: at, key: timer.key, stateWindow: window)
         }
     }
