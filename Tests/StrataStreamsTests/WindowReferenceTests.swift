@@ -92,6 +92,8 @@ struct WindowReferenceTests {
                 let got = try harness.processWatermark(w)
                 let want = reference.advance(to: w)
                 guard check(got, want, "watermark \(w) after event \(index)") else { return }
+                let ends = got.compactMap { $0.result?.window.end }
+                #expect(ends == ends.sorted(), "seed \(seed): results of one watermark in window-end order")
             }
             if index == scenario.events / 2 && seed % 4 == 0 {
                 // Halfway, for some seeds: restart from a checkpoint.

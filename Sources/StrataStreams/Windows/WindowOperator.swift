@@ -36,8 +36,8 @@ import Strata
 ///
 /// Outputs accumulate in the operator until taken (`takeResults()`,
 /// `takeLateEvents()`), in the order they were produced: deterministic for a
-/// given input (timers fire in timestamp order, ties by key group, key,
-/// window).
+/// given input. The results of one watermark come in window-end order, ties
+/// in timer order (key group, key bytes, window).
 ///
 /// Thread safety: none — one operator per partition thread, like its
 /// `StateBackend`. Durability: that of the backend (`backend.checkpoint`);
@@ -203,8 +203,22 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     public func processWatermark(_ watermark: Int64) throws {
         guard watermark > currentWatermark else { return }
         currentWatermark = watermark
+        guard case .session = assigner else {
+            try timers.fire(upTo: watermark) { timer in try self.onTimer(timer) }
+            return
+        }
         defer { sessionTimersFired.removeAll(keepingCapacity: true) }
+        let first = results.count
         try timers.fire(upTo: watermark) { timer in try self.onTimer(timer) }
+        // A session whose end moved fires from a timer registered during
+        // this call, after timers of later ends already scanned: restore
+        // window-end order (stable: ties keep timer order).
+        if results.count - first > 1 {
+            let fired = results[first...].enumerated().sorted {
+                ($0.element.window.end, $0.offset) < ($1.element.window.end, $1.offset)
+            }
+            results.replaceSubrange(first..., with: fired.map(\.element))
+        }
     }
 
     // MARK: - Tumbling and sliding windows
