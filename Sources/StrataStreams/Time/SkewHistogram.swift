@@ -14,7 +14,7 @@ import Strata
 /// dropped (its counts subtracted from the running total) once it is more
 /// than `slotCount − 1` slots behind the newest `now` seen. So the histogram
 /// covers between `windowLength − windowLength/slotCount` and `windowLength`
-/// ms of processing time. Memory: `slotCount + 1` arrays of 2,432 counters.
+/// ms of processing time. Memory: `slotCount + 1` arrays of 2,240 counters.
 ///
 /// Thread safety: a value type for one thread.
 public struct SlidingSkewHistogram: Sendable {
@@ -26,8 +26,8 @@ public struct SlidingSkewHistogram: Sendable {
     /// The largest exponent kept: values clamp at 2^40 ms (about 35 years),
     /// far beyond any skew a watermark should tolerate.
     static let maxExponent: Int64 = 40
-    /// 128 linear buckets + 64 per power of two from 2^7 to 2^40.
-    static let bucketCount = Int(linearLimit + (maxExponent - 6) * 64)
+    /// 128 linear buckets + 64 for each power of two 2^7 ... 2^39.
+    static let bucketCount = Int(linearLimit + (maxExponent - 7) * 64)
 
     /// Length of the sliding window in ms of processing time.
     public let windowLength: Int64
