@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
         .executable(name: "checkpoint-bench", targets: ["checkpoint-bench"]),
+        .executable(name: "stream-bench", targets: ["stream-bench"]),
     ],
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
@@ -48,6 +49,11 @@ let package = Package(
             path: "Benchmarks/strata-bench"),
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
+        // Window, tumbling/sliding/session, event-time and state benchmarks (Nexmark-style).
+        .executableTarget(
+            name: "stream-bench",
+            dependencies: ["StrataStreams", "Strata", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/stream-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(
             name: "StrataStreamsTests", dependencies: ["StrataStreams", "Strata"], path: "Tests/StrataStreamsTests"),
