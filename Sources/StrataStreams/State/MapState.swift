@@ -84,15 +84,23 @@ public final class MapState<K: StateCodec, V: StateCodec> {
         return out
     }
 
-    /// Calls `body` with each live entry in map-key byte order until it returns false.
-    public func forEach(for key: StateKey, in namespace: Namespace = .none,
+    /// Calls `body` with each live entry in map-key byte order until it
+    /// returns false, starting at the first map key whose encoding is ≥
+    /// that of `start` (all entries when nil).
+    public func forEach(for key: StateKey, in namespace: Namespace = .none, from start: K.Value? = nil,
                         _ body: (K.Value, V.Value) throws -> Bool) throws {
         try backend.checkOpen()
         let prefix = StateKeyLayout.prefix(stateID: id, key: key, namespace: namespace)
         let it = try backend.database.makeIterator(options: ReadOptions(
             lowerBound: prefix, upperBound: StateKeyLayout.prefixSuccessor(prefix)))
         let now = backend.now
-        it.seekToFirst()
+        if let start {
+            var target = prefix
+            keyCodec.encode(start, into: &target)
+            it.seek(target)
+        } else {
+            it.seekToFirst()
+        }
         while it.isValid {
             let entryKey = it.key
             let mapKey = try entryKey.withUnsafeBytes { try keyCodec.decode(UnsafeRawBufferPointer(rebasing: $0[prefix.count...])) }
