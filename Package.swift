@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataStreams", targets: ["StrataStreams"]),
+        .library(name: "StrataStreamsSQLite", targets: ["StrataStreamsSQLite"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -21,6 +22,8 @@ let package = Package(
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The pipeline's transactional SQLite sink (system libsqlite3).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,6 +36,11 @@ let package = Package(
             name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
         // Stream operators over the engine's public API: keyed state, timers, windows.
         .target(name: "StrataStreams", dependencies: ["Strata"], path: "Sources/StrataStreams"),
+        // The transactional SQLite sink of the pipeline runtime (GRDB over libsqlite3).
+        .target(
+            name: "StrataStreamsSQLite",
+            dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/StrataStreamsSQLite"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
@@ -56,7 +64,8 @@ let package = Package(
             path: "Benchmarks/stream-bench"),
         .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
         .testTarget(
-            name: "StrataStreamsTests", dependencies: ["StrataStreams", "Strata"], path: "Tests/StrataStreamsTests"),
+            name: "StrataStreamsTests", dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata"],
+            path: "Tests/StrataStreamsTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]

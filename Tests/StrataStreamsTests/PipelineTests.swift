@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import Testing
 @testable import StrataStreams
+import StrataStreamsSQLite
 
 /// A click: user, timestamp, click id (ids repeat: duplicates to remove).
 struct Click: Codable, Sendable, Equatable {
@@ -60,7 +61,7 @@ final class ClickLogic: PartitionLogic {
 
 @Suite struct PipelineTests {
     private func run(_ dir: String, seed: UInt64, count: UInt64, crashAfter: UInt64? = nil,
-                     interval: CheckpointInterval = .records(300)) throws -> PipelineSummary {
+                     interval: CheckpointInterval = .records(300), sqlite: Bool = false) throws -> PipelineSummary {
         var options = PipelineOptions(directory: dir)
         options.partitions = 3
         options.checkpointInterval = interval
@@ -70,9 +71,11 @@ final class ClickLogic: PartitionLogic {
         options.backend = .testing(cacheEntries: 256)
         options.crashAfterRecords = crashAfter
         let source = GeneratorSource(clickGenerator(seed: seed, count: count))
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let committers: [any EpochCommitter] = sqlite ? [try SQLiteEpochCommitter(path: dir + "/results.sqlite")] : []
         let pipeline = try Pipeline(options: options, source: source, key: { click in
             Int64Codec().encoded(click.user)
-        }, timestamp: \.ts) { context in try ClickLogic(context) }
+        }, timestamp: \.ts, committers: committers) { context in try ClickLogic(context) }
         return try pipeline.run()
     }
 
@@ -83,7 +86,7 @@ final class ClickLogic: PartitionLogic {
         let clean = StateTestDirectory("pipeline-clean")
         let crashed = StateTestDirectory("pipeline-crashed")
         defer { clean.remove(); crashed.remove() }
-        let summary = try run(clean.path, seed: seed, count: count)
+        let summary = try run(clean.path, seed: seed, count: count, sqlite: true)
         #expect(summary.records == count)
         #expect(summary.checkpoints.count >= 8)
         let expected = try Pipeline<GeneratorSource<Click>>.committedOutput(directory: clean.path)
@@ -93,10 +96,11 @@ final class ClickLogic: PartitionLogic {
         var random = StateTestRandom(seed: seed)
         var recoveries: [UInt64?] = []
         for _ in 0..<4 {
-            let r = try run(crashed.path, seed: seed, count: count, crashAfter: UInt64.random(in: 900...2_500, using: &random))
+            let r = try run(crashed.path, seed: seed, count: count, crashAfter: UInt64.random(in: 900...2_500, using: &random),
+                            sqlite: true)
             recoveries.append(r.recoveredFromEpoch)
         }
-        let final = try run(crashed.path, seed: seed, count: count)
+        let final = try run(crashed.path, seed: seed, count: count, sqlite: true)
         recoveries.append(final.recoveredFromEpoch)
         print("recovered from epochs \(recoveries)")
         // Every restart after the first crash resumes from a checkpoint, and they move forward.
@@ -104,6 +108,14 @@ final class ClickLogic: PartitionLogic {
         #expect(Set(recoveries.compactMap { $0 }).count >= 2)
         let got = try Pipeline<GeneratorSource<Click>>.committedOutput(directory: crashed.path)
         #expect(got == expected)
+        // The SQLite sink: one row per (stream, key), the last update, in both runs.
+        let sqliteClean = try SQLiteEpochCommitter(path: clean.path + "/results.sqlite").rows()
+        let sqliteCrashed = try SQLiteEpochCommitter(path: crashed.path + "/results.sqlite").rows()
+        #expect(sqliteClean.count > 100)
+        #expect(sqliteCrashed == sqliteClean)
+        var lastValue: [String: String] = [:]
+        for row in expected.joined() { lastValue["\(row.stream)/\(row.key)"] = row.value }
+        #expect(sqliteClean.count == lastValue.count)
     }
 
     @Test func autoIntervalAndTimeIntervalsCheckpoint() throws {
