@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
+        .executable(name: "strata-demo", targets: ["strata-demo"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
         .executable(name: "checkpoint-bench", targets: ["checkpoint-bench"]),
@@ -46,6 +47,10 @@ let package = Package(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
         .executableTarget(
             name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
+        // The demo job: a clickstream pipeline with exactly-once JSON-lines and SQLite output.
+        .executableTarget(
+            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport"],
+            path: "tools/strata-demo"),
         // Stress test with an expected-state oracle and the SIGKILL crash test.
         .executableTarget(
             name: "strata-stress", dependencies: ["Strata", "ToolSupport"], path: "tools/strata-stress"),

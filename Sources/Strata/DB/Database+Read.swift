@@ -65,41 +65,32 @@ extension Database {
         let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var children: [any InternalIterator] = []
-        var tombstones: [(begin: [UInt8], end: [UInt8])] = []
-        for table in [sv.mem] + sv.imm {
-            children.append(table.makeIterator())
-            tombstones += table.rangeTombstones()
-        }
+        children.append(sv.mem.makeIterator())
+        for table in sv.imm { children.append(table.makeIterator()) }
         for file in sv.version.levels[0] {
-            let table = try tableCache.table(file.number)
-            children.append(table.makeIterator())
-            tombstones += table.rangeTombstones
+            children.append(try tableCache.table(file.number).makeIterator())
         }
         for level in 1..<sv.version.levels.count where !sv.version.levels[level].isEmpty {
-            for file in sv.version.levels[level] {
-                let table = try tableCache.table(file.number)
-                tombstones += table.rangeTombstones
-            }
             children.append(LevelIterator(files: sv.version.levels[level], tables: tableCache))
         }
+        // Range tombstones: the mutable memtable's (cached until it gets a
+        // new one) and those of the immutable memtables and every table
+        // (fragmented once per super version, not per iterator).
+        let tombstones = [sv.mem.fragmentedRangeTombstones, try sv.fixedRangeTombstones(tableCache)].filter { !$0.isEmpty }
         return DBIterator(
             input: MergingIterator(children: children), snapshot: snapshot,
-            tombstones: RangeTombstoneList(internalTombstones: tombstones),
+            tombstones: tombstones,
             lowerBound: options.lowerBound, upperBound: options.upperBound,
             mergeOperator: family.options.mergeOperator, pin: sv, snapshotHandle: options.snapshot)
     }
 }
 
 extension TableReader {
-    /// The table's range tombstones, fragmented for lookups.
-    var rangeTombstoneList: RangeTombstoneList {
-        RangeTombstoneList(internalTombstones: rangeTombstones)
-    }
+    /// The table's range tombstones, fragmented for lookups (made at open).
+    var rangeTombstoneList: RangeTombstoneList { fragmentedRangeTombstones }
 }
 
 extension MemTable {
-    /// The memtable's range tombstones, fragmented for lookups.
-    var rangeTombstoneList: RangeTombstoneList {
-        rangeTombstoneCount == 0 ? .empty : RangeTombstoneList(internalTombstones: rangeTombstones())
-    }
+    /// The memtable's range tombstones, fragmented for lookups (cached).
+    var rangeTombstoneList: RangeTombstoneList { fragmentedRangeTombstones }
 }

@@ -55,6 +55,8 @@ public final class TableReader: Sendable {
     public let filterHandle: BlockHandle?
     /// Range tombstones (begin internal key, end user key), in internal-key order.
     public let rangeTombstones: [(begin: [UInt8], end: [UInt8])]
+    /// The same tombstones fragmented for lookups, made once at open.
+    public let fragmentedRangeTombstones: RangeTombstoneList
     /// The metaindex entries (name → handle).
     public let metaindex: [(name: String, handle: BlockHandle)]
     let options: TableReaderOptions
@@ -184,6 +186,7 @@ public final class TableReader: Sendable {
             if let error = it.error { throw error.located(file: file.path, offset: handle.offset) }
         }
         rangeTombstones = tombstones
+        fragmentedRangeTombstones = tombstones.isEmpty ? .empty : RangeTombstoneList(internalTombstones: tombstones)
     }
 
     deinit { file.close() }

@@ -5,15 +5,16 @@ import Strata
 /// soon as both are present (Flink `KeyedStream.intervalJoin`, bounds
 /// inclusive).
 ///
-/// State: each side's buffer is a map state per key, `(timestamp,
-/// sequence) → payload` (`<name>/left` with a matched flag in front,
-/// `<name>/right`), so a probe is one range scan of the other side from
-/// the first timestamp that can match. A left event is pruned when the
-/// watermark reaches `a.ts + upper` (no right partner can arrive any more:
-/// it would be late), a right event at `b.ts − lower`, by cleanup timers
-/// (`<name>/cleanup`). With `.leftOuter`, a left event pruned without a
-/// partner is emitted alone then. Events at or below the watermark are late
-/// and go to the late output. After the last watermark the state is empty.
+/// State: each side's buffer is one value per key — the key's buffered
+/// events as a time-ordered list (`<name>/left`, with a matched flag per
+/// entry; `<name>/right`) — served by the value state's write-back cache,
+/// so processing an event costs no engine iterator. A left event is pruned
+/// when the watermark reaches `a.ts + upper` (no right partner can arrive
+/// any more: it would be late), a right event at `b.ts − lower`, by cleanup
+/// timers (`<name>/left-cleanup`, `<name>/right-cleanup`). With
+/// `.leftOuter`, a left event pruned without a partner is emitted alone
+/// then. Events at or below the watermark are late and go to the late
+/// output. After the last watermark the state is empty.
 ///
 /// Thread safety: one thread (the backend's).
 public final class IntervalJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCodec, RightCodec: StateCodec> {
@@ -31,12 +32,10 @@ public final class IntervalJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCo
     public let upper: Int64
     /// Inner or left outer.
     public let joinType: JoinType
-    private let left: MapState<TimestampSequenceCodec, FlaggedCodec<LeftCodec>>
-    private let right: MapState<TimestampSequenceCodec, RightCodec>
-    private let cleanup: TimerService
-    private let sequence: ValueState<UInt64Codec>
-    private let sequenceKey = StateKey(keyGroup: 0, encoded: [])
-    private var nextSequence: UInt64
+    private let left: ValueState<TimestampedListCodec<FlaggedCodec<LeftCodec>>>
+    private let right: ValueState<TimestampedListCodec<RightCodec>>
+    private let leftCleanup: TimerService
+    private let rightCleanup: TimerService
     private var output: [JoinOutput<Key, Left, Right>] = []
     /// The current watermark (`Int64.min` before the first).
     public private(set) var watermark: Int64 = .min
@@ -58,23 +57,16 @@ public final class IntervalJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCo
         self.lower = lower
         self.upper = upper
         self.joinType = joinType
-        left = try backend.mapState(StateDescriptor("\(name)/left"), keyCodec: TimestampSequenceCodec(),
-                                    valueCodec: FlaggedCodec(payload: leftCodec))
-        right = try backend.mapState(StateDescriptor("\(name)/right"), keyCodec: TimestampSequenceCodec(),
-                                     valueCodec: rightCodec)
-        cleanup = try backend.timerService(named: "\(name)/cleanup")
-        sequence = try backend.valueState(StateDescriptor("\(name)/sequence"), valueCodec: UInt64Codec())
-        nextSequence = try sequence.value(for: sequenceKey) ?? 0
+        left = try backend.valueState(StateDescriptor("\(name)/left"),
+                                      valueCodec: TimestampedListCodec(payload: FlaggedCodec(payload: leftCodec)))
+        right = try backend.valueState(StateDescriptor("\(name)/right"), valueCodec: TimestampedListCodec(payload: rightCodec))
+        leftCleanup = try backend.timerService(named: "\(name)/left-cleanup")
+        rightCleanup = try backend.timerService(named: "\(name)/right-cleanup")
     }
 
-    /// The names of the operator's buffer and timer states (the sequence
-    /// counter, one entry, is left out: it is not per-key state).
-    public var stateNames: [String] { ["\(name)/left", "\(name)/right", "\(name)/cleanup"] }
-
-    private func takeSequence() throws -> UInt64 {
-        defer { nextSequence &+= 1 }
-        try sequence.update(nextSequence &+ 1, for: sequenceKey)
-        return nextSequence
+    /// The names of the operator's states.
+    public var stateNames: [String] {
+        ["\(name)/left", "\(name)/right", "\(name)/left-cleanup", "\(name)/right-cleanup"]
     }
 
     private func checkTimestamp(_ ts: Int64) throws {
@@ -95,18 +87,18 @@ public final class IntervalJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCo
         }
         let key = backend.stateKey(event.key, codec: keyCodec)
         var matched = false
-        let last = event.timestamp + upper
-        try right.forEach(for: key, from: (event.timestamp + lower, 0)) { mapKey, payload in
-            guard mapKey.0 <= last else { return false }
-            output.append(.joined(left: event, right: Event(key: event.key, timestamp: mapKey.0, payload: payload), window: nil))
+        let first = event.timestamp + lower, last = event.timestamp + upper
+        for (ts, payload) in try right.value(for: key) ?? [] where ts >= first && ts <= last {
+            output.append(.joined(left: event, right: Event(key: event.key, timestamp: ts, payload: payload), window: nil))
             statistics.joined += 1
             matched = true
-            return true
         }
         let prune = event.timestamp + upper
         if prune > watermark {
-            try left.put((event.timestamp, try takeSequence()), (matched, event.payload), for: key)
-            try cleanup.register(KeyedTimer(timestamp: prune, key: key))
+            var buffer = try left.value(for: key) ?? []
+            buffer.insertByTimestamp((event.timestamp, (matched, event.payload))) { $0.0 }
+            try left.update(buffer, for: key)
+            try leftCleanup.register(KeyedTimer(timestamp: prune, key: key))
         } else if !matched && joinType == .leftOuter {
             emitUnmatched(event)
         }
@@ -123,20 +115,26 @@ public final class IntervalJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCo
             return
         }
         let key = backend.stateKey(event.key, codec: keyCodec)
-        let last = event.timestamp - lower
-        var newlyMatched: [((Int64, UInt64), Left)] = []
-        try left.forEach(for: key, from: (event.timestamp - upper, 0)) { mapKey, entry in
-            guard mapKey.0 <= last else { return false }
-            output.append(.joined(left: Event(key: event.key, timestamp: mapKey.0, payload: entry.1), right: event, window: nil))
-            statistics.joined += 1
-            if !entry.0 && joinType == .leftOuter { newlyMatched.append((mapKey, entry.1)) }
-            return true
+        let first = event.timestamp - upper, last = event.timestamp - lower
+        if var buffer = try left.value(for: key) {
+            var changed = false
+            for i in buffer.indices where buffer[i].0 >= first && buffer[i].0 <= last {
+                output.append(.joined(left: Event(key: event.key, timestamp: buffer[i].0, payload: buffer[i].1.1),
+                                      right: event, window: nil))
+                statistics.joined += 1
+                if !buffer[i].1.0 && joinType == .leftOuter {
+                    buffer[i].1.0 = true
+                    changed = true
+                }
+            }
+            if changed { try left.update(buffer, for: key) }
         }
-        for (mapKey, payload) in newlyMatched { try left.put(mapKey, (true, payload), for: key) }
         let prune = event.timestamp - lower
         if prune > watermark {
-            try right.put((event.timestamp, try takeSequence()), event.payload, for: key)
-            try cleanup.register(KeyedTimer(timestamp: prune, key: key))
+            var buffer = try right.value(for: key) ?? []
+            buffer.insertByTimestamp((event.timestamp, event.payload)) { $0.0 }
+            try right.update(buffer, for: key)
+            try rightCleanup.register(KeyedTimer(timestamp: prune, key: key))
         }
     }
 
@@ -145,30 +143,29 @@ public final class IntervalJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCo
     public func processWatermark(_ watermark: Int64) throws {
         guard watermark > self.watermark else { return }
         self.watermark = watermark
-        try cleanup.fire(upTo: watermark) { timer in
-            let key = timer.key
-            let typedKey = try backend.decodeKey(key, codec: keyCodec)
-            var expiredLeft: [((Int64, UInt64), (Bool, Left))] = []
-            try left.forEach(for: key) { mapKey, entry in
-                guard mapKey.0 + upper <= timer.timestamp else { return false }
-                expiredLeft.append((mapKey, entry))
-                return true
-            }
-            for (mapKey, entry) in expiredLeft {
-                try left.remove(mapKey, for: key)
-                statistics.pruned += 1
-                if !entry.0 && joinType == .leftOuter {
-                    emitUnmatched(Event(key: typedKey, timestamp: mapKey.0, payload: entry.1))
+        try leftCleanup.fire(upTo: watermark) { timer in
+            guard var buffer = try left.value(for: timer.key) else { return }
+            let cut = timer.timestamp - upper            // entries at or before it can no longer match
+            let end = buffer.firstIndex { $0.0 > cut } ?? buffer.count
+            guard end > 0 else { return }
+            if joinType == .leftOuter {
+                let typedKey = try backend.decodeKey(timer.key, codec: keyCodec)
+                for (ts, entry) in buffer[..<end] where !entry.0 {
+                    emitUnmatched(Event(key: typedKey, timestamp: ts, payload: entry.1))
                 }
             }
-            var expiredRight: [(Int64, UInt64)] = []
-            try right.forEach(for: key) { mapKey, _ in
-                guard mapKey.0 - lower <= timer.timestamp else { return false }
-                expiredRight.append(mapKey)
-                return true
-            }
-            for mapKey in expiredRight { try right.remove(mapKey, for: key) }
-            statistics.pruned += expiredRight.count
+            statistics.pruned += end
+            buffer.removeFirst(end)
+            if buffer.isEmpty { try left.clear(for: timer.key) } else { try left.update(buffer, for: timer.key) }
+        }
+        try rightCleanup.fire(upTo: watermark) { timer in
+            guard var buffer = try right.value(for: timer.key) else { return }
+            let cut = timer.timestamp + lower
+            let end = buffer.firstIndex { $0.0 > cut } ?? buffer.count
+            guard end > 0 else { return }
+            statistics.pruned += end
+            buffer.removeFirst(end)
+            if buffer.isEmpty { try right.clear(for: timer.key) } else { try right.update(buffer, for: timer.key) }
         }
     }
 

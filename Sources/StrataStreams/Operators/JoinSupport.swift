@@ -57,21 +57,6 @@ public protocol TwoInputStreamOperator: AnyObject {
     var stateNames: [String] { get }
 }
 
-/// A buffer entry's map key: (timestamp, sequence), 16 bytes, ordered by
-/// timestamp then arrival.
-struct TimestampSequenceCodec: StateCodec {
-    var fixedWidth: Int? { 16 }
-    func encode(_ value: (Int64, UInt64), into out: inout [UInt8]) {
-        Int64Codec().encode(value.0, into: &out)
-        UInt64Codec().encode(value.1, into: &out)
-    }
-    func decode(_ bytes: UnsafeRawBufferPointer) throws -> (Int64, UInt64) {
-        guard bytes.count == 16 else { throw codecError("TimestampSequenceCodec", expected: "16 bytes", got: bytes.count) }
-        return (try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[0..<8])),
-                try UInt64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[8..<16])))
-    }
-}
-
 /// A payload with a flag in front (1 byte: 1 = matched), for left entries
 /// of an outer join.
 struct FlaggedCodec<P: StateCodec>: StateCodec {
@@ -101,5 +86,64 @@ struct TimestampedCodec<P: StateCodec>: StateCodec {
         guard bytes.count >= 8 else { throw codecError("TimestampedCodec", expected: "≥ 8 bytes", got: bytes.count) }
         return (try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[0..<8])),
                 try payload.decode(UnsafeRawBufferPointer(rebasing: bytes[8...])))
+    }
+}
+
+/// A time-ordered list of payloads, `[(timestamp, payload)]`, stored as one
+/// value: `[n varint]` then `[timestamp 8, order-preserving][length varint][payload]`
+/// per entry. Buffers that are small per key (a key's events within a join
+/// interval, a pattern's pending events) live in one value-state entry, so
+/// the write-back cache serves them with no engine iterator per event.
+struct TimestampedListCodec<P: StateCodec>: StateCodec {
+    let payload: P
+    var fixedWidth: Int? { nil }
+
+    func encode(_ value: [(Int64, P.Value)], into out: inout [UInt8]) {
+        KeyLengthPrefix.append(value.count, into: &out)
+        var scratch: [UInt8] = []
+        for (ts, p) in value {
+            Int64Codec().encode(ts, into: &out)
+            scratch.removeAll(keepingCapacity: true)
+            payload.encode(p, into: &scratch)
+            scratch.withUnsafeBytes { MergeEncoding.appendElement($0, into: &out) }
+        }
+    }
+
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> [(Int64, P.Value)] {
+        var (count, offset) = try KeyLengthPrefix.read(bytes)
+        var out: [(Int64, P.Value)] = []
+        out.reserveCapacity(count)
+        while count > 0 {
+            guard offset + 8 <= bytes.count else {
+                throw StrataError(.corruption, "buffer list: entry header at offset \(offset) past the end (\(bytes.count) bytes)")
+            }
+            let ts = try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 8)]))
+            offset += 8
+            let (length, used) = try KeyLengthPrefix.read(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            offset += used
+            guard offset + length <= bytes.count else {
+                throw StrataError(.corruption, "buffer list: payload of \(length) bytes at offset \(offset) past the end")
+            }
+            out.append((ts, try payload.decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))))
+            offset += length
+            count -= 1
+        }
+        guard offset == bytes.count else {
+            throw StrataError(.corruption, "buffer list: \(bytes.count - offset) bytes after the last entry")
+        }
+        return out
+    }
+}
+
+extension Array {
+    /// Inserts keeping the array sorted by `timestamp`, after equal timestamps (arrival order).
+    mutating func insertByTimestamp(_ element: Element, _ timestamp: (Element) -> Int64) {
+        let ts = timestamp(element)
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if timestamp(self[mid]) <= ts { lo = mid + 1 } else { hi = mid }
+        }
+        insert(element, at: lo)
     }
 }

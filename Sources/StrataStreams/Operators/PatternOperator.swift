@@ -83,8 +83,9 @@ struct PartialMatchesCodec<P: StateCodec>: StateCodec {
 
 /// Pattern detection (CEP) per key (operators.md "Patterns").
 ///
-/// Events wait in an engine buffer per key (`<name>/buffer`, ordered by
-/// timestamp and arrival) until the watermark passes them, then run through
+/// Events wait in a buffer per key (`<name>/buffer`, one value per key: a
+/// list ordered by timestamp and arrival, served by the write-back cache)
+/// until the watermark passes them, then run through
 /// the pattern's automaton in timestamp order — one timer per event
 /// timestamp and per partial match's `within` deadline (`<name>/timers`)
 /// drives it. Partial matches live in `<name>/partial` (one value per key).
@@ -110,12 +111,9 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
     public let afterMatch: AfterMatchSkip
     /// Whether timed-out partial matches are emitted.
     public let emitTimeouts: Bool
-    private let buffer: MapState<TimestampSequenceCodec, PayloadCodec>
+    private let buffer: ValueState<TimestampedListCodec<PayloadCodec>>
     private let partials: ValueState<PartialMatchesCodec<PayloadCodec>>
     private let timers: TimerService
-    private let sequence: ValueState<UInt64Codec>
-    private let sequenceKey = StateKey(keyGroup: 0, encoded: [])
-    private var nextSequence: UInt64
     private var output: [PatternOutput<Key, Payload>] = []
     /// The current watermark (`Int64.min` before the first).
     public private(set) var watermark: Int64 = .min
@@ -132,13 +130,10 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
         self.pattern = pattern
         self.afterMatch = afterMatch
         self.emitTimeouts = emitTimeouts
-        buffer = try backend.mapState(StateDescriptor("\(name)/buffer"), keyCodec: TimestampSequenceCodec(),
-                                      valueCodec: payloadCodec)
+        buffer = try backend.valueState(StateDescriptor("\(name)/buffer"), valueCodec: TimestampedListCodec(payload: payloadCodec))
         partials = try backend.valueState(StateDescriptor("\(name)/partial"),
                                           valueCodec: PartialMatchesCodec(payload: payloadCodec))
         timers = try backend.timerService(named: "\(name)/timers")
-        sequence = try backend.valueState(StateDescriptor("\(name)/sequence"), valueCodec: UInt64Codec())
-        nextSequence = try sequence.value(for: sequenceKey) ?? 0
     }
 
     /// The names of the operator's per-key states.
@@ -155,10 +150,9 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
             return
         }
         let key = backend.stateKey(event.key, codec: keyCodec)
-        let seq = nextSequence
-        nextSequence &+= 1
-        try sequence.update(nextSequence, for: sequenceKey)
-        try buffer.put((event.timestamp, seq), event.payload, for: key)
+        var pending = try buffer.value(for: key) ?? []
+        pending.insertByTimestamp((event.timestamp, event.payload)) { $0.0 }
+        try buffer.update(pending, for: key)
         try timers.register(KeyedTimer(timestamp: event.timestamp, key: key))
     }
 
@@ -173,19 +167,20 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
     /// Runs `key`'s buffered events with timestamp ≤ `time`, then times out
     /// partial matches whose deadline is ≤ `time`.
     private func advance(_ key: StateKey, to time: Int64) throws {
-        var due: [((Int64, UInt64), Payload)] = []
-        try buffer.forEach(for: key) { mapKey, payload in
-            guard mapKey.0 <= time else { return false }
-            due.append((mapKey, payload))
-            return true
+        // The key's buffered events up to `time`, in timestamp order (ties in arrival order).
+        var pending = try buffer.value(for: key) ?? []
+        let end = pending.firstIndex { $0.0 > time } ?? pending.count
+        let due = Array(pending[..<end])
+        if end > 0 {
+            pending.removeFirst(end)
+            if pending.isEmpty { try buffer.clear(for: key) } else { try buffer.update(pending, for: key) }
         }
         var current = try partials.value(for: key) ?? []
         if due.isEmpty && current.isEmpty { return }
         let typedKey = try backend.decodeKey(key, codec: keyCodec)
-        for (mapKey, payload) in due {
-            try buffer.remove(mapKey, for: key)
-            expire(&current, before: mapKey.0, key: typedKey)
-            step(&current, timestamp: mapKey.0, payload: payload, key: typedKey)
+        for (ts, payload) in due {
+            expire(&current, before: ts, key: typedKey)
+            step(&current, timestamp: ts, payload: payload, key: typedKey)
         }
         expire(&current, before: time &+ 1, key: typedKey)
         if current.isEmpty {

@@ -38,6 +38,7 @@ struct BarrierAcks {
     var failure: String?
     var counters: [Int: [String: Int]] = [:]
     var rows: [Int: UInt64] = [:]
+    var engine: [Int: String] = [:]
 }
 
 /// A keyed streaming job with exactly-once output (operators.md
@@ -336,6 +337,7 @@ public final class Pipeline<Source: ReplayableSource> {
                 for (name, value) in counters { summary.counters[name, default: 0] += value }
             }
             summary.outputs = state.rows.values.reduce(0, +)
+            summary.engineStats = (0..<options.partitions).map { state.engine[$0] ?? "" }
         }
         for store in stores { store.close() }
         return summary
@@ -430,8 +432,22 @@ private final class PartitionWorker<Record> {
                 acks.withLock { $0.failure = "partition \(index): \(error)" }
             }
         }
+        acks.withLock { $0.engine[index] = Self.engineLine(backend.database) }
         try? backend.close()
         finished.signal()
+    }
+
+    /// "W-Amp …, S-Amp …, files per level …" of a partition's engine over this run.
+    static func engineLine(_ db: Database) -> String {
+        let stats = db.statistics()
+        let sst = Double(db.property("strata.total-sst-files-size") ?? "") ?? 0
+        let live = Double(db.property("strata.estimate-live-data-size") ?? "") ?? 0
+        let levels = stats.filesPerLevel.enumerated().filter { $0.element > 0 }.map { "L\($0.offset):\($0.element)" }
+        return String(format: "W-Amp %.2f (user %.1f MB, flush %.1f MB, compaction %.1f MB), S-Amp %@, files %@",
+                      stats.userBytes > 0 ? stats.writeAmplification : 0, Double(stats.userBytes) / 1_048_576,
+                      Double(stats.flushBytes) / 1_048_576, Double(stats.totalCompactionBytesWritten) / 1_048_576,
+                      live > 0 ? String(format: "%.2f", sst / live) : "n/a",
+                      levels.isEmpty ? "none" : levels.joined(separator: " "))
     }
 
     private func drainOutput() throws {
