@@ -20,7 +20,7 @@ struct ClickstreamEvent: Codable, Sendable, Equatable {
 struct ClickstreamShape: Sendable {
     var seed: UInt64 = 42
     var events: UInt64 = 2_000_000
-    var users: Int64 = 50_000
+    var users: Int64 = 5_000
     /// Milliseconds of event time per 1,000 events (the event-time rate).
     var millisPerThousand: Int64 = 1_000
     /// Events arrive up to this many ms behind their place in the stream.

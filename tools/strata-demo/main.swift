@@ -6,7 +6,7 @@
 // lines and SQLite; checkpoints are incremental engine checkpoints.
 //
 //   strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42]
-//               [--users=50000] [--checkpoint_ms=2000] [--fresh] [--input=events.jsonl]
+//               [--users=5000] [--checkpoint_ms=2000] [--fresh] [--input=events.jsonl]
 //               [--write_log=events.jsonl] [--dump] [--quiet]
 import Foundation
 import Strata
@@ -15,7 +15,7 @@ import StrataStreamsSQLite
 import ToolSupport
 
 let usage = """
-    strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42] [--users=50000]
+    strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42] [--users=5000]
                 [--checkpoint_ms=2000] [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet]
       Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one).
       --fresh        start over (removes DIR first)
@@ -50,7 +50,7 @@ let dir = flags.string("dir") ?? "strata-demo-data"
 var shape = ClickstreamShape()
 shape.events = UInt64(number("events", 2_000_000))
 shape.seed = UInt64(number("seed", 42))
-shape.users = Int64(number("users", 50_000))
+shape.users = Int64(number("users", 5_000))
 let partitions = number("partitions", 2)
 let quiet = flags.bool("quiet")
 
