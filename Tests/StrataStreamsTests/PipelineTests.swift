@@ -118,6 +118,14 @@ final class ClickLogic: PartitionLogic {
         #expect(sqliteClean.count == lastValue.count)
     }
 
+    @Test func sinkRecordJSONLinesRoundTripThroughFoundationsDecoder() throws {
+        let tricky = SinkRecord(stream: "s/\"q\"", key: "a\\b\n\t\r\u{01}é", value: #"{"x":"\u00e9 / \\"}"#)
+        var line: [UInt8] = []
+        SinkRecord.appendJSONLine(tricky, into: &line)
+        #expect(line.last == UInt8(ascii: "\n"))
+        #expect(try JSONDecoder().decode(SinkRecord.self, from: Data(line.dropLast())) == tricky)
+    }
+
     @Test func autoIntervalAndTimeIntervalsCheckpoint() throws {
         let dir = StateTestDirectory("pipeline-auto")
         defer { dir.remove() }

@@ -134,12 +134,7 @@ final class StagedEpochWriter {
     private let partition: Int
     private var handle: FileHandle?
     private var epoch: UInt64 = 0
-    private var pending = Data()
-    private let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }()
+    private var pending: [UInt8] = []
     private(set) var rowsWritten: UInt64 = 0
 
     init(outputs: EpochOutputs, partition: Int) {
@@ -159,22 +154,58 @@ final class StagedEpochWriter {
             handle = h
             self.epoch = epoch
         }
-        for record in records {
-            pending.append(try encoder.encode(record))
-            pending.append(UInt8(ascii: "\n"))
-        }
+        for record in records { SinkRecord.appendJSONLine(record, into: &pending) }
         rowsWritten += UInt64(records.count)
-        if pending.count >= 1 << 20 { try handle!.write(contentsOf: pending); pending.removeAll(keepingCapacity: true) }
+        if pending.count >= 1 << 20 {
+            try handle!.write(contentsOf: Data(pending))
+            pending.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Writes, fsyncs and closes the current epoch's file (at its barrier).
     func close() throws {
         guard let h = handle else { return }
-        if !pending.isEmpty { try h.write(contentsOf: pending) }
+        if !pending.isEmpty { try h.write(contentsOf: Data(pending)) }
         pending.removeAll(keepingCapacity: true)
         try h.synchronize()
         try h.close()
         handle = nil
+    }
+}
+
+extension SinkRecord {
+    /// Appends `{"key":…,"stream":…,"value":…}` and a newline: the JSON
+    /// object `JSONEncoder` with sorted keys would write (without escaping
+    /// '/'), made without Foundation's encoder on the output path.
+    static func appendJSONLine(_ record: SinkRecord, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"key":"#.utf8)
+        appendJSONString(record.key, into: &out)
+        out.append(contentsOf: #","stream":"#.utf8)
+        appendJSONString(record.stream, into: &out)
+        out.append(contentsOf: #","value":"#.utf8)
+        appendJSONString(record.value, into: &out)
+        out.append(contentsOf: "}\n".utf8)
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    static func appendJSONString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }
 

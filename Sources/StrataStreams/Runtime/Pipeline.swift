@@ -39,6 +39,9 @@ struct BarrierAcks {
     var counters: [Int: [String: Int]] = [:]
     var rows: [Int: UInt64] = [:]
     var engine: [Int: String] = [:]
+    /// Per epoch and partition, the rows staged (kept only when there are
+    /// committers, so they need not be read back from the staged files).
+    var epochRows: [UInt64: [Int: [SinkRecord]]] = [:]
 }
 
 /// A keyed streaming job with exactly-once output (operators.md
@@ -190,7 +193,8 @@ public final class Pipeline<Source: ReplayableSource> {
             let logic = try makeLogic(context)
             let worker = PartitionWorker<Record>(index: p, backend: backend, logic: logic, store: stores[p], queue: queues[p],
                                          writer: StagedEpochWriter(outputs: outputs, partition: p), acks: acks,
-                                         firstEpoch: epoch, initialWatermark: watermark, finished: finished)
+                                         firstEpoch: epoch, initialWatermark: watermark, finished: finished,
+                                         keepRows: !committers.isEmpty)
             let box = Handoff(value: worker)
             let thread = Thread { box.value.run() }
             thread.stackSize = 4 << 20
@@ -247,7 +251,15 @@ public final class Pipeline<Source: ReplayableSource> {
                 try writeFileAtomically(try encoder.encode(meta), to: "\(checkpointsDir)/epoch-\(next).json")
                 // Committed: make its output visible, then drop what only older checkpoints need.
                 try outputs.commit(next)
-                let rows = try committers.isEmpty ? [] : outputs.records(ofEpoch: next)
+                var rows: [SinkRecord] = []
+                if !committers.isEmpty {
+                    let inMemory = acks.withLock { $0.epochRows.removeValue(forKey: next) } ?? [:]
+                    if inMemory.count == options.partitions {
+                        for p in 0..<options.partitions { rows += inMemory[p]! }
+                    } else {
+                        rows = try outputs.records(ofEpoch: next)
+                    }
+                }
                 for committer in committers where try committer.lastCommittedEpoch() < next {
                     try committer.commit(epoch: next, records: rows)
                 }
@@ -376,10 +388,14 @@ private final class PartitionWorker<Record> {
     var watermark: Int64
     let finished: DispatchSemaphore
     let output = OutputCollector()
+    /// Hand each epoch's rows to the committers in memory.
+    let keepRows: Bool
+    var epochRows: [SinkRecord] = []
 
     init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
          queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
-         firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore) {
+         firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool) {
+        self.keepRows = keepRows
         self.index = index
         self.backend = backend
         self.logic = logic
@@ -417,7 +433,10 @@ private final class PartitionWorker<Record> {
                     let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
                     let counters = logic.counters
                     let rows = writer.rowsWritten
+                    let staged = epochRows
+                    epochRows = []
                     acks.withLock {
+                        if keepRows { $0.epochRows[e, default: [:]][index] = staged }
                         $0.checkpointIDs[e, default: [:]][index] = manifest.id
                         $0.newBytes[e, default: 0] += newBytes
                         $0.counters[index] = counters
@@ -453,6 +472,7 @@ private final class PartitionWorker<Record> {
     private func drainOutput() throws {
         guard !output.records.isEmpty else { return }
         try writer.write(output.records, epoch: epoch)
+        if keepRows { epochRows += output.records }
         output.records.removeAll(keepingCapacity: true)
     }
 }
