@@ -22,8 +22,10 @@ for arg in "$@"; do
     *) echo "unknown argument $arg (expected --kills=N --events=N --seed=N --debug)" >&2; exit 2 ;;
   esac
 done
-if [ "$config" = release ]; then swift build -c release --product strata-demo >/dev/null; fi
-bin="$(swift build -c "$config" --show-bin-path)/strata-demo"
+flagsBuild=(-c "$config")
+[ "$config" = release ] && flagsBuild+=(-Xswiftc -cross-module-optimization)
+if [ "$config" = release ]; then swift build "${flagsBuild[@]}" --product strata-demo >/dev/null; fi
+bin="$(swift build "${flagsBuild[@]}" --show-bin-path)/strata-demo"
 [ -x "$bin" ] || { echo "no $bin (run swift build first)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
