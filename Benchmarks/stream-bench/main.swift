@@ -152,6 +152,12 @@ func run() throws {
                  seconds - Double(watermarkNanos) / 1e9, (seconds - Double(watermarkNanos) / 1e9) * 1e9 / Double(flags.events)))
     let us = { (p: Double) in String(format: "%.1f", Double(latency.valueAtPercentile(p)) / 1000) }
     print("latency (watermark arrival -> results returned, per result) µs: p50 \(us(50)) p99 \(us(99)) p99.9 \(us(99.9)) max \(us(100))")
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    // On a shared machine wall time includes waiting for a core; CPU time does not.
+    print(String(format: "cpu: %.3f s user+system for the whole process, %.0f events per CPU-second", cpu, Double(flags.events) / cpu))
     print(String(format: "%@: %d events in %.3f s, %.0f events/s", flags.workload.uppercased(), flags.events, seconds, Double(flags.events) / seconds))
 }
 

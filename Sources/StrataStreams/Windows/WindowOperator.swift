@@ -247,13 +247,19 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         let pane = sliding.pane(containing: timestamp)
         try contents.add(value, stateKey, .window(pane))
         let isNewPane = rememberPane(stateKey, pane.start)
+        // Every window holding this pane but the one starting at it also holds
+        // the previous pane: if that one is known, their timers are registered.
+        let previousPaneKnown =
+            isNewPane && knownPanes.contains(WindowPaneKey(key: stateKey, start: pane.start - sliding.paneSize))
         var start = lastStart
         while start > timestamp - sliding.size {
             let window = TimeWindow(start: start, end: start + sliding.size)
             let maxTimestamp = window.maxTimestamp
             if maxTimestamp + allowedLateness <= currentWatermark { break }  // this and every earlier one
             if maxTimestamp > currentWatermark {
-                if isNewPane { try register(KeyedTimer(timestamp: maxTimestamp, key: stateKey, namespace: .window(window))) }
+                if isNewPane && !(previousPaneKnown && start < pane.start) {
+                    try register(KeyedTimer(timestamp: maxTimestamp, key: stateKey, namespace: .window(window)))
+                }
             } else {
                 try register(
                     KeyedTimer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: .window(window)))
