@@ -27,12 +27,17 @@ public struct Event<Key, Payload> {
     /// The event timestamps windowed operators accept: ±2^61 ms. With window
     /// sizes, gaps and allowed lateness also at most 2^61, a window's end
     /// plus its lateness stays below 2^62 + 2^61 < `Int64.max`: no overflow.
-    public static var validTimestamps: ClosedRange<Int64> { -(1 << 61)...(1 << 61) }
+    public static var validTimestamps: ClosedRange<Int64> { -eventTimestampBound...eventTimestampBound }
 
     /// The largest window size, session gap or allowed lateness: 2^61 ms.
-    public static var maxDuration: Int64 { 1 << 61 }
+    public static var maxDuration: Int64 { eventTimestampBound }
 }
 
 extension Event: Sendable where Key: Sendable, Payload: Sendable {}
 extension Event: Equatable where Key: Equatable, Payload: Equatable {}
 extension Event: Hashable where Key: Hashable, Payload: Hashable {}
+
+/// 2^61 ms: the bound on event timestamps (±) and on window sizes, gaps and
+/// lateness (see `Event.validTimestamps`). A plain constant so that hot
+/// paths do not instantiate `Event`'s generic metadata to read it.
+let eventTimestampBound: Int64 = 1 << 61

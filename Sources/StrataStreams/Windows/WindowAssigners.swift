@@ -14,7 +14,7 @@ public struct TumblingWindows: Hashable, Sendable {
     /// Validates and creates the assigner (`StrataError.invalidArgument` for
     /// a size outside 1...2^61 or |offset| ≥ size).
     public init(size: Int64, offset: Int64 = 0) throws {
-        guard size > 0, size <= Event<Int, Int>.maxDuration, offset.magnitude < size.magnitude else {
+        guard size > 0, size <= eventTimestampBound, offset.magnitude < size.magnitude else {
             throw StrataError.invalidArgument(
                 "tumbling windows: size \(size) ms, offset \(offset) ms; expected 1 ≤ size ≤ 2^61 and |offset| < size")
         }
@@ -54,7 +54,7 @@ public struct SlidingWindows: Hashable, Sendable {
     /// A slide larger than the size would leave events in no window (Flink
     /// drops them silently); it is rejected instead.
     public init(size: Int64, slide: Int64, offset: Int64 = 0) throws {
-        guard size > 0, size <= Event<Int, Int>.maxDuration, slide > 0, slide <= size,
+        guard size > 0, size <= eventTimestampBound, slide > 0, slide <= size,
             offset.magnitude < slide.magnitude
         else {
             throw StrataError.invalidArgument(
@@ -110,7 +110,7 @@ public struct SessionWindows: Hashable, Sendable {
 
     /// Validates and creates the assigner (`StrataError.invalidArgument` for a gap outside 1...2^61).
     public init(gap: Int64) throws {
-        guard gap > 0, gap <= Event<Int, Int>.maxDuration else {
+        guard gap > 0, gap <= eventTimestampBound else {
             throw StrataError.invalidArgument("session windows: gap \(gap) ms; expected 1 ≤ gap ≤ 2^61")
         }
         self.gap = gap

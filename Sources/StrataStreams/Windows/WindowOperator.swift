@@ -71,7 +71,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     let contents: WindowContents<Key, Input, Value>
     let timers: TimerService
     let sessions: ValueState<SessionWindowSetCodec>?
-    var knownPanes: Set<PaneKey> = []
+    var knownPanes: Set<WindowPaneKey> = []
     /// Session timers delivered during the current `processWatermark`. A
     /// session timer handler may register a timer that is already due in
     /// the timer service's current scan (range-deleted, not yet delivered);
@@ -80,10 +80,6 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     var results: [WindowResult<Key, Value>] = []
     var lateEvents: [Event<Key, Input>] = []
 
-    struct PaneKey: Hashable {
-        var key: StateKey
-        var start: Int64
-    }
 
     /// An operator that aggregates incrementally: each window (sliding: each
     /// pane) keeps one `F.Accumulator`, the window's value is
@@ -129,7 +125,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
 
     private static func validate(name: String, allowedLateness: Int64) throws {
         guard !name.isEmpty else { throw StrataError.invalidArgument("window operator: the name is empty") }
-        guard (0...Event<Int, Int>.maxDuration).contains(allowedLateness) else {
+        guard allowedLateness >= 0 && allowedLateness <= eventTimestampBound else {
             throw StrataError.invalidArgument(
                 "window operator '\(name)': allowedLateness \(allowedLateness) ms; expected 0...2^61")
         }
@@ -173,7 +169,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// `StrataError.invalidArgument` for a timestamp outside
     /// `Event.validTimestamps` (nothing is changed), and what the state throws.
     public func processElement(key: Key, timestamp: Int64, value: Input) throws {
-        guard Event<Key, Input>.validTimestamps.contains(timestamp) else {
+        guard timestamp >= -eventTimestampBound && timestamp <= eventTimestampBound else {
             throw StrataError.invalidArgument(
                 "window operator '\(name)': event timestamp \(timestamp) ms; expected within ±2^61 ms")
         }
@@ -251,13 +247,19 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         let pane = sliding.pane(containing: timestamp)
         try contents.add(value, stateKey, .window(pane))
         let isNewPane = rememberPane(stateKey, pane.start)
+        // Every window holding this pane but the one starting at it also holds
+        // the previous pane: if that one is known, their timers are registered.
+        let previousPaneKnown =
+            isNewPane && knownPanes.contains(WindowPaneKey(key: stateKey, start: pane.start - sliding.paneSize))
         var start = lastStart
         while start > timestamp - sliding.size {
             let window = TimeWindow(start: start, end: start + sliding.size)
             let maxTimestamp = window.maxTimestamp
             if maxTimestamp + allowedLateness <= currentWatermark { break }  // this and every earlier one
             if maxTimestamp > currentWatermark {
-                if isNewPane { try register(KeyedTimer(timestamp: maxTimestamp, key: stateKey, namespace: .window(window))) }
+                if isNewPane && !(previousPaneKnown && start < pane.start) {
+                    try register(KeyedTimer(timestamp: maxTimestamp, key: stateKey, namespace: .window(window)))
+                }
             } else {
                 try register(
                     KeyedTimer(timestamp: maxTimestamp + allowedLateness, key: stateKey, namespace: .window(window)))
@@ -273,7 +275,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// Notes that (key, pane) has its timers; true when it was not known.
     private func rememberPane(_ key: StateKey, _ start: Int64) -> Bool {
         if knownPanes.count >= maxCachedPanes { knownPanes.removeAll(keepingCapacity: true) }
-        return knownPanes.insert(PaneKey(key: key, start: start)).inserted
+        return knownPanes.insert(WindowPaneKey(key: key, start: start)).inserted
     }
 
     func register(_ timer: KeyedTimer) throws {
@@ -299,7 +301,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         case .tumbling:
             try onWindowTimer(at: at, key: timer.key, window: window, panes: [timer.namespace]) {
                 try self.contents.clear(timer.key, timer.namespace)
-                self.knownPanes.remove(PaneKey(key: timer.key, start: window.start))
+                self.knownPanes.remove(WindowPaneKey(key: timer.key, start: window.start))
             }
         case .sliding(let sliding):
             try onWindowTimer(
@@ -309,7 +311,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
                 // every other window holding them ended earlier.
                 for pane in sliding.panes(of: TimeWindow(start: window.start, end: window.start + sliding.slide)) {
                     try self.contents.clear(timer.key, .window(pane))
-                    self.knownPanes.remove(PaneKey(key: timer.key, start: pane.start))
+                    self.knownPanes.remove(WindowPaneKey(key: timer.key, start: pane.start))
                 }
             }
         case .session:
@@ -337,5 +339,24 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
             try cleanup()
             statistics.windowsCleared += 1
         }
+    }
+}
+
+/// A (key, pane start) whose end-of-window timers are registered. Not nested
+/// in the generic operator (a nested type would need its generic metadata
+/// looked up on every event), and hashed over the key's bytes at once
+/// rather than byte by byte.
+struct WindowPaneKey: Hashable {
+    var key: StateKey
+    var start: Int64
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(start)
+        hasher.combine(key.keyGroup)
+        key.encoded.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (a: WindowPaneKey, b: WindowPaneKey) -> Bool {
+        a.start == b.start && a.key.keyGroup == b.key.keyGroup && a.key.encoded == b.key.encoded
     }
 }
