@@ -19,6 +19,9 @@ let package = Package(
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The engine publishes its counters and gauges through swift-metrics
+        // (MetricsReporter), so any backend (Prometheus, a log) can show them.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,7 +31,9 @@ let package = Package(
             name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
             providers: [.apt(["libxxhash-dev"])]),
         .target(
-            name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
+            name: "Strata",
+            dependencies: ["CSnappy", "CXXHash", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Sources/Strata"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
@@ -45,7 +50,10 @@ let package = Package(
             path: "Benchmarks/strata-bench"),
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
-        .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
+        .testTarget(
+            name: "StrataTests",
+            dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            path: "Tests/StrataTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]

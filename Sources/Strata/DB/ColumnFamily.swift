@@ -163,9 +163,17 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// `pendingCompactionBytes(version:options:)`). Under the monitor.
     var pendingCompactionBytes: UInt64 = 0
 
-    init(id: UInt32, name: String, options: Options, tableOptions: TableOptions, logNumber: UInt64, version: Version) {
+    /// The database's memory accounts its memtables are charged to.
+    let memory: DatabaseMemory?
+
+    /// `options` are the family's effective options; under a memory budget
+    /// (`memory.budget`) its `writeBufferSize` is replaced by the budget's share.
+    init(id: UInt32, name: String, options: Options, tableOptions: TableOptions, logNumber: UInt64, version: Version,
+         memory: DatabaseMemory? = nil) {
+        let options = memory?.applyingBudget(options) ?? options
         self.id = id
         self.name = name
+        self.memory = memory
         self.options = options
         var t = tableOptions
         t.columnFamilyID = id
@@ -177,8 +185,13 @@ final class ColumnFamilyData: @unchecked Sendable {
         level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
         level0StopWritesTrigger = options.level0StopWritesTrigger
         self.logNumber = logNumber
-        mem = MemTable()
+        mem = memory?.makeMemTable(writeBufferSize: options.writeBufferSize) ?? MemTable()
         current = SuperVersion(mem: mem, imm: [], version: version)
+    }
+
+    /// A new empty memtable for this family, charged to the database's memory accounts.
+    func makeMemTable() -> MemTable {
+        memory?.makeMemTable(writeBufferSize: writeBufferSize) ?? MemTable()
     }
 
     /// Needs a memtable switch: the active memtable is full.

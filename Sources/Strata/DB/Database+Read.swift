@@ -15,16 +15,10 @@ extension Database {
         let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var state = LookupState(snapshot: snapshot)
-        // R-Amp counters, added once per lookup.
+        // R-Amp counters: gathered per level in locals, added once per
+        // level touched, and one histogram bucket per lookup.
         var probed: UInt64 = 0
-        var useful: UInt64 = 0
-        defer {
-            stats.gets.add(1, ordering: .relaxed)
-            if probed > 0 {
-                stats.filesProbed.add(probed, ordering: .relaxed)
-                stats.bloomUseful.add(useful, ordering: .relaxed)
-            }
-        }
+        defer { stats.countGet(filesProbed: Int(probed)) }
         try key.withUnsafeBytes { userKey in
             for table in [sv.mem] + sv.imm {
                 state.coveringTombstone = max(state.coveringTombstone,
@@ -32,15 +26,43 @@ extension Database {
                 table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
                 if state.isDone { return }
             }
-            for file in sv.version.filesForLookup(userKey) {
+            /// Looks in one table; true once the key is resolved.
+            func probe(_ file: TableFile, _ counts: inout LevelProbeCounts) throws -> Bool {
                 let table = try tableCache.table(file.number)
                 if !table.rangeTombstones.isEmpty {
                     state.coveringTombstone = max(state.coveringTombstone,
                                                   table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
                 }
-                probed += 1
-                if try !table.get(userKey: userKey, sequence: snapshot, { k, v in state.add(k, v) }) { useful += 1 }
-                if state.isDone { return }
+                counts.probes += 1
+                var matched = false
+                if try !table.get(userKey: userKey, sequence: snapshot, reads: &counts.reads, { k, v in
+                    matched = true
+                    return state.add(k, v)
+                }) {
+                    counts.bloomUseful += 1
+                } else if matched {
+                    counts.bloomTruePositives += 1
+                }
+                return state.isDone
+            }
+            // L0 files overlapping the key, newest first, then at most one
+            // file per deeper level (Version.filesForLookup's order).
+            let version = sv.version
+            for level in 0..<version.levels.count {
+                var counts = LevelProbeCounts()
+                defer {
+                    if counts.probes > 0 {
+                        stats.levelReads[level].add(counts)
+                        probed += counts.probes
+                    }
+                }
+                if level == 0 {
+                    for file in version.levels[0] where version.overlaps(file, userKey) {
+                        if try probe(file, &counts) { return }
+                    }
+                } else if let file = version.findFile(level: level, userKey: userKey) {
+                    if try probe(file, &counts) { return }
+                }
             }
             state.finish()
         }

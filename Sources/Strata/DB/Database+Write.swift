@@ -126,6 +126,7 @@ extension Database {
         }
         if !options.disableWAL {
             guard let log else { throw StrataError(.closed, "WAL is closed") }
+            let walSizeBefore = log.file.size
             do {
                 try log.addRecord(scratch.record)
                 try log.flush()
@@ -137,7 +138,8 @@ extension Database {
                 throw StrataError.ioError("WAL write failed; the database refuses writes until reopened: \(error.message)",
                                           file: error.file, offset: error.offset)
             }
-            stats.walBytes.add(UInt64(scratch.record.count + LogFormat.headerSize), ordering: .relaxed)
+            // Every byte the log appended: fragment headers and block padding included.
+            stats.walBytes.add(log.file.size &- walSizeBefore, ordering: .relaxed)
             stats.walBatchBytes.add(UInt64(scratch.record.count), ordering: .relaxed)
         }
         stats.batchBytes.add(UInt64(scratch.record.count), ordering: .relaxed)
@@ -218,7 +220,8 @@ extension Database {
             }
             if let f = force, f.dropped || f.mem.isEmpty { force = nil }
             // A family being dropped takes no writes and gets no flushes.
-            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull }) else { return }
+            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull })
+                ?? memoryBudgetFlushCandidate() else { return }
             if family.imm.count >= max(1, family.maxWriteBufferNumber - 1) {
                 // Switching now would exceed maxWriteBufferNumber memtables.
                 if noSlowdown {
@@ -314,8 +317,9 @@ extension Database {
         wal = LogWriter(file: file)
         walNumber = number
         walDirectorySyncPending = true
+        family.mem.markImmutable()
         family.imm.append((family.mem, number))
-        family.mem = MemTable()
+        family.mem = family.makeMemTable()
         for other in familyList where other !== family && other.imm.isEmpty && other.mem.isEmpty {
             other.logNumber = max(other.logNumber, number)
         }
