@@ -127,6 +127,7 @@ final class ColumnFamilyData: @unchecked Sendable {
     let maxWriteBufferNumber: Int
     let level0SlowdownWritesTrigger: Int
     let level0StopWritesTrigger: Int
+    let isUniversal: Bool
 
     // Guarded by the database's monitor:
     /// The active memtable.
@@ -184,6 +185,7 @@ final class ColumnFamilyData: @unchecked Sendable {
         maxWriteBufferNumber = options.maxWriteBufferNumber
         level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
         level0StopWritesTrigger = options.level0StopWritesTrigger
+        isUniversal = options.compactionStyle == .universal
         self.logNumber = logNumber
         mem = memory?.makeMemTable(writeBufferSize: options.writeBufferSize) ?? MemTable()
         current = SuperVersion(mem: mem, imm: [], version: version)
@@ -197,7 +199,19 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// Needs a memtable switch: the active memtable is full.
     var memtableIsFull: Bool { mem.approximateMemoryUsage >= writeBufferSize }
 
-    /// Level-0 files in the installed SuperVersion (every version change
-    /// installs a new one). Caller holds the monitor.
-    var l0FileCount: Int { current.version.levels[0].count }
+    /// What the L0 write-stall triggers (`level0SlowdownWritesTrigger`,
+    /// `level0StopWritesTrigger`) count, in the installed SuperVersion
+    /// (every version change installs a new one): the L0 files, and under
+    /// universal compaction also each non-empty level ≥ 1 — every sorted
+    /// run, as RocksDB's `l0_delay_trigger_count` (VersionStorageInfo::
+    /// CalculateBaseBytes adds the non-empty levels "as if they are L0
+    /// files"). Caller holds the monitor.
+    var l0StallCount: Int {
+        let levels = current.version.levels
+        var count = levels[0].count
+        if isUniversal {
+            for level in 1..<levels.count where !levels[level].isEmpty { count += 1 }
+        }
+        return count
+    }
 }

@@ -242,20 +242,21 @@ extension Database {
         var condition = WriteController.Condition.normal
         var debt: UInt64 = 0
         for family in familyList where !family.dropped {
-            let l0Files = family.l0FileCount
+            let l0Files = family.l0StallCount
             let pending = family.pendingCompactionBytes
             debt += UInt64(l0Files) << 40 &+ pending
             if case .stopped = condition { continue }
             let name = family.name
+            let l0What = family.isUniversal ? "sorted runs" : "L0 files"
             if l0Files >= family.level0StopWritesTrigger {
-                condition = .stopped("\(l0Files) L0 files in column family \(name) (level0_stop_writes_trigger)")
+                condition = .stopped("\(l0Files) \(l0What) in column family \(name) (level0_stop_writes_trigger)")
             } else if family.imm.count >= family.maxWriteBufferNumber {
                 condition = .stopped("\(family.imm.count) memtables of column family \(name) waiting for flush (max_write_buffer_number)")
             } else if pending >= family.options.hardPendingCompactionBytesLimit {
                 condition = .stopped("\(pending) bytes of compaction pending in column family \(name) (hard_pending_compaction_bytes_limit)")
             } else if case .normal = condition {
                 if l0Files >= family.level0SlowdownWritesTrigger {
-                    condition = .delayed("\(l0Files) L0 files in column family \(name) (level0_slowdown_writes_trigger)")
+                    condition = .delayed("\(l0Files) \(l0What) in column family \(name) (level0_slowdown_writes_trigger)")
                 } else if family.maxWriteBufferNumber > 3 && family.imm.count >= family.maxWriteBufferNumber - 1 {
                     condition = .delayed("\(family.imm.count) memtables of column family \(name) waiting for flush")
                 } else if pending >= family.options.softPendingCompactionBytesLimit {

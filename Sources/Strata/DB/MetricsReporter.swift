@@ -249,7 +249,7 @@ extension Database {
             for family in familyList where !family.dropped {
                 state.pendingCompactionBytes += family.pendingCompactionBytes
                 state.immutableMemtables += family.imm.count
-                state.l0StallCount = max(state.l0StallCount, family.l0FileCount)
+                state.l0StallCount = max(state.l0StallCount, family.l0StallCount)
             }
             state.backgroundError = backgroundError != nil
             return state

@@ -106,11 +106,13 @@ public struct Options: Sendable {
     /// RocksDB: `level0_file_num_compaction_trigger`.
     public var level0FileNumCompactionTrigger: Int = 4
 
-    /// Number of L0 files at which writes are slowed down. Default 20.
-    /// RocksDB: `level0_slowdown_writes_trigger`.
+    /// Number of L0 files at which writes are slowed down; under universal
+    /// compaction, sorted runs (L0 files plus non-empty levels), as RocksDB
+    /// counts them. Default 20. RocksDB: `level0_slowdown_writes_trigger`.
     public var level0SlowdownWritesTrigger: Int = 20
 
-    /// Number of L0 files at which writes stop until compaction catches up.
+    /// Number of L0 files at which writes stop until compaction catches up;
+    /// under universal compaction, sorted runs, as for the slowdown trigger.
     /// Default 36. RocksDB: `level0_stop_writes_trigger`.
     public var level0StopWritesTrigger: Int = 36
 
