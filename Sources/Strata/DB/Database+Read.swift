@@ -26,25 +26,6 @@ extension Database {
                 table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
                 if state.isDone { return }
             }
-            /// Looks in one table; true once the key is resolved.
-            func probe(_ file: TableFile, _ counts: inout LevelProbeCounts) throws -> Bool {
-                let table = try tableCache.table(file.number)
-                if !table.rangeTombstones.isEmpty {
-                    state.coveringTombstone = max(state.coveringTombstone,
-                                                  table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
-                }
-                counts.probes += 1
-                var matched = false
-                if try !table.get(userKey: userKey, sequence: snapshot, reads: &counts.reads, { k, v in
-                    matched = true
-                    return state.add(k, v)
-                }) {
-                    counts.bloomUseful += 1
-                } else if matched {
-                    counts.bloomTruePositives += 1
-                }
-                return state.isDone
-            }
             // L0 files overlapping the key, newest first, then at most one
             // file per deeper level (Version.filesForLookup's order).
             let version = sv.version
@@ -58,15 +39,41 @@ extension Database {
                 }
                 if level == 0 {
                     for file in version.levels[0] where version.overlaps(file, userKey) {
-                        if try probe(file, &counts) { return }
+                        if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
                     }
                 } else if let file = version.findFile(level: level, userKey: userKey) {
-                    if try probe(file, &counts) { return }
+                    if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
                 }
             }
             state.finish()
         }
         return try state.result(userKey: key, mergeOperator: family.options.mergeOperator)
+    }
+
+    /// Looks for `userKey` in one table, counting the probe, the filter's
+    /// verdict and the blocks read in `counts`; true once the key is
+    /// resolved. (A method with `inout` parameters, not a nested function
+    /// capturing `state`: a capture would cost dynamic exclusivity checks
+    /// on every access.)
+    @inline(__always)
+    private func probe(_ file: TableFile, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64, state: inout LookupState,
+                       counts: inout LevelProbeCounts) throws -> Bool {
+        let table = try tableCache.table(file.number)
+        if !table.rangeTombstones.isEmpty {
+            state.coveringTombstone = max(state.coveringTombstone,
+                                          table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+        }
+        counts.probes += 1
+        var matched = false
+        if try !table.get(userKey: userKey, sequence: snapshot, reads: &counts.reads, { k, v in
+            matched = true
+            return state.add(k, v)
+        }) {
+            counts.bloomUseful += 1
+        } else if matched {
+            counts.bloomTruePositives += 1
+        }
+        return state.isDone
     }
 
     /// An iterator over the database as of `options.snapshot` (or now),

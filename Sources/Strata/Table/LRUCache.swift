@@ -69,9 +69,12 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         var tail: Int32 = -1
 
         mutating func unlink(_ i: Int32) {
-            let n = nodes[Int(i)]
-            if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { head = n.next }
-            if n.next >= 0 { nodes[Int(n.next)].prev = n.prev } else { tail = n.prev }
+            // The links only: copying the whole node would retain and
+            // release its key and value.
+            let prev = nodes[Int(i)].prev
+            let next = nodes[Int(i)].next
+            if prev >= 0 { nodes[Int(prev)].next = next } else { head = next }
+            if next >= 0 { nodes[Int(next)].prev = prev } else { tail = prev }
         }
 
         mutating func pushFront(_ i: Int32) {

@@ -124,6 +124,7 @@ struct MemoryBudgetTests {
             #expect(a.property("rocksdb.size-all-mem-tables") == String(ua.memtables))
             let text = try #require(a.property("strata.memory-usage"))
             #expect(text.contains("budget (every database sharing it):"))
+            print(text, terminator: "")
 
             // An iterator pins its current block in the shared cache.
             #expect(budget.cache.pinnedUsage == 0)
