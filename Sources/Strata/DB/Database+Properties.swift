@@ -156,7 +156,7 @@ extension Database {
                      "Level    Probes    Useful   TruePos  FPR(%)  CacheBlk   DiskBlk   Disk(MB)",
                      String(repeating: "-", count: 74)]
         for (level, r) in s.levelReads.enumerated() where r.probes > 0 {
-            let absent = r.probes - r.bloomTruePositives
+            let absent = r.probes.subtractingSaturated(r.bloomTruePositives)
             let fpr = absent > 0 ? formatFixed(100 * Double(r.bloomFalsePositives) / Double(absent), 2) : "-"
             lines.append(pad("L\(level)", 5) + pad(String(r.probes), 10, left: true) + pad(String(r.bloomUseful), 10, left: true)
                 + pad(String(r.bloomTruePositives), 10, left: true) + pad(fpr, 8, left: true)

@@ -56,8 +56,10 @@ public struct DatabaseStatistics: Sendable {
     public var gets: UInt64 = 0
     public var filesProbed: UInt64 = 0
     public var bloomUseful: UInt64 = 0
-    /// Probes the filter let through (`filesProbed − bloomUseful`).
-    public var bloomPositive: UInt64 { filesProbed - bloomUseful }
+    /// Probes the filter let through (`filesProbed − bloomUseful`; the
+    /// differences here saturate at 0: counters read while lookups run may
+    /// be a few lookups apart).
+    public var bloomPositive: UInt64 { filesProbed.subtractingSaturated(bloomUseful) }
     /// Probes the filter let through that found the key in the table
     /// (RocksDB `rocksdb.bloom.filter.full.true.positive`).
     public var bloomTruePositive: UInt64 { levelReads.reduce(0) { $0 + $1.bloomTruePositives } }
@@ -67,8 +69,8 @@ public struct DatabaseStatistics: Sendable {
     /// any such probe. Compare with the model (1 − e^(−k/b))^k for b bits
     /// per key and k probes (docs/metrics.md).
     public var bloomFalsePositiveRate: Double? {
-        let absent = filesProbed - bloomTruePositive
-        return absent == 0 ? nil : Double(bloomPositive - bloomTruePositive) / Double(absent)
+        let absent = filesProbed.subtractingSaturated(bloomTruePositive)
+        return absent == 0 ? nil : Double(bloomPositive.subtractingSaturated(bloomTruePositive)) / Double(absent)
     }
     /// Point lookups by the number of tables they probed: index n = lookups
     /// that probed n tables; the last index counts those that probed that
@@ -214,9 +216,9 @@ public struct LevelReadStatistics: Sendable, Equatable {
     }
 
     /// Probes the filter let through (probes − useful; with no filter, every probe).
-    public var bloomPositives: UInt64 { probes - bloomUseful }
+    public var bloomPositives: UInt64 { probes.subtractingSaturated(bloomUseful) }
     /// Probes let through that did not find the key (positives − true positives).
-    public var bloomFalsePositives: UInt64 { bloomPositives - bloomTruePositives }
+    public var bloomFalsePositives: UInt64 { bloomPositives.subtractingSaturated(bloomTruePositives) }
 
     /// The counters accumulated since `earlier`.
     public func since(_ earlier: LevelReadStatistics) -> LevelReadStatistics {
@@ -226,4 +228,9 @@ public struct LevelReadStatistics: Sendable, Equatable {
             blocksFromCache: blocksFromCache - earlier.blocksFromCache, blocksFromDisk: blocksFromDisk - earlier.blocksFromDisk,
             bytesFromDisk: bytesFromDisk - earlier.bytesFromDisk)
     }
+}
+
+extension UInt64 {
+    /// `self − other`, or 0 if `other` is larger.
+    func subtractingSaturated(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
 }

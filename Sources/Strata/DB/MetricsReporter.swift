@@ -66,11 +66,14 @@ public final class MetricsReporter: Sendable {
     /// set to the current values. Cheap: atomics, one pass over the level
     /// layout, a few short locks; no I/O.
     public func report() {
-        let now = database.statistics()
-        let stall = database.writeStallState()
-        let memory = database.memoryUsage()
-        let layouts = database.levelLayouts()
+        // Read under the reporter's lock, so two reports (the background
+        // thread's and a caller's) publish in the order they read and the
+        // deltas never run backwards.
         state.withLock { s in
+            let now = database.statistics()
+            let stall = database.writeStallState()
+            let memory = database.memoryUsage()
+            let layouts = database.levelLayouts()
             let d = s.last.map { now.since($0) } ?? now
             s.last = now
             s.reports += 1
