@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // The pipeline's transactional SQLite sink (system libsqlite3).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The engine publishes its counters and gauges through swift-metrics
+        // (MetricsReporter), so any backend (Prometheus, a log) can show them.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -34,7 +37,9 @@ let package = Package(
             name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
             providers: [.apt(["libxxhash-dev"])]),
         .target(
-            name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
+            name: "Strata",
+            dependencies: ["CSnappy", "CXXHash", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Sources/Strata"),
         // Stream operators over the engine's public API: keyed state, timers, windows.
         .target(name: "StrataStreams", dependencies: ["Strata"], path: "Sources/StrataStreams"),
         // The transactional SQLite sink of the pipeline runtime (GRDB over libsqlite3).
@@ -67,7 +72,10 @@ let package = Package(
             name: "stream-bench",
             dependencies: ["StrataStreams", "Strata", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/stream-bench"),
-        .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
+        .testTarget(
+            name: "StrataTests",
+            dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            path: "Tests/StrataTests"),
         .testTarget(
             name: "StrataStreamsTests", dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata"],
             path: "Tests/StrataStreamsTests"),

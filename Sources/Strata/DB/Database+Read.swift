@@ -15,40 +15,73 @@ extension Database {
         let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var state = LookupState(snapshot: snapshot)
-        // R-Amp counters, added once per lookup.
+        // R-Amp counters: gathered per level in locals, added once per
+        // level touched, and one histogram bucket per lookup.
         var probed: UInt64 = 0
-        var useful: UInt64 = 0
-        defer {
-            stats.gets.add(1, ordering: .relaxed)
-            if probed > 0 {
-                stats.filesProbed.add(probed, ordering: .relaxed)
-                stats.bloomUseful.add(useful, ordering: .relaxed)
-            }
-        }
+        defer { stats.countGet(filesProbed: Int(probed)) }
         try key.withUnsafeBytes { userKey in
             // The mutable memtable, then the immutable ones newest first (no
             // array built per lookup).
-            func probe(_ table: MemTable) -> Bool {
-                state.coveringTombstone = max(state.coveringTombstone,
-                                              table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
-                table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
-                return state.isDone
-            }
-            if probe(sv.mem) { return }
-            for table in sv.imm where probe(table) { return }
-            try sv.version.forEachFileForLookup(userKey) { file in
-                let table = try tableCache.table(file.number)
-                if !table.rangeTombstones.isEmpty {
-                    state.coveringTombstone = max(state.coveringTombstone,
-                                                  table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+            if probe(sv.mem, userKey, snapshot: snapshot, state: &state) { return }
+            for table in sv.imm where probe(table, userKey, snapshot: snapshot, state: &state) { return }
+            // L0 files overlapping the key, newest first, then at most one
+            // file per deeper level (Version.filesForLookup's order).
+            let version = sv.version
+            for level in 0..<version.levels.count {
+                var counts = LevelProbeCounts()
+                defer {
+                    if counts.probes > 0 {
+                        stats.levelReads[level].add(counts)
+                        probed += counts.probes
+                    }
                 }
-                probed += 1
-                if try !table.get(userKey: userKey, sequence: snapshot, { k, v in state.add(k, v) }) { useful += 1 }
-                return !state.isDone
+                if level == 0 {
+                    for file in version.levels[0] where version.overlaps(file, userKey) {
+                        if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
+                    }
+                } else if let file = version.findFile(level: level, userKey: userKey) {
+                    if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
+                }
             }
-            if !state.isDone { state.finish() }
+            state.finish()
         }
         return try state.result(userKey: key, mergeOperator: family.options.mergeOperator)
+    }
+
+    /// Looks for `userKey` in one memtable; true once the key is resolved.
+    @inline(__always)
+    private func probe(_ table: MemTable, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64,
+                       state: inout LookupState) -> Bool {
+        state.coveringTombstone = max(state.coveringTombstone,
+                                      table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+        table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
+        return state.isDone
+    }
+
+    /// Looks for `userKey` in one table, counting the probe, the filter's
+    /// verdict and the blocks read in `counts`; true once the key is
+    /// resolved. (A method with `inout` parameters, not a nested function
+    /// capturing `state`: a capture would cost dynamic exclusivity checks
+    /// on every access.)
+    @inline(__always)
+    private func probe(_ file: TableFile, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64, state: inout LookupState,
+                       counts: inout LevelProbeCounts) throws -> Bool {
+        let table = try tableCache.table(file.number)
+        if !table.rangeTombstones.isEmpty {
+            state.coveringTombstone = max(state.coveringTombstone,
+                                          table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+        }
+        counts.probes += 1
+        var matched = false
+        if try !table.get(userKey: userKey, sequence: snapshot, reads: &counts.reads, { k, v in
+            matched = true
+            return state.add(k, v)
+        }) {
+            counts.bloomUseful += 1
+        } else if matched {
+            counts.bloomTruePositives += 1
+        }
+        return state.isDone
     }
 
     /// An iterator over the database as of `options.snapshot` (or now),

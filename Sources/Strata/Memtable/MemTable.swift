@@ -26,11 +26,23 @@ public final class MemTable: @unchecked Sendable {
     /// fragment the whole list on every lookup and iterator).
     private let fragmentedCache = Locked<(count: Int, list: RangeTombstoneList)?>(nil)
 
-    /// An empty memtable whose arena grows `arenaBlockSize` bytes at a time.
-    public init(arenaBlockSize: Int = 256 << 10) {
-        arena = Arena(blockSize: arenaBlockSize)
+    /// An empty memtable whose arena grows `arenaBlockSize` bytes at a
+    /// time (clamped to 4 KiB…1 MiB). Every arena block is added to
+    /// `charge` (nil: not accounted), and to `activeCharge` until
+    /// `markImmutable()`; both get the memory back when the memtable is freed.
+    public init(arenaBlockSize: Int = 256 << 10, charge: MemoryCharge? = nil, activeCharge: MemoryCharge? = nil) {
+        arena = Arena(blockSize: arenaBlockSize, charge: charge, activeCharge: activeCharge)
         list = SkipList(arena: arena)
     }
+
+    /// Bytes of memory the memtable holds: its arena blocks (what a memory
+    /// budget is charged), which is at least `approximateMemoryUsage`
+    /// less the tombstones.
+    public var arenaMemoryUsage: Int { arena.memoryUsage }
+
+    /// Marks the memtable as no longer taking writes: its memory leaves the
+    /// active charge. Call from the writer (or with writes excluded).
+    public func markImmutable() { arena.deactivate() }
 
     /// Adds an entry. Range deletions (`key` = begin, `value` = end user
     /// key) go to the tombstone list. Sequence numbers must be unique.

@@ -51,20 +51,8 @@ public final class Version: Sendable {
         return result
     }
 
-    /// Calls `body` with the files `filesForLookup` returns, in the same
-    /// order, without building an array (the point-lookup path); stops when
-    /// `body` returns false.
-    @inline(__always)
-    func forEachFileForLookup(_ userKey: UnsafeRawBufferPointer, _ body: (TableFile) throws -> Bool) rethrows {
-        for file in levels[0] where overlaps(file, userKey) {
-            if try !body(file) { return }
-        }
-        for level in 1..<levels.count {
-            if let file = findFile(level: level, userKey: userKey), try !body(file) { return }
-        }
-    }
-
-    private func overlaps(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
+    /// True if `userKey` is within `file`'s key range.
+    func overlaps(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
         file.meta.smallest.withUnsafeBytes { s in
             Bytewise.compare(InternalKey.userKey(s), userKey) <= 0
         } && !Version.endsBefore(file, userKey)
