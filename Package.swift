@@ -41,7 +41,9 @@ let package = Package(
             dependencies: ["CSnappy", "CXXHash", .product(name: "Metrics", package: "swift-metrics")],
             path: "Sources/Strata"),
         // Stream operators over the engine's public API: keyed state, timers, windows.
-        .target(name: "StrataStreams", dependencies: ["Strata"], path: "Sources/StrataStreams"),
+        .target(
+            name: "StrataStreams", dependencies: ["Strata", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Sources/StrataStreams"),
         // The transactional SQLite sink of the pipeline runtime (GRDB over libsqlite3).
         .target(
             name: "StrataStreamsSQLite",
@@ -77,7 +79,9 @@ let package = Package(
             dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataTests"),
         .testTarget(
-            name: "StrataStreamsTests", dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata"],
+            name: "StrataStreamsTests",
+            dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata",
+                           .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataStreamsTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

@@ -3,6 +3,7 @@ import Strata
 import Testing
 @testable import StrataStreams
 import StrataStreamsSQLite
+import MetricsTestKit
 
 /// A click: user, timestamp, click id (ids repeat: duplicates to remove).
 struct Click: Codable, Sendable, Equatable {
@@ -61,7 +62,8 @@ final class ClickLogic: PartitionLogic {
 
 @Suite struct PipelineTests {
     private func run(_ dir: String, seed: UInt64, count: UInt64, crashAfter: UInt64? = nil,
-                     interval: CheckpointInterval = .records(300), sqlite: Bool = false) throws -> PipelineSummary {
+                     interval: CheckpointInterval = .records(300), sqlite: Bool = false,
+                     metrics: TestMetrics? = nil) throws -> PipelineSummary {
         var options = PipelineOptions(directory: dir)
         options.partitions = 3
         options.checkpointInterval = interval
@@ -70,6 +72,7 @@ final class ClickLogic: PartitionLogic {
         options.batchSize = 64
         options.backend = .testing(cacheEntries: 256)
         options.crashAfterRecords = crashAfter
+        options.metricsFactory = metrics
         let source = GeneratorSource(clickGenerator(seed: seed, count: count))
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let committers: [any EpochCommitter] = sqlite ? [try SQLiteEpochCommitter(path: dir + "/results.sqlite")] : []
@@ -124,6 +127,21 @@ final class ClickLogic: PartitionLogic {
         SinkRecord.appendJSONLine(tricky, into: &line)
         #expect(line.last == UInt8(ascii: "\n"))
         #expect(try JSONDecoder().decode(SinkRecord.self, from: Data(line.dropLast())) == tricky)
+    }
+
+    @Test func publishesPipelineAndEngineMetrics() throws {
+        let dir = StateTestDirectory("pipeline-metrics")
+        defer { dir.remove() }
+        let metrics = TestMetrics()
+        let summary = try run(dir.path, seed: 3, count: 2_000, metrics: metrics)
+        #expect(try metrics.expectCounter("strata_pipeline_events_in").totalValue == 2_000)
+        #expect(try metrics.expectCounter("strata_pipeline_checkpoints").totalValue == Int64(summary.checkpoints.count))
+        let committed = try Pipeline<GeneratorSource<Click>>.committedOutput(directory: dir.path).joined().count
+        #expect(try metrics.expectCounter("strata_pipeline_rows_committed").totalValue == Int64(committed))
+        #expect(try metrics.expectGauge("strata_pipeline_state_bytes").lastValue ?? 0 > 0)
+        #expect(try metrics.expectGauge("strata_pipeline_late").lastValue != nil)
+        #expect(try metrics.expectGauge("strata_pipeline_watermark_lag_ms").lastValue == 301)   // δ + 1
+        #expect(try metrics.expectGauge("strata_pipeline_engine_write_stopped", [("partition", "0")]).lastValue == 0)
     }
 
     @Test func autoIntervalAndTimeIntervalsCheckpoint() throws {

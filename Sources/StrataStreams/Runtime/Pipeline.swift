@@ -39,6 +39,10 @@ struct BarrierAcks {
     var counters: [Int: [String: Int]] = [:]
     var rows: [Int: UInt64] = [:]
     var engine: [Int: String] = [:]
+    /// Per epoch, rows staged by all partitions.
+    var epochRowCounts: [UInt64: Int] = [:]
+    /// Per partition, table and memtable bytes at its last checkpoint.
+    var stateBytes: [Int: UInt64] = [:]
     /// Per epoch and partition, the rows staged (kept only when there are
     /// committers, so they need not be read back from the staged files).
     var epochRows: [UInt64: [Int: [SinkRecord]]] = [:]
@@ -180,6 +184,8 @@ public final class Pipeline<Source: ReplayableSource> {
         var checkpointIDs: [UInt64: [String]] = [:]
         if let latest { checkpointIDs[latest.epoch] = latest.partitionCheckpoints }
 
+        let metrics = options.metricsPrefix.map { PipelineMetrics(prefix: $0, factory: options.metricsFactory) }
+
         // Partitions.
         let acks = AckBoard()
         let queues = (0..<options.partitions).map { _ in BoundedQueue<Handoff<PartitionItem<Record>>>(capacity: options.queueBatches) }
@@ -194,7 +200,8 @@ public final class Pipeline<Source: ReplayableSource> {
             let worker = PartitionWorker<Record>(index: p, backend: backend, logic: logic, store: stores[p], queue: queues[p],
                                          writer: StagedEpochWriter(outputs: outputs, partition: p), acks: acks,
                                          firstEpoch: epoch, initialWatermark: watermark, finished: finished,
-                                         keepRows: !committers.isEmpty)
+                                         keepRows: !committers.isEmpty,
+                                         engineMetrics: metrics?.engineReporter(backend.database, partition: p))
             let box = Handoff(value: worker)
             let thread = Thread { box.value.run() }
             thread.stackSize = 4 << 20
@@ -273,6 +280,13 @@ public final class Pipeline<Source: ReplayableSource> {
                 let duration = ContinuousClock.now - sent.0
                 let ms = Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
                 summary.checkpoints.append(PipelineCheckpointStats(epoch: next, milliseconds: ms, newBytes: bytes))
+                let (state, counters, rowCount) = acks.withLock { board -> (UInt64, [String: Int], Int) in
+                    var total: [String: Int] = [:]
+                    for (_, c) in board.counters { for (k, v) in c { total[k, default: 0] += v } }
+                    return (board.stateBytes.values.reduce(0, +), total, board.epochRowCounts.removeValue(forKey: next) ?? 0)
+                }
+                metrics?.checkpointCompleted(milliseconds: ms, newBytes: bytes, rows: rowCount, state: state,
+                                             counters: counters)
                 barrierSent[next] = nil
                 acks.withLock {
                     $0.checkpointIDs[next] = nil
@@ -307,9 +321,11 @@ public final class Pipeline<Source: ReplayableSource> {
                     if w > watermark {
                         watermark = w
                         broadcast(.watermark(w))
+                        metrics?.watermark(w, maxTimestamp: maxTimestamp)
                     }
                 }
                 if summary.records & 255 == 0 {
+                    metrics?.read(256)
                     let due: Bool
                     switch checkpointDue {
                     case .records(let n): due = recordsSinceCheckpoint >= n
@@ -339,6 +355,7 @@ public final class Pipeline<Source: ReplayableSource> {
         } catch {
             failure = error
         }
+        metrics?.read(Int(summary.records & 255))
         broadcast(.stop)
         for _ in 0..<options.partitions { finished.wait() }
         if let failure { throw failure }
@@ -391,11 +408,16 @@ private final class PartitionWorker<Record> {
     /// Hand each epoch's rows to the committers in memory.
     let keepRows: Bool
     var epochRows: [SinkRecord] = []
+    /// Publishes the engine's figures at every checkpoint (nil: metrics off).
+    let engineMetrics: MetricsReporter?
+    var rowsAtLastBarrier: UInt64 = 0
 
     init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
          queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
-         firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool) {
+         firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool,
+         engineMetrics: MetricsReporter?) {
         self.keepRows = keepRows
+        self.engineMetrics = engineMetrics
         self.index = index
         self.backend = backend
         self.logic = logic
@@ -433,6 +455,12 @@ private final class PartitionWorker<Record> {
                     let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
                     let counters = logic.counters
                     let rows = writer.rowsWritten
+                    let epochRowCount = Int(rows - rowsAtLastBarrier)
+                    rowsAtLastBarrier = rows
+                    engineMetrics?.report()
+                    let database = backend.database
+                    let stateBytes = (UInt64(database.property("strata.total-sst-files-size") ?? "") ?? 0)
+                        + (UInt64(database.property("strata.cur-size-all-mem-tables") ?? "") ?? 0)
                     let staged = epochRows
                     epochRows = []
                     acks.withLock {
@@ -441,6 +469,8 @@ private final class PartitionWorker<Record> {
                         $0.newBytes[e, default: 0] += newBytes
                         $0.counters[index] = counters
                         $0.rows[index] = rows
+                        $0.stateBytes[index] = stateBytes
+                        $0.epochRowCounts[e, default: 0] += epochRowCount
                     }
                     epoch = e + 1
                 case .stop:

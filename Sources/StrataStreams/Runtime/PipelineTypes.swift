@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Strata
 
 /// One output row for the sinks: a stream (table) name, the row's key
@@ -109,6 +110,12 @@ public struct PipelineOptions: Sendable {
     public var crashAfterRecords: UInt64? = nil
     /// Called on the source thread about once a second.
     public var progress: (@Sendable (PipelineProgress) -> Void)? = nil
+    /// Label prefix of the pipeline's swift-metrics (see `PipelineMetrics`
+    /// in Runtime/PipelineMetrics.swift for the list); nil publishes nothing.
+    public var metricsPrefix: String? = "strata_pipeline"
+    /// The swift-metrics backend (default: `MetricsSystem.factory`, whatever
+    /// the process bootstrapped).
+    public var metricsFactory: (any MetricsFactory)? = nil
 
     public init(directory: String) { self.directory = directory }
 }
