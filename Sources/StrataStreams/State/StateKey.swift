@@ -91,6 +91,17 @@ public struct StateKey: Hashable, Sendable {
         self.keyGroup = keyGroup
         self.encoded = encoded
     }
+
+    /// Hashes the key bytes in one call (an array's own hashing feeds the
+    /// hasher byte by byte: the write-back caches hash a key per event).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(keyGroup)
+        encoded.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (a: StateKey, b: StateKey) -> Bool {
+        a.keyGroup == b.keyGroup && a.encoded == b.encoded
+    }
 }
 
 /// The composite key layout of operators.md:
