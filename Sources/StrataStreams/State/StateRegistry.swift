@@ -1,5 +1,5 @@
+import Foundation
 import Strata
-import Synchronization
 
 /// What a state id holds; persisted with the id in the state catalog.
 enum StateKind: UInt8, Sendable {
@@ -27,7 +27,9 @@ typealias AccumulatorMerger = @Sendable (UnsafeRawBufferPointer, UnsafeRawBuffer
 /// compaction filter (which run on background threads, hence the lock).
 ///
 /// Thread safety: every member may be called from any thread.
-final class StateRegistry: Sendable {
+final class StateRegistry: @unchecked Sendable {
+    // @unchecked: `tables` is only touched with `lock` held (an NSLock, which
+    // ThreadSanitizer can see, unlike Synchronization.Mutex).
     struct Entry: Sendable {
         var id: UInt16
         var kind: StateKind
@@ -48,7 +50,13 @@ final class StateRegistry: Sendable {
     static let catalogID: UInt16 = 0
     static let firstUserID: UInt16 = 1
 
-    private let tables = Mutex(Tables())
+    private let lock = NSLock()
+    private var unsafeTables = Tables()
+    private func withTables<R>(_ body: (inout Tables) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&unsafeTables)
+    }
     /// Processing-time clock in epoch milliseconds (TTL).
     let clock: @Sendable () -> Int64
 
@@ -56,13 +64,13 @@ final class StateRegistry: Sendable {
         self.clock = clock
     }
 
-    func entry(named name: String) -> Entry? { tables.withLock { $0.byName[name] } }
+    func entry(named name: String) -> Entry? { withTables { $0.byName[name] } }
 
-    func allEntries() -> [(String, Entry)] { tables.withLock { $0.byName.map { ($0.key, $0.value) } } }
+    func allEntries() -> [(String, Entry)] { withTables { $0.byName.map { ($0.key, $0.value) } } }
 
     /// Records an entry read from the catalog or newly allocated.
     func record(name: String, entry: Entry) {
-        tables.withLock { t in
+        withTables { t in
             t.byName[name] = entry
             if let ttl = entry.ttlMilliseconds { t.ttl[entry.id] = ttl } else { t.ttl[entry.id] = nil }
             if entry.id >= t.nextID { t.nextID = entry.id + 1 }
@@ -71,7 +79,7 @@ final class StateRegistry: Sendable {
 
     /// The next free id; throws when all 65,535 are taken.
     func allocateID() throws -> UInt16 {
-        try tables.withLock { t in
+        try withTables { t in
             guard t.nextID < UInt16.max else {
                 throw StrataError(.invalidArgument, "state backend: all 65,534 state ids are in use")
             }
@@ -79,13 +87,13 @@ final class StateRegistry: Sendable {
         }
     }
 
-    func ttl(of id: UInt16) -> Int64? { tables.withLock { $0.ttl[id] } }
+    func ttl(of id: UInt16) -> Int64? { withTables { $0.ttl[id] } }
 
     func setMerger(_ merger: @escaping AccumulatorMerger, for id: UInt16) {
-        tables.withLock { $0.mergers[id] = merger }
+        withTables { $0.mergers[id] = merger }
     }
 
-    func merger(for id: UInt16) -> AccumulatorMerger? { tables.withLock { $0.mergers[id] } }
+    func merger(for id: UInt16) -> AccumulatorMerger? { withTables { $0.mergers[id] } }
 }
 
 /// The state catalog: `[0x00 0x00][state name UTF-8]` →
