@@ -107,3 +107,30 @@ import Testing
         #expect(try source.next() == 20)
     }
 }
+
+@Suite struct FlowAndLookupTests {
+    @Test func flowsChainMapFilterFlatMapInOrder() throws {
+        let flow = Flow<Int, Int>().filter { $0 % 2 == 1 }.map { $0 * 10 }.flatMap { [$0, $0 + 1] }.compactMap { $0 % 3 == 0 ? nil : $0 }
+        var out: [Int] = []
+        for x in 0..<6 { try flow.run(x) { out.append($0) } }
+        #expect(out == [10, 11, 31, 50])
+    }
+
+    @Test func lookupTableLoadsOnceAndSurvivesACheckpointRestart() throws {
+        let dir = StateTestDirectory("lookup")
+        defer { dir.remove() }
+        let backend = try StateBackend.open(at: dir.path + "/db", options: .testing())
+        let table = try LookupTable(backend: backend, name: "ads", keyCodec: Int64Codec(), valueCodec: StringCodec())
+        #expect(try table.loadIfEmpty([(1, "one"), (2, "two")]))
+        #expect(try table.get(2) == "two")
+        #expect(try table.get(3) == nil)
+        try backend.checkpoint(to: dir.path + "/ckpt")
+        try backend.close()
+        let restored = try StateBackend.open(at: dir.path + "/ckpt", options: .testing())
+        let again = try LookupTable(backend: restored, name: "ads", keyCodec: Int64Codec(), valueCodec: StringCodec())
+        #expect(try again.loadIfEmpty([(9, "nine")]) == false)
+        #expect(try again.get(1) == "one")
+        #expect(try again.get(9) == nil)
+        try restored.close()
+    }
+}

@@ -10,6 +10,11 @@ final class DemoLogic: PartitionLogic {
     let dedup: DedupOperator<Int64Codec, ClickstreamEvent>
     let attribution: IntervalJoinOperator<Int64Codec, Int64Codec, AdClickCodec>
     let logins: PatternOperator<Int64Codec, BoolCodec>
+    /// Ad → campaign, kept in the engine (every partition has the table).
+    let campaigns: LookupTable<Int64Codec, StringCodec>
+    /// Stateless stage: drops bot traffic (users whose id ends in 999).
+    let humans = Flow<ClickstreamEvent, ClickstreamEvent>().filter { $0.user % 1_000 != 999 }
+    private var botEvents = 0
     private var windowsFired = 0
     private var lateEvents = 0
     private var duplicates = 0
@@ -30,9 +35,20 @@ final class DemoLogic: PartitionLogic {
         logins = try PatternOperator(backend: backend, name: "failed-logins", keyCodec: Int64Codec(),
                                      payloadCodec: BoolCodec(), pattern: pattern, afterMatch: .skipPastLastEvent,
                                      emitTimeouts: false)
+        campaigns = try LookupTable(backend: backend, name: "campaigns", keyCodec: Int64Codec(), valueCodec: StringCodec())
+        try campaigns.loadIfEmpty((Int64(0)..<291).map { ($0, "campaign-\($0 % 17)") })
     }
 
-    func process(_ e: ClickstreamEvent, timestamp: Int64, output: OutputCollector) throws {
+    func process(_ record: ClickstreamEvent, timestamp: Int64, output: OutputCollector) throws {
+        var human = false
+        try humans.run(record) { e in
+            human = true
+            try processHuman(e, timestamp: timestamp, output: output)
+        }
+        if !human { botEvents += 1 }
+    }
+
+    private func processHuman(_ e: ClickstreamEvent, timestamp: Int64, output: OutputCollector) throws {
         switch e.kind {
         case .impression:
             try minuteCounts.processElement(key: e.user, timestamp: timestamp, value: e)
@@ -52,7 +68,7 @@ final class DemoLogic: PartitionLogic {
         case .login:
             try logins.processElement(Event(key: e.user, timestamp: timestamp, payload: e.success ?? true))
         }
-        drain(output)
+        try drain(output)
     }
 
     func processWatermark(_ watermark: Int64, output: OutputCollector) throws {
@@ -61,10 +77,10 @@ final class DemoLogic: PartitionLogic {
         try dedup.processWatermark(watermark)
         try attribution.processWatermark(watermark)
         try logins.processWatermark(watermark)
-        drain(output)
+        try drain(output)
     }
 
-    private func drain(_ output: OutputCollector) {
+    private func drain(_ output: OutputCollector) throws {
         for r in minuteCounts.takeResults() {
             windowsFired += 1
             output.emit(stream: "user_minute_counts", key: "\(r.key)|\(r.window.start)",
@@ -80,8 +96,9 @@ final class DemoLogic: PartitionLogic {
         for j in attribution.takeOutput() {
             switch j {
             case .joined(let impression, let click, _) where impression.payload == click.payload.0:
+                let campaign = try campaigns.get(click.payload.0) ?? "unknown"
                 output.emit(stream: "attributed_clicks", key: "\(click.payload.1)|\(impression.timestamp)",
-                            value: "{\"user\":\(click.key),\"ad\":\(click.payload.0),\"impression_ts\":\(impression.timestamp),\"click_ts\":\(click.timestamp)}")
+                            value: "{\"user\":\(click.key),\"ad\":\(click.payload.0),\"campaign\":\"\(campaign)\",\"impression_ts\":\(impression.timestamp),\"click_ts\":\(click.timestamp)}")
             case .lateLeft, .lateRight:
                 lateEvents += 1
             default:
@@ -104,7 +121,7 @@ final class DemoLogic: PartitionLogic {
     }
 
     var counters: [String: Int] {
-        ["windows fired": windowsFired, "late events": lateEvents, "duplicate clicks": duplicates,
+        ["bot events filtered": botEvents, "windows fired": windowsFired, "late events": lateEvents, "duplicate clicks": duplicates,
          "failed-login matches": logins.matches, "lookups skipped by the dedup filter": dedup.statistics.lookupsSkipped]
     }
 }

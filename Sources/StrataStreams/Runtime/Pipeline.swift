@@ -493,15 +493,23 @@ private final class PartitionWorker<Record> {
         finished.signal()
     }
 
-    /// "W-Amp …, S-Amp …, files per level …" of a partition's engine over this run.
+    /// "W-Amp … (per level …), S-Amp …, files per level …" of a partition's engine over this run.
     static func engineLine(_ db: Database) -> String {
         let stats = db.statistics()
         let sst = Double(db.property("strata.total-sst-files-size") ?? "") ?? 0
         let live = Double(db.property("strata.estimate-live-data-size") ?? "") ?? 0
         let levels = stats.filesPerLevel.enumerated().filter { $0.element > 0 }.map { "L\($0.offset):\($0.element)" }
-        return String(format: "W-Amp %.2f (user %.1f MB, flush %.1f MB, compaction %.1f MB), S-Amp %@, files %@",
-                      stats.userBytes > 0 ? stats.writeAmplification : 0, Double(stats.userBytes) / 1_048_576,
-                      Double(stats.flushBytes) / 1_048_576, Double(stats.totalCompactionBytesWritten) / 1_048_576,
+        let user = Double(max(stats.userBytes, 1))
+        // Per level: bytes written into the level (L0: flushes and L0 outputs) / user bytes.
+        var perLevel: [String] = []
+        for level in 0..<stats.compactionBytesWritten.count {
+            let written = stats.compactionBytesWritten[level] + (level == 0 ? stats.flushBytes : 0)
+            if written > 0 { perLevel.append(String(format: "L%d %.2f", level, Double(written) / user)) }
+        }
+        return String(format: "W-Amp %.2f (WAL %.2f, %@; user %.1f MB), S-Amp %@, files %@",
+                      stats.userBytes > 0 ? stats.writeAmplification : 0, Double(stats.walBytes) / user,
+                      perLevel.isEmpty ? "no tables written" : perLevel.joined(separator: ", "),
+                      Double(stats.userBytes) / 1_048_576,
                       live > 0 ? String(format: "%.2f", sst / live) : "n/a",
                       levels.isEmpty ? "none" : levels.joined(separator: " "))
     }
