@@ -6,7 +6,8 @@
 // lines and SQLite; checkpoints are incremental engine checkpoints.
 //
 //   strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42]
-//               [--users=5000] [--checkpoint_ms=2000] [--fresh] [--input=events.jsonl]
+//               [--users=5000] [--checkpoint_ms=2000] [--disorder_ms=2000] [--late_per_mille=2]
+//               [--duplicate_per_mille=50] [--fresh] [--input=events.jsonl]
 //               [--write_log=events.jsonl] [--dump] [--quiet]
 import Foundation
 import Strata
@@ -16,7 +17,8 @@ import ToolSupport
 
 let usage = """
     strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42] [--users=5000]
-                [--checkpoint_ms=2000] [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet]
+                [--checkpoint_ms=2000] [--disorder_ms=2000] [--late_per_mille=2] [--duplicate_per_mille=50]
+                [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet]
       Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one).
       --fresh        start over (removes DIR first)
       --input        read events from a JSON-lines event log instead of the generator
@@ -28,7 +30,7 @@ let flags: ParsedFlags
 do {
     flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
     let unknown = flags.unknownFlags(allowed: ["dir", "events", "partitions", "seed", "users", "checkpoint_ms", "fresh",
-                                               "input", "write_log", "dump", "quiet", "help"])
+                                               "input", "write_log", "dump", "quiet", "help", "disorder_ms", "late_per_mille", "duplicate_per_mille"])
     if let first = unknown.first { throw ToolError("unknown flag --\(first)\n\(usage)") }
 } catch {
     printError("\(error)")
@@ -51,6 +53,9 @@ var shape = ClickstreamShape()
 shape.events = UInt64(number("events", 2_000_000))
 shape.seed = UInt64(number("seed", 42))
 shape.users = Int64(number("users", 5_000))
+shape.disorder = Int64(number("disorder_ms", 2_000))
+shape.latePerMille = Int64(number("late_per_mille", 2))
+shape.duplicatePerMille = Int64(number("duplicate_per_mille", 50))
 let partitions = number("partitions", 2)
 let quiet = flags.bool("quiet")
 
