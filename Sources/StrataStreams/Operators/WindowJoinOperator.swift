@@ -73,31 +73,28 @@ public final class WindowJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCode
     /// Buffers a left event in each of its open windows (late if none is open).
     public func processLeft(_ event: Event<Key, Left>) throws {
         statistics.leftEvents += 1
-        let windows = try openWindows(event.timestamp)
-        guard !windows.isEmpty else {
-            statistics.late += 1
-            output.append(.lateLeft(event))
-            return
-        }
-        let key = backend.stateKey(event.key, codec: keyCodec)
-        for window in windows {
-            try left.add((event.timestamp, event.payload), for: key, in: .window(window))
-            try fire.register(KeyedTimer(timestamp: window.maxTimestamp, key: key, namespace: .window(window)))
-        }
+        try buffer(event, in: left) { .lateLeft($0) }
     }
 
     /// Buffers a right event in each of its open windows (late if none is open).
     public func processRight(_ event: Event<Key, Right>) throws {
         statistics.rightEvents += 1
+        try buffer(event, in: right) { .lateRight($0) }
+    }
+
+    /// Appends `event` to `side`'s list in each of its open windows and
+    /// registers their fire timers; no open window: the late output.
+    private func buffer<P: StateCodec>(_ event: Event<Key, P.Value>, in side: ListState<TimestampedCodec<P>>,
+                                       late: (Event<Key, P.Value>) -> JoinOutput<Key, Left, Right>) throws {
         let windows = try openWindows(event.timestamp)
         guard !windows.isEmpty else {
             statistics.late += 1
-            output.append(.lateRight(event))
+            output.append(late(event))
             return
         }
         let key = backend.stateKey(event.key, codec: keyCodec)
         for window in windows {
-            try right.add((event.timestamp, event.payload), for: key, in: .window(window))
+            try side.add((event.timestamp, event.payload), for: key, in: .window(window))
             try fire.register(KeyedTimer(timestamp: window.maxTimestamp, key: key, namespace: .window(window)))
         }
     }

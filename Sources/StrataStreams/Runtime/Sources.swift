@@ -169,16 +169,7 @@ public final class JSONLinesWriter<Record: Encodable> {
     private var pending = Data()
 
     public init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw StrataError(.ioError, "cannot create event log", file: path)
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw StrataError(.ioError, "cannot open event log for writing", file: path)
-        }
-        try handle.seekToEnd()
-        self.handle = handle
+        handle = try openForAppending(path)
         encoder.outputFormatting = [.sortedKeys]
     }
 
@@ -265,16 +256,7 @@ public final class BinaryLogWriter<Codec: StateCodec> {
     private var pending: [UInt8] = []
 
     public init(path: String, codec: Codec) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw StrataError(.ioError, "cannot create event log", file: path)
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw StrataError(.ioError, "cannot open event log for writing", file: path)
-        }
-        try handle.seekToEnd()
-        self.handle = handle
+        handle = try openForAppending(path)
         self.codec = codec
     }
 
@@ -317,4 +299,18 @@ public final class GeneratorSource<Record>: ReplayableSource {
         position = SourcePosition(offset: position.record + 1, record: position.record + 1)
         return record
     }
+}
+
+/// Opens an event log for appending, creating it if missing.
+private func openForAppending(_ path: String) throws -> FileHandle {
+    if !FileManager.default.fileExists(atPath: path) {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw StrataError(.ioError, "cannot create event log", file: path)
+        }
+    }
+    guard let handle = FileHandle(forWritingAtPath: path) else {
+        throw StrataError(.ioError, "cannot open event log for writing", file: path)
+    }
+    try handle.seekToEnd()
+    return handle
 }

@@ -255,8 +255,13 @@ public final class StateBackend {
             throw StrataError(.invalidArgument, "state backend: no state named '\(name)'")
         }
         try flush()
+        return try entryCount(stateID: entry.id)
+    }
+
+    /// Engine entries in the key range of state `id` (a scan).
+    func entryCount(stateID id: UInt16) throws -> Int {
         let it = try database.makeIterator(options: ReadOptions(
-            lowerBound: StateKeyLayout.stateLowerBound(entry.id), upperBound: StateKeyLayout.stateUpperBound(entry.id)))
+            lowerBound: StateKeyLayout.stateLowerBound(id), upperBound: StateKeyLayout.stateUpperBound(id)))
         var count = 0
         it.seekToFirst()
         while it.isValid {

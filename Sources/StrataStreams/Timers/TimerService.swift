@@ -179,15 +179,6 @@ public final class TimerService: WriteBackBuffer {
     public func count() throws -> Int {
         try backend.checkOpen()
         try writePending()
-        let it = try backend.database.makeIterator(options: ReadOptions(
-            lowerBound: StateKeyLayout.stateLowerBound(id), upperBound: StateKeyLayout.stateUpperBound(id)))
-        var n = 0
-        it.seekToFirst()
-        while it.isValid {
-            n += 1
-            it.next()
-        }
-        try it.status()
-        return n
+        return try backend.entryCount(stateID: id)
     }
 }
