@@ -23,7 +23,8 @@ public struct KeyedTimer: Hashable, Sendable, CustomStringConvertible {
 /// Layout: `[service id: 2 BE][timestamp: 8 BE, sign bit flipped][key group: 2 BE][key][namespace]`
 /// → one byte, the namespace length. Because the timestamp comes first,
 /// every timer due at a watermark is one forward range scan from the
-/// service's first key, and firing removes them with one range delete.
+/// service's first key, and firing removes them with point deletes in one
+/// batch (up to 256) or one range delete (more).
 ///
 /// Registrations and deletions are blind writes collected in a pending
 /// batch, written before every scan and on `StateBackend.flush()` (so
@@ -42,6 +43,9 @@ public final class TimerService: WriteBackBuffer {
     private var scanFloor: Int64 = .min
     /// Pending writes before the batch is written on its own (bounds memory).
     private static let pendingLimit = 1 << 20
+    /// Fired runs up to this many timers are removed with point deletes,
+    /// larger ones with one range deletion.
+    private static let pointDeleteLimit = 256
     /// Timers of the scan being delivered by `fire` that the handler has not
     /// seen yet. They are already deleted from the engine; registering one
     /// again must not deliver it twice, deleting one must skip it.
@@ -130,18 +134,29 @@ public final class TimerService: WriteBackBuffer {
             try writePending()
             let lower = timestampPrefix(scanFloor)
             var due: [KeyedTimer] = []
-            var lastKey: [UInt8] = []
+            var keys: [[UInt8]] = []
             let it = try backend.database.makeIterator(options: ReadOptions(lowerBound: lower, upperBound: upper))
             it.seekToFirst()
             while it.isValid && due.count < 4096 {
-                lastKey = it.key
-                due.append(try decode(key: lastKey, value: it.value))
+                let key = it.key
+                due.append(try decode(key: key, value: it.value))
+                keys.append(key)
                 it.next()
             }
             try it.status()
             if due.isEmpty { break }
-            // One tombstone for the whole scanned run: [first possible key, just past the last one].
-            try backend.database.deleteRange(from: lower, to: lastKey + [0], options: backend.options.writeOptions)
+            if keys.count <= Self.pointDeleteLimit {
+                // A few timers: point deletes in one batch. (Every range
+                // tombstone makes the memtable re-fragment its tombstone list
+                // on the next read; watermarks fire small batches often.)
+                var batch = WriteBatch()
+                for key in keys { batch.delete(key) }
+                try backend.write(batch)
+            } else {
+                // Many: one tombstone for the whole scanned run, [first possible key, just past the last one].
+                try backend.database.deleteRange(from: lower, to: keys[keys.count - 1] + [0],
+                                                 options: backend.options.writeOptions)
+            }
             if due.count < 4096 { scanFloor = watermark == .max ? .max : watermark + 1 }
             else { scanFloor = due[due.count - 1].timestamp }
             inFlight = Set(due)
