@@ -99,15 +99,19 @@ public enum NexmarkQuery: String, Sendable, CaseIterable {
     }
 
     /// Builds the query's operator chain for one partition, over its
-    /// backend, writing into `results`.
-    public func makeLogic(_ context: PartitionContext, results: NexmarkResults) throws -> any PartitionLogic<NexmarkRecord> {
+    /// backend, writing into `results`; `config` is the stream's shape
+    /// (q18 sizes its dedup's Bloom filter front end from the bid rate).
+    public func makeLogic(_ context: PartitionContext, config: NexmarkConfig,
+                          results: NexmarkResults) throws -> any PartitionLogic<NexmarkRecord> {
         switch self {
         case .q0, .q1, .q2: try StatelessQueryLogic(query: self, results: results)
         case .q5: try HotItemsLogic(backend: context.backend, results: results)
         case .q7: try HighestBidLogic(backend: context.backend, results: results)
         case .q8: try NewUsersLogic(backend: context.backend, results: results)
         case .q11: try UserSessionsLogic(backend: context.backend, results: results)
-        case .q18: try LastBidLogic(backend: context.backend, results: results)
+        case .q18:
+            try LastBidLogic(backend: context.backend, results: results,
+                             expectedPairsPerTTL: LastBidLogic.expectedPairs(config, partitions: context.partitions))
         }
     }
 }
@@ -132,7 +136,7 @@ public enum NexmarkJob {
                             timestamp: { $0.event.dateTime }) { context in
             let partition = NexmarkResults(mode: mode)
             results.append(partition)
-            return try query.makeLogic(context, results: partition)
+            return try query.makeLogic(context, config: generator.config, results: partition)
         }
     }
 }
