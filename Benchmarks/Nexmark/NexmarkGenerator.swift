@@ -24,6 +24,7 @@ public struct NexmarkConfig: Sendable, Hashable {
     /// window size used, so window boundaries are round numbers.
     public var baseTime: Int64 = 1_577_836_800_000
 
+    /// A shape; the base time is the default. Validated by `NexmarkGenerator.init`.
     public init(seed: UInt64 = 1, events: UInt64 = 10_000_000, eventsPerSecond: Int64 = 10_000_000,
                 maxDisorder: Int64 = 0) {
         self.seed = seed
@@ -75,9 +76,11 @@ public struct NexmarkGenerator: Sendable {
     /// Id of the first person and of the first auction (the reference
     /// starts above zero "so queries find matches on small data").
     public static let firstPersonID: Int64 = 1000
+    /// Id of the first auction (see `firstPersonID`).
     public static let firstAuctionID: Int64 = 1000
     /// Categories are 10 ..< 15.
     public static let firstCategoryID: Int64 = 10
+    /// Number of categories (the reference keeps it small so queries find matches).
     public static let categories: UInt64 = 5
     /// 1 in `hotAuctionRatio` bids picks a random auction; the rest the hot one.
     public static let hotAuctionRatio: UInt64 = 2

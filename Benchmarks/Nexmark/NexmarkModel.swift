@@ -23,6 +23,7 @@ public struct Person: Sendable, Hashable {
     /// When the person registered (event time, ms).
     public var dateTime: Int64
 
+    /// A person with every field given.
     public init(id: Int64, name: String, city: String, state: String, dateTime: Int64) {
         self.id = id
         self.name = name
@@ -51,6 +52,7 @@ public struct Auction: Sendable, Hashable {
     /// Category id, 10...14.
     public var category: Int64
 
+    /// An auction with every field given.
     public init(id: Int64, initialBid: Int64, reserve: Int64, dateTime: Int64, expires: Int64,
                 seller: Int64, category: Int64) {
         self.id = id
@@ -76,6 +78,7 @@ public struct Bid: Sendable, Hashable {
     /// When the bid was placed (event time, ms).
     public var dateTime: Int64
 
+    /// A bid with every field given.
     public init(auction: Int64, bidder: Int64, price: Int64, dateTime: Int64) {
         self.auction = auction
         self.bidder = bidder
@@ -113,6 +116,7 @@ public struct NexmarkRecord: Sendable {
     /// `CLOCK_MONOTONIC` ns when the source produced it; 0: not sampled.
     public var sourceNanos: UInt64
 
+    /// A record; `sourceNanos` 0 leaves it out of latency sampling.
     public init(event: NexmarkEvent, sourceNanos: UInt64 = 0) {
         self.event = event
         self.sourceNanos = sourceNanos
@@ -168,8 +172,11 @@ public struct BidderAuctionCodec: StateCodec {
 
 /// A (bidder, auction) pair: q18's key.
 public struct BidderAuction: Sendable, Hashable {
+    /// The bidder's person id.
     public var bidder: Int64
+    /// The auction's id.
     public var auction: Int64
+    /// A pair.
     public init(bidder: Int64, auction: Int64) {
         self.bidder = bidder
         self.auction = auction

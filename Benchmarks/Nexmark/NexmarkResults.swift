@@ -47,6 +47,7 @@ public final class NexmarkResults {
     public private(set) var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000,
                                                          numberOfSignificantValueDigits: .three)
 
+    /// Empty results for a partition writing rows in `mode`.
     public init(mode: NexmarkOutputMode) { self.mode = mode }
 
     /// Emits one row: counted always; formatted (the autoclosures run)
@@ -84,6 +85,7 @@ public final class NexmarkRunResults {
     /// One per partition, in the order they were built.
     public private(set) var partitions: [NexmarkResults] = []
 
+    /// No partitions yet.
     public init() {}
 
     func append(_ results: NexmarkResults) { partitions.append(results) }

@@ -76,9 +76,12 @@ final class HotItemsLogic: PartitionLogic {
 /// maximum (Int64.min when empty); `bids` every bid at that price, in the
 /// order they were folded in.
 public struct MaxBids: Sendable, Hashable {
+    /// The highest price folded in; `Int64.min` when empty.
     public var price: Int64
+    /// Every bid at `price`, in the order folded in.
     public var bids: [Bid]
 
+    /// An accumulator (empty by default).
     public init(price: Int64 = .min, bids: [Bid] = []) {
         self.price = price
         self.bids = bids
