@@ -69,10 +69,16 @@ let package = Package(
             path: "Benchmarks/strata-bench"),
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
-        // Window, tumbling/sliding/session, event-time and state benchmarks (Nexmark-style).
+        // The Nexmark model, deterministic generator and queries (q0-q2, q5, q7, q8, q11, q18) as pipeline logic.
+        .target(
+            name: "NexmarkSupport",
+            dependencies: ["StrataStreams", "Strata", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/Nexmark"),
+        // Window, tumbling/sliding/session, event-time and state benchmarks, and the Nexmark queries.
         .executableTarget(
             name: "stream-bench",
-            dependencies: ["StrataStreams", "Strata", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["StrataStreams", "Strata", "NexmarkSupport",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/stream-bench"),
         .testTarget(
             name: "StrataTests",
@@ -80,7 +86,7 @@ let package = Package(
             path: "Tests/StrataTests"),
         .testTarget(
             name: "StrataStreamsTests",
-            dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata",
+            dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata", "NexmarkSupport",
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataStreamsTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
