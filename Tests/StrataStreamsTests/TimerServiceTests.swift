@@ -59,6 +59,34 @@ import Testing
         try backend.close()
     }
 
+    @Test func largeRunsAtOneTimestampFireOnceEachIncludingOnesRegisteredMidway() throws {
+        let dir = StateTestDirectory("timers-run")
+        defer { dir.remove() }
+        let backend = try StateBackend.open(at: dir.path, options: .testing())
+        let timers = try backend.timerService(named: "t")
+        for i in 0..<10_000 {
+            try timers.register(KeyedTimer(timestamp: 7, key: backend.stateKey(Int64(i), codec: Int64Codec())))
+        }
+        var fired = 0
+        var late: Set<Int64> = []
+        try timers.fire(upTo: 10) { timer in
+            fired += 1
+            let k = try backend.decodeKey(timer.key, codec: Int64Codec())
+            // Midway through: timers below the cursor, at the same and at an earlier timestamp.
+            if k == 6_000 {
+                for extra: Int64 in [-1, -2] {
+                    try timers.register(KeyedTimer(timestamp: 7, key: backend.stateKey(extra, codec: Int64Codec())))
+                }
+                try timers.register(KeyedTimer(timestamp: 3, key: backend.stateKey(Int64(-3), codec: Int64Codec())))
+            }
+            if k < 0 { late.insert(k) }
+        }
+        #expect(fired == 10_003)
+        #expect(late == [-1, -2, -3])
+        #expect(try timers.count() == 0)
+        try backend.close()
+    }
+
     @Test func timersSurviveReopenAndFireManyInOrder() throws {
         let seed: UInt64 = 11
         print("seed \(seed)")

@@ -196,7 +196,10 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
             }
         }
         try seen.update(event.timestamp, for: key)
-        try timers?.register(KeyedTimer(timestamp: expiry, key: key))
+        // One expiry timer per key: a keep-last update that moves the expiry
+        // forward leaves the timer where it is, and the timer re-arms itself
+        // at the new expiry when it fires (no timer write per update).
+        if stored == nil { try timers?.register(KeyedTimer(timestamp: expiry, key: key)) }
         bloom?.insert(key.encoded, expiry: expiry)
         emit(event, replaces: stored)
     }
@@ -213,8 +216,13 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
         self.watermark = watermark
         if let timers, let seen {
             try timers.fire(upTo: watermark) { timer in
-                // Keep-last moves the expiry forward: only the newest timer clears.
-                guard let stored = try seen.value(for: timer.key), stored &+ options.ttl <= timer.timestamp else { return }
+                guard let stored = try seen.value(for: timer.key) else { return }
+                let expiry = stored &+ options.ttl
+                if expiry > timer.timestamp {
+                    // Kept again since the timer was set (keep-last): re-arm at the new expiry.
+                    try timers.register(KeyedTimer(timestamp: expiry, key: timer.key))
+                    return
+                }
                 try seen.clear(for: timer.key)
                 statistics.expired += 1
             }

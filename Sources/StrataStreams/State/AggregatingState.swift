@@ -147,37 +147,63 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
         }
     }
 
+    /// Keeps the cache bounded: when it is full, every change is written to
+    /// the engine and a quarter of the entries whose engine value is then
+    /// known stay cached.
     private func spill() throws {
         guard cache.count >= backend.options.writeBackCacheEntries else { return }
         var batch = WriteBatch()
-        try drain(into: &batch)
+        writeChanges(into: &batch, keepEvery: 4)
         if !batch.isEmpty { try backend.write(batch) }
     }
 
+    /// Writes every change into `batch` (the backend's flush); entries whose
+    /// engine value is known afterwards stay cached.
     func drain(into batch: inout WriteBatch) throws {
+        // A cache more than half full keeps half, so the next inserts do
+        // not run straight into `makeRoom` (keys that are not read again,
+        // as in a dedup of unique ids, would only cost a scan there).
+        writeChanges(into: &batch, keepEvery: cache.count > backend.options.writeBackCacheEntries / 2 ? 2 : 1)
+    }
+
+    private func writeChanges(into batch: inout WriteBatch, keepEvery: Int) {
         let codec = function.accumulatorCodec
         var bytes: [UInt8] = []
+        var kept: [CacheKey: Slot] = [:]
+        kept.reserveCapacity(cache.count / keepEvery + 1)
+        var index = 0
         for (cacheKey, slot) in cache {
             bytes.removeAll(keepingCapacity: true)
+            var after: Base? = nil      // the engine's value once the batch is written, if known
             switch (slot.base, slot.delta) {
             case (.unknown, let delta?):
                 bytes.append(MergeEncoding.accumulatorOperand)
                 codec.encode(delta, into: &bytes)
                 batch.merge(engineKey(cacheKey), bytes)
             case (.present(let base), let delta?):
+                let merged = function.merge(base, delta)
                 bytes.append(MergeEncoding.accumulatorValue)
-                codec.encode(function.merge(base, delta), into: &bytes)
+                codec.encode(merged, into: &bytes)
                 batch.put(engineKey(cacheKey), bytes)
+                after = .present(merged)
             case (.absent, let delta?), (.deleted, let delta?):
                 bytes.append(MergeEncoding.accumulatorValue)
                 codec.encode(delta, into: &bytes)
                 batch.put(engineKey(cacheKey), bytes)
+                after = .present(delta)
             case (.deleted, nil):
                 batch.delete(engineKey(cacheKey))
-            case (.unknown, nil), (.absent, nil), (.present, nil):
+                after = .absent
+            case (.absent, nil), (.present, nil):
+                after = slot.base
+            case (.unknown, nil):
                 break
             }
+            if let after {
+                if index % keepEvery == 0 { kept[cacheKey] = Slot(base: after, delta: nil) }
+                index += 1
+            }
         }
-        cache.removeAll(keepingCapacity: true)
+        cache = kept
     }
 }

@@ -5,15 +5,18 @@ import Strata
 /// Stored as one engine entry: a run of `[length varint][element]`.
 /// `add` writes a merge operand (`0x01` + the element), so appending never
 /// reads; the engine concatenates operands on read and in compaction.
-/// Writes go to the engine at once (WAL on, not synced).
+/// Writes are blind, so they collect in a pending batch written before the
+/// next read of this state, when it reaches 1 MiB, and on the backend's flush
+/// (one engine write for many appends instead of one each).
 ///
 /// Thread safety: owned by the backend's thread. Absent keys read as `[]`.
-public final class ListState<V: StateCodec> {
+public final class ListState<V: StateCodec>: WriteBackBuffer {
     private unowned let backend: StateBackend
     /// The state's name in the catalog.
     public let name: String
     let id: UInt16
     let codec: V
+    private var pending = WriteBatch()
 
     init(backend: StateBackend, name: String, id: UInt16, codec: V) {
         self.backend = backend
@@ -46,12 +49,14 @@ public final class ListState<V: StateCodec> {
         guard !elements.isEmpty else { return }
         var operand: [UInt8] = [MergeEncoding.listOperand]
         appendRun(elements, into: &operand)
-        try backend.database.merge(engineKey(key, namespace), operand, options: backend.options.writeOptions)
+        pending.merge(engineKey(key, namespace), operand)
+        try bound()
     }
 
     /// The elements, oldest first; `[]` when none were added or the list was cleared.
     public func get(for key: StateKey, in namespace: Namespace = .none) throws -> [V.Value] {
         try backend.checkOpen()
+        try writePending()
         guard let stored = try backend.database.get(engineKey(key, namespace)) else { return [] }
         var out: [V.Value] = []
         try stored.withUnsafeBytes { raw in
@@ -66,12 +71,29 @@ public final class ListState<V: StateCodec> {
         if elements.isEmpty { return try clear(for: key, in: namespace) }
         var run: [UInt8] = []
         appendRun(elements, into: &run)
-        try backend.database.put(engineKey(key, namespace), run, options: backend.options.writeOptions)
+        pending.put(engineKey(key, namespace), run)
+        try bound()
     }
 
     /// Removes the list.
     public func clear(for key: StateKey, in namespace: Namespace = .none) throws {
         try backend.checkOpen()
-        try backend.database.delete(engineKey(key, namespace), options: backend.options.writeOptions)
+        pending.delete(engineKey(key, namespace))
+        try bound()
+    }
+
+    private func bound() throws {
+        if pending.byteSize >= 1 << 20 { try writePending() }
+    }
+
+    private func writePending() throws {
+        guard !pending.isEmpty else { return }
+        try backend.write(pending)
+        pending.clear()
+    }
+
+    func drain(into batch: inout WriteBatch) throws {
+        batch.append(contentsOf: pending)
+        pending.clear()
     }
 }

@@ -8,10 +8,11 @@ import Strata
 /// With a TTL each entry carries its expiry in front of the value
 /// (`[expiry ms: 8 LE][value]`), refreshed on `put`; expired entries read
 /// as absent at once and are removed by compaction.
-/// Writes go to the engine at once (WAL on, not synced).
+/// Writes are blind, so they collect in a pending batch written before the
+/// next read of this state, when it reaches 1 MiB, and on the backend's flush.
 ///
 /// Thread safety: owned by the backend's thread. Absent map keys read as nil.
-public final class MapState<K: StateCodec, V: StateCodec> {
+public final class MapState<K: StateCodec, V: StateCodec>: WriteBackBuffer {
     private unowned let backend: StateBackend
     /// The state's name in the catalog.
     public let name: String
@@ -19,6 +20,7 @@ public final class MapState<K: StateCodec, V: StateCodec> {
     let ttl: Int64?
     let keyCodec: K
     let valueCodec: V
+    private var pending = WriteBatch()
 
     init(backend: StateBackend, name: String, id: UInt16, ttl: Int64?, keyCodec: K, valueCodec: V) {
         self.backend = backend
@@ -48,6 +50,7 @@ public final class MapState<K: StateCodec, V: StateCodec> {
     /// The value under `mapKey`, or nil if absent (or expired).
     public func get(_ mapKey: K.Value, for key: StateKey, in namespace: Namespace = .none) throws -> V.Value? {
         try backend.checkOpen()
+        try writePending()
         guard let stored = try backend.database.get(entryKey(mapKey, key, namespace)) else { return nil }
         let now = backend.now
         return try stored.withUnsafeBytes { try decodeValue($0, now: now) }
@@ -64,13 +67,15 @@ public final class MapState<K: StateCodec, V: StateCodec> {
         var stored: [UInt8] = []
         if let ttl { withUnsafeBytes(of: (backend.now + ttl).littleEndian) { stored.append(contentsOf: $0) } }
         valueCodec.encode(value, into: &stored)
-        try backend.database.put(entryKey(mapKey, key, namespace), stored, options: backend.options.writeOptions)
+        pending.put(entryKey(mapKey, key, namespace), stored)
+        try bound()
     }
 
     /// Removes `mapKey` (nothing happens if absent).
     public func remove(_ mapKey: K.Value, for key: StateKey, in namespace: Namespace = .none) throws {
         try backend.checkOpen()
-        try backend.database.delete(entryKey(mapKey, key, namespace), options: backend.options.writeOptions)
+        pending.delete(entryKey(mapKey, key, namespace))
+        try bound()
     }
 
     /// Every live entry in map-key byte order (numeric order for the
@@ -90,6 +95,7 @@ public final class MapState<K: StateCodec, V: StateCodec> {
     public func forEach(for key: StateKey, in namespace: Namespace = .none, from start: K.Value? = nil,
                         _ body: (K.Value, V.Value) throws -> Bool) throws {
         try backend.checkOpen()
+        try writePending()
         let prefix = StateKeyLayout.prefix(stateID: id, key: key, namespace: namespace)
         let it = try backend.database.makeIterator(options: ReadOptions(
             lowerBound: prefix, upperBound: StateKeyLayout.prefixSuccessor(prefix)))
@@ -128,6 +134,22 @@ public final class MapState<K: StateCodec, V: StateCodec> {
         let prefix = StateKeyLayout.prefix(stateID: id, key: key, namespace: namespace)
         // A prefix with no successor is impossible: it starts with a state id < 0xFFFF.
         let end = StateKeyLayout.prefixSuccessor(prefix) ?? StateKeyLayout.stateUpperBound(id)
-        try backend.database.deleteRange(from: prefix, to: end, options: backend.options.writeOptions)
+        pending.deleteRange(from: prefix, to: end)
+        try bound()
+    }
+
+    private func bound() throws {
+        if pending.byteSize >= 1 << 20 { try writePending() }
+    }
+
+    private func writePending() throws {
+        guard !pending.isEmpty else { return }
+        try backend.write(pending)
+        pending.clear()
+    }
+
+    func drain(into batch: inout WriteBatch) throws {
+        batch.append(contentsOf: pending)
+        pending.clear()
     }
 }

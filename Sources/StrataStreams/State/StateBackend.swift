@@ -189,15 +189,19 @@ public final class StateBackend {
                               + " use timers to clear it, or a map state with TTL")
         }
         let entry = try declare(descriptor, kind: .list)
-        return ListState(backend: self, name: descriptor.name, id: entry.id, codec: elementCodec)
+        let state = ListState(backend: self, name: descriptor.name, id: entry.id, codec: elementCodec)
+        register(state)
+        return state
     }
 
     /// A map state: one engine entry per map key, under the (key, namespace) prefix.
     public func mapState<K: StateCodec, V: StateCodec>(_ descriptor: StateDescriptor, keyCodec: K,
                                                        valueCodec: V) throws -> MapState<K, V> {
         let entry = try declare(descriptor, kind: .map)
-        return MapState(backend: self, name: descriptor.name, id: entry.id, ttl: entry.ttlMilliseconds,
-                        keyCodec: keyCodec, valueCodec: valueCodec)
+        let state = MapState(backend: self, name: descriptor.name, id: entry.id, ttl: entry.ttlMilliseconds,
+                             keyCodec: keyCodec, valueCodec: valueCodec)
+        register(state)
+        return state
     }
 
     /// An aggregating state: `add` folds inputs into a cached delta

@@ -99,33 +99,55 @@ public final class ValueState<V: StateCodec>: WriteBackBuffer {
         cache[cacheKey] = .deleted
     }
 
-    /// Writes the cache out when it is full, so it stays bounded.
+    /// Keeps the cache bounded: when it is full, every change is written to
+    /// the engine and three quarters of the (now clean) entries are dropped,
+    /// so the rest still answers reads.
     private func makeRoom() throws {
         guard cache.count >= backend.options.writeBackCacheEntries else { return }
         var batch = WriteBatch()
-        try drain(into: &batch)
+        writeChanges(into: &batch, keepEvery: 4)
         if !batch.isEmpty { try backend.write(batch) }
     }
 
+    /// Writes every change into `batch` (the backend's flush); the entries
+    /// stay cached, clean, so reads after a checkpoint still hit.
     func drain(into batch: inout WriteBatch) throws {
+        // A cache more than half full keeps half, so the next inserts do
+        // not run straight into `makeRoom` (keys that are not read again,
+        // as in a dedup of unique ids, would only cost a scan there).
+        writeChanges(into: &batch, keepEvery: cache.count > backend.options.writeBackCacheEntries / 2 ? 2 : 1)
+    }
+
+    /// Appends the puts and deletes of dirty entries to `batch` and keeps
+    /// every `keepEvery`-th entry, marked clean.
+    private func writeChanges(into batch: inout WriteBatch, keepEvery: Int) {
         var bytes: [UInt8] = []
         let now = backend.now
+        var kept: [CacheKey: Slot] = [:]
+        kept.reserveCapacity(cache.count / keepEvery + 1)
+        var index = 0
         for (cacheKey, slot) in cache {
+            let clean: Slot
             switch slot {
-            case .clean: break
-            case .dirty(_, let expiry) where ttl != nil && expiry <= now:
+            case .clean:
+                clean = slot
+            case .dirty(let v, let expiry) where ttl != nil && expiry <= now:
                 // Expired before it was written: anything older in the
                 // engine expired earlier still, so nothing needs writing.
-                break
+                clean = .clean(v, expiry: expiry)
             case .dirty(let v, let expiry):
                 bytes.removeAll(keepingCapacity: true)
                 if ttl != nil { withUnsafeBytes(of: expiry.littleEndian) { bytes.append(contentsOf: $0) } }
                 codec.encode(v, into: &bytes)
                 batch.put(engineKey(cacheKey.key, cacheKey.namespace), bytes)
+                clean = .clean(v, expiry: expiry)
             case .deleted:
                 batch.delete(engineKey(cacheKey.key, cacheKey.namespace))
+                clean = .clean(nil, expiry: .max)
             }
+            if index % keepEvery == 0 { kept[cacheKey] = clean }
+            index += 1
         }
-        cache.removeAll(keepingCapacity: true)
+        cache = kept
     }
 }

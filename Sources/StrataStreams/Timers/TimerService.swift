@@ -50,6 +50,9 @@ public final class TimerService: WriteBackBuffer {
     /// seen yet. They are already deleted from the engine; registering one
     /// again must not deliver it twice, deleting one must skip it.
     private var inFlight: Set<KeyedTimer> = []
+    /// A timer was registered at or below `scanFloor` since the last scan
+    /// began: the next scan must start at the floor's timestamp prefix.
+    private var registeredAtFloor = false
 
     init(backend: StateBackend, name: String, id: UInt16) {
         self.backend = backend
@@ -96,7 +99,10 @@ public final class TimerService: WriteBackBuffer {
         try backend.checkOpen()
         if !inFlight.isEmpty, inFlight.contains(timer) { return }   // about to fire anyway
         pending.put(engineKey(timer), [UInt8(timer.namespace.encodedCount)])
-        if timer.timestamp < scanFloor { scanFloor = timer.timestamp }
+        if timer.timestamp <= scanFloor {
+            scanFloor = timer.timestamp
+            registeredAtFloor = true
+        }
         if pending.count >= Self.pendingLimit { try writePending() }
     }
 
@@ -130,9 +136,16 @@ public final class TimerService: WriteBackBuffer {
         try backend.checkOpen()
         guard watermark >= scanFloor else { return }
         let upper = watermark == .max ? StateKeyLayout.stateUpperBound(id) : timestampPrefix(watermark + 1)
+        // After a full run the next scan resumes just past its last key, not
+        // at its timestamp (timers sharing a timestamp would be stepped over
+        // again and again) — unless a handler registered a timer below it.
+        var resume: (key: [UInt8], timestamp: Int64)? = nil
         while true {
             try writePending()
-            let lower = timestampPrefix(scanFloor)
+            let lower: [UInt8]
+            if let resume, !registeredAtFloor { lower = resume.key } else { lower = timestampPrefix(scanFloor) }
+            resume = nil
+            registeredAtFloor = false
             var due: [KeyedTimer] = []
             var keys: [[UInt8]] = []
             let it = try backend.database.makeIterator(options: ReadOptions(lowerBound: lower, upperBound: upper))
@@ -157,8 +170,12 @@ public final class TimerService: WriteBackBuffer {
                 try backend.database.deleteRange(from: lower, to: keys[keys.count - 1] + [0],
                                                  options: backend.options.writeOptions)
             }
-            if due.count < 4096 { scanFloor = watermark == .max ? .max : watermark + 1 }
-            else { scanFloor = due[due.count - 1].timestamp }
+            if due.count < 4096 {
+                scanFloor = watermark == .max ? .max : watermark + 1
+            } else {
+                scanFloor = due[due.count - 1].timestamp
+                resume = (keys[keys.count - 1] + [0], scanFloor)
+            }
             inFlight = Set(due)
             defer { inFlight.removeAll() }
             for (index, timer) in due.enumerated() {
