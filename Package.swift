@@ -9,16 +9,25 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataStreams", targets: ["StrataStreams"]),
+        .library(name: "StrataStreamsSQLite", targets: ["StrataStreamsSQLite"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
+        .executable(name: "strata-demo", targets: ["strata-demo"]),
         .executable(name: "table-bench", targets: ["table-bench"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
         .executable(name: "checkpoint-bench", targets: ["checkpoint-bench"]),
+        .executable(name: "stream-bench", targets: ["stream-bench"]),
     ],
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The pipeline's transactional SQLite sink (system libsqlite3).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The engine publishes its counters and gauges through swift-metrics
+        // (MetricsReporter), so any backend (Prometheus, a log) can show them.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,12 +37,27 @@ let package = Package(
             name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
             providers: [.apt(["libxxhash-dev"])]),
         .target(
-            name: "Strata", dependencies: ["CSnappy", "CXXHash"], path: "Sources/Strata"),
+            name: "Strata",
+            dependencies: ["CSnappy", "CXXHash", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Sources/Strata"),
+        // Stream operators over the engine's public API: keyed state, timers, windows.
+        .target(
+            name: "StrataStreams", dependencies: ["Strata", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Sources/StrataStreams"),
+        // The transactional SQLite sink of the pipeline runtime (GRDB over libsqlite3).
+        .target(
+            name: "StrataStreamsSQLite",
+            dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/StrataStreamsSQLite"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
         .executableTarget(
             name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
+        // The demo job: a clickstream pipeline with exactly-once JSON-lines and SQLite output.
+        .executableTarget(
+            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport"],
+            path: "tools/strata-demo"),
         // Stress test with an expected-state oracle and the SIGKILL crash test.
         .executableTarget(
             name: "strata-stress", dependencies: ["Strata", "ToolSupport"], path: "tools/strata-stress"),
@@ -45,6 +69,17 @@ let package = Package(
             path: "Benchmarks/strata-bench"),
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
+        // The Nexmark model, deterministic generator and queries (q0-q2, q5, q7, q8, q11, q18) as pipeline logic.
+        .target(
+            name: "NexmarkSupport",
+            dependencies: ["StrataStreams", "Strata", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/Nexmark"),
+        // Window, tumbling/sliding/session, event-time and state benchmarks, and the Nexmark queries.
+        .executableTarget(
+            name: "stream-bench",
+            dependencies: ["StrataStreams", "Strata", "NexmarkSupport",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/stream-bench"),
         // Fuzzing (tools/run-fuzz.sh): the decoders' fuzz bodies and seed
         // corpus, and one libFuzzer executable per decoder. A plain build
         // makes them replay tools (FILE|DIR ...); built with
@@ -54,7 +89,15 @@ let package = Package(
     ] + ["block", "table", "filter", "log", "writebatch", "versionedit", "manifest"].map { name in
         .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzTargets"], path: "Fuzz/fuzz-\(name)")
     } + [
-        .testTarget(name: "StrataTests", dependencies: ["Strata"], path: "Tests/StrataTests"),
+        .testTarget(
+            name: "StrataTests",
+            dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            path: "Tests/StrataTests"),
+        .testTarget(
+            name: "StrataStreamsTests",
+            dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata", "NexmarkSupport",
+                           .product(name: "MetricsTestKit", package: "swift-metrics")],
+            path: "Tests/StrataStreamsTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -15,6 +15,9 @@ tools/strata-crash-test --cycles=20 --seed=1 --max_seconds=50
 # Whitebox: the run kills itself at each named kill point in turn
 # (a build with -DSTRATA_KILL_POINTS in .build-killpoints).
 tools/strata-crash-test --kill_point=all --cycles=10 --seed=1 --max_seconds=40
+# Exactly-once test of record, smoke run: the demo pipeline killed 3 times
+# must commit exactly what a failure-free run commits.
+tools/exactly-once-check.sh --kills=3 --events=60000 --seed=1 --debug
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh
 # The decoders and their corruption tests under AddressSanitizer (.build-asan).

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # ThreadSanitizer run of the concurrency-heavy tests: writer and reader
 # threads, background flush and compaction (several compaction jobs, universal),
-# crash recovery, lock-free memtable readers.
+# crash recovery, lock-free memtable readers, the stream pipeline (source and
+# partition threads, compaction merging state operands).
 # Builds with -DSTRATA_TSAN so locks are pthread mutexes TSan can see (the
 # Synchronization library is not TSan-instrumented; see Sources/Strata/Util/Locked.swift).
 # Fails if TSan reports anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-filter=${1:-"Concurrency|CrashRecovery|MemTable|concurrentUniversalCompactions|severalJobs"}
+filter=${1:-"Concurrency|CrashRecovery|MemTable|concurrentUniversalCompactions|severalJobs|PipelineTests"}
 swift build --build-tests --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -26,6 +26,9 @@ struct BenchFigures: Codable {
     var stalls: UInt64
     var filesPerLevel: [Int]
     var bytesPerLevel: [UInt64]
+    /// Operations completed in each second of the run, all threads
+    /// (the last entry covers a partial second).
+    var opsPerSecondTimeline: [Int]
 }
 
 /// `--report=json`: every benchmark's figures, and the flags that made them.
@@ -59,7 +62,8 @@ struct BenchReport: Codable {
             bloomUsefulRate: delta.bloomUseful + delta.bloomPositive > 0
                 ? Double(delta.bloomUseful) / Double(delta.bloomUseful + delta.bloomPositive) : nil,
             stallSeconds: Double(delta.stallNanoseconds) / 1e9, stalls: delta.stalls,
-            filesPerLevel: now.filesPerLevel, bytesPerLevel: now.bytesPerLevel)
+            filesPerLevel: now.filesPerLevel, bytesPerLevel: now.bytesPerLevel,
+            opsPerSecondTimeline: r.timeline)
     }
 
     /// Writes the JSON to `path` and an SVG chart beside it (same name,
@@ -72,10 +76,11 @@ struct BenchReport: Codable {
         try Data(svg().utf8).write(to: URL(fileURLWithPath: svgPath))
     }
 
-    /// Two panels: ops/s per benchmark, and W-Amp per level per benchmark.
+    /// Three panels: ops/s per benchmark, W-Amp per level per benchmark,
+    /// and ops/s over time (one line per benchmark, its seconds end to end).
     func svg() -> String {
         let width = 760.0, panel = 220.0, left = 150.0, barArea = width - left - 30
-        var out = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(2 * panel + 80))" font-family="sans-serif" font-size="11">"#
+        var out = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(3 * panel + 90))" font-family="sans-serif" font-size="11">"#
         out += #"<text x="10" y="18" font-size="13">strata-bench \#(escape(command))</text>"#
         let rows = max(benchmarks.count, 1)
         let rowHeight = (panel - 30) / Double(rows)
@@ -103,7 +108,34 @@ struct BenchReport: Codable {
             }
             out += #"<text x="\#(x + 4)" y="\#(y + rowHeight * 0.7)">\#(String(format: "%.2f", b.writeAmplificationPerLevel.reduce(0, +)))</text>"#
         }
+        out += timelinePanel(top: 2 * panel + 70, height: panel - 20, left: 60, width: width - 90)
         return out + "</svg>\n"
+    }
+
+    /// ops/s over time: the benchmarks' per-second counts laid end to end
+    /// (whole seconds only; the last, partial second of each is left out).
+    private func timelinePanel(top: Double, height: Double, left: Double, width: Double) -> String {
+        let series = benchmarks.map { Array($0.opsPerSecondTimeline.dropLast()) }
+        let seconds = series.reduce(0) { $0 + $1.count }
+        let peak = series.flatMap { $0 }.max() ?? 0
+        var out = #"<text x="10" y="\#(top - 8)">ops/s over time (1 s buckets; peak \#(peak))</text>"#
+        out += ##"<rect x="\##(left)" y="\##(top)" width="\##(width)" height="\##(height)" fill="none" stroke="#999"/>"##
+        guard seconds > 1, peak > 0 else { return out }
+        let dx = width / Double(seconds - 1)
+        var t = 0
+        for (i, points) in series.enumerated() where !points.isEmpty {
+            let x0 = left + Double(t) * dx
+            let path = points.enumerated().map { j, n in
+                let x = left + Double(t + j) * dx
+                let y = top + height - height * Double(n) / Double(peak)
+                return (j == 0 ? "M" : "L") + String(format: "%.1f,%.1f", x, y)
+            }.joined(separator: " ")
+            out += ##"<path d="\##(path)" fill="none" stroke="#4a7ab5" stroke-width="1.5"/>"##
+            out += #"<text x="\#(x0 + 2)" y="\#(top + 12)">\#(escape(benchmarks[i].name))</text>"#
+            out += ##"<line x1="\##(x0)" y1="\##(top)" x2="\##(x0)" y2="\##(top + height)" stroke="#ccc"/>"##
+            t += points.count
+        }
+        return out
     }
 
     private func escape(_ s: String) -> String {

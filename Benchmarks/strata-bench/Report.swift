@@ -3,9 +3,11 @@ import Strata
 
 /// db_bench's result line:
 /// `fillrandom   :       6.287 micros/op 159059 ops/sec 12.574 seconds 2000000 operations;   17.6 MB/s`
+/// As in db_bench, micros/op is per thread (thread time / operations) and
+/// ops/sec is over wall time, so with N threads ops/sec ≈ N × 1e6 / micros/op.
 func resultLine(_ r: BenchResult) -> String {
     let seconds = Double(r.nanoseconds) / 1e9
-    let microsPerOp = r.operations > 0 ? seconds * 1e6 / Double(r.operations) : 0
+    let microsPerOp = r.operations > 0 ? seconds * Double(r.threads) * 1e6 / Double(r.operations) : 0
     let opsPerSecond = seconds > 0 ? Int(Double(r.operations) / seconds) : 0
     var extra = ""
     if r.bytes > 0 && seconds > 0 { extra = String(format: "%6.1f MB/s", Double(r.bytes) / 1_048_576 / seconds) }

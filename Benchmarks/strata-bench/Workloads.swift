@@ -21,6 +21,10 @@ struct BenchResult {
     /// The database's counters when the benchmark started (after a fresh
     /// database was made, if it makes one).
     var baseline: DatabaseStatistics?
+    /// Operations completed in each second of the run (all threads).
+    var timeline: [Int] = []
+    /// Threads that ran it (db_bench `--threads`; 1 for single-thread workloads).
+    var threads = 1
 }
 
 /// Runs db_bench-style workloads against one database directory.
@@ -97,30 +101,41 @@ final class Workloads {
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
         let options = WriteOptions(sync: sync, disableWAL: flags.disableWAL)
-        var key: [UInt8] = []
-        key.reserveCapacity(flags.keySize + 1)
-        var value: [UInt8] = []
-        value.reserveCapacity(flags.valueSize)
-        var progress = Progress(total: count)
+        let flags = self.flags
+        let seeds = (0..<flags.threads).map { _ in keyRandom.next() }
+        let trackLive = live != nil
         let deadline = flags.duration > 0 ? nanoseconds() + UInt64(flags.duration) * 1_000_000_000 : UInt64.max
         let start = nanoseconds()
-        var last = start
-        for i in 0..<count {
-            let n = sequential ? i : keyRandom.below(flags.num)
-            makeKey(n, keySize: flags.keySize, into: &key)
-            values.next(flags.valueSize, into: &value)
-            try db.put(key, value, options: options)
-            live?.insert(n)
-            let now = nanoseconds()
-            _ = result.latency.record(now - last)
-            last = now
-            result.operations += 1
-            result.bytes += key.count + value.count
-            progress.tick(result.operations)
-            if now > deadline { break }
+        let tally = try runThreads(flags.threads) { thread in
+            var tally = ThreadTally()
+            if trackLive { tally.live = LiveKeys(count: flags.num) }
+            var random = KeyRandom(seed: seeds[thread])
+            var values = ValueGenerator(compressionRatio: flags.compressionRatio, valueSize: flags.valueSize)
+            var key: [UInt8] = []
+            key.reserveCapacity(flags.keySize + 1)
+            var value: [UInt8] = []
+            value.reserveCapacity(flags.valueSize)
+            var progress = Progress(total: thread == 0 ? count : 0)
+            var last = nanoseconds()
+            for i in 0..<count {
+                let n = sequential ? i : random.below(flags.num)
+                makeKey(n, keySize: flags.keySize, into: &key)
+                values.next(flags.valueSize, into: &value)
+                try db.put(key, value, options: options)
+                tally.live?.insert(n)
+                let now = nanoseconds()
+                tally.record(now: now, last: last, start: start)
+                last = now
+                tally.bytes += key.count + value.count
+                progress.tick(tally.operations)
+                if now > deadline { break }
+            }
+            progress.finish()
+            return tally
         }
         result.nanoseconds = nanoseconds() - start
-        progress.finish()
+        result.take(tally, threads: flags.threads)
+        if let written = tally.live { live?.formUnion(written) }
         return result
     }
 
@@ -156,26 +171,32 @@ final class Workloads {
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
         let count = flags.readCount
-        var key: [UInt8] = []
-        var found = 0
-        var progress = Progress(total: count)
+        let flags = self.flags
+        let seeds = (0..<flags.threads).map { _ in keyRandom.next() }
         let start = nanoseconds()
-        var last = start
-        for _ in 0..<count {
-            makeKey(keyRandom.below(flags.num), keySize: flags.keySize, missing: missing, into: &key)
-            if let value = try db.get(key) {
-                found += 1
-                result.bytes += key.count + value.count
+        let tally = try runThreads(flags.threads) { thread in
+            var tally = ThreadTally()
+            var random = KeyRandom(seed: seeds[thread])
+            var key: [UInt8] = []
+            var progress = Progress(total: thread == 0 ? count : 0)
+            var last = nanoseconds()
+            for _ in 0..<count {
+                makeKey(random.below(flags.num), keySize: flags.keySize, missing: missing, into: &key)
+                if let value = try db.get(key) {
+                    tally.found += 1
+                    tally.bytes += key.count + value.count
+                }
+                let now = nanoseconds()
+                tally.record(now: now, last: last, start: start)
+                last = now
+                progress.tick(tally.operations)
             }
-            let now = nanoseconds()
-            _ = result.latency.record(now - last)
-            last = now
-            result.operations += 1
-            progress.tick(result.operations)
+            progress.finish()
+            return tally
         }
         result.nanoseconds = nanoseconds() - start
-        result.message = "(\(found) of \(count) found)"
-        progress.finish()
+        result.take(tally, threads: flags.threads)
+        result.message = "(\(tally.found) of \(tally.operations) found)"
         return result
     }
 
@@ -206,29 +227,35 @@ final class Workloads {
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
         let count = flags.readCount
-        var key: [UInt8] = []
-        var found = 0
-        let it = try db.makeIterator()
-        var progress = Progress(total: count)
+        let flags = self.flags
+        let seeds = (0..<flags.threads).map { _ in keyRandom.next() }
         let start = nanoseconds()
-        var last = start
-        for _ in 0..<count {
-            makeKey(keyRandom.below(flags.num), keySize: flags.keySize, into: &key)
-            it.seek(key)
-            if it.isValid && it.key == key {
-                found += 1
-                result.bytes += it.key.count + it.value.count
+        let tally = try runThreads(flags.threads) { thread in
+            var tally = ThreadTally()
+            var random = KeyRandom(seed: seeds[thread])
+            var key: [UInt8] = []
+            let it = try db.makeIterator()
+            var progress = Progress(total: thread == 0 ? count : 0)
+            var last = nanoseconds()
+            for _ in 0..<count {
+                makeKey(random.below(flags.num), keySize: flags.keySize, into: &key)
+                it.seek(key)
+                if it.isValid && it.key == key {
+                    tally.found += 1
+                    tally.bytes += it.key.count + it.value.count
+                }
+                let now = nanoseconds()
+                tally.record(now: now, last: last, start: start)
+                last = now
+                progress.tick(tally.operations)
             }
-            let now = nanoseconds()
-            _ = result.latency.record(now - last)
-            last = now
-            result.operations += 1
-            progress.tick(result.operations)
+            try it.status()
+            progress.finish()
+            return tally
         }
-        try it.status()
         result.nanoseconds = nanoseconds() - start
-        result.message = "(\(found) of \(count) found)"
-        progress.finish()
+        result.take(tally, threads: flags.threads)
+        result.message = "(\(tally.found) of \(tally.operations) found)"
         return result
     }
 
@@ -259,6 +286,15 @@ struct LiveKeys {
         if words[i >> 6] & bit == 0 {
             words[i >> 6] |= bit
             count += 1
+        }
+    }
+
+    /// Adds every key of `other` (same size).
+    mutating func formUnion(_ other: LiveKeys) {
+        count = 0
+        for i in words.indices {
+            words[i] |= other.words[i]
+            count += words[i].nonzeroBitCount
         }
     }
 

@@ -127,6 +127,7 @@ final class ColumnFamilyData: @unchecked Sendable {
     let maxWriteBufferNumber: Int
     let level0SlowdownWritesTrigger: Int
     let level0StopWritesTrigger: Int
+    let isUniversal: Bool
 
     // Guarded by the database's monitor:
     /// The active memtable.
@@ -163,9 +164,17 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// `pendingCompactionBytes(version:options:)`). Under the monitor.
     var pendingCompactionBytes: UInt64 = 0
 
-    init(id: UInt32, name: String, options: Options, tableOptions: TableOptions, logNumber: UInt64, version: Version) {
+    /// The database's memory accounts its memtables are charged to.
+    let memory: DatabaseMemory?
+
+    /// `options` are the family's effective options; under a memory budget
+    /// (`memory.budget`) its `writeBufferSize` is replaced by the budget's share.
+    init(id: UInt32, name: String, options: Options, tableOptions: TableOptions, logNumber: UInt64, version: Version,
+         memory: DatabaseMemory? = nil) {
+        let options = memory?.applyingBudget(options) ?? options
         self.id = id
         self.name = name
+        self.memory = memory
         self.options = options
         var t = tableOptions
         t.columnFamilyID = id
@@ -176,15 +185,33 @@ final class ColumnFamilyData: @unchecked Sendable {
         maxWriteBufferNumber = options.maxWriteBufferNumber
         level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
         level0StopWritesTrigger = options.level0StopWritesTrigger
+        isUniversal = options.compactionStyle == .universal
         self.logNumber = logNumber
-        mem = MemTable()
+        mem = memory?.makeMemTable(writeBufferSize: options.writeBufferSize) ?? MemTable()
         current = SuperVersion(mem: mem, imm: [], version: version)
+    }
+
+    /// A new empty memtable for this family, charged to the database's memory accounts.
+    func makeMemTable() -> MemTable {
+        memory?.makeMemTable(writeBufferSize: writeBufferSize) ?? MemTable()
     }
 
     /// Needs a memtable switch: the active memtable is full.
     var memtableIsFull: Bool { mem.approximateMemoryUsage >= writeBufferSize }
 
-    /// Level-0 files in the installed SuperVersion (every version change
-    /// installs a new one). Caller holds the monitor.
-    var l0FileCount: Int { current.version.levels[0].count }
+    /// What the L0 write-stall triggers (`level0SlowdownWritesTrigger`,
+    /// `level0StopWritesTrigger`) count, in the installed SuperVersion
+    /// (every version change installs a new one): the L0 files, and under
+    /// universal compaction also each non-empty level ≥ 1 — every sorted
+    /// run, as RocksDB's `l0_delay_trigger_count` (VersionStorageInfo::
+    /// CalculateBaseBytes adds the non-empty levels "as if they are L0
+    /// files"). Caller holds the monitor.
+    var l0StallCount: Int {
+        let levels = current.version.levels
+        var count = levels[0].count
+        if isUniversal {
+            for level in 1..<levels.count where !levels[level].isEmpty { count += 1 }
+        }
+        return count
+    }
 }

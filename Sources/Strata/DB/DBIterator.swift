@@ -12,7 +12,8 @@
 public final class DBIterator {
     private let input: MergingIterator
     private let snapshot: UInt64
-    private let tombstones: RangeTombstoneList
+    /// Non-empty fragmented tombstone lists; an entry is covered by the newest of any.
+    private let tombstones: [RangeTombstoneList]
     private let lowerBound: [UInt8]?
     private let upperBound: [UInt8]?
     private let mergeOperator: (any MergeOperator)?
@@ -37,7 +38,7 @@ public final class DBIterator {
     @exclusivity(unchecked)
     private var valueBuffer: [UInt8] = []
 
-    init(input: MergingIterator, snapshot: UInt64, tombstones: RangeTombstoneList, lowerBound: [UInt8]?,
+    init(input: MergingIterator, snapshot: UInt64, tombstones: [RangeTombstoneList], lowerBound: [UInt8]?,
          upperBound: [UInt8]?, mergeOperator: (any MergeOperator)?, pin: AnyObject, snapshotHandle: Snapshot?) {
         self.input = input
         self.snapshot = snapshot
@@ -149,6 +150,14 @@ public final class DBIterator {
         if let error, failure == nil { failure = error }
     }
 
+    /// The newest range tombstone covering `userKey` at the snapshot (0: none).
+    @inline(__always)
+    private func coveringSequence(_ userKey: [UInt8]) -> UInt64 {
+        var newest: UInt64 = 0
+        for list in tombstones { newest = max(newest, list.maxCoveringSequence(userKey, snapshot: snapshot)) }
+        return newest
+    }
+
     /// Resolves user keys going forward until one is visible. The common
     /// case — the newest visible entry is a plain value — copies key and
     /// value into buffers reused from step to step (swapped with the
@@ -162,7 +171,7 @@ public final class DBIterator {
             keyBuffer.assign(InternalKey.userKey(first))
             if let upperBound, Bytewise.compare(keyBuffer, upperBound) >= 0 { return stop() }
             var state = LookupState(snapshot: snapshot)
-            state.coveringTombstone = tombstones.maxCoveringSequence(keyBuffer, snapshot: snapshot)
+            state.coveringTombstone = coveringSequence(keyBuffer)
             var plainValue = false
             // Entries of one user key come newest first.
             while input.isValid {
@@ -225,7 +234,7 @@ public final class DBIterator {
             }
             if let e = input.error { return stop(e) }
             var state = LookupState(snapshot: snapshot)
-            state.coveringTombstone = tombstones.maxCoveringSequence(userKey, snapshot: snapshot)
+            state.coveringTombstone = coveringSequence(userKey)
             for entry in entries.reversed() {
                 let more = entry.key.withUnsafeBytes { k in
                     entry.value.withUnsafeBytes { v in state.add(ParsedInternalKey(k)!, v) }

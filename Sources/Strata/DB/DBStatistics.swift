@@ -1,8 +1,10 @@
 import Synchronization
 
-/// Byte and operation counters of a database, for `strata.stats` and the
-/// benchmarks' amplification report. Every counter is an atomic, updated
-/// where the work happens.
+/// Byte and operation counters of a database, for `strata.stats`, the
+/// benchmarks' amplification report and `MetricsReporter`. Every counter is
+/// an atomic, updated where the work happens; point lookups gather theirs in
+/// locals and add them once per level touched. docs/metrics.md has every
+/// counter with its formula.
 ///
 /// Write amplification = (walBytes + flushBytes + compactionBytesWritten) / userBytes.
 final class DBStatistics: Sendable {
@@ -36,17 +38,76 @@ final class DBStatistics: Sendable {
     let stallNanoseconds = Atomic<UInt64>(0)
     /// Times writers stalled.
     let stalls = Atomic<UInt64>(0)
-    /// Point lookups (`get`), tables they consulted (past the key-range
-    /// check), and of those, how many the bloom filter ruled out ("useful";
-    /// the others were let through and a block was searched).
-    let gets = Atomic<UInt64>(0)
-    let filesProbed = Atomic<UInt64>(0)
-    let bloomUseful = Atomic<UInt64>(0)
+    /// Point lookups (`get`) by the number of tables they consulted (past
+    /// the key-range check): index n counts lookups that probed n tables,
+    /// the last bucket those that probed `probeBuckets - 1` or more. One
+    /// add per lookup; Σ = lookups.
+    let getsByFilesProbed: [AtomicCounter]
+    /// Per level (index = level): what point lookups did there.
+    let levelReads: [LevelReadCounters]
+    /// Data blocks loaded by table iterators (scans and compaction inputs).
+    let iteratorReads = BlockReadCounters()
     /// Nanoseconds spent in compactions and flushes.
     let compactionNanoseconds = Atomic<UInt64>(0)
 
+    /// Buckets of `getsByFilesProbed`: 0…7 tables, then 8 or more (a lookup
+    /// probes at most the L0 files plus one table per deeper level, so
+    /// more than 8 means L0 holds many overlapping files).
+    static let probeBuckets = 9
+
     init() {
         levels = (0..<Version.levelCount).map { _ in LevelCounters() }
+        levelReads = (0..<Version.levelCount).map { _ in LevelReadCounters() }
+        getsByFilesProbed = (0..<DBStatistics.probeBuckets).map { _ in AtomicCounter() }
+    }
+
+    /// Counts one point lookup that probed `files` tables.
+    @inline(__always)
+    func countGet(filesProbed files: Int) {
+        getsByFilesProbed[min(files, DBStatistics.probeBuckets - 1)].value.add(1, ordering: .relaxed)
+    }
+
+    /// One atomic counter (boxed, so counters can sit in arrays).
+    final class AtomicCounter: Sendable {
+        let value = Atomic<UInt64>(0)
+        var load: UInt64 { value.load(ordering: .relaxed) }
+    }
+}
+
+/// What one point lookup did in one level, gathered in locals and added to
+/// the level's `LevelReadCounters` once (not per block).
+struct LevelProbeCounts {
+    /// Tables probed (their key range held the key).
+    var probes: UInt64 = 0
+    /// Probes the filter ruled out without reading a block.
+    var bloomUseful: UInt64 = 0
+    /// Probes the filter let through that found the key (an entry of it
+    /// visible to the lookup) in the table.
+    var bloomTruePositives: UInt64 = 0
+    /// Data blocks read for them.
+    var reads = BlockReads()
+}
+
+/// Point-lookup counters of one level.
+final class LevelReadCounters: Sendable {
+    let probes = Atomic<UInt64>(0)
+    let bloomUseful = Atomic<UInt64>(0)
+    let bloomTruePositives = Atomic<UInt64>(0)
+    let blocksFromCache = Atomic<UInt64>(0)
+    let blocksFromDisk = Atomic<UInt64>(0)
+    let bytesFromDisk = Atomic<UInt64>(0)
+
+    /// Adds one lookup's work in the level (zero fields cost nothing).
+    @inline(__always)
+    func add(_ c: LevelProbeCounts) {
+        probes.add(c.probes, ordering: .relaxed)
+        if c.bloomUseful > 0 { bloomUseful.add(c.bloomUseful, ordering: .relaxed) }
+        if c.bloomTruePositives > 0 { bloomTruePositives.add(c.bloomTruePositives, ordering: .relaxed) }
+        if c.reads.fromCache > 0 { blocksFromCache.add(c.reads.fromCache, ordering: .relaxed) }
+        if c.reads.fromDisk > 0 {
+            blocksFromDisk.add(c.reads.fromDisk, ordering: .relaxed)
+            bytesFromDisk.add(c.reads.bytesFromDisk, ordering: .relaxed)
+        }
     }
 }
 
@@ -56,6 +117,8 @@ final class LevelCounters: Sendable {
     let bytesWritten = Atomic<UInt64>(0)
     /// Bytes read by compactions into the level (inputs from both levels).
     let bytesRead = Atomic<UInt64>(0)
-    /// Compactions into the level.
+    /// Compactions into the level (flushes are counted apart, in `DBStatistics.flushes`).
     let count = Atomic<UInt64>(0)
+    /// Nanoseconds spent in compactions into the level (for L0: flushes too).
+    let nanoseconds = Atomic<UInt64>(0)
 }

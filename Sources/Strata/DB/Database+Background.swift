@@ -186,7 +186,9 @@ extension Database {
             throw error
         }
         let files = try output.finish()
-        stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed)
+        let elapsed = MonotonicClock.now() - start
+        stats.compactionNanoseconds.add(elapsed, ordering: .relaxed)
+        stats.levels[0].nanoseconds.add(elapsed, ordering: .relaxed)
         for f in files { stats.flushBytes.add(f.fileSize, ordering: .relaxed) }
         return files.first
     }

@@ -58,7 +58,7 @@ extension Database {
             let data = ColumnFamilyData(
                 id: id, name: name, options: effective,
                 tableOptions: Database.tableOptions(effective, base: defaultFamily.tableOptions),
-                logNumber: logNumber, version: versions.current(columnFamily: id) ?? .empty)
+                logNumber: logNumber, version: versions.current(columnFamily: id) ?? .empty, memory: memory)
             monitor.withLock {
                 families[id] = data
                 familyList.append(data)
@@ -110,7 +110,7 @@ extension Database {
                 families[family.id] = nil
                 familyList.removeAll { $0 === family }
                 family.imm.removeAll()
-                family.mem = MemTable()
+                family.mem = family.makeMemTable()
                 family.current = SuperVersion(mem: family.mem, imm: [], version: .empty)
                 // Writers stalled on this family's memtables or L0 look again.
                 backgroundWorkDone += 1

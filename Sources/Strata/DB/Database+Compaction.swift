@@ -8,7 +8,11 @@ extension Database {
         throws
     {
         let start = MonotonicClock.now()
-        defer { stats.compactionNanoseconds.add(MonotonicClock.now() - start, ordering: .relaxed) }
+        defer {
+            let elapsed = MonotonicClock.now() - start
+            stats.compactionNanoseconds.add(elapsed, ordering: .relaxed)
+            stats.levels[plan.outputLevel].nanoseconds.add(elapsed, ordering: .relaxed)
+        }
         var edit = VersionEdit()
         edit.columnFamily = family.id
         for (level, f) in plan.inputsByLevel { edit.deletedFiles.append((level, f.number)) }

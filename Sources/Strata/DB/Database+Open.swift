@@ -120,14 +120,14 @@ extension Database {
             var edit = VersionEdit()
             edit.columnFamily = family.id
             edits[family.id] = edit
-            memtables[family.id] = MemTable()
+            memtables[family.id] = family.makeMemTable()
         }
         func flushRecovered(_ family: ColumnFamilyData) throws {
             guard let table = memtables[family.id], !table.isEmpty else { return }
             if let meta = try writeLevel0Table(table, family: family, snapshots: [], reason: "recovery") {
                 edits[family.id]!.newFiles.append((0, meta))
             }
-            memtables[family.id] = MemTable()
+            memtables[family.id] = family.makeMemTable()
         }
         var maxSequence = versions.lastSequence
         let maxFamily = versions.maxColumnFamily
@@ -194,7 +194,7 @@ extension Database {
             wal = LogWriter(file: file)
             walNumber = number
             for family in recovering {
-                family.mem = MemTable()
+                family.mem = family.makeMemTable()
                 family.logNumber = number
                 installSuperVersion(family)
             }

@@ -3,8 +3,10 @@ extension Database {
     /// The value of a named property, or nil for an unknown name:
     ///
     /// * `strata.stats` (alias `rocksdb.stats`): per-level table (files,
-    ///   size, score, bytes read and written by compaction, W-Amp) and the
-    ///   cumulative write/WAL/compaction lines in RocksDB's format.
+    ///   size, score, bytes read and written by compaction, W-Amp,
+    ///   compaction seconds and count), the cumulative write/WAL/compaction
+    ///   lines in RocksDB's format, and the point-lookup table per level
+    ///   (probes, filter verdicts, blocks read; docs/metrics.md).
     /// * `strata.num-files-at-levelN` (alias `rocksdb.num-files-at-levelN`).
     /// * `strata.levelstats`: files and bytes per level.
     /// * `strata.background-error`: the error that stopped writes, or "".
@@ -78,12 +80,14 @@ extension Database {
         let user = Double(stats.userBytes.load(ordering: .relaxed))
         var lines: [String] = []
         lines.append("** Compaction Stats [\(family.name)] **")
-        lines.append("Level    Files    Size(MB)  Score  Read(GB)  Write(GB)  W-Amp  Comp(cnt)")
-        lines.append(String(repeating: "-", count: 72))
+        lines.append("Level    Files    Size(MB)  Score  Read(GB)  Write(GB)  W-Amp  Comp(sec)  Comp(cnt)")
+        lines.append(String(repeating: "-", count: 83))
         var totalFiles = 0
         var totalBytes: UInt64 = 0
         var totalRead: UInt64 = 0
         var totalWritten: UInt64 = 0
+        var totalSeconds = 0.0
+        var totalCount: UInt64 = 0
         for level in 0..<version.levels.count {
             let files = version.levels[level].count
             let bytes = version.levelBytes(level)
@@ -98,18 +102,23 @@ extension Database {
             totalBytes += bytes
             totalRead += read
             totalWritten += written
+            let seconds = Double(stats.levels[level].nanoseconds.load(ordering: .relaxed)) / 1e9
+            totalSeconds += seconds
+            totalCount += count
             // Per-level W-Amp as RocksDB prints it: bytes written to the level
             // over bytes read from the level above (for L0: over user bytes).
             let wamp = level == 0 ? (user > 0 ? Double(written) / user : 0) : (read > 0 ? Double(written) / Double(read) : 0)
             lines.append(pad("L\(level)", 5) + pad(String(files), 9, left: true) + pad(formatFixed(Double(bytes) / 1048576, 2), 12, left: true)
                 + pad(formatFixed(level < scores.count ? scores[level] : 0, 2), 7, left: true)
                 + pad(formatFixed(Double(read) / 1e9, 3), 10, left: true) + pad(formatFixed(Double(written) / 1e9, 3), 11, left: true)
-                + pad(formatFixed(wamp, 2), 7, left: true) + pad(String(count), 11, left: true))
+                + pad(formatFixed(wamp, 2), 7, left: true) + pad(formatFixed(seconds, 1), 11, left: true)
+                + pad(String(count), 11, left: true))
         }
         lines.append(pad("Sum", 5) + pad(String(totalFiles), 9, left: true) + pad(formatFixed(Double(totalBytes) / 1048576, 2), 12, left: true)
             + pad("", 7) + pad(formatFixed(Double(totalRead) / 1e9, 3), 10, left: true)
             + pad(formatFixed(Double(totalWritten) / 1e9, 3), 11, left: true)
-            + pad(formatFixed(user > 0 ? Double(totalWritten) / user : 0, 2), 7, left: true))
+            + pad(formatFixed(user > 0 ? Double(totalWritten) / user : 0, 2), 7, left: true)
+            + pad(formatFixed(totalSeconds, 1), 11, left: true) + pad(String(totalCount), 11, left: true))
         let keys = stats.userWrites.load(ordering: .relaxed)
         let writes = stats.writeCalls.load(ordering: .relaxed)
         let groups = stats.commitGroups.load(ordering: .relaxed)
@@ -132,7 +141,39 @@ extension Database {
         lines.append("Cumulative stall: \(formatFixed(Double(stats.stallNanoseconds.load(ordering: .relaxed)) / 1e9, 3)) seconds, "
             + "\(stats.stalls.load(ordering: .relaxed)) stalls")
         lines.append("W-Amp (WAL + flush + compaction) / user key and value bytes: \(formatFixed(writeAmplification, 2))")
+        lines += readStatsLines()
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Database {
+    /// The point-lookup part of `strata.stats`: per level, tables probed,
+    /// the filter's verdicts and measured false-positive rate, data blocks
+    /// from the cache and from disk; then files probed per lookup.
+    func readStatsLines() -> [String] {
+        let s = statistics()
+        var lines = ["", "** Point lookups (database-wide) **",
+                     "Level    Probes    Useful   TruePos  FPR(%)  CacheBlk   DiskBlk   Disk(MB)",
+                     String(repeating: "-", count: 74)]
+        for (level, r) in s.levelReads.enumerated() where r.probes > 0 {
+            let absent = r.probes.subtractingSaturated(r.bloomTruePositives)
+            let fpr = absent > 0 ? formatFixed(100 * Double(r.bloomFalsePositives) / Double(absent), 2) : "-"
+            lines.append(pad("L\(level)", 5) + pad(String(r.probes), 10, left: true) + pad(String(r.bloomUseful), 10, left: true)
+                + pad(String(r.bloomTruePositives), 10, left: true) + pad(fpr, 8, left: true)
+                + pad(String(r.blocksFromCache), 10, left: true) + pad(String(r.blocksFromDisk), 10, left: true)
+                + pad(formatFixed(Double(r.bytesFromDisk) / 1048576, 2), 11, left: true))
+        }
+        let gets = s.gets
+        let perGet = gets > 0 ? formatFixed(Double(s.filesProbed) / Double(gets), 2) : "0"
+        let histogram = s.getsByFilesProbed.enumerated().map { i, n in
+            (i == s.getsByFilesProbed.count - 1 ? "\(i)+" : "\(i)") + ":" + String(n)
+        }.joined(separator: " ")
+        lines.append("Gets: \(gets), files probed per get \(perGet) (files:gets \(histogram))")
+        let blocks = s.getBlocksFromCache + s.getBlocksFromDisk
+        lines.append("Data blocks per get: \(gets > 0 ? formatFixed(Double(blocks) / Double(gets), 2) : "0") "
+            + "(\(s.getBlocksFromDisk) from disk); iterators: \(s.iteratorBlocksFromCache) from cache, "
+            + "\(s.iteratorBlocksFromDisk) from disk")
+        return lines
     }
 }
 

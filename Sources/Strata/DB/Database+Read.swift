@@ -15,36 +15,73 @@ extension Database {
         let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var state = LookupState(snapshot: snapshot)
-        // R-Amp counters, added once per lookup.
+        // R-Amp counters: gathered per level in locals, added once per
+        // level touched, and one histogram bucket per lookup.
         var probed: UInt64 = 0
-        var useful: UInt64 = 0
-        defer {
-            stats.gets.add(1, ordering: .relaxed)
-            if probed > 0 {
-                stats.filesProbed.add(probed, ordering: .relaxed)
-                stats.bloomUseful.add(useful, ordering: .relaxed)
-            }
-        }
+        defer { stats.countGet(filesProbed: Int(probed)) }
         try key.withUnsafeBytes { userKey in
-            for table in [sv.mem] + sv.imm {
-                state.coveringTombstone = max(state.coveringTombstone,
-                                              table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
-                table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
-                if state.isDone { return }
-            }
-            for file in sv.version.filesForLookup(userKey) {
-                let table = try tableCache.table(file.number)
-                if !table.rangeTombstones.isEmpty {
-                    state.coveringTombstone = max(state.coveringTombstone,
-                                                  table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+            // The mutable memtable, then the immutable ones newest first (no
+            // array built per lookup).
+            if probe(sv.mem, userKey, snapshot: snapshot, state: &state) { return }
+            for table in sv.imm where probe(table, userKey, snapshot: snapshot, state: &state) { return }
+            // L0 files overlapping the key, newest first, then at most one
+            // file per deeper level (Version.filesForLookup's order).
+            let version = sv.version
+            for level in 0..<version.levels.count {
+                var counts = LevelProbeCounts()
+                defer {
+                    if counts.probes > 0 {
+                        stats.levelReads[level].add(counts)
+                        probed += counts.probes
+                    }
                 }
-                probed += 1
-                if try !table.get(userKey: userKey, sequence: snapshot, { k, v in state.add(k, v) }) { useful += 1 }
-                if state.isDone { return }
+                if level == 0 {
+                    for file in version.levels[0] where version.overlaps(file, userKey) {
+                        if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
+                    }
+                } else if let file = version.findFile(level: level, userKey: userKey) {
+                    if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
+                }
             }
             state.finish()
         }
         return try state.result(userKey: key, mergeOperator: family.options.mergeOperator)
+    }
+
+    /// Looks for `userKey` in one memtable; true once the key is resolved.
+    @inline(__always)
+    private func probe(_ table: MemTable, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64,
+                       state: inout LookupState) -> Bool {
+        state.coveringTombstone = max(state.coveringTombstone,
+                                      table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+        table.get(userKey: userKey, sequence: snapshot) { k, v in state.add(k, v) }
+        return state.isDone
+    }
+
+    /// Looks for `userKey` in one table, counting the probe, the filter's
+    /// verdict and the blocks read in `counts`; true once the key is
+    /// resolved. (A method with `inout` parameters, not a nested function
+    /// capturing `state`: a capture would cost dynamic exclusivity checks
+    /// on every access.)
+    @inline(__always)
+    private func probe(_ file: TableFile, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64, state: inout LookupState,
+                       counts: inout LevelProbeCounts) throws -> Bool {
+        let table = try tableCache.table(file.number)
+        if !table.rangeTombstones.isEmpty {
+            state.coveringTombstone = max(state.coveringTombstone,
+                                          table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
+        }
+        counts.probes += 1
+        var matched = false
+        if try !table.get(userKey: userKey, sequence: snapshot, reads: &counts.reads, { k, v in
+            matched = true
+            return state.add(k, v)
+        }) {
+            counts.bloomUseful += 1
+        } else if matched {
+            counts.bloomTruePositives += 1
+        }
+        return state.isDone
     }
 
     /// An iterator over the database as of `options.snapshot` (or now),
@@ -61,41 +98,32 @@ extension Database {
         let sv = try superVersion(family)
         let snapshot = options.snapshot?.sequence ?? versions.lastSequence
         var children: [any InternalIterator] = []
-        var tombstones: [(begin: [UInt8], end: [UInt8])] = []
-        for table in [sv.mem] + sv.imm {
-            children.append(table.makeIterator())
-            tombstones += table.rangeTombstones()
-        }
+        children.append(sv.mem.makeIterator())
+        for table in sv.imm { children.append(table.makeIterator()) }
         for file in sv.version.levels[0] {
-            let table = try tableCache.table(file.number)
-            children.append(table.makeIterator())
-            tombstones += table.rangeTombstones
+            children.append(try tableCache.table(file.number).makeIterator())
         }
         for level in 1..<sv.version.levels.count where !sv.version.levels[level].isEmpty {
-            for file in sv.version.levels[level] {
-                let table = try tableCache.table(file.number)
-                tombstones += table.rangeTombstones
-            }
             children.append(LevelIterator(files: sv.version.levels[level], tables: tableCache))
         }
+        // Range tombstones: the mutable memtable's (cached until it gets a
+        // new one) and those of the immutable memtables and every table
+        // (fragmented once per super version, not per iterator).
+        let tombstones = [sv.mem.fragmentedRangeTombstones, try sv.fixedRangeTombstones(tableCache)].filter { !$0.isEmpty }
         return DBIterator(
             input: MergingIterator(children: children), snapshot: snapshot,
-            tombstones: RangeTombstoneList(internalTombstones: tombstones),
+            tombstones: tombstones,
             lowerBound: options.lowerBound, upperBound: options.upperBound,
             mergeOperator: family.options.mergeOperator, pin: sv, snapshotHandle: options.snapshot)
     }
 }
 
 extension TableReader {
-    /// The table's range tombstones, fragmented for lookups.
-    var rangeTombstoneList: RangeTombstoneList {
-        RangeTombstoneList(internalTombstones: rangeTombstones)
-    }
+    /// The table's range tombstones, fragmented for lookups (made at open).
+    var rangeTombstoneList: RangeTombstoneList { fragmentedRangeTombstones }
 }
 
 extension MemTable {
-    /// The memtable's range tombstones, fragmented for lookups.
-    var rangeTombstoneList: RangeTombstoneList {
-        rangeTombstoneCount == 0 ? .empty : RangeTombstoneList(internalTombstones: rangeTombstones())
-    }
+    /// The memtable's range tombstones, fragmented for lookups (cached).
+    var rangeTombstoneList: RangeTombstoneList { fragmentedRangeTombstones }
 }

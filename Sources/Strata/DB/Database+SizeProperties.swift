@@ -14,6 +14,11 @@ extension Database {
     ///   counted (newer data over older data of the same keys), as RocksDB's
     ///   `EstimateLiveDataSize`.
     /// * `strata.num-entries-active-mem-table`, `strata.num-entries-imm-mem-tables`.
+    /// * the memory properties (`memoryProperty`): `strata.cur-size-active-mem-table`,
+    ///   `strata.cur-size-all-mem-tables`, `strata.size-all-mem-tables`,
+    ///   `strata.estimate-table-readers-mem`, `strata.block-cache-capacity`,
+    ///   `strata.block-cache-usage`, `strata.block-cache-pinned-usage`,
+    ///   `strata.memory-usage`.
     ///
     /// Opening tables for their properties goes through the table cache
     /// (the first call may read every table's footer). Thread-safe.
@@ -40,13 +45,13 @@ extension Database {
         case "num-entries-imm-mem-tables":
             return String(sv.imm.reduce(0) { $0 + $1.entryCount })
         default:
-            return nil
+            return memoryProperty(suffix, sv: sv)
         }
     }
 
     /// Bytes of the files that hold the newest data of disjoint key ranges,
     /// from the last level up (see `sizeProperty`).
-    private func estimateLiveDataSize(_ version: Version) -> UInt64 {
+    func estimateLiveDataSize(_ version: Version) -> UInt64 {
         var counted: [(smallest: [UInt8], largest: [UInt8])] = []
         var total: UInt64 = 0
         for level in stride(from: version.levels.count - 1, through: 0, by: -1) {

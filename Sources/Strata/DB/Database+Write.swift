@@ -126,6 +126,7 @@ extension Database {
         }
         if !options.disableWAL {
             guard let log else { throw StrataError(.closed, "WAL is closed") }
+            let walSizeBefore = log.file.size
             do {
                 try log.addRecord(scratch.record)
                 try log.flush()
@@ -137,7 +138,8 @@ extension Database {
                 throw StrataError.ioError("WAL write failed; the database refuses writes until reopened: \(error.message)",
                                           file: error.file, offset: error.offset)
             }
-            stats.walBytes.add(UInt64(scratch.record.count + LogFormat.headerSize), ordering: .relaxed)
+            // Every byte the log appended: fragment headers and block padding included.
+            stats.walBytes.add(log.file.size &- walSizeBefore, ordering: .relaxed)
             stats.walBatchBytes.add(UInt64(scratch.record.count), ordering: .relaxed)
         }
         stats.batchBytes.add(UInt64(scratch.record.count), ordering: .relaxed)
@@ -218,7 +220,8 @@ extension Database {
             }
             if let f = force, f.dropped || f.mem.isEmpty { force = nil }
             // A family being dropped takes no writes and gets no flushes.
-            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull }) else { return }
+            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull })
+                ?? memoryBudgetFlushCandidate() else { return }
             if family.imm.count >= max(1, family.maxWriteBufferNumber - 1) {
                 // Switching now would exceed maxWriteBufferNumber memtables.
                 if noSlowdown {
@@ -239,20 +242,21 @@ extension Database {
         var condition = WriteController.Condition.normal
         var debt: UInt64 = 0
         for family in familyList where !family.dropped {
-            let l0Files = family.l0FileCount
+            let l0Files = family.l0StallCount
             let pending = family.pendingCompactionBytes
             debt += UInt64(l0Files) << 40 &+ pending
             if case .stopped = condition { continue }
             let name = family.name
+            let l0What = family.isUniversal ? "sorted runs" : "L0 files"
             if l0Files >= family.level0StopWritesTrigger {
-                condition = .stopped("\(l0Files) L0 files in column family \(name) (level0_stop_writes_trigger)")
+                condition = .stopped("\(l0Files) \(l0What) in column family \(name) (level0_stop_writes_trigger)")
             } else if family.imm.count >= family.maxWriteBufferNumber {
                 condition = .stopped("\(family.imm.count) memtables of column family \(name) waiting for flush (max_write_buffer_number)")
             } else if pending >= family.options.hardPendingCompactionBytesLimit {
                 condition = .stopped("\(pending) bytes of compaction pending in column family \(name) (hard_pending_compaction_bytes_limit)")
             } else if case .normal = condition {
                 if l0Files >= family.level0SlowdownWritesTrigger {
-                    condition = .delayed("\(l0Files) L0 files in column family \(name) (level0_slowdown_writes_trigger)")
+                    condition = .delayed("\(l0Files) \(l0What) in column family \(name) (level0_slowdown_writes_trigger)")
                 } else if family.maxWriteBufferNumber > 3 && family.imm.count >= family.maxWriteBufferNumber - 1 {
                     condition = .delayed("\(family.imm.count) memtables of column family \(name) waiting for flush")
                 } else if pending >= family.options.softPendingCompactionBytesLimit {
@@ -314,8 +318,9 @@ extension Database {
         wal = LogWriter(file: file)
         walNumber = number
         walDirectorySyncPending = true
+        family.mem.markImmutable()
         family.imm.append((family.mem, number))
-        family.mem = MemTable()
+        family.mem = family.makeMemTable()
         for other in familyList where other !== family && other.imm.isEmpty && other.mem.isEmpty {
             other.logNumber = max(other.logNumber, number)
         }

@@ -27,6 +27,8 @@ public final class Database: @unchecked Sendable {
     let blockCache: BlockCache?
     let snapshots = SnapshotList()
     let stats = DBStatistics()
+    /// Memory accounts (memtables, open tables), passed on to the memory budget if any.
+    let memory: DatabaseMemory
     let monitor = Monitor()
     /// Serializes column family creations and drops (each a MANIFEST record
     /// plus in-memory changes).
@@ -85,9 +87,14 @@ public final class Database: @unchecked Sendable {
         self.dbID = dbID
         writeController = WriteController(delayedWriteRate: options.delayedWriteRate)
         sessionID = SessionID.generate()
-        blockCache = options.blockCacheCapacity > 0 ? BlockCache(capacity: options.blockCacheCapacity) : nil
+        let budget = DatabaseMemory.budget(for: options)
+        memory = DatabaseMemory(budget: budget)
+        blockCache = budget?.cache
+            ?? (options.blockCacheCapacity > 0 ? BlockCache(capacity: options.blockCacheCapacity) : nil)
         var readerOptions = TableReaderOptions()
         readerOptions.blockCache = blockCache
+        readerOptions.memoryCharge = memory.tableReaders
+        readerOptions.readCounters = stats.iteratorReads
         readerOptions.verifyChecksums = options.paranoidChecks
         tableCache = TableCache(directory: path, fileSystem: fileSystem, readerOptions: readerOptions)
         var baseTable = TableOptions()
@@ -100,14 +107,14 @@ public final class Database: @unchecked Sendable {
             opened.append(ColumnFamilyData(
                 id: state.id, name: state.name, options: familyOptions,
                 tableOptions: Database.tableOptions(familyOptions, base: baseTable),
-                logNumber: state.logNumber, version: state.version))
+                logNumber: state.logNumber, version: state.version, memory: memory))
         }
         if opened.first?.id != 0 {
             // VersionSet always has the default family; keep the invariant anyway.
             let familyOptions = options.applying(options.familyOptions(named: "default"))
             opened.insert(ColumnFamilyData(id: 0, name: "default", options: familyOptions,
                                            tableOptions: Database.tableOptions(familyOptions, base: baseTable),
-                                           logNumber: 0, version: .empty), at: 0)
+                                           logNumber: 0, version: .empty, memory: memory), at: 0)
         }
         defaultFamily = opened[0]
         familyList = opened

@@ -52,16 +52,51 @@ public struct DatabaseStatistics: Sendable {
     /// there: ruled out (useful) or let through (positive). R-Amp per
     /// lookup = filesProbed / gets; bloom useful rate = useful / (useful +
     /// positive) (RocksDB `rocksdb.bloom.filter.useful` and
-    /// `rocksdb.bloom.filter.full.positive`).
+    /// `rocksdb.bloom.filter.full.positive`). Sums over `levelReads`.
     public var gets: UInt64 = 0
     public var filesProbed: UInt64 = 0
     public var bloomUseful: UInt64 = 0
-    /// Probes the filter let through (`filesProbed − bloomUseful`).
-    public var bloomPositive: UInt64 { filesProbed - bloomUseful }
+    /// Probes the filter let through (`filesProbed − bloomUseful`; the
+    /// differences here saturate at 0: counters read while lookups run may
+    /// be a few lookups apart).
+    public var bloomPositive: UInt64 { filesProbed.subtractingSaturated(bloomUseful) }
+    /// Probes the filter let through that found the key in the table
+    /// (RocksDB `rocksdb.bloom.filter.full.true.positive`).
+    public var bloomTruePositive: UInt64 { levelReads.reduce(0) { $0 + $1.bloomTruePositives } }
+    /// Measured false-positive rate of the filters: probes let through that
+    /// did not find the key, over probes of tables that did not hold it,
+    /// (positive − true positive) / (probes − true positive); nil before
+    /// any such probe. Compare with the model (1 − e^(−k/b))^k for b bits
+    /// per key and k probes (docs/metrics.md).
+    public var bloomFalsePositiveRate: Double? {
+        let absent = filesProbed.subtractingSaturated(bloomTruePositive)
+        return absent == 0 ? nil : Double(bloomPositive.subtractingSaturated(bloomTruePositive)) / Double(absent)
+    }
+    /// Point lookups by the number of tables they probed: index n = lookups
+    /// that probed n tables; the last index counts those that probed that
+    /// many or more (8). Σ = `gets`.
+    public var getsByFilesProbed: [UInt64] = []
+    /// Per level (index = level): what point lookups did there.
+    public var levelReads: [LevelReadStatistics] = []
+    /// Data blocks table iterators loaded (scans and compaction inputs),
+    /// from the cache and from the file, and the bytes read from the file.
+    public var iteratorBlocksFromCache: UInt64 = 0
+    public var iteratorBlocksFromDisk: UInt64 = 0
+    public var iteratorBytesFromDisk: UInt64 = 0
     /// Block cache lookups that found their block, and those that read it
-    /// from the file (data blocks read from disk, for R-Amp).
+    /// from the file — the cache's own counters: with a cache shared by
+    /// several databases (`MemoryBudget`) they count every database's
+    /// lookups; `levelReads` and `iteratorBlocks…` are this database's.
     public var blockCacheHits: UInt64 = 0
     public var blockCacheMisses: UInt64 = 0
+    /// Seconds spent in compactions into each level (index = output level;
+    /// L0 includes flushes).
+    public var compactionSeconds: [Double] = []
+
+    /// Data blocks point lookups read, from the cache and from the file
+    /// (Σ over `levelReads`).
+    public var getBlocksFromCache: UInt64 { levelReads.reduce(0) { $0 + $1.blocksFromCache } }
+    public var getBlocksFromDisk: UInt64 { levelReads.reduce(0) { $0 + $1.blocksFromDisk } }
 
     /// The counters accumulated since `earlier` (levels are the current layout).
     public func since(_ earlier: DatabaseStatistics) -> DatabaseStatistics {
@@ -87,6 +122,18 @@ public struct DatabaseStatistics: Sendable {
         d.bloomUseful -= earlier.bloomUseful
         d.blockCacheHits -= earlier.blockCacheHits
         d.blockCacheMisses -= earlier.blockCacheMisses
+        for i in d.getsByFilesProbed.indices where i < earlier.getsByFilesProbed.count {
+            d.getsByFilesProbed[i] -= earlier.getsByFilesProbed[i]
+        }
+        for i in d.levelReads.indices where i < earlier.levelReads.count {
+            d.levelReads[i] = d.levelReads[i].since(earlier.levelReads[i])
+        }
+        for i in d.compactionSeconds.indices where i < earlier.compactionSeconds.count {
+            d.compactionSeconds[i] -= earlier.compactionSeconds[i]
+        }
+        d.iteratorBlocksFromCache -= earlier.iteratorBlocksFromCache
+        d.iteratorBlocksFromDisk -= earlier.iteratorBlocksFromDisk
+        d.iteratorBytesFromDisk -= earlier.iteratorBytesFromDisk
         return d
     }
 }
@@ -115,11 +162,75 @@ extension Database {
             stalls: stats.stalls.load(ordering: .relaxed),
             filesPerLevel: (0..<levelCount).map { $0 < version.levels.count ? version.levels[$0].count : 0 },
             bytesPerLevel: (0..<levelCount).map { $0 < version.levels.count ? version.levelBytes($0) : 0 })
-        result.gets = stats.gets.load(ordering: .relaxed)
-        result.filesProbed = stats.filesProbed.load(ordering: .relaxed)
-        result.bloomUseful = stats.bloomUseful.load(ordering: .relaxed)
+        result.getsByFilesProbed = stats.getsByFilesProbed.map(\.load)
+        result.gets = result.getsByFilesProbed.reduce(0, +)
+        result.levelReads = stats.levelReads.map { c in
+            LevelReadStatistics(
+                probes: c.probes.load(ordering: .relaxed), bloomUseful: c.bloomUseful.load(ordering: .relaxed),
+                bloomTruePositives: c.bloomTruePositives.load(ordering: .relaxed),
+                blocksFromCache: c.blocksFromCache.load(ordering: .relaxed),
+                blocksFromDisk: c.blocksFromDisk.load(ordering: .relaxed),
+                bytesFromDisk: c.bytesFromDisk.load(ordering: .relaxed))
+        }
+        result.filesProbed = result.levelReads.reduce(0) { $0 + $1.probes }
+        result.bloomUseful = result.levelReads.reduce(0) { $0 + $1.bloomUseful }
+        result.iteratorBlocksFromCache = stats.iteratorReads.fromCache.load(ordering: .relaxed)
+        result.iteratorBlocksFromDisk = stats.iteratorReads.fromDisk.load(ordering: .relaxed)
+        result.iteratorBytesFromDisk = stats.iteratorReads.bytesFromDisk.load(ordering: .relaxed)
         result.blockCacheHits = blockCache?.hits ?? 0
         result.blockCacheMisses = blockCache?.misses ?? 0
+        result.compactionSeconds = stats.levels.map { Double($0.nanoseconds.load(ordering: .relaxed)) / 1e9 }
         return result
     }
+}
+
+/// What point lookups did in one level (a part of `DatabaseStatistics`).
+/// RocksDB reports the same per level in `PerfContextByLevel`.
+public struct LevelReadStatistics: Sendable, Equatable {
+    /// Tables probed: their key range held the key (RocksDB counts the
+    /// filter checks, `bloom_filter_useful` + `bloom_filter_full_positive`).
+    public var probes: UInt64
+    /// Probes the filter ruled out without reading a block
+    /// (`bloom_filter_useful`).
+    public var bloomUseful: UInt64
+    /// Probes let through that found the key in the table: an entry of it
+    /// visible to the lookup's snapshot (`bloom_filter_full_true_positive`).
+    public var bloomTruePositives: UInt64
+    /// Data blocks found in the block cache (`block_cache_hit_count`).
+    public var blocksFromCache: UInt64
+    /// Data blocks read from the file (`block_cache_miss_count`, or every
+    /// block without a cache).
+    public var blocksFromDisk: UInt64
+    /// Bytes read from the file for them (stored block plus 5-byte trailer).
+    public var bytesFromDisk: UInt64
+
+    /// Counters with the given values.
+    public init(probes: UInt64 = 0, bloomUseful: UInt64 = 0, bloomTruePositives: UInt64 = 0,
+                blocksFromCache: UInt64 = 0, blocksFromDisk: UInt64 = 0, bytesFromDisk: UInt64 = 0) {
+        self.probes = probes
+        self.bloomUseful = bloomUseful
+        self.bloomTruePositives = bloomTruePositives
+        self.blocksFromCache = blocksFromCache
+        self.blocksFromDisk = blocksFromDisk
+        self.bytesFromDisk = bytesFromDisk
+    }
+
+    /// Probes the filter let through (probes − useful; with no filter, every probe).
+    public var bloomPositives: UInt64 { probes.subtractingSaturated(bloomUseful) }
+    /// Probes let through that did not find the key (positives − true positives).
+    public var bloomFalsePositives: UInt64 { bloomPositives.subtractingSaturated(bloomTruePositives) }
+
+    /// The counters accumulated since `earlier`.
+    public func since(_ earlier: LevelReadStatistics) -> LevelReadStatistics {
+        LevelReadStatistics(
+            probes: probes - earlier.probes, bloomUseful: bloomUseful - earlier.bloomUseful,
+            bloomTruePositives: bloomTruePositives - earlier.bloomTruePositives,
+            blocksFromCache: blocksFromCache - earlier.blocksFromCache, blocksFromDisk: blocksFromDisk - earlier.blocksFromDisk,
+            bytesFromDisk: bytesFromDisk - earlier.bytesFromDisk)
+    }
+}
+
+extension UInt64 {
+    /// `self − other`, or 0 if `other` is larger.
+    func subtractingSaturated(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
 }

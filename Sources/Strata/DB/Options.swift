@@ -39,6 +39,33 @@ public struct Options: Sendable {
     /// RocksDB: `BlockBasedTableOptions::block_cache` (an LRU cache of this capacity).
     public var blockCacheCapacity: Int = 32 << 20
 
+    /// One number for the memory of memtables, block cache and index and
+    /// filter blocks: when set, the database gets a private `MemoryBudget`
+    /// of this many bytes (at least 1 MiB) whose block cache replaces
+    /// `blockCacheCapacity`, and every column family's `writeBufferSize`
+    /// becomes `memoryBudget × memoryBudgetWriteBufferRatio /
+    /// maxWriteBufferNumber` (e.g. 256 MiB → a 256 MiB cache of which
+    /// memtables may take 128 MiB, two memtables of 64 MiB per family).
+    /// Memtables and index and filter blocks are charged to the cache.
+    /// Default nil: `writeBufferSize`, `maxWriteBufferNumber` and
+    /// `blockCacheCapacity` apply as set, nothing is charged to the cache.
+    /// RocksDB: `WriteBufferManager(buffer_size, cache)` with
+    /// `cache_index_and_filter_blocks`; Flink
+    /// `state.backend.rocksdb.memory.fixed-per-slot`.
+    public var memoryBudget: Int? = nil
+
+    /// The part of `memoryBudget` memtables may take (0.05…0.9). Default
+    /// 0.5. Flink: `state.backend.rocksdb.memory.write-buffer-ratio` (0.5).
+    public var memoryBudgetWriteBufferRatio: Double = 0.5
+
+    /// A budget shared with other databases of the process (a stream job's
+    /// operators): one block cache and one memtable limit for all of them.
+    /// Takes precedence over `memoryBudget`; see `MemoryBudget` for the
+    /// split. Default nil. RocksDB: one `Cache` and one `WriteBufferManager`
+    /// passed to several `DB::Open`s; Flink: managed memory shared by the
+    /// RocksDB instances of a slot.
+    public var sharedMemoryBudget: MemoryBudget? = nil
+
     /// Table format version (2…5). Default 5. RocksDB: `BlockBasedTableOptions::format_version`.
     public var formatVersion: UInt32 = 5
 
@@ -79,11 +106,13 @@ public struct Options: Sendable {
     /// RocksDB: `level0_file_num_compaction_trigger`.
     public var level0FileNumCompactionTrigger: Int = 4
 
-    /// Number of L0 files at which writes are slowed down. Default 20.
-    /// RocksDB: `level0_slowdown_writes_trigger`.
+    /// Number of L0 files at which writes are slowed down; under universal
+    /// compaction, sorted runs (L0 files plus non-empty levels), as RocksDB
+    /// counts them. Default 20. RocksDB: `level0_slowdown_writes_trigger`.
     public var level0SlowdownWritesTrigger: Int = 20
 
-    /// Number of L0 files at which writes stop until compaction catches up.
+    /// Number of L0 files at which writes stop until compaction catches up;
+    /// under universal compaction, sorted runs, as for the slowdown trigger.
     /// Default 36. RocksDB: `level0_stop_writes_trigger`.
     public var level0StopWritesTrigger: Int = 36
 

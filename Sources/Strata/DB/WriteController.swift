@@ -3,7 +3,9 @@
 /// early — so they never have to stop for seconds later.
 ///
 /// Writes are **delayed** when, in any column family, L0 holds
-/// `level0SlowdownWritesTrigger` files, or `maxWriteBufferNumber − 1`
+/// `level0SlowdownWritesTrigger` files (universal compaction: sorted runs,
+/// L0 files plus non-empty levels, as RocksDB's `l0_delay_trigger_count`),
+/// or `maxWriteBufferNumber − 1`
 /// memtables wait for flush (only when `maxWriteBufferNumber > 3`, as in
 /// RocksDB), or the estimated compaction debt reaches
 /// `softPendingCompactionBytesLimit`. A delayed write group waits

@@ -4,8 +4,16 @@ import Synchronization
 /// arena is released, so entries never move and readers can hold pointers
 /// into them without locks.
 ///
+/// Memory accounting: every block obtained is added to `charge` (all the
+/// memtables of a database, passed on to a memory budget) and, while the
+/// arena's memtable is the active one, to `activeCharge`; `deactivate()`
+/// (the memtable became immutable) takes it out of the latter, and `deinit`
+/// gives everything back.
+///
 /// Thread safety: one allocating thread at a time (the memtable's single
-/// writer); `memoryUsage` may be read from any thread.
+/// writer), and `deactivate` only between that thread's inserts (the
+/// database switches memtables at the head of the writer queue);
+/// `memoryUsage` may be read from any thread.
 final class Arena: @unchecked Sendable {
     // @unchecked: `blocks`, `cursor` and `remaining` are touched only by the
     // single writer; readers only dereference memory handed out earlier.
@@ -18,18 +26,36 @@ final class Arena: @unchecked Sendable {
     let blockSize: Int
     private let usage = Atomic<Int>(0)
     private let used = Atomic<Int>(0)
+    /// Charged with every block obtained (nil: not accounted).
+    let charge: MemoryCharge?
+    /// Charged while the memtable is the active one.
+    let activeCharge: MemoryCharge?
+    private let active = Atomic<Bool>(true)
 
     /// Alignment of every allocation: enough for the 8-byte atomic links.
     static let alignment = 8
 
     /// An arena that grabs `blockSize` bytes at a time (RocksDB sizes the
     /// memtable arena block to 1/8 of the write buffer, within 4 KiB...1 MiB).
-    init(blockSize: Int) {
+    init(blockSize: Int, charge: MemoryCharge? = nil, activeCharge: MemoryCharge? = nil) {
         self.blockSize = max(4096, min(blockSize, 1 << 20))
+        self.charge = charge
+        self.activeCharge = activeCharge
     }
 
     deinit {
         for b in blocks { b.deallocate() }
+        let total = usage.load(ordering: .relaxed)
+        charge?.add(-total)
+        if active.load(ordering: .relaxed) { activeCharge?.add(-total) }
+    }
+
+    /// The memtable stopped taking writes: its memory no longer counts as
+    /// active. Idempotent.
+    func deactivate() {
+        if active.exchange(false, ordering: .relaxed) {
+            activeCharge?.add(-usage.load(ordering: .relaxed))
+        }
     }
 
     /// Bytes obtained from the system so far.
@@ -62,6 +88,8 @@ final class Arena: @unchecked Sendable {
         let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Self.alignment)
         blocks.append(p)
         usage.add(size, ordering: .relaxed)
+        charge?.add(size)
+        if active.load(ordering: .relaxed) { activeCharge?.add(size) }
         return p
     }
 }

@@ -21,12 +21,28 @@ public final class MemTable: @unchecked Sendable {
     private let tombstones = Locked<[(begin: [UInt8], end: [UInt8])]>([])
     private let tombstoneCount = Atomic<Int>(0)
     private let tombstoneBytes = Atomic<Int>(0)
+    /// The tombstones fragmented, as of the first `count` of them: rebuilt
+    /// only when a tombstone was added since (readers would otherwise
+    /// fragment the whole list on every lookup and iterator).
+    private let fragmentedCache = Locked<(count: Int, list: RangeTombstoneList)?>(nil)
 
-    /// An empty memtable whose arena grows `arenaBlockSize` bytes at a time.
-    public init(arenaBlockSize: Int = 256 << 10) {
-        arena = Arena(blockSize: arenaBlockSize)
+    /// An empty memtable whose arena grows `arenaBlockSize` bytes at a
+    /// time (clamped to 4 KiB…1 MiB). Every arena block is added to
+    /// `charge` (nil: not accounted), and to `activeCharge` until
+    /// `markImmutable()`; both get the memory back when the memtable is freed.
+    public init(arenaBlockSize: Int = 256 << 10, charge: MemoryCharge? = nil, activeCharge: MemoryCharge? = nil) {
+        arena = Arena(blockSize: arenaBlockSize, charge: charge, activeCharge: activeCharge)
         list = SkipList(arena: arena)
     }
+
+    /// Bytes of memory the memtable holds: its arena blocks (what a memory
+    /// budget is charged), which is at least `approximateMemoryUsage`
+    /// less the tombstones.
+    public var arenaMemoryUsage: Int { arena.memoryUsage }
+
+    /// Marks the memtable as no longer taking writes: its memory leaves the
+    /// active charge. Call from the writer (or with writes excluded).
+    public func markImmutable() { arena.deactivate() }
 
     /// Adds an entry. Range deletions (`key` = begin, `value` = end user
     /// key) go to the tombstone list; an empty or inverted one (begin ≥
@@ -72,6 +88,19 @@ public final class MemTable: @unchecked Sendable {
     /// sequence, 0x0F), end as an exclusive user key, in insertion order.
     public func rangeTombstones() -> [(begin: [UInt8], end: [UInt8])] {
         tombstones.withLock { $0 }
+    }
+
+    /// The range tombstones fragmented for lookups (cached until the next
+    /// range deletion is added). Thread-safe.
+    public var fragmentedRangeTombstones: RangeTombstoneList {
+        guard tombstoneCount.load(ordering: .acquiring) > 0 else { return .empty }
+        let all = tombstones.withLock { $0 }
+        if let cached = fragmentedCache.withLock({ $0 }), cached.count == all.count { return cached.list }
+        let list = RangeTombstoneList(internalTombstones: all)
+        fragmentedCache.withLock { cache in
+            if cache == nil || cache!.count < all.count { cache = (all.count, list) }
+        }
+        return list
     }
 
     /// Visits the point entries of `userKey` with sequence ≤ `sequence`,

@@ -13,15 +13,33 @@ public struct BlockCacheKey: Hashable, Sendable {
 
 /// A sharded LRU cache with a byte capacity (RocksDB's `LRUCache`, without
 /// priorities). Each entry has a caller-given `charge`; when a shard's usage
-/// exceeds its share of the capacity the least recently used entries go.
+/// exceeds its share of the room left, the least recently used entries go.
 ///
-/// Values handed out stay valid after eviction (they are reference counted),
-/// so there is no explicit release. Thread safety: every shard has its own
-/// mutex; all methods may be called from any thread.
+/// Pinning: `lookupPinned`/`insertPinned` hand out a `Handle`; until it is
+/// `release`d the entry is in use (an iterator reads its block): it still
+/// counts in `usage` and `pinnedUsage` but cannot be evicted, as RocksDB's
+/// referenced entries. An entry erased or replaced while pinned leaves the
+/// map at once and gives its charge back at the last release.
+///
+/// Reservations: `adjustReservation(by:)` charges memory held elsewhere
+/// (memtables, index and filter blocks of open tables) to the cache, which
+/// then keeps that much less of its own entries (RocksDB's
+/// `CacheReservationManager`, "cost to cache"). A reservation is spread
+/// evenly over the shards; growing it evicts at once.
+///
+/// Values handed out stay valid after eviction (they are reference counted).
+/// Thread safety: every shard has its own mutex; all methods may be called
+/// from any thread.
 public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Smallest shard RocksDB makes when it picks the shard count itself
     /// (`GetDefaultCacheShardBits`: 512 KiB per shard, at most 64 shards).
     static var minShardSize: Int { 512 << 10 }
+
+    /// An entry in use: keep it and pass it to `release` exactly once.
+    public struct Handle: Sendable {
+        let shard: Int32
+        let slot: Int32
+    }
 
     struct Node {
         var key: Key
@@ -29,13 +47,21 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         var charge: Int
         var prev: Int32
         var next: Int32
+        /// Handles not yet released; a pinned node is off the recency list.
+        var pins: Int32 = 0
+        /// Erased or replaced while pinned: out of the map, freed at the last release.
+        var detached = false
     }
 
     /// One shard: a hash map to slots of a node array threaded on a doubly
-    /// linked recency list (head = most recent). Freed slots are reused.
+    /// linked recency list (head = most recent) of the unpinned entries.
+    /// Freed slots are reused; a pinned node keeps its slot.
     struct Shard {
         var capacity: Int
+        /// Charge of every entry held, pinned (and detached) ones included.
         var usage = 0
+        /// Charge of the pinned entries.
+        var pinnedUsage = 0
         var map: [Key: Int32] = [:]
         var nodes: [Node] = []
         var free: [Int32] = []
@@ -43,9 +69,12 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         var tail: Int32 = -1
 
         mutating func unlink(_ i: Int32) {
-            let n = nodes[Int(i)]
-            if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { head = n.next }
-            if n.next >= 0 { nodes[Int(n.next)].prev = n.prev } else { tail = n.prev }
+            // The links only: copying the whole node would retain and
+            // release its key and value.
+            let prev = nodes[Int(i)].prev
+            let next = nodes[Int(i)].next
+            if prev >= 0 { nodes[Int(prev)].next = next } else { head = next }
+            if next >= 0 { nodes[Int(next)].prev = prev } else { tail = prev }
         }
 
         mutating func pushFront(_ i: Int32) {
@@ -56,16 +85,51 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             if tail < 0 { tail = i }
         }
 
-        mutating func remove(_ i: Int32) {
-            unlink(i)
+        /// Frees slot `i` (an unpinned node, already off the list if it was on it).
+        mutating func freeSlot(_ i: Int32) {
             usage -= nodes[Int(i)].charge
-            map[nodes[Int(i)].key] = nil
             nodes[Int(i)].value = nil
             free.append(i)
         }
 
-        mutating func evict() {
-            while usage > capacity, tail >= 0 { remove(tail) }
+        /// Takes node `i` out of the map: freed now if unpinned, else at its last release.
+        mutating func remove(_ i: Int32) {
+            map[nodes[Int(i)].key] = nil
+            if nodes[Int(i)].pins > 0 {
+                nodes[Int(i)].detached = true
+            } else {
+                unlink(i)
+                freeSlot(i)
+            }
+        }
+
+        mutating func evict(limit: Int) {
+            while usage > limit, tail >= 0 { remove(tail) }
+        }
+
+        /// Adds a node (the key must be absent), pinned or at the front of the list.
+        mutating func add(_ key: Key, _ value: Value, charge: Int, pinned: Bool) -> Int32 {
+            let node = Node(key: key, value: value, charge: charge, prev: -1, next: -1, pins: pinned ? 1 : 0)
+            let i: Int32
+            if let slot = free.popLast() {
+                i = slot
+                nodes[Int(i)] = node
+            } else {
+                i = Int32(nodes.count)
+                nodes.append(node)
+            }
+            map[key] = i
+            usage += charge
+            if pinned { pinnedUsage += charge } else { pushFront(i) }
+            return i
+        }
+
+        mutating func pin(_ i: Int32) {
+            if nodes[Int(i)].pins == 0 {
+                unlink(i)
+                pinnedUsage += nodes[Int(i)].charge
+            }
+            nodes[Int(i)].pins += 1
         }
     }
 
@@ -79,15 +143,19 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     let shards: [LockedShard]
     let shardMask: Int
+    /// Capacity of each shard (the capacity split evenly, rounded up).
+    let shardCapacity: Int
     /// Total capacity in bytes of charge.
     public let capacity: Int
     let hitCount = Atomic<UInt64>(0)
     let missCount = Atomic<UInt64>(0)
+    /// Bytes reserved for memory held outside the cache.
+    let reserved = Atomic<Int>(0)
 
     /// A cache holding up to `capacity` bytes of charge in
     /// 2^`shardCountLog2` shards (default: one shard per 512 KiB, 1...64
-    /// shards, as RocksDB chooses). An entry larger than a shard's capacity
-    /// is not kept.
+    /// shards, as RocksDB chooses). An entry larger than a shard's room is
+    /// not kept.
     public init(capacity: Int, shardCountLog2: Int? = nil) {
         var bits = 0
         if let shardCountLog2 {
@@ -102,6 +170,7 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         let count = 1 << bits
         let perShard = (capacity + count - 1) / count
         shards = (0..<count).map { _ in LockedShard(capacity: perShard) }
+        shardCapacity = perShard
         shardMask = count - 1
         self.capacity = capacity
     }
@@ -112,59 +181,134 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         return Int(truncatingIfNeeded: h >> 40) & shardMask
     }
 
+    /// The room a shard has for entries: its capacity less its share of
+    /// the reservations.
+    @inline(__always) var limit: Int {
+        // Rounded up, so the shards together never keep more than the
+        // capacity less the reservations.
+        let share = (reserved.load(ordering: .relaxed) + shards.count - 1) / shards.count
+        return share <= 0 ? shardCapacity : max(0, shardCapacity - share)
+    }
+
+    @inline(__always) private func count(hit: Bool) {
+        if hit { hitCount.add(1, ordering: .relaxed) } else { missCount.add(1, ordering: .relaxed) }
+    }
+
     /// The value for `key`, marked most recently used; nil if absent.
     public func lookup(_ key: Key) -> Value? {
         let value = shards[shard(key)].withLock { s -> Value? in
             guard let i = s.map[key] else { return nil }
-            if s.head != i {
+            if s.nodes[Int(i)].pins == 0 && s.head != i {
                 s.unlink(i)
                 s.pushFront(i)
             }
             return s.nodes[Int(i)].value
         }
-        if value == nil {
-            missCount.add(1, ordering: .relaxed)
-        } else {
-            hitCount.add(1, ordering: .relaxed)
-        }
+        count(hit: value != nil)
         return value
     }
 
+    /// The value for `key`, pinned until `release(handle)`; nil if absent.
+    public func lookupPinned(_ key: Key) -> (value: Value, handle: Handle)? {
+        let index = shard(key)
+        let found = shards[index].withLock { s -> (Value, Int32)? in
+            guard let i = s.map[key], let value = s.nodes[Int(i)].value else { return nil }
+            s.pin(i)
+            return (value, i)
+        }
+        count(hit: found != nil)
+        guard let found else { return nil }
+        return (found.0, Handle(shard: Int32(index), slot: found.1))
+    }
+
     /// Inserts or replaces `key`, charging `charge` bytes, then evicts least
-    /// recently used entries until the shard fits its capacity.
+    /// recently used entries until the shard fits its room.
     public func insert(_ key: Key, _ value: Value, charge: Int) {
+        let limit = self.limit
         shards[shard(key)].withLock { s in
             if let old = s.map[key] { s.remove(old) }
-            guard charge <= s.capacity else { return }
-            let node = Node(key: key, value: value, charge: charge, prev: -1, next: -1)
-            let i: Int32
-            if let slot = s.free.popLast() {
-                i = slot
-                s.nodes[Int(i)] = node
-            } else {
-                i = Int32(s.nodes.count)
-                s.nodes.append(node)
-            }
-            s.map[key] = i
-            s.pushFront(i)
-            s.usage += charge
-            s.evict()
+            guard charge <= limit else { return }
+            _ = s.add(key, value, charge: charge, pinned: false)
+            s.evict(limit: limit)
         }
     }
 
-    /// Removes `key` if present.
+    /// Inserts or replaces `key` as `insert` does, pinned until
+    /// `release(handle)`; nil (nothing kept, nothing to release) if the
+    /// entry is larger than a shard's room.
+    public func insertPinned(_ key: Key, _ value: Value, charge: Int) -> Handle? {
+        let index = shard(key)
+        let limit = self.limit
+        let slot = shards[index].withLock { s -> Int32? in
+            if let old = s.map[key] { s.remove(old) }
+            guard charge <= limit else { return nil }
+            let i = s.add(key, value, charge: charge, pinned: true)
+            s.evict(limit: limit)
+            return i
+        }
+        return slot.map { Handle(shard: Int32(index), slot: $0) }
+    }
+
+    /// Ends a pin: the entry becomes evictable (most recently used), or is
+    /// freed if it was erased or replaced meanwhile.
+    public func release(_ handle: Handle) {
+        let shard = shards[Int(handle.shard)]
+        let limit = self.limit
+        shard.withLock { s in
+            let i = handle.slot
+            guard s.nodes[Int(i)].pins > 0 else { return }
+            s.nodes[Int(i)].pins -= 1
+            guard s.nodes[Int(i)].pins == 0 else { return }
+            s.pinnedUsage -= s.nodes[Int(i)].charge
+            if s.nodes[Int(i)].detached {
+                s.nodes[Int(i)].detached = false
+                s.freeSlot(i)
+            } else {
+                s.pushFront(i)
+                s.evict(limit: limit)
+            }
+        }
+    }
+
+    /// Removes `key` if present (a pinned entry is freed at its last release).
     public func erase(_ key: Key) {
         shards[shard(key)].withLock { s in
             if let i = s.map[key] { s.remove(i) }
         }
     }
 
-    /// Bytes of charge currently held.
-    public var usage: Int {
+    /// Charges `delta` bytes of memory held outside the cache to it
+    /// (negative: gives them back). Growth evicts least recently used
+    /// entries at once, in every shard, until the entries fit the room left.
+    /// Reservations may exceed the capacity; the cache then keeps nothing
+    /// unpinned.
+    public func adjustReservation(by delta: Int) {
+        guard delta != 0 else { return }
+        reserved.add(delta, ordering: .relaxed)
+        guard delta > 0 else { return }
+        for shard in shards {
+            let limit = self.limit
+            shard.withLock { s in s.evict(limit: limit) }
+        }
+    }
+
+    /// Bytes of charge currently held: entries (pinned included) plus reservations.
+    public var usage: Int { entryUsage + reservedUsage }
+
+    /// Bytes of charge of the entries (pinned included), without reservations.
+    public var entryUsage: Int {
         shards.reduce(0) { total, shard in total + shard.withLock { $0.usage } }
     }
 
-    /// Number of entries currently held.
+    /// Bytes of charge of the pinned entries (in use by iterators).
+    public var pinnedUsage: Int {
+        shards.reduce(0) { total, shard in total + shard.withLock { $0.pinnedUsage } }
+    }
+
+    /// Bytes reserved for memory held outside the cache (`adjustReservation`).
+    public var reservedUsage: Int { reserved.load(ordering: .relaxed) }
+
+    /// Number of entries currently held (in the map: detached pinned entries excluded).
     public var count: Int {
         shards.reduce(0) { total, shard in total + shard.withLock { $0.map.count } }
     }

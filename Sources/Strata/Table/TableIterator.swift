@@ -16,6 +16,10 @@ public final class TableIterator: InternalIterator {
     private var dataValid = false
     @exclusivity(unchecked)
     private var currentBlockOffset: UInt64 = .max
+    /// The current block's pin in the block cache (released when the
+    /// iterator moves to another block or is freed).
+    @exclusivity(unchecked)
+    private var pin: BlockCache.Handle?
     /// The first error met.
     @exclusivity(unchecked)
     public private(set) var error: StrataError?
@@ -23,6 +27,10 @@ public final class TableIterator: InternalIterator {
     init(table: TableReader) {
         self.table = table
         index = table.makeIndexIterator()
+    }
+
+    deinit {
+        if let pin { table.options.blockCache?.release(pin) }
     }
 
     public var isValid: Bool { dataValid && error == nil }
@@ -98,7 +106,9 @@ public final class TableIterator: InternalIterator {
         do {
             let handle = try table.indexHandle(index)
             if handle.offset != currentBlockOffset || data == nil {
-                let block = try table.dataBlock(handle)
+                let (block, newPin) = try table.pinnedDataBlock(handle)
+                if let pin { table.options.blockCache?.release(pin) }
+                pin = newPin
                 if let data { data.reset(block: block, order: .internalKey) } else {
                     data = block.makeIterator(order: .internalKey)
                 }

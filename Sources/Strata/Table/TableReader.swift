@@ -9,8 +9,55 @@ public struct TableReaderOptions: Sendable {
     /// Shared cache of uncompressed data blocks; nil reads every block from
     /// the file. RocksDB: `BlockBasedTableOptions::block_cache`.
     public var blockCache: BlockCache? = nil
+    /// Charged with the bytes of the index and filter blocks each open
+    /// table keeps in memory, from open until the reader is freed; nil
+    /// (default) = not accounted. A database passes one that forwards to its
+    /// memory budget (RocksDB `cache_index_and_filter_blocks`, as pinned
+    /// reservations) and reports it as `strata.estimate-table-readers-mem`.
+    public var memoryCharge: MemoryCharge? = nil
+    /// Counts the data blocks table iterators load (scans and compactions);
+    /// nil (default) = not counted. Point lookups count their own
+    /// (`TableReader.get(userKey:sequence:reads:_:)`).
+    public var readCounters: BlockReadCounters? = nil
     /// Default options.
     public init() {}
+}
+
+/// Data blocks read, from the block cache or from the file, for the read
+/// amplification counters (R-Amp).
+public struct BlockReads: Sendable {
+    /// Blocks found in the block cache.
+    public var fromCache: UInt64 = 0
+    /// Blocks read from the file (cache misses, or no cache).
+    public var fromDisk: UInt64 = 0
+    /// Bytes read from the file for them (stored size plus the 5-byte trailer).
+    public var bytesFromDisk: UInt64 = 0
+    /// No reads.
+    public init() {}
+}
+
+/// Shared counters of the data blocks table iterators load, updated once
+/// per block loaded (not per key). Thread safety: atomics.
+public final class BlockReadCounters: Sendable {
+    /// Blocks found in the block cache.
+    public let fromCache = Atomic<UInt64>(0)
+    /// Blocks read from the file.
+    public let fromDisk = Atomic<UInt64>(0)
+    /// Bytes read from the file for them.
+    public let bytesFromDisk = Atomic<UInt64>(0)
+    /// Counters at zero.
+    public init() {}
+
+    /// Adds one block's read.
+    @inline(__always)
+    func count(fromCache hit: Bool, bytes: UInt64) {
+        if hit {
+            fromCache.add(1, ordering: .relaxed)
+        } else {
+            fromDisk.add(1, ordering: .relaxed)
+            bytesFromDisk.add(bytes, ordering: .relaxed)
+        }
+    }
 }
 
 /// The block cache: uncompressed data blocks keyed by (table id, offset).
@@ -55,10 +102,14 @@ public final class TableReader: Sendable {
     public let filterHandle: BlockHandle?
     /// Range tombstones (begin internal key, end user key), in internal-key order.
     public let rangeTombstones: [(begin: [UInt8], end: [UInt8])]
+    /// The same tombstones fragmented for lookups, made once at open.
+    public let fragmentedRangeTombstones: RangeTombstoneList
     /// The metaindex entries (name → handle).
     public let metaindex: [(name: String, handle: BlockHandle)]
     let options: TableReaderOptions
     let cacheID: UInt64
+    /// Bytes charged to `options.memoryCharge` (index and filter blocks).
+    let chargedBytes: Int
 
     /// Opens the table at `path`. Throws `.corruption` (naming the file and
     /// offset) for anything malformed, `.notSupported` for compression types
@@ -184,9 +235,20 @@ public final class TableReader: Sendable {
             if let error = it.error { throw error.located(file: file.path, offset: handle.offset) }
         }
         rangeTombstones = tombstones
+        fragmentedRangeTombstones = tombstones.isEmpty ? .empty : RangeTombstoneList(internalTombstones: tombstones)
+        // Index and filter stay in memory for the reader's life: charged
+        // now, given back in deinit.
+        chargedBytes = indexBlock.size + Int(filterHandle?.size ?? 0)
+        options.memoryCharge?.add(chargedBytes)
     }
 
-    deinit { file.close() }
+    deinit {
+        file.close()
+        options.memoryCharge?.add(-chargedBytes)
+    }
+
+    /// Bytes of the index and filter blocks this reader keeps in memory.
+    public var indexAndFilterBytes: Int { chargedBytes }
 
     // MARK: Block access
 
@@ -276,16 +338,48 @@ public final class TableReader: Sendable {
 
     /// A data block, from the cache or the file.
     func dataBlock(_ handle: BlockHandle) throws -> Block {
+        var reads = BlockReads()
+        return try dataBlock(handle, reads: &reads)
+    }
+
+    /// A data block, from the cache or the file, counted in `reads`.
+    @inline(__always)
+    func dataBlock(_ handle: BlockHandle, reads: inout BlockReads) throws -> Block {
         if let cache = options.blockCache {
             let key = BlockCacheKey(fileID: cacheID, offset: handle.offset)
-            if let block = cache.lookup(key) { return block }
-            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
-                                                  verify: options.verifyChecksums, what: "data block")
+            if let block = cache.lookup(key) {
+                reads.fromCache &+= 1
+                return block
+            }
+            let block = try readDataBlock(handle, reads: &reads)
             cache.insert(key, block, charge: block.size)
             return block
         }
-        return try TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
-                                         verify: options.verifyChecksums, what: "data block")
+        return try readDataBlock(handle, reads: &reads)
+    }
+
+    private func readDataBlock(_ handle: BlockHandle, reads: inout BlockReads) throws -> Block {
+        let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
+                                              verify: options.verifyChecksums, what: "data block")
+        reads.fromDisk &+= 1
+        reads.bytesFromDisk &+= handle.size &+ UInt64(blockTrailerSize)
+        return block
+    }
+
+    /// A data block for an iterator: pinned in the cache (when there is
+    /// one) until the caller releases the handle, so the cache counts it as
+    /// in use and does not evict it; counted in `options.readCounters`.
+    func pinnedDataBlock(_ handle: BlockHandle) throws -> (block: Block, handle: BlockCache.Handle?) {
+        var reads = BlockReads()
+        defer { options.readCounters?.count(fromCache: reads.fromCache > 0, bytes: reads.bytesFromDisk) }
+        guard let cache = options.blockCache else { return (try readDataBlock(handle, reads: &reads), nil) }
+        let key = BlockCacheKey(fileID: cacheID, offset: handle.offset)
+        if let found = cache.lookupPinned(key) {
+            reads.fromCache = 1
+            return (found.value, found.handle)
+        }
+        let block = try readDataBlock(handle, reads: &reads)
+        return (block, cache.insertPinned(key, block, charge: block.size))
     }
 
     /// An iterator over the index block (values decoded as block handles by `indexHandle(_:)`).
@@ -320,6 +414,14 @@ public final class TableReader: Sendable {
     @discardableResult
     public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
                     _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        var reads = BlockReads()
+        return try get(userKey: userKey, sequence: sequence, reads: &reads, body)
+    }
+
+    /// `get`, adding the data blocks it reads to `reads`.
+    @discardableResult
+    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber, reads: inout BlockReads,
+                    _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
         if let filter, !filter.mayMatch(userKey) { return false }
         let index = makeIndexIterator()
         // The seek key, user key ‖ (sequence, highest type), on the stack
@@ -331,7 +433,7 @@ public final class TableReader: Sendable {
             if indexKeyIsUserKey { index.seek(userKey) } else { index.seek(seekKey) }
             var dataIter: BlockIterator? = nil
             while index.isValid {
-                let block = try dataBlock(try indexHandle(index))
+                let block = try dataBlock(try indexHandle(index), reads: &reads)
                 if let dataIter { dataIter.reset(block: block, order: .internalKey) } else {
                     dataIter = block.makeIterator(order: .internalKey)
                 }

@@ -61,7 +61,8 @@ public final class Version: Sendable {
         return result
     }
 
-    private func overlaps(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
+    /// True if `userKey` is within `file`'s key range.
+    func overlaps(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
         file.meta.smallest.withUnsafeBytes { s in
             Bytewise.compare(InternalKey.userKey(s), userKey) <= 0
         } && !Version.endsBefore(file, userKey)

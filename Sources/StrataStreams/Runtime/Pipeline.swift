@@ -1,0 +1,523 @@
+import Foundation
+import Strata
+
+/// The metadata of a complete pipeline checkpoint,
+/// `checkpoints/epoch-E.json`; its existence is what makes epoch E complete.
+struct PipelineCheckpoint: Codable {
+    var epoch: UInt64
+    var position: SourcePosition
+    /// The watermark generator's state: the largest timestamp read.
+    var maxTimestamp: Int64?
+    /// The watermark the partitions had when they took their checkpoints.
+    var watermark: Int64
+    /// Per partition, the id of its state checkpoint in `checkpoints/part-P`.
+    var partitionCheckpoints: [String]
+    var partitions: Int
+    var maxParallelism: Int
+}
+
+/// What flows from the source thread to a partition.
+enum PartitionItem<Record> {
+    case records([(Record, Int64)])
+    case watermark(Int64)
+    case barrier(UInt64)
+    case stop
+}
+
+/// What partitions report back at barriers, behind a lock (shared by the
+/// source thread and the partition threads).
+final class AckBoard: @unchecked Sendable {
+    // @unchecked: `state` is only touched with `lock` held. An NSLock (a
+    // pthread mutex) rather than Synchronization.Mutex, so ThreadSanitizer
+    // sees the synchronization (tools/run-tsan.sh runs the pipeline tests).
+    private let lock = NSLock()
+    private var state = BarrierAcks()
+    func withLock<R>(_ body: (inout BarrierAcks) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&state)
+    }
+}
+
+struct BarrierAcks {
+    var checkpointIDs: [UInt64: [Int: String]] = [:]
+    var newBytes: [UInt64: UInt64] = [:]
+    var failure: String?
+    var counters: [Int: [String: Int]] = [:]
+    var rows: [Int: UInt64] = [:]
+    var engine: [Int: String] = [:]
+    /// Per epoch, rows staged by all partitions.
+    var epochRowCounts: [UInt64: Int] = [:]
+    /// Per partition, table and memtable bytes at its last checkpoint.
+    var stateBytes: [Int: UInt64] = [:]
+    /// Per epoch and partition, the rows staged (kept only when there are
+    /// committers, so they need not be read back from the staged files).
+    var epochRows: [UInt64: [Int: [SinkRecord]]] = [:]
+}
+
+/// A keyed streaming job with exactly-once output (operators.md
+/// "Exactly-once"): one source thread reads a replayable source, assigns
+/// watermarks and routes records by key group to N partition threads
+/// (each owns a contiguous key-group range and its own `StateBackend`;
+/// per-key order is kept); partitions run their `PartitionLogic` and stage
+/// output per epoch. Checkpoints are aligned barriers: the source sends
+/// barrier E to every partition; each flushes its caches, takes an
+/// incremental state checkpoint (`CheckpointStore`, hard links) and fsyncs
+/// its staged output; when all have, the source writes
+/// `checkpoints/epoch-E.json` (source position and watermark state) — the
+/// commit point — then commits the sinks (JSON lines by rename, then each
+/// `EpochCommitter`). A restart opens the latest complete checkpoint,
+/// restores every partition's state, finishes or discards staged output,
+/// seeks the source and replays: the committed output equals a
+/// failure-free run's.
+///
+/// Thread safety: `run` blocks its caller (the source thread) and starts
+/// one thread per partition; one run at a time per directory.
+public final class Pipeline<Source: ReplayableSource> {
+    public typealias Record = Source.Record
+    public let options: PipelineOptions
+    private let source: Source
+    private let routingKey: (Record) -> [UInt8]
+    private let timestamp: (Record) -> Int64
+    private let makeLogic: (PartitionContext) throws -> any PartitionLogic<Record>
+    private let committers: [any EpochCommitter]
+
+    /// A pipeline over `source`: `key` gives the bytes a record is
+    /// partitioned by (the same key its operators use), `timestamp` its
+    /// event time; `logic` builds a partition's operator chain.
+    public init(options: PipelineOptions, source: Source, key: @escaping (Record) -> [UInt8],
+                timestamp: @escaping (Record) -> Int64, committers: [any EpochCommitter] = [],
+                logic: @escaping (PartitionContext) throws -> any PartitionLogic<Record>) throws {
+        guard options.partitions >= 1, options.partitions <= options.maxParallelism,
+              (1...32_768).contains(options.maxParallelism) else {
+            throw StrataError(.invalidArgument, "pipeline: \(options.partitions) partitions and maxParallelism"
+                              + " \(options.maxParallelism); expected 1 ≤ partitions ≤ maxParallelism ≤ 32768")
+        }
+        self.options = options
+        self.source = source
+        self.routingKey = key
+        self.timestamp = timestamp
+        self.committers = committers
+        self.makeLogic = logic
+    }
+
+    private var root: String { options.directory }
+    private var checkpointsDir: String { "\(root)/checkpoints" }
+    private func stateDir(_ p: Int) -> String { "\(root)/state/part-\(p)" }
+    private func storeDir(_ p: Int) -> String { "\(checkpointsDir)/part-\(p)" }
+
+    /// The key groups partition `p` owns (Flink's formula, contiguous).
+    public static func keyGroups(partition p: Int, partitions: Int, maxParallelism: Int) -> ClosedRange<Int> {
+        let first = (p * maxParallelism + partitions - 1) / partitions
+        let end = ((p + 1) * maxParallelism + partitions - 1) / partitions
+        return first...(end - 1)
+    }
+
+    /// The partition of a key group (inverse of `keyGroups`).
+    static func partition(ofKeyGroup group: Int, partitions: Int, maxParallelism: Int) -> Int {
+        group * partitions / maxParallelism
+    }
+
+    /// The latest complete checkpoint in `directory`, if any.
+    static func latestCheckpoint(in checkpointsDir: String) throws -> PipelineCheckpoint? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpointsDir)) ?? []
+        let epochs = names.compactMap { name -> UInt64? in
+            guard name.hasPrefix("epoch-"), name.hasSuffix(".json") else { return nil }
+            return UInt64(name.dropFirst(6).dropLast(5))
+        }
+        guard let latest = epochs.max() else { return nil }
+        let path = "\(checkpointsDir)/epoch-\(latest).json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StrataError(.ioError, "cannot read pipeline checkpoint", file: path)
+        }
+        do {
+            return try JSONDecoder().decode(PipelineCheckpoint.self, from: data)
+        } catch {
+            throw StrataError(.corruption, "pipeline checkpoint is not valid JSON: \(error)", file: path)
+        }
+    }
+
+    /// Every row committed to the JSON-lines sink of the pipeline in
+    /// `directory`, per partition in commit order.
+    public static func committedOutput(directory: String) throws -> [[SinkRecord]] {
+        try EpochOutputs.committedRecords(root: "\(directory)/outputs")
+    }
+
+    /// Runs to the end of the source (or `options.maxRecords`), starting
+    /// from the latest complete checkpoint if there is one.
+    public func run() throws -> PipelineSummary {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: checkpointsDir, withIntermediateDirectories: true)
+        let outputs = EpochOutputs(root: "\(root)/outputs", partitions: options.partitions)
+        try outputs.prepare()
+        var summary = PipelineSummary()
+        let started = ContinuousClock.now
+
+        // Recovery: restore every partition from the latest complete checkpoint.
+        let latest = try Self.latestCheckpoint(in: checkpointsDir)
+        if let latest, latest.partitions != options.partitions || latest.maxParallelism != options.maxParallelism {
+            throw StrataError(.invalidArgument, "pipeline: checkpoint \(latest.epoch) has \(latest.partitions) partitions"
+                              + " of \(latest.maxParallelism) key groups; this run asks for \(options.partitions)"
+                              + " of \(options.maxParallelism) (rescaling is not supported)")
+        }
+        var stores: [CheckpointStore] = []
+        for p in 0..<options.partitions {
+            try? fm.removeItem(atPath: stateDir(p))
+            try fm.createDirectory(atPath: "\(root)/state", withIntermediateDirectories: true)
+            let store = try CheckpointStore.open(at: storeDir(p))
+            if let latest {
+                let keep = latest.partitionCheckpoints[p]
+                try store.restore(id: keep, to: stateDir(p))
+                for manifest in store.list() where manifest.id != keep { try store.delete(id: manifest.id) }
+            } else {
+                for manifest in store.list() { try store.delete(id: manifest.id) }
+            }
+            stores.append(store)
+        }
+        try outputs.recover(lastComplete: latest?.epoch ?? 0)
+        for committer in committers {
+            var next = try committer.lastCommittedEpoch() + 1
+            while let latest, next <= latest.epoch {
+                try committer.commit(epoch: next, records: try outputs.records(ofEpoch: next))
+                next += 1
+            }
+        }
+        summary.recoveredFromEpoch = latest?.epoch
+        if let latest { try source.seek(to: latest.position) }
+        var maxTimestamp = latest?.maxTimestamp
+        var watermark = latest?.watermark ?? .min
+        var epoch = (latest?.epoch ?? 0) + 1
+        var completedEpoch = latest?.epoch ?? 0
+        var checkpointIDs: [UInt64: [String]] = [:]
+        if let latest { checkpointIDs[latest.epoch] = latest.partitionCheckpoints }
+
+        let metrics = options.metricsPrefix.map { PipelineMetrics(prefix: $0, factory: options.metricsFactory) }
+
+        // Partitions.
+        let acks = AckBoard()
+        let queues = (0..<options.partitions).map { _ in BoundedQueue<Handoff<PartitionItem<Record>>>(capacity: options.queueBatches) }
+        let finished = DispatchSemaphore(value: 0)
+        for p in 0..<options.partitions {
+            let backend = try StateBackend.open(at: stateDir(p), options: options.backend)
+            let context = PartitionContext(index: p, partitions: options.partitions,
+                                           keyGroups: Self.keyGroups(partition: p, partitions: options.partitions,
+                                                                     maxParallelism: options.maxParallelism),
+                                           backend: backend)
+            let logic = try makeLogic(context)
+            let worker = PartitionWorker<Record>(index: p, backend: backend, logic: logic, store: stores[p], queue: queues[p],
+                                         writer: StagedEpochWriter(outputs: outputs, partition: p), acks: acks,
+                                         firstEpoch: epoch, initialWatermark: watermark, finished: finished,
+                                         keepRows: !committers.isEmpty,
+                                         engineMetrics: metrics?.engineReporter(backend.database, partition: p))
+            let box = Handoff(value: worker)
+            let thread = Thread { box.value.run() }
+            thread.stackSize = 4 << 20
+            thread.start()
+        }
+
+        // The source loop.
+        var batches = [[(Record, Int64)]](repeating: [], count: options.partitions)
+        func flushBatches() {
+            for p in 0..<options.partitions where !batches[p].isEmpty {
+                queues[p].push(Handoff(value: .records(batches[p])))
+                batches[p] = []
+                batches[p].reserveCapacity(options.batchSize)
+            }
+        }
+        func broadcast(_ item: PartitionItem<Record>) {
+            flushBatches()
+            for q in queues { q.push(Handoff(value: item)) }
+        }
+        var barrierSent: [UInt64: (ContinuousClock.Instant, SourcePosition, Int64?, Int64)] = [:]
+        var checkpointDue = interval(lastSize: nil, lastDuration: nil)
+        var lastCheckpointAt = ContinuousClock.now
+        var recordsSinceCheckpoint = 0
+        var lastProgress = ContinuousClock.now
+
+        func sendBarrier() {
+            barrierSent[epoch] = (ContinuousClock.now, source.position, maxTimestamp, watermark)
+            broadcast(.barrier(epoch))
+            epoch += 1
+            lastCheckpointAt = ContinuousClock.now
+            recordsSinceCheckpoint = 0
+        }
+
+        /// Finishes every epoch all partitions have acknowledged, in order.
+        func completeCheckpoints(wait: Bool) throws {
+            while true {
+                let next = completedEpoch + 1
+                guard let sent = barrierSent[next] else { return }
+                var ready: [Int: String]? = nil
+                var bytes: UInt64 = 0
+                while true {
+                    let (ids, failure, b) = acks.withLock { ($0.checkpointIDs[next], $0.failure, $0.newBytes[next] ?? 0) }
+                    if let failure { throw StrataError(.ioError, "pipeline partition failed: \(failure)") }
+                    if let ids, ids.count == options.partitions { ready = ids; bytes = b; break }
+                    if !wait { return }
+                    usleep(200)
+                }
+                let ids = (0..<options.partitions).map { ready![$0]! }
+                let meta = PipelineCheckpoint(epoch: next, position: sent.1, maxTimestamp: sent.2, watermark: sent.3,
+                                              partitionCheckpoints: ids, partitions: options.partitions,
+                                              maxParallelism: options.maxParallelism)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                try writeFileAtomically(try encoder.encode(meta), to: "\(checkpointsDir)/epoch-\(next).json")
+                // Committed: make its output visible, then drop what only older checkpoints need.
+                try outputs.commit(next)
+                var rows: [SinkRecord] = []
+                if !committers.isEmpty {
+                    let inMemory = acks.withLock { $0.epochRows.removeValue(forKey: next) } ?? [:]
+                    if inMemory.count == options.partitions {
+                        for p in 0..<options.partitions { rows += inMemory[p]! }
+                    } else {
+                        rows = try outputs.records(ofEpoch: next)
+                    }
+                }
+                for committer in committers where try committer.lastCommittedEpoch() < next {
+                    try committer.commit(epoch: next, records: rows)
+                }
+                if let previous = checkpointIDs[completedEpoch] {
+                    for (p, id) in previous.enumerated() { try stores[p].delete(id: id) }
+                    try? fm.removeItem(atPath: "\(checkpointsDir)/epoch-\(completedEpoch).json")
+                }
+                checkpointIDs[completedEpoch] = nil
+                checkpointIDs[next] = ids
+                completedEpoch = next
+                let duration = ContinuousClock.now - sent.0
+                let ms = Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
+                summary.checkpoints.append(PipelineCheckpointStats(epoch: next, milliseconds: ms, newBytes: bytes))
+                let (state, counters, rowCount) = acks.withLock { board -> (UInt64, [String: Int], Int) in
+                    var total: [String: Int] = [:]
+                    for (_, c) in board.counters { for (k, v) in c { total[k, default: 0] += v } }
+                    return (board.stateBytes.values.reduce(0, +), total, board.epochRowCounts.removeValue(forKey: next) ?? 0)
+                }
+                metrics?.checkpointCompleted(milliseconds: ms, newBytes: bytes, rows: rowCount, state: state,
+                                             counters: counters)
+                barrierSent[next] = nil
+                acks.withLock {
+                    $0.checkpointIDs[next] = nil
+                    $0.newBytes[next] = nil
+                }
+                checkpointDue = interval(lastSize: bytes, lastDuration: ms)
+            }
+        }
+
+        var failure: (any Error)? = nil
+        do {
+            if latest != nil { broadcast(.watermark(watermark)) }
+            let limit = min(options.maxRecords ?? .max, options.crashAfterRecords ?? .max)
+            while summary.records < limit, let record = try source.next() {
+                let ts = timestamp(record)
+                if maxTimestamp.map({ ts > $0 }) ?? true { maxTimestamp = ts }
+                let group = Int(XXPH3.hash64(routingKey(record)) % UInt64(options.maxParallelism))
+                let p = Self.partition(ofKeyGroup: group, partitions: options.partitions, maxParallelism: options.maxParallelism)
+                batches[p].append((record, ts))
+                if batches[p].count >= options.batchSize {
+                    queues[p].push(Handoff(value: .records(batches[p])))
+                    batches[p] = []
+                    batches[p].reserveCapacity(options.batchSize)
+                }
+                summary.records += 1
+                recordsSinceCheckpoint += 1
+                // At fixed record indexes of the source (not of this run), so a
+                // replay after recovery sees the same watermarks at the same
+                // places: lateness and output order are the same.
+                if source.position.record % UInt64(max(1, options.watermarkEveryRecords)) == 0, let maxTimestamp {
+                    let w = maxTimestamp &- options.maxOutOfOrderness &- 1
+                    if w > watermark {
+                        watermark = w
+                        broadcast(.watermark(w))
+                        metrics?.watermark(w, maxTimestamp: maxTimestamp)
+                    }
+                }
+                if summary.records & 255 == 0 {
+                    metrics?.read(256)
+                    let due: Bool
+                    switch checkpointDue {
+                    case .records(let n): due = recordsSinceCheckpoint >= n
+                    case .milliseconds(let ms): due = ContinuousClock.now - lastCheckpointAt >= .milliseconds(ms)
+                    }
+                    if due { sendBarrier() }
+                    try completeCheckpoints(wait: false)
+                    if let progress = options.progress, ContinuousClock.now - lastProgress >= .seconds(1) {
+                        lastProgress = ContinuousClock.now
+                        let elapsed = ContinuousClock.now - started
+                        progress(PipelineProgress(records: summary.records,
+                                                  seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                                                  watermark: watermark, lastCheckpointEpoch: completedEpoch))
+                    }
+                }
+            }
+            if let crash = options.crashAfterRecords, summary.records >= crash {
+                // Simulated kill: leave everything as it is.
+            } else {
+                if summary.records < limit && options.finalWatermark && watermark < .max - 1 {
+                    watermark = .max - 1
+                    broadcast(.watermark(watermark))
+                }
+                sendBarrier()
+                try completeCheckpoints(wait: true)
+            }
+        } catch {
+            failure = error
+        }
+        metrics?.read(Int(summary.records & 255))
+        broadcast(.stop)
+        for _ in 0..<options.partitions { finished.wait() }
+        if let failure { throw failure }
+        let elapsed = ContinuousClock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        acks.withLock { state in
+            for (_, counters) in state.counters {
+                for (name, value) in counters { summary.counters[name, default: 0] += value }
+            }
+            summary.outputs = state.rows.values.reduce(0, +)
+            summary.engineStats = (0..<options.partitions).map { state.engine[$0] ?? "" }
+        }
+        for store in stores { store.close() }
+        return summary
+    }
+
+    private enum Due { case records(Int), milliseconds(Int64) }
+
+    /// The next checkpoint interval.
+    private func interval(lastSize: UInt64?, lastDuration: Double?) -> Due {
+        switch options.checkpointInterval {
+        case .records(let n): return .records(max(1, n))
+        case .every(let ms): return .milliseconds(max(1, ms))
+        case .auto(let failuresPerHour, let cost, let minimum, let maximum):
+            guard let size = lastSize, let ms = lastDuration, ms > 0, size > 0, failuresPerHour > 0, cost > 0 else {
+                return .milliseconds(minimum)
+            }
+            let bandwidth = Double(size) / (ms / 1000)                 // W, bytes/s
+            let lambda = failuresPerHour / 3600                         // failures per second
+            let seconds = (2 * Double(size) / (bandwidth * lambda * cost)).squareRoot()
+            return .milliseconds(min(maximum, max(minimum, Int64(seconds * 1000))))
+        }
+    }
+}
+
+/// One partition's thread: runs the logic over its queue, stages output,
+/// takes its state checkpoint at each barrier.
+private final class PartitionWorker<Record> {
+    let index: Int
+    let backend: StateBackend
+    let logic: any PartitionLogic<Record>
+    let store: CheckpointStore
+    let queue: BoundedQueue<Handoff<PartitionItem<Record>>>
+    let writer: StagedEpochWriter
+    let acks: AckBoard
+    var epoch: UInt64
+    var watermark: Int64
+    let finished: DispatchSemaphore
+    let output = OutputCollector()
+    /// Hand each epoch's rows to the committers in memory.
+    let keepRows: Bool
+    var epochRows: [SinkRecord] = []
+    /// Publishes the engine's figures at every checkpoint (nil: metrics off).
+    let engineMetrics: MetricsReporter?
+    var rowsAtLastBarrier: UInt64 = 0
+
+    init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
+         queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
+         firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool,
+         engineMetrics: MetricsReporter?) {
+        self.keepRows = keepRows
+        self.engineMetrics = engineMetrics
+        self.index = index
+        self.backend = backend
+        self.logic = logic
+        self.store = store
+        self.queue = queue
+        self.writer = writer
+        self.acks = acks
+        self.epoch = firstEpoch
+        self.watermark = initialWatermark
+        self.finished = finished
+    }
+
+    func run() {
+        var failed = false
+        loop: while true {
+            let item = queue.pop().value
+            if failed {
+                if case .stop = item { break loop }
+                continue
+            }
+            do {
+                switch item {
+                case .records(let records):
+                    for (record, ts) in records { try logic.process(record, timestamp: ts, output: output) }
+                    try drainOutput()
+                case .watermark(let w):
+                    watermark = w
+                    try logic.processWatermark(w, output: output)
+                    try drainOutput()
+                case .barrier(let e):
+                    try writer.close()
+                    try backend.flush()
+                    let manifest = try store.create(from: backend.database)
+                    let previous = store.list().dropLast().last
+                    let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
+                    let counters = logic.counters
+                    let rows = writer.rowsWritten
+                    let epochRowCount = Int(rows - rowsAtLastBarrier)
+                    rowsAtLastBarrier = rows
+                    engineMetrics?.report()
+                    let database = backend.database
+                    let stateBytes = (UInt64(database.property("strata.total-sst-files-size") ?? "") ?? 0)
+                        + (UInt64(database.property("strata.cur-size-all-mem-tables") ?? "") ?? 0)
+                    let staged = epochRows
+                    epochRows = []
+                    acks.withLock {
+                        if keepRows { $0.epochRows[e, default: [:]][index] = staged }
+                        $0.checkpointIDs[e, default: [:]][index] = manifest.id
+                        $0.newBytes[e, default: 0] += newBytes
+                        $0.counters[index] = counters
+                        $0.rows[index] = rows
+                        $0.stateBytes[index] = stateBytes
+                        $0.epochRowCounts[e, default: 0] += epochRowCount
+                    }
+                    epoch = e + 1
+                case .stop:
+                    break loop
+                }
+            } catch {
+                failed = true
+                acks.withLock { $0.failure = "partition \(index): \(error)" }
+            }
+        }
+        acks.withLock { $0.engine[index] = Self.engineLine(backend.database) }
+        try? backend.close()
+        finished.signal()
+    }
+
+    /// "W-Amp … (per level …), S-Amp …, files per level …" of a partition's engine over this run.
+    static func engineLine(_ db: Database) -> String {
+        let stats = db.statistics()
+        let sst = Double(db.property("strata.total-sst-files-size") ?? "") ?? 0
+        let live = Double(db.property("strata.estimate-live-data-size") ?? "") ?? 0
+        let levels = stats.filesPerLevel.enumerated().filter { $0.element > 0 }.map { "L\($0.offset):\($0.element)" }
+        let user = Double(max(stats.userBytes, 1))
+        // Per level: bytes written into the level (L0: flushes and L0 outputs) / user bytes.
+        var perLevel: [String] = []
+        for level in 0..<stats.compactionBytesWritten.count {
+            let written = stats.compactionBytesWritten[level] + (level == 0 ? stats.flushBytes : 0)
+            if written > 0 { perLevel.append(String(format: "L%d %.2f", level, Double(written) / user)) }
+        }
+        return String(format: "W-Amp %.2f (WAL %.2f, %@; user %.1f MB), S-Amp %@, files %@",
+                      stats.userBytes > 0 ? stats.writeAmplification : 0, Double(stats.walBytes) / user,
+                      perLevel.isEmpty ? "no tables written" : perLevel.joined(separator: ", "),
+                      Double(stats.userBytes) / 1_048_576,
+                      live > 0 ? String(format: "%.2f", sst / live) : "n/a",
+                      levels.isEmpty ? "none" : levels.joined(separator: " "))
+    }
+
+    private func drainOutput() throws {
+        guard !output.records.isEmpty else { return }
+        try writer.write(output.records, epoch: epoch)
+        if keepRows { epochRows += output.records }
+        output.records.removeAll(keepingCapacity: true)
+    }
+}

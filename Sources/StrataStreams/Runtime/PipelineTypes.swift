@@ -1,0 +1,154 @@
+import Foundation
+import Metrics
+import Strata
+
+/// One output row for the sinks: a stream (table) name, the row's key
+/// within it (sinks upsert by (stream, key)), and its value as a JSON
+/// object text. Results must be deterministic functions of the input for
+/// exactly-once output to be comparable across replays.
+public struct SinkRecord: Codable, Sendable, Hashable {
+    public var stream: String
+    public var key: String
+    public var value: String
+
+    public init(stream: String, key: String, value: String) {
+        self.stream = stream
+        self.key = key
+        self.value = value
+    }
+}
+
+/// Collects what a partition emits while it processes records and watermarks.
+public final class OutputCollector {
+    var records: [SinkRecord] = []
+    /// Emits one row.
+    public func emit(stream: String, key: String, value: String) {
+        records.append(SinkRecord(stream: stream, key: key, value: value))
+    }
+    /// Emits one row.
+    public func emit(_ record: SinkRecord) { records.append(record) }
+}
+
+/// What a pipeline partition runs: the operator chain for its key-group
+/// range, over its own `StateBackend`. Built by the pipeline after every
+/// (re)start from the restored backend; everything it keeps must live in
+/// that backend (or be derivable from it) for exactly-once to hold.
+///
+/// Thread safety: called on the partition's own thread only.
+public protocol PartitionLogic<Record>: AnyObject {
+    associatedtype Record
+    /// Processes one record (event time `timestamp`).
+    func process(_ record: Record, timestamp: Int64, output: OutputCollector) throws
+    /// Event time advanced to `watermark` (also called once right after a
+    /// restart with the checkpoint's watermark).
+    func processWatermark(_ watermark: Int64, output: OutputCollector) throws
+    /// Counters for the pipeline's summary and metrics (name → value).
+    var counters: [String: Int] { get }
+}
+
+extension PartitionLogic {
+    public var counters: [String: Int] { [:] }
+}
+
+/// What a partition's logic is built from.
+public struct PartitionContext {
+    /// 0-based partition index.
+    public let index: Int
+    /// Number of partitions.
+    public let partitions: Int
+    /// Key groups this partition owns (Flink's contiguous ranges).
+    public let keyGroups: ClosedRange<Int>
+    /// The partition's state, restored from the last checkpoint.
+    public let backend: StateBackend
+}
+
+/// When checkpoints are taken.
+public enum CheckpointInterval: Sendable, Hashable {
+    /// Every so many milliseconds of processing time.
+    case every(milliseconds: Int64)
+    /// Every so many input records (deterministic; tests).
+    case records(Int)
+    /// Young's rule as the seed gives it: C = √(2S / (W · λ · c)), with S
+    /// the last checkpoint's size (bytes of new files), W the measured
+    /// checkpoint bandwidth (S / its duration), λ the configured failure
+    /// rate per second and c the cost of a second of lost work; clamped to
+    /// `minimum...maximum` ms. Starts at `minimum`.
+    case auto(failuresPerHour: Double, costPerSecond: Double, minimum: Int64, maximum: Int64)
+}
+
+/// Options of a pipeline run.
+public struct PipelineOptions: Sendable {
+    /// Root directory: `state/`, `checkpoints/`, `outputs/` live here.
+    public var directory: String
+    /// Parallel partitions (threads), each with its own state (default 2).
+    public var partitions: Int = 2
+    /// Key groups (Flink `maxParallelism`, default 128); fixed for the life of the job.
+    public var maxParallelism: Int = 128
+    /// Checkpoint cadence (default every second).
+    public var checkpointInterval: CheckpointInterval = .every(milliseconds: 1_000)
+    /// Bounded out-of-orderness δ of the watermark: w = max timestamp − δ − 1.
+    public var maxOutOfOrderness: Int64 = 1_000
+    /// A watermark is sent after every this many records of the source
+    /// (at record indexes divisible by it: the same places on every replay).
+    public var watermarkEveryRecords: Int = 1_000
+    /// Records per queue batch (amortizes the hand-off between threads).
+    public var batchSize: Int = 512
+    /// Batches a partition's queue holds before the source waits
+    /// (backpressure: a stalled engine slows the source, queues stay bounded).
+    public var queueBatches: Int = 16
+    /// Send the watermark `Int64.max − 1` at the end of the input, so every
+    /// window fires (Flink's end-of-input MAX_WATERMARK). Default true.
+    public var finalWatermark: Bool = true
+    /// Options of each partition's state backend.
+    public var backend: StateBackendOptions = StateBackendOptions()
+    /// Stop after this many records of this run (then the run ends with a
+    /// final checkpoint, without the final watermark).
+    public var maxRecords: UInt64? = nil
+    /// Testing: after this many records of this run, stop as a killed
+    /// process would — no final checkpoint, staged output left uncommitted,
+    /// partitions abandoned mid-epoch. The next run recovers.
+    public var crashAfterRecords: UInt64? = nil
+    /// Called on the source thread about once a second.
+    public var progress: (@Sendable (PipelineProgress) -> Void)? = nil
+    /// Label prefix of the pipeline's swift-metrics (see `PipelineMetrics`
+    /// in Runtime/PipelineMetrics.swift for the list); nil publishes nothing.
+    public var metricsPrefix: String? = "strata_pipeline"
+    /// The swift-metrics backend (default: `MetricsSystem.factory`, whatever
+    /// the process bootstrapped).
+    public var metricsFactory: (any MetricsFactory)? = nil
+
+    public init(directory: String) { self.directory = directory }
+}
+
+/// A progress report.
+public struct PipelineProgress: Sendable {
+    public var records: UInt64
+    public var seconds: Double
+    public var watermark: Int64
+    public var lastCheckpointEpoch: UInt64
+}
+
+/// One completed checkpoint.
+public struct PipelineCheckpointStats: Sendable, Codable, Hashable {
+    public var epoch: UInt64
+    /// From the barrier leaving the source to the checkpoint being complete.
+    public var milliseconds: Double
+    /// Bytes of new table files across partitions (what an upload would move).
+    public var newBytes: UInt64
+}
+
+/// What a run did.
+public struct PipelineSummary: Sendable {
+    /// Records read in this run (after any recovery).
+    public var records: UInt64 = 0
+    /// Rows committed to the sinks in this run.
+    public var outputs: UInt64 = 0
+    public var seconds: Double = 0
+    /// The checkpoint the run started from (nil: fresh start).
+    public var recoveredFromEpoch: UInt64?
+    public var checkpoints: [PipelineCheckpointStats] = []
+    /// Partition counters added up (see `PartitionLogic.counters`).
+    public var counters: [String: Int] = [:]
+    /// Per-partition engine statistics at the end.
+    public var engineStats: [String] = []
+}

@@ -1,0 +1,326 @@
+import Foundation
+import Strata
+
+/// Options of a keyed state backend.
+public struct StateBackendOptions: Sendable {
+    /// Engine options. The backend sets `mergeOperator` and
+    /// `compactionFilter` itself (list and aggregating states merge, TTL
+    /// states expire); anything else is used as given.
+    public var engine: Options = Options()
+
+    /// Number of key groups (Flink `maxParallelism`, default 128): a key's
+    /// group is `XXPH3(key bytes) mod maxParallelism`; a range of groups is a
+    /// contiguous key range, the unit for splitting state when rescaling.
+    /// Must stay the same for the life of the state (1...32,768).
+    public var maxParallelism: Int = 128
+
+    /// Entries each write-back cache (value and aggregating states) holds
+    /// before it writes them to the engine and starts over (default 262,144).
+    /// Bounds memory: roughly this many keys × (key + value sizes) per state.
+    public var writeBackCacheEntries: Int = 1 << 18
+
+    /// Processing-time clock in epoch milliseconds for TTL (default: the
+    /// system clock). Tests inject their own.
+    public var clock: @Sendable () -> Int64 = {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    /// Write options for the backend's engine writes (default: WAL on, no sync —
+    /// durability comes from checkpoints, as in Flink).
+    public var writeOptions: WriteOptions = WriteOptions()
+
+    public init() {}
+}
+
+/// Something that buffers writes in memory and must write them to the
+/// engine before a checkpoint.
+protocol WriteBackBuffer: AnyObject {
+    /// Appends every buffered write to `batch` and empties the buffer.
+    func drain(into batch: inout WriteBatch) throws
+}
+
+/// Keyed state over a Strata database: named states (value, list, map,
+/// aggregating) and timer services, each one contiguous key range of the
+/// layout `[state id][key group][key][namespace][user key]`.
+///
+/// Thread safety: not thread-safe. A backend and its states belong to one
+/// thread (one partition of a pipeline), as a Flink keyed state backend
+/// belongs to one task. The engine underneath is shared safely.
+///
+/// Durability: writes reach the engine (WAL on by default) either at once
+/// (list, map, catalog) or when a write-back cache is drained (`flush()`,
+/// `checkpoint(to:)`, or when a cache is full). A crash loses what was
+/// still in caches; exactly-once pipelines recover from checkpoints.
+public final class StateBackend {
+    /// The engine. Reading it directly is fine; writing into the state
+    /// key ranges behind the backend's back is not.
+    public let database: Database
+    let options: StateBackendOptions
+    let registry: StateRegistry
+    private var buffers: [any WriteBackBuffer] = []
+    private var closed = false
+
+    /// Key groups: `maxParallelism`.
+    public var maxParallelism: Int { options.maxParallelism }
+
+    private init(database: Database, options: StateBackendOptions, registry: StateRegistry) {
+        self.database = database
+        self.options = options
+        self.registry = registry
+    }
+
+    /// Opens (creating if missing, per `options.engine.createIfMissing`) a
+    /// state backend in `path` and reads its state catalog.
+    /// Throws `.invalidArgument` for a bad `maxParallelism`, engine errors as they are.
+    public static func open(at path: String, options: StateBackendOptions = StateBackendOptions()) throws -> StateBackend {
+        guard (1...32_768).contains(options.maxParallelism) else {
+            throw StrataError(.invalidArgument, "state backend: maxParallelism \(options.maxParallelism), expected 1...32768")
+        }
+        let registry = StateRegistry(clock: options.clock)
+        var engine = options.engine
+        engine.mergeOperator = StateMergeOperator(registry: registry)
+        engine.compactionFilter = StateTTLFilter(registry: registry)
+        let database = try Database.open(at: path, options: engine)
+        let backend = StateBackend(database: database, options: options, registry: registry)
+        do {
+            try backend.loadCatalog()
+        } catch {
+            try? database.close()
+            throw error
+        }
+        return backend
+    }
+
+    private func loadCatalog() throws {
+        let it = try database.makeIterator(options: ReadOptions(
+            lowerBound: StateKeyLayout.stateLowerBound(StateRegistry.catalogID),
+            upperBound: StateKeyLayout.stateUpperBound(StateRegistry.catalogID)))
+        it.seekToFirst()
+        while it.isValid {
+            let nameBytes = it.key.dropFirst(2)
+            guard let name = String(validating: nameBytes, as: UTF8.self) else {
+                throw StrataError(.corruption, "state catalog: a state name is not UTF-8 (\(nameBytes.count) bytes)")
+            }
+            registry.record(name: name, entry: try StateCatalog.decode(name: name, it.value))
+            it.next()
+        }
+        try it.status()
+    }
+
+    // MARK: Keys
+
+    /// The stored form of a key: its encoding (length-prefixed when the
+    /// codec is not fixed-width) and its key group.
+    public func stateKey<C: StateCodec>(_ key: C.Value, codec: C) -> StateKey {
+        var encoded: [UInt8] = []
+        if let width = codec.fixedWidth {
+            encoded.reserveCapacity(width)
+            codec.encode(key, into: &encoded)
+        } else {
+            var raw: [UInt8] = []
+            codec.encode(key, into: &raw)
+            encoded.reserveCapacity(raw.count + 2)
+            KeyLengthPrefix.append(raw.count, into: &encoded)
+            encoded.append(contentsOf: raw)
+        }
+        return StateKey(keyGroup: keyGroup(ofEncoded: encoded), encoded: encoded)
+    }
+
+    /// The key group of a stored key encoding.
+    func keyGroup(ofEncoded encoded: [UInt8]) -> UInt16 {
+        UInt16(XXPH3.hash64(encoded) % UInt64(options.maxParallelism))
+    }
+
+    /// Decodes a stored key back to its value. Throws `.corruption` when the
+    /// bytes are not this codec's.
+    public func decodeKey<C: StateCodec>(_ key: StateKey, codec: C) throws -> C.Value {
+        try key.encoded.withUnsafeBytes { raw in
+            if codec.fixedWidth != nil { return try codec.decode(raw) }
+            let (length, prefix) = try KeyLengthPrefix.read(raw)
+            guard prefix + length == raw.count else {
+                throw StrataError(.corruption, "state key: length prefix says \(length) bytes, key has \(raw.count - prefix)")
+            }
+            return try codec.decode(UnsafeRawBufferPointer(rebasing: raw[prefix...]))
+        }
+    }
+
+    // MARK: Declaring states
+
+    /// The catalog entry for `descriptor` as `kind`, created on first use.
+    /// Throws `.invalidArgument` when the name is taken by another kind.
+    func declare(_ descriptor: StateDescriptor, kind: StateKind) throws -> StateRegistry.Entry {
+        try checkOpen()
+        let ttl = descriptor.ttl?.milliseconds
+        if let ttl, ttl <= 0 {
+            throw StrataError(.invalidArgument, "state '\(descriptor.name)': TTL \(ttl) ms, expected > 0")
+        }
+        if var existing = registry.entry(named: descriptor.name) {
+            guard existing.kind == kind else {
+                throw StrataError(.invalidArgument, "state '\(descriptor.name)' exists as \(existing.kind.name) state,"
+                                  + " declared now as \(kind.name) state")
+            }
+            if existing.ttlMilliseconds != ttl {
+                existing.ttlMilliseconds = ttl
+                try database.put(StateCatalog.key(descriptor.name), StateCatalog.encode(existing), options: options.writeOptions)
+                registry.record(name: descriptor.name, entry: existing)
+            }
+            return existing
+        }
+        let entry = StateRegistry.Entry(id: try registry.allocateID(), kind: kind, ttlMilliseconds: ttl)
+        try database.put(StateCatalog.key(descriptor.name), StateCatalog.encode(entry), options: options.writeOptions)
+        registry.record(name: descriptor.name, entry: entry)
+        return entry
+    }
+
+    func register(_ buffer: any WriteBackBuffer) { buffers.append(buffer) }
+
+    /// A value state: one engine entry per (key, namespace).
+    public func valueState<V: StateCodec>(_ descriptor: StateDescriptor, valueCodec: V) throws -> ValueState<V> {
+        let entry = try declare(descriptor, kind: .value)
+        let state = ValueState(backend: self, name: descriptor.name, id: entry.id, ttl: entry.ttlMilliseconds, codec: valueCodec)
+        register(state)
+        return state
+    }
+
+    /// A list state: appends are merge operands (no read-modify-write).
+    public func listState<V: StateCodec>(_ descriptor: StateDescriptor, elementCodec: V) throws -> ListState<V> {
+        guard descriptor.ttl == nil else {
+            throw StrataError(.notSupported, "state '\(descriptor.name)': TTL on list state is not supported;"
+                              + " use timers to clear it, or a map state with TTL")
+        }
+        let entry = try declare(descriptor, kind: .list)
+        let state = ListState(backend: self, name: descriptor.name, id: entry.id, codec: elementCodec)
+        register(state)
+        return state
+    }
+
+    /// A map state: one engine entry per map key, under the (key, namespace) prefix.
+    public func mapState<K: StateCodec, V: StateCodec>(_ descriptor: StateDescriptor, keyCodec: K,
+                                                       valueCodec: V) throws -> MapState<K, V> {
+        let entry = try declare(descriptor, kind: .map)
+        let state = MapState(backend: self, name: descriptor.name, id: entry.id, ttl: entry.ttlMilliseconds,
+                             keyCodec: keyCodec, valueCodec: valueCodec)
+        register(state)
+        return state
+    }
+
+    /// An aggregating state: `add` folds inputs into a cached delta
+    /// accumulator, written to the engine as merge operands.
+    public func aggregatingState<F: AggregateFunction>(_ descriptor: StateDescriptor,
+                                                       function: F) throws -> AggregatingState<F> {
+        guard descriptor.ttl == nil else {
+            throw StrataError(.notSupported, "state '\(descriptor.name)': TTL on aggregating state is not supported;"
+                              + " clear it with timers")
+        }
+        let entry = try declare(descriptor, kind: .aggregating)
+        let codec = function.accumulatorCodec
+        registry.setMerger({ a, b in
+            let merged = function.merge(try codec.decode(a), try codec.decode(b))
+            return codec.encoded(merged)
+        }, for: entry.id)
+        let state = AggregatingState(backend: self, name: descriptor.name, id: entry.id, function: function)
+        register(state)
+        return state
+    }
+
+    /// A timer service: timers ordered by timestamp in their own key range.
+    public func timerService(named name: String) throws -> TimerService {
+        let entry = try declare(StateDescriptor(name), kind: .timers)
+        let service = TimerService(backend: self, name: name, id: entry.id)
+        register(service)
+        return service
+    }
+
+    // MARK: Maintenance
+
+    /// Writes every write-back cache and pending timer change to the engine
+    /// in one atomic batch. After it returns, the engine holds all state.
+    public func flush() throws {
+        try checkOpen()
+        var batch = WriteBatch()
+        for buffer in buffers { try buffer.drain(into: &batch) }
+        if !batch.isEmpty { try database.write(batch, options: options.writeOptions) }
+    }
+
+    /// Flushes, then takes an engine checkpoint (hard-linked tables) in
+    /// `path`: a consistent copy of all state, openable with `open(at:)`.
+    @discardableResult
+    public func checkpoint(to path: String) throws -> CheckpointResult {
+        try flush()
+        return try database.checkpoint(to: path)
+    }
+
+    /// Engine entries in a state's key range (a scan; timers count too).
+    /// For tests and tools: "after the watermark passed every window, the
+    /// state is empty". Flushes first so cached writes count.
+    /// Throws `.invalidArgument` for an unknown name.
+    public func entryCount(ofStateNamed name: String) throws -> Int {
+        guard let entry = registry.entry(named: name) else {
+            throw StrataError(.invalidArgument, "state backend: no state named '\(name)'")
+        }
+        try flush()
+        return try entryCount(stateID: entry.id)
+    }
+
+    /// Engine entries in the key range of state `id` (a scan).
+    func entryCount(stateID id: UInt16) throws -> Int {
+        let it = try database.makeIterator(options: ReadOptions(
+            lowerBound: StateKeyLayout.stateLowerBound(id), upperBound: StateKeyLayout.stateUpperBound(id)))
+        var count = 0
+        it.seekToFirst()
+        while it.isValid {
+            count += 1
+            it.next()
+        }
+        try it.status()
+        return count
+    }
+
+    /// Names of every state and timer service in the catalog, sorted.
+    public var stateNames: [String] { registry.allEntries().map(\.0).sorted() }
+
+    /// Flushes the caches and closes the engine. Further calls throw `.closed`.
+    public func close() throws {
+        guard !closed else { return }
+        try flush()
+        closed = true
+        buffers.removeAll()
+        try database.close()
+    }
+
+    func checkOpen() throws {
+        if closed { throw StrataError(.closed, "state backend is closed") }
+    }
+
+    // MARK: Engine access for the states
+
+    func write(_ batch: WriteBatch) throws {
+        try database.write(batch, options: options.writeOptions)
+    }
+
+    /// The processing time now (epoch ms), from `options.clock`.
+    var now: Int64 { registry.clock() }
+}
+
+/// A state's name and optional TTL.
+public struct StateDescriptor: Sendable {
+    /// Unique within a backend; the catalog maps it to a stable state id.
+    public var name: String
+    /// Time to live, or nil to keep entries until cleared.
+    public var ttl: StateTTL?
+
+    public init(_ name: String, ttl: StateTTL? = nil) {
+        self.name = name
+        self.ttl = ttl
+    }
+}
+
+/// Processing-time TTL, refreshed on every write (Flink
+/// `StateTtlConfig.UpdateType.OnCreateAndWrite`, `NeverReturnExpired`):
+/// an expired entry reads as absent at once, and compaction removes it.
+public struct StateTTL: Sendable, Equatable {
+    /// Lifetime after the last write, in milliseconds (> 0).
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+}
