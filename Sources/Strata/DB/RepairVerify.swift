@@ -148,7 +148,7 @@ extension Database {
                     defer { file.close() }
                     return try? file.read(at: 0, count: Int(file.size))
                 }
-                if let text, !text.isEmpty, String(validatingUTF8: text.map { CChar(bitPattern: $0) } + [0]) != nil {
+                if let text, !text.isEmpty, String(validating: text, as: UTF8.self) != nil {
                     add(name, "IDENTITY", .ok)
                 } else {
                     add(name, "IDENTITY", .damaged(.corruption("IDENTITY is unreadable, empty or not UTF-8 text",
@@ -245,7 +245,7 @@ extension Database {
             return .damaged(.ioError("cannot read the OPTIONS file", file: full))
         }
         file.close()
-        guard let text = String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             return .damaged(.corruption("OPTIONS file is not UTF-8 text", file: full))
         }
         let headers = Set(RocksDBOptionsFile.sections(text).compactMap(\.header))
