@@ -12,6 +12,8 @@ swift build --build-tests
 swift test --skip-build
 # Process-level crash test: SIGKILL at seeded random moments, bounded smoke run.
 tools/strata-crash-test --cycles=20 --seed=1 --max_seconds=50
+# The same with universal compaction (merges, range deletions, families, checkpoints in the mix).
+tools/strata-crash-test --compaction_style=1 --cycles=8 --seed=2 --max_seconds=25
 # Whitebox: the run kills itself at each named kill point in turn
 # (a build with -DSTRATA_KILL_POINTS in .build-killpoints).
 tools/strata-crash-test --kill_point=all --cycles=10 --seed=1 --max_seconds=40

@@ -117,7 +117,8 @@ struct CrashDriver {
          "--keys=\(config.keys)", "--sync_percent=\(config.syncPercent)",
          "--range_deletes=\(config.rangeDeletes ? 1 : 0)", "--merges=\(config.merges ? 1 : 0)",
          "--checkpoints=\(config.checkpoints ? 1 : 0)", "--column_families=\(config.families)",
-         "--reopen_seconds=\(config.reopenSeconds)"] + (config.disableWAL ? ["--disable_wal"] : [])
+         "--reopen_seconds=\(config.reopenSeconds)", "--compaction_style=\(config.universal ? 1 : 0)"]
+            + (config.disableWAL ? ["--disable_wal"] : [])
     }
 
     /// (lost, wrong) from a "verified N keys: L lost …, W wrong reads, …" line.

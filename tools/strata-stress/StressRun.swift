@@ -28,6 +28,8 @@ struct StressConfig {
     /// Close and reopen the database (verifying it against the expected
     /// state) every this many seconds; 0 = never.
     var reopenSeconds: Double = 0
+    /// Compaction style of every family (`--compaction_style=0` leveled, `1` universal, as db_bench/db_stress).
+    var universal = false
 
     /// The family names.
     var familyNames: [String] { (0..<families).map { $0 == 0 ? "default" : "cf\($0)" } }
@@ -40,6 +42,7 @@ struct StressConfig {
         o.maxBytesForLevelBase = 1 << 20
         o.level0FileNumCompactionTrigger = 4
         o.blockCacheCapacity = 1 << 20
+        if universal { o.compactionStyle = .universal }
         // Every family (they inherit the default family's settings).
         o.mergeOperator = ReplaceOperator()
         return o

@@ -9,7 +9,7 @@ import ToolSupport
 let usage = """
     usage:
       strata-stress --db=DIR [--seed=N] [--threads=N] [--keys=N] [--duration=SECONDS]
-                    [--sync_percent=P] [--range_deletes=0|1] [--merges=0|1] [--checkpoints=0|1]
+                    [--sync_percent=P] [--range_deletes=0|1] [--merges=0|1] [--checkpoints=0|1] [--compaction_style=0|1]
                     [--column_families=N] [--reopen_seconds=S] [--disable_wal] [--expected_state=FILE]
           Verifies DIR against the expected state, prints "ready", then runs
           puts, deletes, merges, batches over several column families, range
@@ -48,7 +48,7 @@ let usage = """
 func runMain() -> Int32 {
     do {
         let flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
-        let allowed: Set<String> = ["db", "seed", "threads", "keys", "duration", "sync_percent", "expected_state",
+        let allowed: Set<String> = ["compaction_style", "db", "seed", "threads", "keys", "duration", "sync_percent", "expected_state",
                                     "verify_only", "crash_test", "range_deletes", "disable_wal", "cycles", "kill_min_ms", "kill_max_ms", "max_seconds",
                                     "merges", "checkpoints", "column_families", "reopen_seconds", "kill_point", "kill_odds", "help"]
         if flags.bool("help") {
@@ -80,6 +80,7 @@ func runMain() -> Int32 {
         config.merges = (try flags.int("merges") ?? 1) != 0
         config.checkpoints = (try flags.int("checkpoints") ?? 1) != 0
         config.families = min(8, max(1, try flags.int("column_families") ?? 2))
+        config.universal = (try flags.int("compaction_style") ?? 0) == 1
         config.reopenSeconds = Double(flags.string("reopen_seconds") ?? (flags.bool("crash_test") ? "0.7" : "0")) ?? 0
 
         if flags.bool("crash_test") {
