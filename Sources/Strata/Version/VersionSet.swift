@@ -270,6 +270,12 @@ public final class VersionSet: Sendable {
                 builders[cf] = VersionBuilder(base: .empty, makeFile: tableFile)
                 maxCF = max(maxCF, cf)
             } else if edit.columnFamilyDrop {
+                // RocksDB refuses to drop it ("Can't drop default column
+                // family"); without it no state could be written back.
+                guard cf != 0 else {
+                    throw StrataError.corruption("MANIFEST drops the default column family, which cannot be dropped",
+                                                 file: path, offset: reader.lastRecordOffset)
+                }
                 families[cf] = nil
                 builders[cf] = nil
             } else if families[cf] == nil {
