@@ -17,9 +17,16 @@ struct BenchFigures: Codable {
     var writeAmplificationPerLevel: [Double]
     /// Table bytes / `strata.estimate-live-data-size` afterwards.
     var spaceAmplification: Double?
-    /// Tables probed and data blocks read from disk per get (nil: no gets).
+    /// Tables probed, data blocks read (cache or disk), data blocks read
+    /// from disk and bytes read from disk, per get (nil: no gets) — the
+    /// engine's per-level counters of this database's point lookups.
     var tablesProbedPerGet: Double?
     var blocksReadPerGet: Double?
+    var blocksFromDiskPerGet: Double?
+    var bytesFromDiskPerGet: Double?
+    /// Measured false-positive rate of the bloom filters (nil: no probe of
+    /// a table without the key).
+    var bloomFalsePositiveRate: Double?
     /// Share of filtered probes the bloom filter ruled out.
     var bloomUsefulRate: Double?
     var stallSeconds: Double
@@ -58,7 +65,11 @@ struct BenchReport: Codable {
             writeAmplificationPerLevel: perLevel,
             spaceAmplification: liveDataEstimate > 0 ? Double(sstBytes) / Double(liveDataEstimate) : nil,
             tablesProbedPerGet: delta.gets > 0 ? Double(delta.filesProbed) / Double(delta.gets) : nil,
-            blocksReadPerGet: delta.gets > 0 ? Double(delta.blockCacheMisses) / Double(delta.gets) : nil,
+            blocksReadPerGet: delta.gets > 0 ? Double(delta.getBlocksFromCache + delta.getBlocksFromDisk) / Double(delta.gets) : nil,
+            blocksFromDiskPerGet: delta.gets > 0 ? Double(delta.getBlocksFromDisk) / Double(delta.gets) : nil,
+            bytesFromDiskPerGet: delta.gets > 0
+                ? Double(delta.levelReads.reduce(0) { $0 + $1.bytesFromDisk }) / Double(delta.gets) : nil,
+            bloomFalsePositiveRate: delta.bloomFalsePositiveRate,
             bloomUsefulRate: delta.bloomUseful + delta.bloomPositive > 0
                 ? Double(delta.bloomUseful) / Double(delta.bloomUseful + delta.bloomPositive) : nil,
             stallSeconds: Double(delta.stallNanoseconds) / 1e9, stalls: delta.stalls,

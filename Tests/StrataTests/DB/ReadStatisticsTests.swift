@@ -108,6 +108,30 @@ struct ReadStatisticsTests {
         }
     }
 
+    @Test("bytes read per lookup are exactly the data block's stored size plus its trailer (strata-bench's R-Amp bytes)")
+    func exactBytes() throws {
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        var options = Options()
+        options.blockCacheCapacity = 0  // every lookup reads its block from the file
+        let db = try Database.open(at: dir.path, options: options)
+        // Twenty small entries: one data block.
+        for i in 0..<20 { try db.put(Array("k\(i)".utf8), Array(repeating: UInt8(i), count: 30)) }
+        try db.flush()
+        let level = Self.lastLevel(db)
+        let s0 = db.statistics()
+        for i in 0..<5 { #expect(try db.get(Array("k\(i)".utf8)) != nil) }
+        let reads = db.statistics().since(s0).levelReads[level]
+        try db.close()
+        let names = try PosixFileSystem.shared.listDirectory(dir.path).filter { $0.hasSuffix(".sst") }
+        #expect(names.count == 1)
+        let table = try TableReader.open(path: dir.file(names[0]))
+        // rocksdb.data.size counts each data block with its 5-byte trailer.
+        #expect(table.properties.numDataBlocks == 1)
+        #expect(reads.blocksFromDisk == 5)
+        #expect(reads.bytesFromDisk == 5 * table.properties.dataSize)
+    }
+
     @Test("iterators count the blocks they load; a full scan reads every data block once")
     func iteratorBlocks() throws {
         let dir = TestDirectory()
