@@ -27,7 +27,10 @@ extension Database {
         var tombstones: [(begin: [UInt8], end: [UInt8])] = []
         for f in plan.allInputs {
             let table = try tableCache.table(f.number)
-            children.append(table.makeIterator())
+            // Compaction inputs stay out of the block cache (RocksDB reads
+            // them with fill_cache = false): each is read once, and filling
+            // the cache with them would evict the blocks lookups reuse.
+            children.append(table.makeIterator(fillCache: false))
             tombstones += table.rangeTombstones
             readBytes += f.fileSize
         }

@@ -37,10 +37,12 @@ extension Database {
                 }
                 if level == 0 {
                     for file in version.levels[0] where version.overlaps(file, userKey) {
-                        if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
+                        if try probe(file, userKey, snapshot: snapshot, fillCache: options.fillCache, state: &state,
+                                     counts: &counts) { return }
                     }
                 } else if let file = version.findFile(level: level, userKey: userKey) {
-                    if try probe(file, userKey, snapshot: snapshot, state: &state, counts: &counts) { return }
+                    if try probe(file, userKey, snapshot: snapshot, fillCache: options.fillCache, state: &state,
+                                 counts: &counts) { return }
                 }
             }
             state.finish()
@@ -64,8 +66,8 @@ extension Database {
     /// capturing `state`: a capture would cost dynamic exclusivity checks
     /// on every access.)
     @inline(__always)
-    private func probe(_ file: TableFile, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64, state: inout LookupState,
-                       counts: inout LevelProbeCounts) throws -> Bool {
+    private func probe(_ file: TableFile, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64, fillCache: Bool,
+                       state: inout LookupState, counts: inout LevelProbeCounts) throws -> Bool {
         let table = try tableCache.table(file.number)
         if !table.rangeTombstones.isEmpty {
             state.coveringTombstone = max(state.coveringTombstone,
@@ -73,7 +75,7 @@ extension Database {
         }
         counts.probes += 1
         var matched = false
-        if try !table.get(userKey: userKey, sequence: snapshot, reads: &counts.reads, { k, v in
+        if try !table.get(userKey: userKey, sequence: snapshot, fillCache: fillCache, reads: &counts.reads, { k, v in
             matched = true
             return state.add(k, v)
         }) {
@@ -101,10 +103,10 @@ extension Database {
         children.append(sv.mem.makeIterator())
         for table in sv.imm { children.append(table.makeIterator()) }
         for file in sv.version.levels[0] {
-            children.append(try tableCache.table(file.number).makeIterator())
+            children.append(try tableCache.table(file.number).makeIterator(fillCache: options.fillCache))
         }
         for level in 1..<sv.version.levels.count where !sv.version.levels[level].isEmpty {
-            children.append(LevelIterator(files: sv.version.levels[level], tables: tableCache))
+            children.append(LevelIterator(files: sv.version.levels[level], tables: tableCache, fillCache: options.fillCache))
         }
         // Range tombstones: the mutable memtable's (cached until it gets a
         // new one) and those of the immutable memtables and every table

@@ -24,8 +24,12 @@ public final class TableIterator: InternalIterator {
     @exclusivity(unchecked)
     public private(set) var error: StrataError?
 
-    init(table: TableReader) {
+    /// Whether blocks read from the file go into the block cache.
+    private let fillCache: Bool
+
+    init(table: TableReader, fillCache: Bool = true) {
         self.table = table
+        self.fillCache = fillCache
         index = table.makeIndexIterator()
     }
 
@@ -106,7 +110,7 @@ public final class TableIterator: InternalIterator {
         do {
             let handle = try table.indexHandle(index)
             if handle.offset != currentBlockOffset || data == nil {
-                let (block, newPin) = try table.pinnedDataBlock(handle)
+                let (block, newPin) = try table.pinnedDataBlock(handle, fillCache: fillCache)
                 if let pin { table.options.blockCache?.release(pin) }
                 pin = newPin
                 if let data { data.reset(block: block, order: .internalKey) } else {

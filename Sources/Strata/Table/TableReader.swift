@@ -342,9 +342,10 @@ public final class TableReader: Sendable {
         return try dataBlock(handle, reads: &reads)
     }
 
-    /// A data block, from the cache or the file, counted in `reads`.
+    /// A data block, from the cache or the file, counted in `reads`; a
+    /// block read from the file is inserted into the cache if `fillCache`.
     @inline(__always)
-    func dataBlock(_ handle: BlockHandle, reads: inout BlockReads) throws -> Block {
+    func dataBlock(_ handle: BlockHandle, fillCache: Bool = true, reads: inout BlockReads) throws -> Block {
         if let cache = options.blockCache {
             let key = BlockCacheKey(fileID: cacheID, offset: handle.offset)
             if let block = cache.lookup(key) {
@@ -352,7 +353,7 @@ public final class TableReader: Sendable {
                 return block
             }
             let block = try readDataBlock(handle, reads: &reads)
-            cache.insert(key, block, charge: block.size)
+            if fillCache { cache.insert(key, block, charge: block.size) }
             return block
         }
         return try readDataBlock(handle, reads: &reads)
@@ -369,7 +370,10 @@ public final class TableReader: Sendable {
     /// A data block for an iterator: pinned in the cache (when there is
     /// one) until the caller releases the handle, so the cache counts it as
     /// in use and does not evict it; counted in `options.readCounters`.
-    func pinnedDataBlock(_ handle: BlockHandle) throws -> (block: Block, handle: BlockCache.Handle?) {
+    /// With `fillCache` false a block not in the cache is read from the file
+    /// and not inserted (no handle): compactions read that way, as RocksDB
+    /// does, so one compaction does not evict the blocks lookups need.
+    func pinnedDataBlock(_ handle: BlockHandle, fillCache: Bool = true) throws -> (block: Block, handle: BlockCache.Handle?) {
         var reads = BlockReads()
         defer { options.readCounters?.count(fromCache: reads.fromCache > 0, bytes: reads.bytesFromDisk) }
         guard let cache = options.blockCache else { return (try readDataBlock(handle, reads: &reads), nil) }
@@ -379,6 +383,7 @@ public final class TableReader: Sendable {
             return (found.value, found.handle)
         }
         let block = try readDataBlock(handle, reads: &reads)
+        guard fillCache else { return (block, nil) }
         return (block, cache.insertPinned(key, block, charge: block.size))
     }
 
@@ -418,9 +423,12 @@ public final class TableReader: Sendable {
         return try get(userKey: userKey, sequence: sequence, reads: &reads, body)
     }
 
-    /// `get`, adding the data blocks it reads to `reads`.
+    /// `get`, adding the data blocks it reads to `reads`; with `fillCache`
+    /// false, blocks read from the file are not inserted into the block
+    /// cache (RocksDB `ReadOptions::fill_cache`).
     @discardableResult
-    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber, reads: inout BlockReads,
+    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber, fillCache: Bool = true,
+                    reads: inout BlockReads,
                     _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
         if let filter, !filter.mayMatch(userKey) { return false }
         let index = makeIndexIterator()
@@ -433,7 +441,7 @@ public final class TableReader: Sendable {
             if indexKeyIsUserKey { index.seek(userKey) } else { index.seek(seekKey) }
             var dataIter: BlockIterator? = nil
             while index.isValid {
-                let block = try dataBlock(try indexHandle(index), reads: &reads)
+                let block = try dataBlock(try indexHandle(index), fillCache: fillCache, reads: &reads)
                 if let dataIter { dataIter.reset(block: block, order: .internalKey) } else {
                     dataIter = block.makeIterator(order: .internalKey)
                 }
@@ -458,8 +466,10 @@ public final class TableReader: Sendable {
     }
 
     /// An iterator over every entry of the table in internal-key order.
-    public func makeIterator() -> TableIterator {
-        TableIterator(table: self)
+    /// `fillCache` false: blocks it reads from the file are not inserted
+    /// into the block cache (RocksDB `ReadOptions::fill_cache`).
+    public func makeIterator(fillCache: Bool = true) -> TableIterator {
+        TableIterator(table: self, fillCache: fillCache)
     }
 }
 

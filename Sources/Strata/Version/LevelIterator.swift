@@ -14,10 +14,14 @@ public final class LevelIterator: InternalIterator {
     @exclusivity(unchecked)
     public private(set) var error: StrataError?
 
-    /// Iterates `files` (disjoint, sorted by smallest key).
-    public init(files: [TableFile], tables: TableCache) {
+    private let fillCache: Bool
+
+    /// Iterates `files` (disjoint, sorted by smallest key); `fillCache`
+    /// false keeps the blocks it reads out of the block cache.
+    public init(files: [TableFile], tables: TableCache, fillCache: Bool = true) {
         self.files = files
         self.tables = tables
+        self.fillCache = fillCache
     }
 
     public var isValid: Bool { current?.isValid ?? false }
@@ -33,7 +37,7 @@ public final class LevelIterator: InternalIterator {
         if i == index && current != nil { return true }
         index = i
         do {
-            current = try tables.table(files[i].number).makeIterator()
+            current = try tables.table(files[i].number).makeIterator(fillCache: fillCache)
             return true
         } catch let e as StrataError {
             error = e
