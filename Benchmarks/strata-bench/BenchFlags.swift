@@ -14,6 +14,8 @@ struct BenchFlags {
     var bloomBits = -1.0
     var writeBufferSize = 64 << 20
     var maxBytesForLevelBase: UInt64 = 256 << 20
+    /// `--target_file_size_base`: compaction output file size (db_bench's default 64 MiB).
+    var targetFileSizeBase: UInt64 = 64 << 20
     var maxBytesForLevelMultiplier = 10.0
     var compactionStyle = 0
     var maxBackgroundJobs = 2
@@ -43,7 +45,7 @@ struct BenchFlags {
 
     static let known: Set<String> = [
         "benchmarks", "num", "reads", "key_size", "value_size", "compression_type", "compression_ratio",
-        "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier",
+        "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier", "target_file_size_base",
         "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
         "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
         "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
@@ -54,7 +56,7 @@ struct BenchFlags {
         strata-bench --benchmarks=fillseq,fillrandom,overwrite,fillsync,readrandom,readmissing,readseq,readreverse,seekrandom,deleterandom,mergerandom,readwhilewriting,ampsweep,stats
             [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
             [--compression_type=snappy|none] [--compression_ratio=0.5] [--bloom_bits=-1]
-            [--write_buffer_size=67108864] [--max_bytes_for_level_base=268435456]
+            [--write_buffer_size=67108864] [--max_bytes_for_level_base=268435456] [--target_file_size_base=67108864]
             [--max_bytes_for_level_multiplier=10] [--compaction_style=0|1] [--max_background_jobs=2]
             [--universal_size_ratio=1] [--universal_min_merge_width=2] [--universal_max_merge_width=N]
             [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
@@ -96,6 +98,7 @@ struct BenchFlags {
         }
         writeBufferSize = try flags.int("write_buffer_size") ?? writeBufferSize
         maxBytesForLevelBase = UInt64(try flags.int("max_bytes_for_level_base") ?? Int(maxBytesForLevelBase))
+        targetFileSizeBase = UInt64(try flags.int("target_file_size_base") ?? Int(targetFileSizeBase))
         if let m = flags.string("max_bytes_for_level_multiplier") {
             guard let v = Double(m), v > 1 else { throw ToolError("--max_bytes_for_level_multiplier must be > 1") }
             maxBytesForLevelMultiplier = v
@@ -147,6 +150,7 @@ struct BenchFlags {
         o.bloomBitsPerKey = max(0, bloomBits)
         o.blockCacheCapacity = cacheSize
         o.maxBytesForLevelBase = maxBytesForLevelBase
+        o.targetFileSizeBase = targetFileSizeBase
         o.maxBytesForLevelMultiplier = maxBytesForLevelMultiplier
         o.compactionStyle = compactionStyle == 1 ? .universal : .leveled
         o.levelCompactionDynamicLevelBytes = dynamicLevelBytes

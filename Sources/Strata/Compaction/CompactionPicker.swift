@@ -148,13 +148,59 @@ public struct CompactionPicker {
             if best == nil || ratio < best!.ratio { best = (file, below, ratio) }
         }
         guard let best else { return nil }
-        let lo = best.file.meta.smallestUserKey
-        let hi = best.file.meta.largestUserKey
+        var inputs = [best.file]
+        if best.below.isEmpty {
+            inputs = extendTrivialMove(from: best.file, level: level, output: output, version: version, busy: busy,
+                                       running: running)
+        }
+        let lo = inputs[0].meta.smallestUserKey
+        let hi = inputs[inputs.count - 1].meta.largestUserKey
         let allLo = ([lo] + best.below.map { $0.meta.smallestUserKey }).min { Bytewise.compare($0, $1) < 0 }!
         let allHi = ([hi] + best.below.map { $0.meta.largestUserKey }).max { Bytewise.compare($0, $1) < 0 }!
-        return CompactionPlan(level: level, outputLevel: output, inputs: [best.file], outputLevelInputs: best.below,
+        return CompactionPlan(level: level, outputLevel: output, inputs: inputs, outputLevelInputs: best.below,
                               bottommost: Self.isBottommost(version, output, allLo, allHi),
                               reason: "L\(level) size", score: score)
+    }
+
+    /// Files moved together with `first`, a file with nothing under it in
+    /// `output`: the files after it in `level`, while the range from `first`
+    /// to each still has nothing under it (RocksDB 7.8's
+    /// `TryExtendNonL0TrivialMove`). One move of several files empties a
+    /// level into an empty range below in one step — after the first
+    /// overflow of L1 into an empty L2 the whole of L1 moves, instead of
+    /// one file per compaction leaving L1 at its target, which made every
+    /// later L0→L1 compaction rewrite a full L1.
+    ///
+    /// Stops at a busy file, at a file whose largest user key is the next
+    /// file's smallest (they share a user key across the boundary and must
+    /// move together or not at all), at four files, or past
+    /// `maxCompactionBytes` (RocksDB's default `max_compaction_bytes`,
+    /// 25 × target_file_size_base).
+    private func extendTrivialMove(from first: TableFile, level: Int, output: Int, version: Version,
+                                   busy: Set<UInt64>, running: [CompactionPlan]) -> [TableFile] {
+        let maxFiles = 4
+        let maxCompactionBytes = 25 * options.targetFileSizeBase
+        let files = version.levels[level]
+        guard let start = files.firstIndex(where: { $0.number == first.number }) else { return [first] }
+        var inputs = [first]
+        var total = first.fileSize
+        var i = start + 1
+        while i < files.count && inputs.count < maxFiles {
+            let next = files[i]
+            if busy.contains(next.number) { break }
+            if !version.overlappingFiles(level: output, begin: first.meta.smallestUserKey,
+                                         end: next.meta.largestUserKey).isEmpty { break }
+            if i + 1 < files.count
+                && Bytewise.compare(next.meta.largestUserKey, files[i + 1].meta.smallestUserKey) == 0 { break }
+            total += next.fileSize
+            if total > maxCompactionBytes { break }
+            let candidate = CompactionPlan(level: level, outputLevel: output, inputs: inputs + [next],
+                                           outputLevelInputs: [], bottommost: false, reason: "", score: 0)
+            if running.contains(where: { candidate.outputConflicts(with: $0) }) { break }
+            inputs.append(next)
+            i += 1
+        }
+        return inputs
     }
 
     /// A manual compaction of everything in `level` overlapping [begin, end]

@@ -56,9 +56,12 @@ public struct CompactionPlan: Sendable {
             + outputLevelInputs.map { (outputLevel, $0) }
     }
 
-    /// A single file with nothing to merge below: move it without rewriting.
+    /// Files of a level ≥ 1 with nothing to merge below (and no middle
+    /// levels): move them without rewriting. The picker only builds such a
+    /// plan from adjacent files whose whole range is empty in the output
+    /// level, so the moved files stay disjoint there.
     public var isTrivialMove: Bool {
-        level != outputLevel && inputs.count == 1 && middleInputs.isEmpty && outputLevelInputs.isEmpty && level > 0
+        level != outputLevel && !inputs.isEmpty && middleInputs.isEmpty && outputLevelInputs.isEmpty && level > 0
     }
 
     /// The user-key range [smallest, largest] of every input.

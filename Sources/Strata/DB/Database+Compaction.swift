@@ -17,7 +17,7 @@ extension Database {
         edit.columnFamily = family.id
         for (level, f) in plan.inputsByLevel { edit.deletedFiles.append((level, f.number)) }
         if plan.isTrivialMove && !forceRewrite {
-            edit.newFiles.append((plan.outputLevel, plan.inputs[0].meta))
+            for file in plan.inputs { edit.newFiles.append((plan.outputLevel, file.meta)) }
             try versions.logAndApply([edit])
             stats.trivialMoves.add(1, ordering: .relaxed)
             return
