@@ -1,7 +1,8 @@
 import Glibc
 
 /// Writes the output of a flush or compaction as one or more tables:
-/// a new table is started when the current one reaches `targetFileSize`,
+/// a new table is started when the current one reaches `targetFileSize`
+/// (or where an `OutputFileCutter` decides, for leveled compactions),
 /// but only between two user keys (one user key never spans two files of a
 /// level ≥ 1). Each finished table is synced and described by a
 /// `FileMetaData` for the MANIFEST. On error the partial files are removed.
@@ -32,12 +33,17 @@ public final class TableOutput {
     private(set) var finished: [FileMetaData] = []
     private var created: [String] = []
     private var keepFinished = false
+    /// Grandparent-aligned cutting (leveled compactions); nil: cut at
+    /// `targetFileSize` only.
+    @exclusivity(unchecked)
+    private var cutter: OutputFileCutter?
 
     /// Bytes written so far (finished files).
     public var bytesWritten: UInt64 { finished.reduce(0) { $0 + $1.fileSize } }
 
     public init(directory: String, fileSystem: any FileSystem, versions: VersionSet, options: TableOptions,
-                level: Int, targetFileSize: UInt64, columnFamilyID: UInt32) {
+                level: Int, targetFileSize: UInt64, columnFamilyID: UInt32, cutter: OutputFileCutter? = nil) {
+        self.cutter = cutter
         self.directory = directory
         self.fileSystem = fileSystem
         self.versions = versions
@@ -51,12 +57,22 @@ public final class TableOutput {
     /// Adds an entry (internal keys in increasing order).
     public func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         let userKey = InternalKey.userKey(key)
-        if let b = builder, b.fileSize >= targetFileSize,
-           lastUserKey.withUnsafeBytes({ Bytewise.compare($0, userKey) != 0 }) {
+        let cut: Bool
+        if cutter != nil {
+            let canCut = builder != nil && lastUserKey.withUnsafeBytes({ Bytewise.compare($0, userKey) != 0 })
+            cut = cutter!.shouldCut(before: userKey, fileSize: builder?.fileSize ?? 0, hasOpenFile: builder != nil,
+                                    canCut: canCut)
+        } else if let b = builder, b.fileSize >= targetFileSize {
+            cut = lastUserKey.withUnsafeBytes { Bytewise.compare($0, userKey) != 0 }
+        } else {
+            cut = false
+        }
+        if cut {
             let next = Array(userKey)
             try addTombstones(upTo: next)
             try finishFile()
             fileStart = next
+            cutter?.startedFile(at: userKey)
         }
         if builder == nil { try startFile() }
         try builder!.add(internalKey: key, value: value)

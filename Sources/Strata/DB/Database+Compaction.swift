@@ -52,7 +52,8 @@ extension Database {
         // as RocksDB does not split universal L0 outputs either.
         let targetFileSize = plan.outputLevel == 0 ? UInt64.max : family.options.targetFileSizeBase
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
-                                 level: plan.outputLevel, targetFileSize: targetFileSize, columnFamilyID: family.id)
+                                 level: plan.outputLevel, targetFileSize: targetFileSize, columnFamilyID: family.id,
+                                 cutter: outputCutter(plan, family: family, targetFileSize: targetFileSize))
         do {
             // Given before the entries: the output cuts them at its file
             // boundaries, so the files of the level stay disjoint.
@@ -84,6 +85,20 @@ extension Database {
             stopWrites(after: error)
             throw error
         }
+    }
+
+    /// The grandparent-aligned output cutter of a leveled compaction into a
+    /// level ≥ 1 (RocksDB 7.8's default `level_compaction_dynamic_file_size`):
+    /// the files of the level below the output that overlap the inputs'
+    /// range. Nil for universal compactions and outputs to L0.
+    func outputCutter(_ plan: CompactionPlan, family: ColumnFamilyData, targetFileSize: UInt64) -> OutputFileCutter? {
+        guard family.options.compactionStyle == .leveled, plan.outputLevel >= 1,
+              let range = plan.keyRange, let version = versions.current(columnFamily: family.id),
+              plan.outputLevel + 1 < version.levels.count else { return nil }
+        let grandparents = version.overlappingFiles(level: plan.outputLevel + 1, begin: range.smallest, end: range.largest)
+        // RocksDB's default max_compaction_bytes: 25 × target_file_size_base.
+        return OutputFileCutter(grandparents: grandparents, targetFileSize: targetFileSize,
+                                maxCompactionBytes: 25 &* family.options.targetFileSizeBase)
     }
 
     /// Why a running compaction of `family` must stop (the database is
