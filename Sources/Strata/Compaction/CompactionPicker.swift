@@ -125,6 +125,7 @@ public struct CompactionPicker {
             let files = levels[0]
             guard !files.isEmpty, !files.contains(where: { busy.contains($0.number) }) else { return nil }
             let output = targets.baseLevel
+            if let move = level0Move(version: version, output: output, running: running, score: score) { return move }
             let (lo, hi) = Self.range(files)
             let below = version.overlappingFiles(level: output, begin: lo, end: hi)
             if below.contains(where: { busy.contains($0.number) }) { return nil }
@@ -160,6 +161,51 @@ public struct CompactionPicker {
         return CompactionPlan(level: level, outputLevel: output, inputs: inputs, outputLevelInputs: best.below,
                               bottommost: Self.isBottommost(version, output, allLo, allHi),
                               reason: "L\(level) size", score: score)
+    }
+
+    /// A trivial move of the oldest L0 files into `output` (RocksDB 7.8's
+    /// `TryPickL0TrivialMove`): from the oldest file towards newer ones,
+    /// while each file lies wholly before or after the range taken so far
+    /// and that range has nothing under it in `output`. Into an empty
+    /// `output` only if every L0 file is taken (RocksDB's `IsTrivialMove`
+    /// for L0 inputs that do not overlap each other; moving just the oldest
+    /// few there would be surprising for little gain). Sequential loads
+    /// (fillseq) then reach L1 without being rewritten. Newer L0 files left
+    /// behind may overlap the moved ones: they are searched first, so that
+    /// is safe.
+    private func level0Move(version: Version, output: Int, running: [CompactionPlan], score: Double) -> CompactionPlan? {
+        guard output >= 1 else { return nil }
+        var taken: [TableFile] = []
+        var lo: [UInt8] = []
+        var hi: [UInt8] = []
+        // levels[0] is newest first: walk it from the end.
+        for file in version.levels[0].reversed() {
+            let s = file.meta.smallestUserKey
+            let l = file.meta.largestUserKey
+            var newLo = lo
+            var newHi = hi
+            if taken.isEmpty {
+                newLo = s
+                newHi = l
+            } else if Bytewise.compare(l, lo) < 0 {
+                newLo = s
+            } else if Bytewise.compare(s, hi) > 0 {
+                newHi = l
+            } else {
+                break
+            }
+            if !version.overlappingFiles(level: output, begin: newLo, end: newHi).isEmpty { break }
+            taken.append(file)
+            lo = newLo
+            hi = newHi
+        }
+        guard !taken.isEmpty else { return nil }
+        if version.levels[output].isEmpty && taken.count < version.levels[0].count { return nil }
+        taken.sort { Bytewise.compare($0.meta.smallestUserKey, $1.meta.smallestUserKey) < 0 }
+        var plan = CompactionPlan(level: 0, outputLevel: output, inputs: taken, outputLevelInputs: [],
+                                  bottommost: false, reason: "L0 trivial move", score: score)
+        plan.isLevel0Move = true
+        return running.contains { plan.outputConflicts(with: $0) } ? nil : plan
     }
 
     /// Files moved together with `first`, a file with nothing under it in

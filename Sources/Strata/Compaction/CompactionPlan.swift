@@ -56,12 +56,20 @@ public struct CompactionPlan: Sendable {
             + outputLevelInputs.map { (outputLevel, $0) }
     }
 
-    /// Files of a level ≥ 1 with nothing to merge below (and no middle
-    /// levels): move them without rewriting. The picker only builds such a
+    /// L0 files the picker chose to move as they are (RocksDB 7.8's
+    /// `TryPickL0TrivialMove`): the oldest L0 files, disjoint from each
+    /// other and from the output level. Other L0 plans are never moves: L0
+    /// files may overlap each other.
+    public var isLevel0Move = false
+
+    /// Files with nothing to merge below (and no middle levels): move them
+    /// without rewriting. From a level ≥ 1 the picker only builds such a
     /// plan from adjacent files whose whole range is empty in the output
-    /// level, so the moved files stay disjoint there.
+    /// level, so the moved files stay disjoint there; from L0 only with
+    /// `isLevel0Move`.
     public var isTrivialMove: Bool {
-        level != outputLevel && !inputs.isEmpty && middleInputs.isEmpty && outputLevelInputs.isEmpty && level > 0
+        level != outputLevel && !inputs.isEmpty && middleInputs.isEmpty && outputLevelInputs.isEmpty
+            && (level > 0 || isLevel0Move)
     }
 
     /// The user-key range [smallest, largest] of every input.

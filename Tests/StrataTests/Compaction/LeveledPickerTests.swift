@@ -54,6 +54,48 @@ struct LeveledPickerTests {
         #expect(plan.inputs.map(\.number) == [100])
     }
 
+    /// A version with L0 files (lo, hi) listed oldest first and L1 files (lo, hi).
+    static func version(l0: [(String, String)], l1: [(String, String)]) -> Version {
+        var lv = [[TableFile]](repeating: [], count: Version.levelCount)
+        var number: UInt64 = 200
+        for (i, (lo, hi)) in l0.enumerated() {
+            // Newest first in the version: later entries get higher sequences.
+            lv[0].insert(UniversalPickerTests.file(number, size: 1 << 20, sequence: UInt64(100 + i), lo: lo, hi: hi), at: 0)
+            number += 1
+        }
+        for (lo, hi) in l1 { lv[1].append(file(number, size: 1 << 20, lo: lo, hi: hi)); number += 1 }
+        return Version(levels: lv)
+    }
+
+    static var l0Options: Options {
+        var o = options
+        o.level0FileNumCompactionTrigger = 2
+        return o
+    }
+
+    @Test("the oldest L0 files that are disjoint from each other and from L1 move to L1 without a rewrite")
+    func level0Move() throws {
+        // Oldest first: [c, d], [e, f], then [d1, e1] overlapping both: the first two move.
+        let v = Self.version(l0: [("c", "d"), ("e", "f"), ("d1", "e1")], l1: [("a", "b")])
+        let plan = try #require(CompactionPicker(options: Self.l0Options).pick(version: v, busy: []))
+        #expect(plan.level == 0 && plan.outputLevel == 1)
+        #expect(plan.isTrivialMove)
+        #expect(plan.inputs.map(\.number) == [200, 201])
+    }
+
+    @Test("an L0 file overlapping L1 is merged, not moved; into an empty L1 only if every L0 file is disjoint")
+    func level0NoMove() throws {
+        let overlapping = Self.version(l0: [("a", "c"), ("e", "f")], l1: [("b", "b5")])
+        let merge = try #require(CompactionPicker(options: Self.l0Options).pick(version: overlapping, busy: []))
+        #expect(!merge.isTrivialMove)
+        let partial = Self.version(l0: [("a", "c"), ("b", "d")], l1: [])
+        #expect(try !#require(CompactionPicker(options: Self.l0Options).pick(version: partial, busy: [])).isTrivialMove)
+        let disjoint = Self.version(l0: [("a", "c"), ("d", "e")], l1: [])
+        let move = try #require(CompactionPicker(options: Self.l0Options).pick(version: disjoint, busy: []))
+        #expect(move.isTrivialMove)
+        #expect(move.inputs.count == 2)
+    }
+
     @Test("a database moves a whole level into an empty range and reads back every key")
     func databaseMove() throws {
         let dir = TestDirectory()
@@ -75,6 +117,8 @@ struct LeveledPickerTests {
         }
         try db.waitForBackgroundWork()
         #expect(db.statistics().trivialMoves > 0)
+        // Ascending keys: every L0 file is disjoint, so nothing is rewritten.
+        #expect(db.statistics().totalCompactionBytesWritten == 0)
         for (k, v) in expected { #expect(try db.get(Array(k.utf8)) == v) }
         try db.close()
         let reopened = try Database.open(at: dir.path, options: options)

@@ -151,12 +151,14 @@ struct BackgroundErrorTests {
             if op.operationClass == operationClass && op.path.hasSuffix(".sst") { count.withLock { $0 += 1 } }
         }
         let db = try Database.open(at: "/db", options: options)
-        for i in 0..<50 { try db.put(ManifestFailureTests.key(i), Array("v\(i + 100)".utf8)) }
+        // Even keys, then odd keys: the two L0 tables overlap, so the
+        // compaction merges them (disjoint ones would just move).
+        for i in stride(from: 0, to: 100, by: 2) { try db.put(ManifestFailureTests.key(i), Array("v\(i + 100)".utf8)) }
         try db.flush()
         try db.waitForBackgroundWork()
         fs.setHook(nil)
         let perFlush = count.withLock { $0 }
-        for i in 50..<100 { try db.put(ManifestFailureTests.key(i), Array("v\(i + 100)".utf8)) }
+        for i in stride(from: 1, to: 100, by: 2) { try db.put(ManifestFailureTests.key(i), Array("v\(i + 100)".utf8)) }
         fs.inject(operationClass, pathSuffix: ".sst", trigger: .nth(perFlush + 1))
         // The second L0 table: the compaction starts in the background. The
         // flush may already report the compaction's error, or not yet.
