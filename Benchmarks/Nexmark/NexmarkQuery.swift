@@ -132,8 +132,14 @@ public enum NexmarkJob {
             let sampled = sampleEvery > 0 && i % sampleEvery == 0
             return NexmarkRecord(event: event, sourceNanos: sampled ? nexmarkMonotonicNanos() : 0)
         }
+        var combiner: WindowMaximumCombiner? = nil
+        if [.q5, .q7].contains(query) {
+            let combined = NexmarkResults(mode: mode)
+            results.combined = combined
+            combiner = WindowMaximumCombiner(results: combined)
+        }
         return try Pipeline(options: options, source: source, key: { query.routingKey($0.event) },
-                            timestamp: { $0.event.dateTime }) { context in
+                            timestamp: { $0.event.dateTime }, combiner: combiner) { context in
             let partition = NexmarkResults(mode: mode)
             results.append(partition)
             return try query.makeLogic(context, config: generator.config, results: partition)

@@ -60,6 +60,13 @@ public final class NexmarkResults {
         if mode == .jsonl { output.emit(stream: stream, key: key(), value: value()) }
     }
 
+    /// Emits one row into `rows`: counted always, appended only in `.jsonl` mode.
+    func emit(into rows: inout [SinkRecord], stream: String, key: String, value: String, checksum number: Int64) {
+        self.rows += 1
+        checksum &+= UInt64(bitPattern: number)
+        if mode == .jsonl { rows.append(SinkRecord(stream: stream, key: key, value: value)) }
+    }
+
     /// Records `count` rows whose clock started at `start` (ns).
     func recordLatency(since start: UInt64, count: Int = 1) {
         guard start != 0, count > 0 else { return }
@@ -84,6 +91,8 @@ public final class NexmarkResults {
 public final class NexmarkRunResults {
     /// One per partition, in the order they were built.
     public private(set) var partitions: [NexmarkResults] = []
+    /// The combine stage's (q5, q7: the final rows), if the job has one.
+    public internal(set) var combined: NexmarkResults?
 
     /// No partitions yet.
     public init() {}
@@ -94,6 +103,7 @@ public final class NexmarkRunResults {
     public func total(mode: NexmarkOutputMode) -> NexmarkResults {
         let sum = NexmarkResults(mode: mode)
         for p in partitions { sum.add(p) }
+        if let combined { sum.add(combined) }
         return sum
     }
 }
