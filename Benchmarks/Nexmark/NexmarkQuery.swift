@@ -122,7 +122,9 @@ public enum NexmarkJob {
     /// `options` (directory, partitions, checkpoint interval, watermark
     /// bound...). Every `sampleEvery`-th record (0: none) carries its
     /// source time for latency. Each partition's results are appended to
-    /// `results` when the pipeline builds it.
+    /// `results` when the pipeline builds it. q5 and q7 get the pipeline's
+    /// combine stage (`WindowMaximumCombiner`, its results in
+    /// `results.combined`): the global maximum for any number of partitions.
     public static func pipeline(
         query: NexmarkQuery, generator: NexmarkGenerator, options: PipelineOptions, mode: NexmarkOutputMode,
         sampleEvery: UInt64 = 0, results: NexmarkRunResults

@@ -24,9 +24,10 @@ public func nexmarkMonotonicNanos() -> UInt64 {
 /// late events and a latency histogram. Kept in memory for the run's
 /// summary (not in state: a restarted run counts only its own rows).
 ///
-/// Latency, per row, in ns: for rows a watermark fires (q5, q7, q8, q11),
-/// from the watermark's arrival at the partition to the rows being
-/// emitted (the window workloads' definition); for rows a record produces
+/// Latency, per row, in ns: for rows a watermark fires (q8, q11), from
+/// the watermark's arrival at the partition to the rows being emitted (the
+/// window workloads' definition; q5, q7: to the partition's partial rows
+/// being handed to the combine stage); for rows a record produces
 /// (q0, q1, q2, q18), from the source producing a sampled record to its
 /// row being emitted (queueing and batching included).
 ///

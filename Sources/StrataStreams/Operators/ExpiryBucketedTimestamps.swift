@@ -174,12 +174,10 @@ final class ExpiryBucketedTimestamps: WriteBackBuffer {
     /// The live entry for `key` (nil if none or expired), reading the
     /// engine on a cache miss (newest bucket first).
     func live(_ key: StateKey) throws -> Entry? {
-        if var slot = cache[key] {
-            if !slot.referenced {
-                slot.referenced = true
-                cache[key] = slot
-            }
-            guard let entry = slot.entry, entry.expiry > horizon else { return nil }
+        if let i = cache.index(forKey: key) {
+            // In place through the index: one hash lookup per read.
+            if !cache.values[i].referenced { cache.values[i].referenced = true }
+            guard let entry = cache.values[i].entry, entry.expiry > horizon else { return nil }
             return entry
         }
         var found: Entry? = nil
@@ -203,13 +201,18 @@ final class ExpiryBucketedTimestamps: WriteBackBuffer {
     func keep(_ kept: Int64, for key: StateKey) throws {
         let entry = Entry(kept: kept, expiry: expiry(keptAt: kept))
         let newBucket = bucket(of: entry.expiry)
-        if counts[newBucket] == nil { counts[newBucket] = 0; sortBuckets() }
-        counts[newBucket]! += 1
-        if var slot = cache[key] {
+        if let i = counts.index(forKey: newBucket) {
+            counts.values[i] += 1
+        } else {
+            counts[newBucket] = 1
+            sortBuckets()
+        }
+        if let i = cache.index(forKey: key) {
+            var slot = cache.values[i]
             if let old = slot.entry {
                 let oldBucket = bucket(of: old.expiry)
-                if !isDropped(oldBucket), counts[oldBucket] != nil {
-                    counts[oldBucket]! -= 1
+                if !isDropped(oldBucket), let j = counts.index(forKey: oldBucket) {
+                    counts.values[j] -= 1
                     if old.expiry <= horizon { expired += 1 }
                 }
             }
@@ -219,7 +222,7 @@ final class ExpiryBucketedTimestamps: WriteBackBuffer {
                 dirtyKeys.append(key)
             }
             slot.referenced = true
-            cache[key] = slot
+            cache.values[i] = slot
         } else {
             try insert(key, Slot(entry: entry, engineBucket: nil, dirty: true, referenced: false))
             dirtyKeys.append(key)
