@@ -217,16 +217,26 @@ final class ExpiryBucketedTimestamps: WriteBackBuffer {
                 }
             }
             slot.entry = entry
-            if !slot.dirty {
-                slot.dirty = true
-                dirtyKeys.append(key)
-            }
+            let wasDirty = slot.dirty
+            slot.dirty = true
             slot.referenced = true
             cache.values[i] = slot
+            if !wasDirty { noteDirty(key) }
         } else {
             try insert(key, Slot(entry: entry, engineBucket: nil, dirty: true, referenced: false))
-            dirtyKeys.append(key)
+            noteDirty(key)
         }
+    }
+
+    /// Lists a key that became dirty. Keys evicted since (written then)
+    /// stay listed until the next flush; when the list outgrows twice the
+    /// cache it is cut down to the keys still cached and dirty, so memory
+    /// stays bounded by the cache size between checkpoints.
+    private func noteDirty(_ key: StateKey) {
+        dirtyKeys.append(key)
+        guard dirtyKeys.count > 2 * max(backend.options.writeBackCacheEntries, 32) else { return }
+        var listed = Set<StateKey>()
+        dirtyKeys = dirtyKeys.filter { cache[$0]?.dirty == true && listed.insert($0).inserted }
     }
 
     /// Keys forgotten so far: those found expired when kept again, and
