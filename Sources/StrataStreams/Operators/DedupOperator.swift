@@ -188,11 +188,11 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     /// duplicate or stale.
     public func processElement(_ event: Event<Key, Payload>) throws {
         let key = backend.stateKey(event.key, codec: keyCodec)
-        let expiry = options.timeDomain == .eventTime ? event.timestamp &+ options.ttl : backend.now &+ options.ttl
         if let kept {
             try processEventTime(event, key: key, kept: kept)
             return
         }
+        let expiry = options.timeDomain == .eventTime ? event.timestamp &+ options.ttl : backend.now &+ options.ttl
         guard let seen else {
             // Approximate: the filter alone decides.
             if bloom!.mayContain(key.encoded) {
