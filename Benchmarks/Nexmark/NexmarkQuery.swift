@@ -122,7 +122,9 @@ public enum NexmarkJob {
     /// `options` (directory, partitions, checkpoint interval, watermark
     /// bound...). Every `sampleEvery`-th record (0: none) carries its
     /// source time for latency. Each partition's results are appended to
-    /// `results` when the pipeline builds it.
+    /// `results` when the pipeline builds it. q5 and q7 get the pipeline's
+    /// combine stage (`WindowMaximumCombiner`, its results in
+    /// `results.combined`): the global maximum for any number of partitions.
     public static func pipeline(
         query: NexmarkQuery, generator: NexmarkGenerator, options: PipelineOptions, mode: NexmarkOutputMode,
         sampleEvery: UInt64 = 0, results: NexmarkRunResults
@@ -132,8 +134,14 @@ public enum NexmarkJob {
             let sampled = sampleEvery > 0 && i % sampleEvery == 0
             return NexmarkRecord(event: event, sourceNanos: sampled ? nexmarkMonotonicNanos() : 0)
         }
+        var combiner: WindowMaximumCombiner? = nil
+        if [.q5, .q7].contains(query) {
+            let combined = NexmarkResults(mode: mode)
+            results.combined = combined
+            combiner = WindowMaximumCombiner(results: combined)
+        }
         return try Pipeline(options: options, source: source, key: { query.routingKey($0.event) },
-                            timestamp: { $0.event.dateTime }) { context in
+                            timestamp: { $0.event.dateTime }, combiner: combiner) { context in
             let partition = NexmarkResults(mode: mode)
             results.append(partition)
             return try query.makeLogic(context, config: generator.config, results: partition)

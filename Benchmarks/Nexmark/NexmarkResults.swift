@@ -24,9 +24,10 @@ public func nexmarkMonotonicNanos() -> UInt64 {
 /// late events and a latency histogram. Kept in memory for the run's
 /// summary (not in state: a restarted run counts only its own rows).
 ///
-/// Latency, per row, in ns: for rows a watermark fires (q5, q7, q8, q11),
-/// from the watermark's arrival at the partition to the rows being
-/// emitted (the window workloads' definition); for rows a record produces
+/// Latency, per row, in ns: for rows a watermark fires (q8, q11), from
+/// the watermark's arrival at the partition to the rows being emitted (the
+/// window workloads' definition; q5, q7: to the partition's partial rows
+/// being handed to the combine stage); for rows a record produces
 /// (q0, q1, q2, q18), from the source producing a sampled record to its
 /// row being emitted (queueing and batching included).
 ///
@@ -60,6 +61,13 @@ public final class NexmarkResults {
         if mode == .jsonl { output.emit(stream: stream, key: key(), value: value()) }
     }
 
+    /// Emits one row into `rows`: counted always, appended only in `.jsonl` mode.
+    func emit(into rows: inout [SinkRecord], stream: String, key: String, value: String, checksum number: Int64) {
+        self.rows += 1
+        checksum &+= UInt64(bitPattern: number)
+        if mode == .jsonl { rows.append(SinkRecord(stream: stream, key: key, value: value)) }
+    }
+
     /// Records `count` rows whose clock started at `start` (ns).
     func recordLatency(since start: UInt64, count: Int = 1) {
         guard start != 0, count > 0 else { return }
@@ -84,6 +92,8 @@ public final class NexmarkResults {
 public final class NexmarkRunResults {
     /// One per partition, in the order they were built.
     public private(set) var partitions: [NexmarkResults] = []
+    /// The combine stage's (q5, q7: the final rows), if the job has one.
+    public internal(set) var combined: NexmarkResults?
 
     /// No partitions yet.
     public init() {}
@@ -94,6 +104,7 @@ public final class NexmarkRunResults {
     public func total(mode: NexmarkOutputMode) -> NexmarkResults {
         let sum = NexmarkResults(mode: mode)
         for p in partitions { sum.add(p) }
+        if let combined { sum.add(combined) }
         return sum
     }
 }

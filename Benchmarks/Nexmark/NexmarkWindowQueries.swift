@@ -3,15 +3,15 @@ import StrataStreams
 
 // q5 (hot items), q7 (highest bid) and q11 (user sessions): window
 // operators over the partition's state. q5 and q7 need the maximum over
-// all auctions of a window: a second, in-partition step over the results
-// of one watermark. All results of a window come from the same
-// `processWatermark` call (every (key, window) timer of the window is due
-// at the same watermark, and without allowed lateness nothing re-fires),
-// in window-end order, so the step keeps nothing between calls and needs
-// no state of its own. With one partition it is the global maximum; with
-// N partitions each partition emits its own maximum rows, and the
-// window's answer is the rows with the largest value among them (the
-// pipeline has no second shuffle).
+// all auctions of a window, in two steps. In the partition: all results
+// of a window come from the same `processWatermark` call (every (key,
+// window) timer of the window is due at the same watermark, and without
+// allowed lateness nothing re-fires), in window-end order, so the
+// partition's maximum rows of each window are found without state and
+// sent as partial results. In the pipeline's combine stage
+// (`WindowMaximumCombiner`), once every partition has processed that
+// watermark: the rows with the largest value among all partitions'
+// partials, in key order. The same rows for any number of partitions.
 
 /// Emits, for each window among `fired` (contiguous, in window-end order),
 /// the results whose `measure` is the window's maximum, in their order.
@@ -28,6 +28,47 @@ func forEachWindowMaximum<K, V>(_ fired: [WindowResult<K, V>], measure: (V) -> I
         }
         for r in fired[first..<end] where measure(r.value) == best { body(r, best) }
         first = end
+    }
+}
+
+/// The combine stage of q5 and q7: per window, the rows with the largest
+/// measure among every partition's maximum rows, sorted by row key (so
+/// the output does not depend on the number of partitions). Partials are
+/// grouped by window (`"start|end"`, zero-padded: windows in end order)
+/// and carry `measure TAB row key TAB row value`. Counts the final rows
+/// into `results` (the run's combined results) and returns them as rows
+/// only in `.jsonl` mode.
+///
+/// Thread safety: called by the pipeline's combine stage, one call at a
+/// time; `results` is read after the run.
+final class WindowMaximumCombiner: PartialResultCombiner {
+    let results: NexmarkResults
+
+    init(results: NexmarkResults) { self.results = results }
+
+    /// Sends one of the partition's maximum rows of `window` to the combine stage.
+    static func emitPartial(_ output: OutputCollector, stream: String, window: TimeWindow, measure: Int64,
+                            key: String, value: String) {
+        output.emitPartial(stream: stream, group: String(format: "%020lld|%020lld", window.end, window.start),
+                           value: "\(measure)\t\(key)\t\(value)")
+    }
+
+    func combine(stream: String, group: String, partials: [PartialRow]) throws -> [SinkRecord] {
+        var rows: [(measure: Int64, key: String, value: String)] = []
+        rows.reserveCapacity(partials.count)
+        for partial in partials {
+            let parts = partial.value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let measure = Int64(parts[0]) else {
+                throw StrataError(.corruption, "nexmark \(stream): partial '\(partial.value)', expected measure TAB key TAB value")
+            }
+            rows.append((measure, String(parts[1]), String(parts[2])))
+        }
+        guard let best = rows.map(\.measure).max() else { return [] }
+        var out: [SinkRecord] = []
+        for row in rows.filter({ $0.measure == best }).sorted(by: { ($0.key, $0.value) < ($1.key, $1.value) }) {
+            results.emit(into: &out, stream: stream, key: row.key, value: row.value, checksum: row.measure)
+        }
+        return out
     }
 }
 
@@ -60,13 +101,14 @@ final class HotItemsLogic: PartitionLogic {
         results.lateEvents += counts.takeLateEvents().count
         let fired = counts.takeResults()
         guard !fired.isEmpty else { return }
-        let before = results.rows
+        var partials = 0
         forEachWindowMaximum(fired, measure: { $0 }) { r, _ in
-            results.emit(output, stream: "nexmark_q5", key: "\(r.window.start)|\(r.key)",
-                         value: "{\"auction\":\(r.key),\"num\":\(r.value),\"starttime\":\(r.window.start),\"endtime\":\(r.window.end)}",
-                         checksum: r.value)
+            WindowMaximumCombiner.emitPartial(output, stream: "nexmark_q5", window: r.window, measure: r.value,
+                                              key: "\(r.window.start)|\(r.key)",
+                                              value: "{\"auction\":\(r.key),\"num\":\(r.value),\"starttime\":\(r.window.start),\"endtime\":\(r.window.end)}")
+            partials += 1
         }
-        results.recordLatency(since: arrival, count: results.rows - before)
+        results.recordLatency(since: arrival, count: partials)
     }
 
     var counters: [String: Int] { ["rows": results.rows, "late events": results.lateEvents] }
@@ -172,15 +214,16 @@ final class HighestBidLogic: PartitionLogic {
         results.lateEvents += highest.takeLateEvents().count
         let fired = highest.takeResults()
         guard !fired.isEmpty else { return }
-        let before = results.rows
+        var partials = 0
         forEachWindowMaximum(fired, measure: { $0.price }) { r, _ in
             for b in r.value.bids {
-                results.emit(output, stream: "nexmark_q7", key: "\(r.window.start)|\(b.auction)|\(b.bidder)|\(b.dateTime)",
-                             value: "{\"auction\":\(b.auction),\"bidder\":\(b.bidder),\"price\":\(b.price),\"dateTime\":\(b.dateTime),\"starttime\":\(r.window.start)}",
-                             checksum: b.price)
+                WindowMaximumCombiner.emitPartial(output, stream: "nexmark_q7", window: r.window, measure: b.price,
+                                                  key: "\(r.window.start)|\(b.auction)|\(b.bidder)|\(b.dateTime)",
+                                                  value: "{\"auction\":\(b.auction),\"bidder\":\(b.bidder),\"price\":\(b.price),\"dateTime\":\(b.dateTime),\"starttime\":\(r.window.start)}")
+                partials += 1
             }
         }
-        results.recordLatency(since: arrival, count: results.rows - before)
+        results.recordLatency(since: arrival, count: partials)
     }
 
     var counters: [String: Int] { ["rows": results.rows, "late events": results.lateEvents] }

@@ -137,8 +137,9 @@ func runNexmark(_ arguments: [String]) throws {
     }
     for (p, line) in summary.engineStats.enumerated() { print("engine part-\(p): \(line)") }
     let fired = [.q5, .q7, .q8, .q11].contains(q)
-    let what = fired ? "watermark arrival at the partition -> rows emitted"
-                     : "source produced the record (1 in \(flags.sampleEvery) sampled) -> row emitted"
+    let what = [.q5, .q7].contains(q) ? "watermark arrival at the partition -> its partial rows handed to the combine stage"
+        : fired ? "watermark arrival at the partition -> rows emitted"
+        : "source produced the record (1 in \(flags.sampleEvery) sampled) -> row emitted"
     if total.latency.totalCount > 0 {
         let us = { (p: Double) in String(format: "%.1f", Double(total.latency.valueAtPercentile(p)) / 1000) }
         print("latency (\(what), per row) µs: p50 \(us(50)) p99 \(us(99)) p99.9 \(us(99.9)) max \(us(100))"

@@ -142,4 +142,75 @@ private struct ReferenceDedup {
                                                    options: DedupOptions(ttl: 10, keep: .last, mode: .approximateBloomOnly(expectedKeysPerTTL: 10, bitsPerKey: 10)))
         }
     }
+
+    @Test func aKeyKeptAfterItsTTLPassedIsForgottenAtTheNextWatermark() throws {
+        // Late events: kept at 100 with TTL 1,000 while the watermark is
+        // already 5,000. The reference forgets the key at the next watermark
+        // above 5,000, not at once.
+        for keep in [DedupKeep.first, .last] {
+            let h = try harness(DedupOptions(ttl: 1_000, keep: keep))
+            defer { try? h.close() }
+            try h.processWatermark(5_000)
+            #expect(try h.processElement(key: 1, timestamp: 100, 1).count == 1)
+            #expect(try h.processElement(key: 1, timestamp: 100, 2).count == (keep == .first ? 0 : 1))
+            try h.restartFromCheckpoint()                   // re-sends 5,000: not a new watermark
+            #expect(try h.processElement(key: 1, timestamp: 90, 3).isEmpty)
+            try h.processWatermark(5_001)
+            #expect(try h.processElement(key: 1, timestamp: 90, 4).map(\.replacesTimestamp) == [nil])
+            try h.processWatermark(.max - 1)
+            #expect(try h.stateEntryCount() == 0)
+        }
+    }
+
+    @Test func expiredKeysStayHiddenAfterARestartBeforeAnyWatermark() throws {
+        // A restart without the last watermark re-sent: keys that expired
+        // before the checkpoint but whose expiry bucket is still in the
+        // engine must not come back (the horizon is in the checkpoint).
+        let directory = NSTemporaryDirectory() + "dedup-horizon-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let options = StateBackendOptions.testing(cacheEntries: 4)
+        let make = { (backend: StateBackend) in
+            try DedupOperator<Int64Codec, Int>(backend: backend, name: "d", keyCodec: Int64Codec(),
+                                               options: DedupOptions(ttl: 1_000))
+        }
+        var backend = try StateBackend.open(at: directory + "/db", options: options)
+        var op = try make(backend)
+        for key in Int64(0)..<20 { try op.processElement(Event(key: key, timestamp: 1_000 + key * 10, payload: 0)) }
+        try op.processWatermark(2_050)                      // keys 0...5 expired (1,000 + 10k + 1,000 ≤ 2,050)
+        try backend.checkpoint(to: directory + "/checkpoint")
+        try backend.close()
+        backend = try StateBackend.open(at: directory + "/checkpoint", options: options)
+        defer { try? backend.close() }
+        op = try make(backend)
+        for key in Int64(0)..<20 { try op.processElement(Event(key: key, timestamp: 2_100, payload: 1)) }
+        #expect(op.takeOutput().map(\.event.key) == Array(0...5))
+        try op.processWatermark(.max - 1)
+        #expect(try backend.entryCount(ofStateNamed: "d/kept") == 0)
+    }
+
+    @Test func expiryBucketsAreDroppedOnceTheWatermarkPassesThem() throws {
+        let h = try harness(DedupOptions(ttl: 1_000, keep: .last), backend: .testing(cacheEntries: 16))
+        defer { try? h.close() }
+        for key in Int64(0)..<100 { try h.processElement(key: key, timestamp: key * 10, 0) }
+        #expect(try h.stateEntryCount() == 100)                 // no watermark yet: no horizon entry
+        try h.processWatermark(1_499)                           // expiries 1,000...1,499 passed: bucket 2 dropped
+        #expect(h.op.statistics.expired == 50)
+        #expect(try h.stateEntryCount() == 50 + 1)              // 50 entries and the horizon
+        try h.processWatermark(1_990)                           // all expired, bucket 3 (≤ 1,999) still there
+        #expect(try h.processElement(key: 99, timestamp: 1_995, 1).map(\.replacesTimestamp) == [nil])
+        #expect(h.op.statistics.expired == 51)                  // key 99, found expired when kept again
+        #expect(try h.processElement(key: 0, timestamp: 1_995, 1).map(\.replacesTimestamp) == [nil])
+        #expect(h.op.statistics.expired == 51)                  // key 0 was counted with bucket 2
+        try h.processWatermark(1_999)
+        #expect(h.op.statistics.expired == 100)
+        #expect(try h.stateEntryCount() == 2 + 1)               // keys 0 and 99 (expire at 2,995) and the horizon
+        try h.processWatermark(2_995)                           // expired, but bucket 5 (≤ 2,999) stays
+        #expect(try h.processElement(key: 0, timestamp: 1_996, 2).map(\.replacesTimestamp) == [nil])
+        #expect(h.op.statistics.expired == 101)                 // key 0 again (kept now until 2,996)
+        #expect(try h.stateEntryCount() == 2 + 1)
+        try h.processWatermark(2_999)
+        #expect(h.op.statistics.expired == 103)                 // keys 0 and 99 with bucket 5
+        #expect(try h.stateEntryCount() == 0)
+    }
 }

@@ -104,4 +104,30 @@ import Testing
             #expect(recovered == expected, "\(query)")
         }
     }
+
+    @Test("q5 and q7 give the same rows with one and three partitions (combine stage), also across a crash")
+    func globalMaximumAcrossPartitions() throws {
+        var random = StateTestRandom(seed: Self.seed ^ 0x5A)
+        for query in [NexmarkQuery.q5, .q7] {
+            let one = StateTestDirectory("nexmark-p1"), three = StateTestDirectory("nexmark-p3")
+            let crashed = StateTestDirectory("nexmark-p3-crash")
+            defer { one.remove(); three.remove(); crashed.remove() }
+            let (single, singleResults) = try Self.run(query, partitions: 1, dir: one.path)
+            let (split, splitResults) = try Self.run(query, partitions: 3, dir: three.path)
+            // Partitions commit no rows of their own; the combine stage's rows come last.
+            #expect(single.count == 2 && split.count == 4)
+            #expect(single.dropLast().allSatisfy(\.isEmpty) && split.dropLast().allSatisfy(\.isEmpty))
+            #expect(!single.last!.isEmpty)
+            #expect(split.last! == single.last!, "\(query)")
+            #expect(Self.sorted(single.last!) == Self.sorted(Self.reference.rows(query)), "\(query)")
+            #expect(splitResults.rows == singleResults.rows && splitResults.checksum == singleResults.checksum)
+            for _ in 0..<2 {
+                let crashAt = UInt64.random(in: 5_000..<35_000, using: &random)
+                print("nexmark \(query.rawValue), 3 partitions: crash after \(crashAt) records (seed \(Self.seed))")
+                _ = try Self.run(query, partitions: 3, crashAfter: crashAt, dir: crashed.path)
+            }
+            let (recovered, _) = try Self.run(query, partitions: 3, dir: crashed.path)
+            #expect(recovered == split, "\(query)")
+        }
+    }
 }

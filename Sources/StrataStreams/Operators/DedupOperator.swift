@@ -82,17 +82,25 @@ public struct DedupStatistics: Sendable, Hashable {
     public var stale = 0
     /// Engine lookups the Bloom filter front end made unnecessary.
     public var lookupsSkipped = 0
-    /// Keys expired (timers fired and state cleared).
+    /// Keys forgotten because their TTL passed: in event time, keys found
+    /// expired when kept again plus the keys of each expiry bucket dropped
+    /// (a bucket goes once the watermark passes every expiry in it, so a key
+    /// is counted up to half a TTL after it expired; reads ignore it at
+    /// once). Processing time: always 0 (entries expire by themselves).
     public var expired = 0
 }
 
 /// Deduplication per key within a TTL (operators.md "Dedup").
 ///
-/// State (exact modes): one value per key — the timestamp of the kept
-/// event — in a `ValueState` named `<name>/seen` (write-back cached); in
-/// event time an expiry timer per key (`<name>/expiry`) at kept timestamp
-/// + TTL clears it when the watermark passes, in processing time the value
-/// carries a TTL (hidden at once when expired, removed by compaction).
+/// State (exact modes): one entry per key — the timestamp of the kept
+/// event. In event time it lives in `<name>/kept`, grouped by expiry bucket
+/// (half a TTL of expiry times per bucket, `ExpiryBucketedTimestamps`): a
+/// key is forgotten at the first watermark ≥ kept timestamp + TTL that
+/// follows its keeping (reads ignore it from then on), and a whole bucket is
+/// removed with one range deletion once the watermark has passed every
+/// expiry in it — no timer, read or delete per key. In processing time it
+/// is a `ValueState` named `<name>/seen` whose values carry a TTL (hidden at
+/// once when expired, removed by compaction). Both are write-back cached.
 /// After the last watermark every key has expired: the state is empty.
 ///
 /// Thread safety: one thread (the backend's).
@@ -105,8 +113,10 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     public let name: String
     /// Its options.
     public let options: DedupOptions
+    /// Processing time: the kept timestamps, with a TTL.
     private let seen: ValueState<Int64Codec>?
-    private let timers: TimerService?
+    /// Event time: the kept timestamps by expiry bucket.
+    private let kept: ExpiryBucketedTimestamps?
     private let bloomState: ValueState<BytesCodec>?
     private var bloom: GenerationalBloom?
     private var output: [DedupOutput<Key, Payload>] = []
@@ -139,15 +149,27 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
                 throw StrataError(.invalidArgument, "dedup '\(name)': keep-last needs exact state (the approximate mode keeps no timestamps)")
             }
             seen = nil
-            timers = nil
+            kept = nil
             bloomState = try backend.valueState(StateDescriptor("\(name)/bloom"), valueCodec: BytesCodec())
             try loadBloom()
         } else {
-            let ttl = options.timeDomain == .processingTime ? StateTTL(milliseconds: options.ttl) : nil
-            seen = try backend.valueState(StateDescriptor("\(name)/seen", ttl: ttl), valueCodec: Int64Codec())
-            timers = options.timeDomain == .eventTime ? try backend.timerService(named: "\(name)/expiry") : nil
             bloomState = nil
-            if bloom != nil { try rebuildBloomFromState() }
+            if options.timeDomain == .processingTime {
+                seen = try backend.valueState(StateDescriptor("\(name)/seen", ttl: StateTTL(milliseconds: options.ttl)),
+                                              valueCodec: Int64Codec())
+                kept = nil
+                if bloom != nil { try rebuildBloomFromState() }
+            } else {
+                seen = nil
+                // Exact with a front end: the filter must hold every live key
+                // (a miss skips the engine), so it is rebuilt from the state.
+                var rebuilt = bloom
+                kept = try ExpiryBucketedTimestamps(backend: backend, name: "\(name)/kept", ttl: options.ttl) { key, expiry in
+                    rebuilt?.insert(key, expiry: expiry)
+                }
+                bloom = rebuilt
+                backend.register(kept!)
+            }
         }
         if let bloomState { backend.register(BloomPersister(self, bloomState)) }
     }
@@ -156,7 +178,7 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     public var stateNames: [String] {
         switch options.mode {
         case .approximateBloomOnly: ["\(name)/bloom"]
-        default: options.timeDomain == .eventTime ? ["\(name)/seen", "\(name)/expiry"] : ["\(name)/seen"]
+        default: options.timeDomain == .eventTime ? ["\(name)/kept"] : ["\(name)/seen"]
         }
     }
 
@@ -166,6 +188,10 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     /// duplicate or stale.
     public func processElement(_ event: Event<Key, Payload>) throws {
         let key = backend.stateKey(event.key, codec: keyCodec)
+        if let kept {
+            try processEventTime(event, key: key, kept: kept)
+            return
+        }
         let expiry = options.timeDomain == .eventTime ? event.timestamp &+ options.ttl : backend.now &+ options.ttl
         guard let seen else {
             // Approximate: the filter alone decides.
@@ -196,11 +222,33 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
             }
         }
         try seen.update(event.timestamp, for: key)
-        // One expiry timer per key: a keep-last update that moves the expiry
-        // forward leaves the timer where it is, and the timer re-arms itself
-        // at the new expiry when it fires (no timer write per update).
-        if stored == nil { try timers?.register(KeyedTimer(timestamp: expiry, key: key)) }
         bloom?.insert(key.encoded, expiry: expiry)
+        emit(event, replaces: stored)
+    }
+
+    /// Event time, exact modes.
+    private func processEventTime(_ event: Event<Key, Payload>, key: StateKey, kept: ExpiryBucketedTimestamps) throws {
+        var stored: Int64? = nil
+        if let bloom, !bloom.mayContain(key.encoded) {
+            statistics.lookupsSkipped += 1
+        } else {
+            stored = try kept.live(key)?.kept
+        }
+        switch options.keep {
+        case .first:
+            if stored != nil {
+                statistics.duplicates += 1
+                return
+            }
+        case .last:
+            if let stored, event.timestamp < stored {
+                statistics.stale += 1
+                return
+            }
+        }
+        try kept.keep(event.timestamp, for: key)
+        bloom?.insert(key.encoded, expiry: kept.expiry(keptAt: event.timestamp))
+        statistics.expired = kept.expired
         emit(event, replaces: stored)
     }
 
@@ -214,18 +262,9 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     public func processWatermark(_ watermark: Int64) throws {
         guard watermark > self.watermark else { return }
         self.watermark = watermark
-        if let timers, let seen {
-            try timers.fire(upTo: watermark) { timer in
-                guard let stored = try seen.value(for: timer.key) else { return }
-                let expiry = stored &+ options.ttl
-                if expiry > timer.timestamp {
-                    // Kept again since the timer was set (keep-last): re-arm at the new expiry.
-                    try timers.register(KeyedTimer(timestamp: expiry, key: timer.key))
-                    return
-                }
-                try seen.clear(for: timer.key)
-                statistics.expired += 1
-            }
+        if let kept {
+            kept.advance(to: watermark)
+            statistics.expired = kept.expired
         }
         if options.timeDomain == .eventTime { bloom?.expire(upTo: watermark) }
     }
@@ -247,8 +286,9 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
 
     // MARK: Bloom filter persistence and rebuild
 
-    /// Exact mode with a front end: the filter must hold every key in state
-    /// (a miss skips the engine), so it is rebuilt from the state on open.
+    /// Processing time, exact mode with a front end: the filter must hold
+    /// every key in state (a miss skips the engine), so it is rebuilt from
+    /// the state on open.
     private func rebuildBloomFromState() throws {
         guard let seen else { return }
         let range = (StateKeyLayout.stateLowerBound(seen.id), StateKeyLayout.stateUpperBound(seen.id))

@@ -21,31 +21,36 @@ public protocol EpochCommitter: AnyObject {
 /// epoch's barrier; when checkpoint E is complete the file is renamed to
 /// `epoch-E.jsonl` (atomic), which commits it. Recovery renames staged
 /// files of complete epochs and deletes those of later epochs, which the
-/// replay writes again.
+/// replay writes again. With a combine stage its final rows are one more
+/// writer, index `partitions`, in `outputs/combined/`.
 final class EpochOutputs {
     let root: String
     let partitions: Int
+    /// Writers: the partitions, and the combine stage if there is one.
+    let writers: Int
 
-    init(root: String, partitions: Int) {
+    init(root: String, partitions: Int, combined: Bool = false) {
         self.root = root
         self.partitions = partitions
+        self.writers = partitions + (combined ? 1 : 0)
     }
 
-    func partitionDirectory(_ p: Int) -> String { "\(root)/part-\(p)" }
+    /// Writer `p`'s directory: `part-p`, or `combined` for the combine stage.
+    func partitionDirectory(_ p: Int) -> String { p < partitions ? "\(root)/part-\(p)" : "\(root)/combined" }
     static func fileName(_ epoch: UInt64) -> String { "epoch-\(String(format: "%010llu", epoch)).jsonl" }
 
     func stagedPath(_ p: Int, _ epoch: UInt64) -> String { "\(partitionDirectory(p))/\(Self.fileName(epoch)).tmp" }
     func committedPath(_ p: Int, _ epoch: UInt64) -> String { "\(partitionDirectory(p))/\(Self.fileName(epoch))" }
 
     func prepare() throws {
-        for p in 0..<partitions {
+        for p in 0..<writers {
             try FileManager.default.createDirectory(atPath: partitionDirectory(p), withIntermediateDirectories: true)
         }
     }
 
     /// Makes epoch `epoch` visible: renames every partition's staged file.
     func commit(_ epoch: UInt64) throws {
-        for p in 0..<partitions {
+        for p in 0..<writers {
             let staged = stagedPath(p, epoch)
             if FileManager.default.fileExists(atPath: staged) {
                 guard rename(staged, committedPath(p, epoch)) == 0 else {
@@ -58,7 +63,7 @@ final class EpochOutputs {
 
     /// After a restart from checkpoint `complete`: commit staged epochs ≤ it, delete later ones.
     func recover(lastComplete complete: UInt64) throws {
-        for p in 0..<partitions {
+        for p in 0..<writers {
             let dir = partitionDirectory(p)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
                 guard let epoch = Self.epoch(ofFile: name) else { continue }
@@ -81,10 +86,11 @@ final class EpochOutputs {
         return UInt64(digits)
     }
 
-    /// The committed rows of one epoch, all partitions, partition order.
+    /// The committed rows of one epoch, all partitions in partition order,
+    /// then the combine stage's.
     func records(ofEpoch epoch: UInt64) throws -> [SinkRecord] {
         var out: [SinkRecord] = []
-        for p in 0..<partitions {
+        for p in 0..<writers {
             let path = committedPath(p, epoch)
             guard FileManager.default.fileExists(atPath: path) else { continue }
             out += try Self.read(path)
@@ -111,20 +117,25 @@ final class EpochOutputs {
     }
 
     /// Every committed row, per partition in epoch order (what a reader of
-    /// the JSON-lines sink sees).
+    /// the JSON-lines sink sees), then — if the job has a combine stage —
+    /// its final rows in epoch order.
     static func committedRecords(root: String) throws -> [[SinkRecord]] {
         var result: [[SinkRecord]] = []
         var p = 0
         while FileManager.default.fileExists(atPath: "\(root)/part-\(p)") {
-            let dir = "\(root)/part-\(p)"
-            let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-                .filter { $0.hasSuffix(".jsonl") && epoch(ofFile: $0) != nil }.sorted()
-            var rows: [SinkRecord] = []
-            for name in names { rows += try read("\(dir)/\(name)") }
-            result.append(rows)
+            result.append(try committed(in: "\(root)/part-\(p)"))
             p += 1
         }
+        if FileManager.default.fileExists(atPath: "\(root)/combined") { result.append(try committed(in: "\(root)/combined")) }
         return result
+    }
+
+    private static func committed(in dir: String) throws -> [SinkRecord] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasSuffix(".jsonl") && epoch(ofFile: $0) != nil }.sorted()
+        var rows: [SinkRecord] = []
+        for name in names { rows += try read("\(dir)/\(name)") }
+        return rows
     }
 }
 
@@ -160,6 +171,12 @@ final class StagedEpochWriter {
             try handle!.write(contentsOf: Data(pending))
             pending.removeAll(keepingCapacity: true)
         }
+    }
+
+    /// Closes the current file if its epoch is ≤ `epoch` (the combine
+    /// stage's file when epoch `epoch` commits).
+    func close(ifAtMost epoch: UInt64) throws {
+        if handle != nil && self.epoch <= epoch { try close() }
     }
 
     /// Writes, fsyncs and closes the current epoch's file (at its barrier).

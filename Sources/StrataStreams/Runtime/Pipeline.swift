@@ -69,7 +69,9 @@ struct BarrierAcks {
 /// `EpochCommitter`). A restart opens the latest complete checkpoint,
 /// restores every partition's state, finishes or discards staged output,
 /// seeks the source and replays: the committed output equals a
-/// failure-free run's.
+/// failure-free run's. An optional combine stage (`PartialResultCombiner`)
+/// turns the partitions' partial results of each watermark into global
+/// rows (docs/pipeline.md, "Combine stage").
 ///
 /// Thread safety: `run` blocks its caller (the source thread) and starts
 /// one thread per partition; one run at a time per directory.
@@ -81,12 +83,16 @@ public final class Pipeline<Source: ReplayableSource> {
     private let timestamp: (Record) -> Int64
     private let makeLogic: (PartitionContext) throws -> any PartitionLogic<Record>
     private let committers: [any EpochCommitter]
+    private let combiner: (any PartialResultCombiner)?
 
     /// A pipeline over `source`: `key` gives the bytes a record is
     /// partitioned by (the same key its operators use), `timestamp` its
-    /// event time; `logic` builds a partition's operator chain.
+    /// event time; `logic` builds a partition's operator chain; `combiner`,
+    /// if any, is the second stage that combines the partitions' partial
+    /// results (`OutputCollector.emitPartial`) into final rows.
     public init(options: PipelineOptions, source: Source, key: @escaping (Record) -> [UInt8],
                 timestamp: @escaping (Record) -> Int64, committers: [any EpochCommitter] = [],
+                combiner: (any PartialResultCombiner)? = nil,
                 logic: @escaping (PartitionContext) throws -> any PartitionLogic<Record>) throws {
         guard options.partitions >= 1, options.partitions <= options.maxParallelism,
               (1...32_768).contains(options.maxParallelism) else {
@@ -98,6 +104,7 @@ public final class Pipeline<Source: ReplayableSource> {
         self.routingKey = key
         self.timestamp = timestamp
         self.committers = committers
+        self.combiner = combiner
         self.makeLogic = logic
     }
 
@@ -138,7 +145,8 @@ public final class Pipeline<Source: ReplayableSource> {
     }
 
     /// Every row committed to the JSON-lines sink of the pipeline in
-    /// `directory`, per partition in commit order.
+    /// `directory`, per partition in commit order; with a combine stage,
+    /// one more array last: its final rows in commit order.
     public static func committedOutput(directory: String) throws -> [[SinkRecord]] {
         try EpochOutputs.committedRecords(root: "\(directory)/outputs")
     }
@@ -148,7 +156,7 @@ public final class Pipeline<Source: ReplayableSource> {
     public func run() throws -> PipelineSummary {
         let fm = FileManager.default
         try fm.createDirectory(atPath: checkpointsDir, withIntermediateDirectories: true)
-        let outputs = EpochOutputs(root: "\(root)/outputs", partitions: options.partitions)
+        let outputs = EpochOutputs(root: "\(root)/outputs", partitions: options.partitions, combined: combiner != nil)
         try outputs.prepare()
         var summary = PipelineSummary()
         let started = ContinuousClock.now
@@ -193,8 +201,12 @@ public final class Pipeline<Source: ReplayableSource> {
 
         let metrics = options.metricsPrefix.map { PipelineMetrics(prefix: $0, factory: options.metricsFactory) }
 
-        // Partitions.
+        // Partitions, and the combine stage they report to.
         let acks = AckBoard()
+        let combine = combiner.map {
+            CombineStage(combiner: $0, partitions: options.partitions,
+                         writer: StagedEpochWriter(outputs: outputs, partition: options.partitions), keepRows: !committers.isEmpty)
+        }
         let queues = (0..<options.partitions).map { _ in BoundedQueue<Handoff<PartitionItem<Record>>>(capacity: options.queueBatches) }
         let finished = DispatchSemaphore(value: 0)
         for p in 0..<options.partitions {
@@ -207,7 +219,7 @@ public final class Pipeline<Source: ReplayableSource> {
             let worker = PartitionWorker<Record>(index: p, backend: backend, logic: logic, store: stores[p], queue: queues[p],
                                          writer: StagedEpochWriter(outputs: outputs, partition: p), acks: acks,
                                          firstEpoch: epoch, initialWatermark: watermark, finished: finished,
-                                         keepRows: !committers.isEmpty,
+                                         keepRows: !committers.isEmpty, combine: combine,
                                          engineMetrics: metrics?.engineReporter(backend.database, partition: p))
             let box = Handoff(value: worker)
             let thread = Thread { box.value.run() }
@@ -260,6 +272,9 @@ public final class Pipeline<Source: ReplayableSource> {
                 let meta = PipelineCheckpoint(epoch: next, position: sent.1, maxTimestamp: sent.2, watermark: sent.3,
                                               partitionCheckpoints: ids, partitions: options.partitions,
                                               maxParallelism: options.maxParallelism)
+                // Every partition passed barrier `next`: the combine stage has
+                // staged all final rows of the epoch; make them durable first.
+                try combine?.finishEpoch(next)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 try writeFileAtomically(try encoder.encode(meta), to: "\(checkpointsDir)/epoch-\(next).json")
@@ -270,6 +285,7 @@ public final class Pipeline<Source: ReplayableSource> {
                     let inMemory = acks.withLock { $0.epochRows.removeValue(forKey: next) } ?? [:]
                     if inMemory.count == options.partitions {
                         for p in 0..<options.partitions { rows += inMemory[p]! }
+                        rows += combine?.takeRows(next) ?? []
                     } else {
                         rows = try outputs.records(ofEpoch: next)
                     }
@@ -372,7 +388,7 @@ public final class Pipeline<Source: ReplayableSource> {
             for (_, counters) in state.counters {
                 for (name, value) in counters { summary.counters[name, default: 0] += value }
             }
-            summary.outputs = state.rows.values.reduce(0, +)
+            summary.outputs = state.rows.values.reduce(0, +) + (combine?.rowsWritten ?? 0)
             summary.engineStats = (0..<options.partitions).map { state.engine[$0] ?? "" }
         }
         for store in stores { store.close() }
@@ -418,12 +434,15 @@ private final class PartitionWorker<Record> {
     /// Publishes the engine's figures at every checkpoint (nil: metrics off).
     let engineMetrics: MetricsReporter?
     var rowsAtLastBarrier: UInt64 = 0
+    /// The second stage this partition reports its partials to (nil: none).
+    let combine: CombineStage?
 
     init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
          queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
          firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool,
-         engineMetrics: MetricsReporter?) {
+         combine: CombineStage?, engineMetrics: MetricsReporter?) {
         self.keepRows = keepRows
+        self.combine = combine
         self.engineMetrics = engineMetrics
         self.index = index
         self.backend = backend
@@ -449,11 +468,21 @@ private final class PartitionWorker<Record> {
                 switch item {
                 case .records(let records):
                     for (record, ts) in records { try logic.process(record, timestamp: ts, output: output) }
+                    guard output.partials.isEmpty else {
+                        throw StrataError(.invalidArgument, "pipeline: partial results emitted while processing records;"
+                                          + " emit them while processing a watermark")
+                    }
                     try drainOutput()
                 case .watermark(let w):
                     watermark = w
                     try logic.processWatermark(w, output: output)
                     try drainOutput()
+                    if let combine {
+                        try combine.report(partition: index, watermark: w, epoch: epoch, partials: output.partials)
+                        output.partials.removeAll(keepingCapacity: true)
+                    } else if !output.partials.isEmpty {
+                        throw StrataError(.invalidArgument, "pipeline: partial results emitted, but the pipeline has no combiner")
+                    }
                 case .barrier(let e):
                     try writer.close()
                     try backend.flush()

@@ -21,6 +21,16 @@ public struct SinkRecord: Codable, Sendable, Hashable {
 /// Collects what a partition emits while it processes records and watermarks.
 public final class OutputCollector {
     var records: [SinkRecord] = []
+    var partials: [SinkRecord] = []
+    /// Emits a partial result for the pipeline's combine stage
+    /// (`PartialResultCombiner`): combined with the other partitions'
+    /// partials of the same `stream` and `group` once every partition has
+    /// processed the current watermark. Only while processing a watermark
+    /// (`PartitionLogic.processWatermark`), and only in a pipeline with a
+    /// combiner: anything else fails the run with `.invalidArgument`.
+    public func emitPartial(stream: String, group: String, value: String) {
+        partials.append(SinkRecord(stream: stream, key: group, value: value))
+    }
     /// Emits one row.
     public func emit(stream: String, key: String, value: String) {
         records.append(SinkRecord(stream: stream, key: key, value: value))
