@@ -60,7 +60,8 @@ struct CompactionIteratorTests {
     func operandsOnly() throws {
         let t = Self.memtable([("a", 5, .merge, "p"), ("a", 6, .merge, "q"), ("a", 7, .merge, "r")])
         #expect(try Self.run(t) == [Entry(key: "a", sequence: 7, type: Self.merge, value: "p,q,r")])
-        #expect(try Self.run(t, bottommost: true) == [Entry(key: "a", sequence: 7, type: Self.value, value: "p,q,r")])
+        // At the bottom, older than every snapshot: the merged value gets sequence 0.
+        #expect(try Self.run(t, bottommost: true) == [Entry(key: "a", sequence: 0, type: Self.value, value: "p,q,r")])
     }
 
     struct NoPartial: MergeOperator {
@@ -83,7 +84,7 @@ struct CompactionIteratorTests {
             Entry(key: "a", sequence: 5, type: Self.merge, value: "p"),
         ])
         #expect(try Self.run(t, bottommost: true, mergeOperator: NoPartial()) == [
-            Entry(key: "a", sequence: 6, type: Self.value, value: "_pq"),
+            Entry(key: "a", sequence: 0, type: Self.value, value: "_pq"),
         ])
     }
 
@@ -103,8 +104,11 @@ struct CompactionIteratorTests {
         let out = try Self.run(t, snapshots: [5])
         #expect(out == [Entry(key: "a", sequence: 7, type: Self.merge, value: "q,r"),
                         Entry(key: "a", sequence: 5, type: Self.value, value: "x,p")])
-        // Bottommost does not allow a full merge of the newer stripe either.
-        #expect(try Self.run(t, snapshots: [5], bottommost: true) == out)
+        // Bottommost does not allow a full merge of the newer stripe either;
+        // the value of the oldest stripe (at or below every snapshot) gets sequence 0.
+        #expect(try Self.run(t, snapshots: [5], bottommost: true) == [
+            Entry(key: "a", sequence: 7, type: Self.merge, value: "q,r"),
+            Entry(key: "a", sequence: 0, type: Self.value, value: "x,p")])
         // Snapshot 4 sits between the value and the operands: the value stays for it.
         #expect(try Self.run(t, snapshots: [4]) == [
             Entry(key: "a", sequence: 7, type: Self.merge, value: "p,q,r"),
@@ -173,16 +177,32 @@ struct CompactionIteratorTests {
         ])
         // Bottommost, no snapshot: removed values vanish.
         #expect(try Self.run(t, bottommost: true, filter: Recording()).map(\.key) == ["b", "c", "e"])
-        // Snapshot 4: entries at or below 4 are visible to it and untouched;
-        // d@9 is newer and filtered (to a deletion, since d@4 stays for the snapshot).
+        // Snapshot 4: entries at or below 4 are visible to it and untouched
+        // but for their sequence, 0 at the bottom; d@9 is newer and filtered
+        // (to a deletion, since d@4 stays for the snapshot).
         #expect(try Self.run(t, snapshots: [4], bottommost: true, filter: Recording()) == [
-            Entry(key: "a", sequence: 1, type: Self.value, value: "drop"),
-            Entry(key: "b", sequence: 2, type: Self.value, value: "swap"),
-            Entry(key: "c", sequence: 3, type: Self.value, value: "keep"),
+            Entry(key: "a", sequence: 0, type: Self.value, value: "drop"),
+            Entry(key: "b", sequence: 0, type: Self.value, value: "swap"),
+            Entry(key: "c", sequence: 0, type: Self.value, value: "keep"),
             Entry(key: "d", sequence: 9, type: Self.deletion, value: ""),
-            Entry(key: "d", sequence: 4, type: Self.value, value: "drop"),
+            Entry(key: "d", sequence: 0, type: Self.value, value: "drop"),
             Entry(key: "e", sequence: 5, type: Self.value, value: "swapped"),
         ])
+    }
+
+    @Test("at the bottom, values older than every snapshot are written with sequence 0; newer ones keep theirs")
+    func zeroedSequences() throws {
+        let t = Self.memtable([("a", 3, .value, "x"), ("a", 8, .value, "y"), ("b", 4, .value, "z"), ("c", 9, .deletion, "")])
+        #expect(try Self.run(t, bottommost: true) == [Entry(key: "a", sequence: 0, type: Self.value, value: "y"),
+                                                       Entry(key: "b", sequence: 0, type: Self.value, value: "z")])
+        #expect(try Self.run(t, snapshots: [5], bottommost: true) == [
+            Entry(key: "a", sequence: 8, type: Self.value, value: "y"),
+            Entry(key: "a", sequence: 0, type: Self.value, value: "x"),
+            Entry(key: "b", sequence: 0, type: Self.value, value: "z"),
+            Entry(key: "c", sequence: 9, type: Self.deletion, value: ""),
+        ])
+        // Not at the bottom: sequences stay.
+        #expect(try Self.run(t).map(\.sequence) == [8, 4, 9])
     }
 
     @Test("entries covered by a range tombstone of their stripe are dropped")
