@@ -14,6 +14,10 @@ swift test --skip-build
 tools/strata-crash-test --cycles=20 --seed=1 --max_seconds=50
 # The same with universal compaction (merges, range deletions, families, checkpoints in the mix).
 tools/strata-crash-test --compaction_style=1 --cycles=8 --seed=2 --max_seconds=25
+# With the stress compaction filter (changes and removals the verifier models
+# exactly; 2,000 keys so snapshot checks and filtered keys meet often).
+tools/strata-crash-test --enable_compaction_filter=1 --keys=2000 --cycles=8 --seed=3 --max_seconds=20
+tools/strata-crash-test --enable_compaction_filter=1 --compaction_style=1 --keys=2000 --cycles=6 --seed=4 --max_seconds=15
 # Whitebox: the run kills itself at each named kill point in turn
 # (a build with -DSTRATA_KILL_POINTS in .build-killpoints).
 tools/strata-crash-test --kill_point=all --cycles=10 --seed=1 --max_seconds=40

@@ -1,3 +1,4 @@
+import Glibc
 import Strata
 
 /// The decoders under fuzzing, by target name (the libFuzzer executables
@@ -78,4 +79,32 @@ struct InputRandom {
     }
 
     mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
+}
+
+/// A writable in-memory file that only collects what is appended (the
+/// log round trip's output), without a file system around it.
+///
+/// Thread safety: one owner.
+final class BytesSink: WritableFile {
+    let path: String
+    private(set) var bytes: [UInt8] = []
+    var size: UInt64 { UInt64(bytes.count) }
+
+    init(path: String) {
+        self.path = path
+        bytes.reserveCapacity(1 << 17)
+    }
+
+    func append(_ data: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: data) }
+    func flush() throws {}
+    func sync() throws {}
+    func close() throws {}
+}
+
+/// `a == b` through memcmp: `Array ==` is specialised into the target and
+/// instrumented per byte, which made comparing a 128 KiB round trip cost
+/// more than writing it.
+func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    return a.withUnsafeBytes { x in b.withUnsafeBytes { y in a.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
 }

@@ -42,7 +42,7 @@ struct CrashDriver {
         var killsByPoint: [String: Int] = [:]
         let start = now()
         print("crash test: seed \(config.seed), \(cycles) cycles, \(config.threads) threads, \(config.keys) keys, "
-            + "\(config.families) column families, reopen every \(config.reopenSeconds) s, kill after \(killMinMilliseconds)–\(killMaxMilliseconds) ms, db \(config.db)")
+            + "\(config.families) column families\(config.compactionFilter ? ", compaction filter on" : ""), reopen every \(config.reopenSeconds) s, kill after \(killMinMilliseconds)–\(killMaxMilliseconds) ms, db \(config.db)")
         for cycle in 1...max(1, cycles) {
             if maxSeconds > 0 && now() - start > maxSeconds {
                 print("stopping after \(done) cycles: --max_seconds=\(Int(maxSeconds)) reached")
@@ -107,6 +107,9 @@ struct CrashDriver {
         if !killsByPoint.isEmpty {
             print("kills by point: " + killsByPoint.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
+        if config.compactionFilter, let state = try? ExpectedState(path: config.expectedPath, keys: config.keys * config.families) {
+            print(FilterContext.summary(state))
+        }
         print("\(done) cycles, \(lost) lost acknowledged writes, \(wrong) wrong reads")
         return lost == 0 && wrong == 0 ? 0 : 3
     }
@@ -117,7 +120,8 @@ struct CrashDriver {
          "--keys=\(config.keys)", "--sync_percent=\(config.syncPercent)",
          "--range_deletes=\(config.rangeDeletes ? 1 : 0)", "--merges=\(config.merges ? 1 : 0)",
          "--checkpoints=\(config.checkpoints ? 1 : 0)", "--column_families=\(config.families)",
-         "--reopen_seconds=\(config.reopenSeconds)", "--compaction_style=\(config.universal ? 1 : 0)"]
+         "--reopen_seconds=\(config.reopenSeconds)", "--compaction_style=\(config.universal ? 1 : 0)",
+         "--enable_compaction_filter=\(config.compactionFilter ? 1 : 0)"]
             + (config.disableWAL ? ["--disable_wal"] : [])
     }
 

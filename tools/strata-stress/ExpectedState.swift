@@ -134,19 +134,33 @@ final class ExpectedState: @unchecked Sendable {
 
     /// The state a stored value stands for; nil if it is not a value this
     /// tool could have written for `key` (a wrong read).
+    /// With the compaction filter on, `f<generation>:…` is the value of
+    /// that generation as the filter changed it (`StressCompactionFilter`),
+    /// for the generations it changes only.
     static func decode(_ key: Int, _ value: [UInt8]?) -> Entry? {
         guard let value else { return .absent }
-        guard value.first == UInt8(ascii: "g"), let colon = value.firstIndex(of: UInt8(ascii: ":")),
-              let generation = UInt32(String(decoding: value[1..<colon], as: UTF8.self)),
-              Self.value(key, generation) == value else { return nil }
+        var written = value
+        if compactionFilter && value.first == UInt8(ascii: "f") { written[0] = UInt8(ascii: "g") }
+        guard let generation = generation(of: written), Self.value(key, generation) == written,
+              written == value || changedByFilter(generation) else { return nil }
         return Entry(generation: generation, exists: true)
     }
 
     /// True if `actual` is what an expected `entry` allows (an absent key
-    /// matches any generation of absence).
+    /// matches any generation of absence; with the compaction filter on, a
+    /// value the filter removes may read as absent).
     static func matches(_ actual: Entry, _ entry: Entry) -> Bool {
-        actual.exists ? entry == actual : !entry.exists
+        if actual.exists { return entry == actual }
+        return !entry.exists || removedByFilter(entry.generation)
     }
+
+    /// Adds to header slot `slot` (2–7 are free: the compaction filter's counters).
+    func addToHeader(_ slot: Int, _ count: Int) {
+        base[slot] &+= UInt64(count)
+    }
+
+    /// Header slot `slot`.
+    func header(_ slot: Int) -> UInt64 { base[slot] }
 }
 
 /// A stress-tool failure: printed, non-zero exit.

@@ -11,6 +11,7 @@ let usage = """
       strata-stress --db=DIR [--seed=N] [--threads=N] [--keys=N] [--duration=SECONDS]
                     [--sync_percent=P] [--range_deletes=0|1] [--merges=0|1] [--checkpoints=0|1] [--compaction_style=0|1]
                     [--column_families=N] [--reopen_seconds=S] [--disable_wal] [--expected_state=FILE]
+                    [--enable_compaction_filter=0|1]
           Verifies DIR against the expected state, prints "ready", then runs
           puts, deletes, merges, batches over several column families, range
           deletions, gets, scans, snapshot reads, flushes, compactions and
@@ -40,6 +41,11 @@ let usage = """
           Table.synced, CURRENT.rename, CURRENT.renamed) with probability 1/N
           per pass; "all" takes the next point each cycle; the summary counts
           kills by point.
+      --enable_compaction_filter=1: every family gets the stress compaction
+        filter (tools/strata-stress/StressFilter.swift): values of some
+        generations are changed or removed, which the verifier models exactly,
+        and old versions of keys the expected state says are deleted are
+        removed (db_stress's DbStressCompactionFilter).
       --disable_wal is a negative control: a kill then loses acknowledged
       writes, and the crash test must report them.
       The expected state defaults to DIR.expected (beside the database).
@@ -50,7 +56,8 @@ func runMain() -> Int32 {
         let flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
         let allowed: Set<String> = ["compaction_style", "db", "seed", "threads", "keys", "duration", "sync_percent", "expected_state",
                                     "verify_only", "crash_test", "range_deletes", "disable_wal", "cycles", "kill_min_ms", "kill_max_ms", "max_seconds",
-                                    "merges", "checkpoints", "column_families", "reopen_seconds", "kill_point", "kill_odds", "help"]
+                                    "merges", "checkpoints", "column_families", "reopen_seconds", "kill_point", "kill_odds", "help",
+                                    "enable_compaction_filter"]
         if flags.bool("help") {
             print(usage)
             return 0
@@ -81,6 +88,8 @@ func runMain() -> Int32 {
         config.checkpoints = (try flags.int("checkpoints") ?? 1) != 0
         config.families = min(8, max(1, try flags.int("column_families") ?? 2))
         config.universal = (try flags.int("compaction_style") ?? 0) == 1
+        config.compactionFilter = (try flags.int("enable_compaction_filter") ?? 0) == 1
+        ExpectedState.compactionFilter = config.compactionFilter
         config.reopenSeconds = Double(flags.string("reopen_seconds") ?? (flags.bool("crash_test") ? "0.7" : "0")) ?? 0
 
         if flags.bool("crash_test") {
@@ -106,6 +115,7 @@ func runMain() -> Int32 {
         }
 
         let state = try ExpectedState(path: config.expectedPath, keys: config.keys * config.families)
+        config.filterContext.countIn(state)
         var (database, families) = try config.open()
         let verification = try Verifier.verify(families, state, keys: config.keys)
         print(verification)
@@ -118,7 +128,11 @@ func runMain() -> Int32 {
             try? database.close()
             return 3
         }
-        print("ready: seed \(config.seed), \(config.threads) threads, \(config.keys) keys, \(config.families) column families")
+        // The database holds exactly the expected state now: the filter's
+        // state-based removals may consult it.
+        if config.compactionFilter { config.filterContext.activate(state) }
+        print("ready: seed \(config.seed), \(config.threads) threads, \(config.keys) keys, \(config.families) column families"
+            + (config.compactionFilter ? ", compaction filter on" : ""))
         fflush(nil)
         if let point = flags.string("kill_point") {
             #if STRATA_KILL_POINTS
@@ -156,7 +170,8 @@ func runMain() -> Int32 {
             }
         }
         try database.close()
-        print("done: \(state.acknowledgedTotal) acknowledged writes in total, \(reopens) reopens, \(checkpoints) checkpoints checked")
+        print("done: \(state.acknowledgedTotal) acknowledged writes in total, \(reopens) reopens, \(checkpoints) checkpoints checked"
+            + (config.compactionFilter ? "; " + FilterContext.summary(state) : ""))
         return 0
     } catch {
         printError("strata-stress: \(error)")

@@ -63,13 +63,17 @@ extension TableReader {
             ? .internalKey : .bytewise
         let it = block.makeIterator(order: order, valueFormat: format)
         var count = 0
+        // One buffer for the last key, not an array per entry.
+        var lastKey: [UInt8] = []
         it.seekToFirst()
         while it.isValid {
             if count == 0 { info.firstKey = it.keyArray }
-            info.lastKey = it.keyArray
+            lastKey.removeAll(keepingCapacity: true)
+            lastKey.append(contentsOf: it.key)
             count += 1
             it.next()
         }
+        if count > 0 { info.lastKey = lastKey }
         if it.error == nil { info.entryCount = count }
         return info
     }
@@ -106,15 +110,19 @@ extension TableReader {
                                                   what: "data block")
             let it = block.makeIterator(order: .internalKey)
             it.seekToFirst()
-            var previous: [UInt8]? = nil
+            // The previous key, in one reused buffer.
+            var previous: [UInt8] = []
+            var first = true
             while it.isValid {
                 guard it.key.count >= 8 else {
                     throw StrataError.corruption("data block key shorter than its 8-byte trailer", file: path, offset: handle.offset)
                 }
-                if let previous, previous.withUnsafeBytes({ InternalKey.compare($0, it.key) }) >= 0 {
+                if !first, previous.withUnsafeBytes({ InternalKey.compare($0, it.key) }) >= 0 {
                     throw StrataError.corruption("data block keys out of order", file: path, offset: handle.offset)
                 }
-                previous = it.keyArray
+                first = false
+                previous.removeAll(keepingCapacity: true)
+                previous.append(contentsOf: it.key)
                 it.next()
             }
             if let error = it.error { throw error.located(file: path, offset: handle.offset) }
