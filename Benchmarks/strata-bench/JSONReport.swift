@@ -68,7 +68,7 @@ struct BenchReport: Codable {
             blocksReadPerGet: delta.gets > 0 ? Double(delta.getBlocksFromCache + delta.getBlocksFromDisk) / Double(delta.gets) : nil,
             blocksFromDiskPerGet: delta.gets > 0 ? Double(delta.getBlocksFromDisk) / Double(delta.gets) : nil,
             bytesFromDiskPerGet: delta.gets > 0
-                ? Double(delta.levelReads.reduce(0) { $0 + $1.bytesFromDisk }) / Double(delta.gets) : nil,
+                ? Double(delta.getBytesFromDisk) / Double(delta.gets) : nil,
             bloomFalsePositiveRate: delta.bloomFalsePositiveRate,
             bloomUsefulRate: delta.bloomUseful + delta.bloomPositive > 0
                 ? Double(delta.bloomUseful) / Double(delta.bloomUseful + delta.bloomPositive) : nil,

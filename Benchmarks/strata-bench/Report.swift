@@ -118,7 +118,7 @@ func readAmplificationLines(delta: DatabaseStatistics, flags: BenchFlags) -> [St
     let f2 = { (x: Double) in String(format: "%.2f", x) }
     let fromCache = delta.getBlocksFromCache
     let fromDisk = delta.getBlocksFromDisk
-    let bytes = delta.levelReads.reduce(0) { $0 + $1.bytesFromDisk }
+    let bytes = delta.getBytesFromDisk
     let blocks = fromCache + fromDisk
     var first = "R-Amp: \(f2(Double(delta.filesProbed) / gets)) tables probed, \(f2(Double(blocks) / gets)) data blocks per get"
         + " (\(f2(Double(fromDisk) / gets)) from disk, \(String(format: "%.0f", Double(bytes) / gets)) bytes read per get;"

@@ -356,25 +356,24 @@ final class ScratchBytes {
 
     /// Replaces the contents with `bytes`.
     func set(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { set($0) }
+    }
+
+    /// Replaces the contents with a copy of `bytes`.
+    func set(_ bytes: UnsafeRawBufferPointer) {
         if bytes.count > capacity {
             storage.deallocate()
             capacity = max(bytes.count, capacity * 2)
             storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
         }
-        bytes.withUnsafeBytes { if let base = $0.baseAddress { storage.copyMemory(from: base, byteCount: $0.count) } }
+        if let base = bytes.baseAddress { storage.copyMemory(from: base, byteCount: bytes.count) }
         count = bytes.count
     }
 
     /// Replaces the contents with `internalKey` whose 8-byte trailer keeps
     /// its type and gets sequence 0.
     func setZeroingSequence(_ internalKey: UnsafeRawBufferPointer) {
-        if internalKey.count > capacity {
-            storage.deallocate()
-            capacity = max(internalKey.count, capacity * 2)
-            storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-        }
-        if let base = internalKey.baseAddress { storage.copyMemory(from: base, byteCount: internalKey.count) }
-        count = internalKey.count
+        set(internalKey)
         if count >= 8 {
             let type = internalKey[count - 8]  // little-endian trailer: the low byte is the type
             storeFixed64(storage + count - 8, packSequenceAndType(0, type))

@@ -47,15 +47,14 @@ public struct OutputFileCutter {
     }
 
     /// Advances past `userKey` (every key, in order) and says whether the
-    /// open file of `fileSize` bytes should end before it. `canCut` is false
-    /// when the key has the previous key's user key (a user key never spans
-    /// two files); the boundaries are still counted. After a true answer the
-    /// caller starts a new file and calls `startedFile(at:)`.
-    mutating func shouldCut(before userKey: UnsafeRawBufferPointer, fileSize: UInt64, hasOpenFile: Bool,
-                            canCut: Bool) -> Bool {
+    /// open file of `fileSize` bytes should end before it. The caller still
+    /// must not cut between two entries of one user key (a user key never
+    /// spans two files); if it cuts, it starts a new file and calls
+    /// `startedFile(at:)`.
+    mutating func shouldCut(before userKey: UnsafeRawBufferPointer, fileSize: UInt64, hasOpenFile: Bool) -> Bool {
         let before = overlappedBytes
         let crossed = advance(userKey)
-        guard hasOpenFile && canCut else { return false }
+        guard hasOpenFile else { return false }
         if fileSize >= maxFileSize { return true }
         guard crossed > 0 else { return false }
         if overlappedBytes &+ fileSize > maxCompactionBytes { return true }

@@ -57,17 +57,11 @@ public final class TableOutput {
     /// Adds an entry (internal keys in increasing order).
     public func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         let userKey = InternalKey.userKey(key)
-        let cut: Bool
-        if cutter != nil {
-            let canCut = builder != nil && lastUserKey.withUnsafeBytes({ Bytewise.compare($0, userKey) != 0 })
-            cut = cutter!.shouldCut(before: userKey, fileSize: builder?.fileSize ?? 0, hasOpenFile: builder != nil,
-                                    canCut: canCut)
-        } else if let b = builder, b.fileSize >= targetFileSize {
-            cut = lastUserKey.withUnsafeBytes { Bytewise.compare($0, userKey) != 0 }
-        } else {
-            cut = false
-        }
-        if cut {
+        let wantsCut = cutter != nil
+            ? cutter!.shouldCut(before: userKey, fileSize: builder?.fileSize ?? 0, hasOpenFile: builder != nil)
+            : (builder?.fileSize ?? 0) >= targetFileSize
+        // Never between two entries of one user key.
+        if wantsCut && builder != nil && lastUserKey.withUnsafeBytes({ Bytewise.compare($0, userKey) != 0 }) {
             let next = Array(userKey)
             try addTombstones(upTo: next)
             try finishFile()

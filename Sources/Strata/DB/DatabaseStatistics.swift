@@ -97,6 +97,8 @@ public struct DatabaseStatistics: Sendable {
     /// (Σ over `levelReads`).
     public var getBlocksFromCache: UInt64 { levelReads.reduce(0) { $0 + $1.blocksFromCache } }
     public var getBlocksFromDisk: UInt64 { levelReads.reduce(0) { $0 + $1.blocksFromDisk } }
+    /// Bytes point lookups read from table files (Σ over `levelReads`).
+    public var getBytesFromDisk: UInt64 { levelReads.reduce(0) { $0 + $1.bytesFromDisk } }
 
     /// The counters accumulated since `earlier` (levels are the current layout).
     public func since(_ earlier: DatabaseStatistics) -> DatabaseStatistics {

@@ -209,21 +209,29 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
         } else {
             stored = try seen.value(for: key)
         }
+        if isDropped(event.timestamp, stored: stored) { return }
+        try seen.update(event.timestamp, for: key)
+        bloom?.insert(key.encoded, expiry: expiry)
+        emit(event, replaces: stored)
+    }
+
+    /// True if an event at `timestamp` is dropped given the kept timestamp
+    /// `stored` (nil: none kept): a duplicate under keep-first, an older
+    /// event under keep-last; counted in `statistics`.
+    private func isDropped(_ timestamp: Int64, stored: Int64?) -> Bool {
         switch options.keep {
         case .first:
             if stored != nil {
                 statistics.duplicates += 1
-                return
+                return true
             }
         case .last:
-            if let stored, event.timestamp < stored {
+            if let stored, timestamp < stored {
                 statistics.stale += 1
-                return
+                return true
             }
         }
-        try seen.update(event.timestamp, for: key)
-        bloom?.insert(key.encoded, expiry: expiry)
-        emit(event, replaces: stored)
+        return false
     }
 
     /// Event time, exact modes.
@@ -234,18 +242,7 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
         } else {
             stored = try kept.live(key)?.kept
         }
-        switch options.keep {
-        case .first:
-            if stored != nil {
-                statistics.duplicates += 1
-                return
-            }
-        case .last:
-            if let stored, event.timestamp < stored {
-                statistics.stale += 1
-                return
-            }
-        }
+        if isDropped(event.timestamp, stored: stored) { return }
         try kept.keep(event.timestamp, for: key)
         bloom?.insert(key.encoded, expiry: kept.expiry(keptAt: event.timestamp))
         statistics.expired = kept.expired

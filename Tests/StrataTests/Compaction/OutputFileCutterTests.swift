@@ -18,7 +18,7 @@ struct OutputFileCutterTests {
         var result: [String] = []
         for k in keys {
             let bytes = Array(k.utf8)
-            let cut = bytes.withUnsafeBytes { cutter.shouldCut(before: $0, fileSize: size, hasOpenFile: open, canCut: open) }
+            let cut = bytes.withUnsafeBytes { cutter.shouldCut(before: $0, fileSize: size, hasOpenFile: open) }
             if cut {
                 result.append(k)
                 size = 0
