@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 swift build --build-tests
 swift test --skip-build
+# strata-bench draws the same keys as db_bench for the same flags (found counts equal).
+tools/bench-check.sh
 # Process-level crash test: SIGKILL at seeded random moments, bounded smoke run.
 tools/strata-crash-test --cycles=20 --seed=1 --max_seconds=50
 # The same with universal compaction (merges, range deletions, families, checkpoints in the mix).

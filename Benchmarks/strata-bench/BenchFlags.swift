@@ -65,9 +65,12 @@ struct BenchFlags {
             [--level_compaction_dynamic_level_bytes=false] [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
         Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
         amplification report follows. --seed=0 picks a seed from the clock and prints it.
-        --threads=N runs fill*, overwrite, readrandom, readmissing, seekrandom and the reads
-        of readwhilewriting on N threads, each doing the whole count (as db_bench does);
-        readseq, readreverse, deleterandom and mergerandom run on one thread.
+        --threads=N runs fill*, overwrite, readrandom, readmissing, seekrandom, deleterandom,
+        mergerandom and the reads of readwhilewriting on N threads, each doing the whole
+        count (as db_bench does); readseq and readreverse run on one thread. Key numbers
+        are drawn as db_bench draws them (its per-thread MT19937-64 seeded from --seed),
+        so with the same flags both touch the same keys in the same order ("found" counts
+        add up every thread; db_bench prints one thread's).
         """
 
     init(arguments: [String]) throws {

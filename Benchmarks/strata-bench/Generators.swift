@@ -22,27 +22,51 @@ struct ParkMillerRandom {
     mutating func uniform(_ n: Int) -> Int { Int(next() % UInt32(n)) }
 }
 
-/// SplitMix64-seeded xorshift for key choice: fast and reproducible from
-/// `--seed` (db_bench uses its own 64-bit generator; the keys differ, the
-/// distribution — uniform over [0, num) — is the same).
-struct KeyRandom {
-    private var state: UInt64
+/// db_bench's per-thread generator: RocksDB's `Random64`, which is the
+/// standard 64-bit Mersenne Twister (MT19937-64, Matsumoto & Nishimura; the
+/// parameters below are the published ones). db_bench seeds each benchmark
+/// thread with `--seed` + a count of the threads started so far in the run
+/// (`Workloads.threadSeeds`), so with the same flags strata-bench draws the
+/// same key numbers as db_bench, operation for operation.
+struct Mersenne64 {
+    private static let size = 312
+    private static let middle = 156
+    private var state: [UInt64]
+    private var index: Int
 
     init(seed: UInt64) {
-        var z = seed &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        state = (z ^ (z >> 31)) | 1
+        state = [UInt64](repeating: 0, count: Self.size)
+        state[0] = seed
+        for i in 1..<Self.size {
+            let previous = state[i - 1]
+            state[i] = 6_364_136_223_846_793_005 &* (previous ^ (previous >> 62)) &+ UInt64(i)
+        }
+        index = Self.size
     }
 
     mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
+        if index == Self.size { twist() }
+        var y = state[index]
+        index += 1
+        y ^= (y >> 29) & 0x5555_5555_5555_5555
+        y ^= (y << 17) & 0x71D6_7FFF_EDA6_0000
+        y ^= (y << 37) & 0xFFF7_EEE0_0000_0000
+        y ^= y >> 43
+        return y
     }
 
+    /// db_bench's `rand.Next() % n`.
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
+    private mutating func twist() {
+        for k in 0..<Self.size {
+            let x = (state[k] & 0xFFFF_FFFF_8000_0000) | (state[(k + 1) % Self.size] & 0x7FFF_FFFF)
+            var shifted = x >> 1
+            if x & 1 != 0 { shifted ^= 0xB502_6F5A_A966_19E9 }
+            state[k] = state[(k + Self.middle) % Self.size] ^ shifted
+        }
+        index = 0
+    }
 }
 
 /// db_bench's value source (`RandomGenerator`): a 1 MiB buffer of pieces
@@ -76,13 +100,15 @@ struct ValueGenerator {
 
 /// db_bench's key format (`GenerateKeyFromInt` without prefixes): the number
 /// as 8 big-endian bytes (fewer if the key is shorter), then '0' padding to
-/// `keySize`. `missing` appends one more byte, for keys that are never written.
+/// `keySize`. `missing` makes the key one byte longer, as db_bench's
+/// `readmissing` does (`key_size + 1`, so one more '0' of padding): a key
+/// that is never written.
 @inline(__always)
 func makeKey(_ n: Int, keySize: Int, missing: Bool = false, into out: inout [UInt8]) {
     out.removeAll(keepingCapacity: true)
-    let bytes = min(keySize, 8)
+    let size = missing ? keySize + 1 : keySize
+    let bytes = min(size, 8)
     let v = UInt64(n)
     for i in 0..<bytes { out.append(UInt8(truncatingIfNeeded: v >> UInt64((bytes - i - 1) * 8))) }
-    while out.count < keySize { out.append(UInt8(ascii: "0")) }
-    if missing { out.append(UInt8(ascii: ".")) }
+    while out.count < size { out.append(UInt8(ascii: "0")) }
 }

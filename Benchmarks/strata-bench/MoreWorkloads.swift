@@ -19,7 +19,9 @@ final class WriterState: Sendable {
 }
 
 extension Workloads {
-    /// db_bench `mergerandom`: `num` merges of random keys. The operand is
+    /// db_bench `mergerandom`: each of `--threads` threads merges into
+    /// random keys in [0, num), `--reads` times (db_bench's
+    /// max(writes, reads); `num` when --reads is not given). The operand is
     /// an 8-byte little-endian 1 under `--merge_operator=uint64add` (a
     /// counter per key), a generated value of `--value_size` bytes under
     /// `stringappend`. Needs `--merge_operator`, as db_bench does.
@@ -30,30 +32,45 @@ extension Workloads {
         }
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
-        var key: [UInt8] = []
-        var operand: [UInt8] = []
-        var progress = Progress(total: flags.num)
+        let flags = self.flags
+        let seeds = benchmarkSeeds
+        let count = flags.readCount
+        let trackLive = live != nil
         let start = nanoseconds()
-        var last = start
-        for _ in 0..<flags.num {
-            let n = nextRandomKey()
-            makeKey(n, keySize: flags.keySize, into: &key)
-            if flags.mergeOperator == "uint64add" {
-                operand = [1, 0, 0, 0, 0, 0, 0, 0]
-            } else {
-                nextValue(into: &operand)
+        let tally = try runThreads(flags.threads) { thread in
+            var tally = ThreadTally()
+            if trackLive { tally.live = LiveKeys(count: flags.num) }
+            // Drawn as db_bench's MergeRandom draws: a database, then the key.
+            var random = Mersenne64(seed: seeds[thread])
+            var values = ValueGenerator(compressionRatio: flags.compressionRatio, valueSize: flags.valueSize)
+            var key: [UInt8] = []
+            var operand: [UInt8] = []
+            var progress = Progress(total: thread == 0 ? count : 0)
+            var last = nanoseconds()
+            for _ in 0..<count {
+                _ = random.next()
+                let n = random.below(flags.num)
+                makeKey(n, keySize: flags.keySize, into: &key)
+                if flags.mergeOperator == "uint64add" {
+                    operand = [1, 0, 0, 0, 0, 0, 0, 0]
+                } else {
+                    values.next(flags.valueSize, into: &operand)
+                }
+                try db.merge(key, operand)
+                tally.live?.insert(n)
+                let now = nanoseconds()
+                tally.record(now: now, last: last, start: start)
+                last = now
+                tally.bytes += key.count + operand.count
+                progress.tick(tally.operations)
             }
-            try db.merge(key, operand)
-            markLive(n)
-            let now = nanoseconds()
-            _ = result.latency.record(now - last)
-            last = now
-            result.operations += 1
-            result.bytes += key.count + operand.count
-            progress.tick(result.operations)
+            progress.finish()
+            return tally
         }
         result.nanoseconds = nanoseconds() - start
-        progress.finish()
+        result.take(tally, threads: flags.threads)
+        if let merged = tally.live { markLive(merged) }
+        result.message = "( updates:\(tally.operations))"
         return result
     }
 
@@ -64,14 +81,16 @@ extension Workloads {
         guard let db else { throw StrataError(.invalidArgument, "no open database") }
         let state = WriterState()
         let flags = self.flags
-        let writerSeed = UInt64(truncatingIfNeeded: nextRandomKey()) &+ 7919
+        // db_bench's thread 0 is the writer; the readers come after it.
+        let writerSeed = benchmarkSeeds[0]
         // A plain thread, not the Swift concurrency pool: it blocks in I/O.
         let writer = Thread {
-            var random = KeyRandom(seed: writerSeed)
+            var random = Mersenne64(seed: writerSeed)
             var values = ValueGenerator(compressionRatio: flags.compressionRatio, valueSize: flags.valueSize)
             var key: [UInt8] = []
             var value: [UInt8] = []
             while !state.isStopped {
+                _ = random.next()  // db_bench's database choice
                 makeKey(random.below(flags.num), keySize: flags.keySize, into: &key)
                 values.next(flags.valueSize, into: &value)
                 do {
@@ -87,7 +106,7 @@ extension Workloads {
         writer.start()
         var result: BenchResult
         do {
-            result = try readRandom(name, missing: false)
+            result = try readRandom(name, missing: false, readerSeeds: 1)
         } catch {
             state.stop()
             state.done.wait()

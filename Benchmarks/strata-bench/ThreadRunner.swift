@@ -14,6 +14,8 @@ struct ThreadTally {
     var timeline: [Int] = []
     /// Keys this thread wrote (S-Amp bookkeeping), when the run tracks them.
     var live: LiveKeys?
+    /// Keys this thread deleted (S-Amp bookkeeping), when the run tracks them.
+    var removed: LiveKeys?
 
     /// Records one operation that ended at `now` and started at `last`.
     @inline(__always)
@@ -37,6 +39,9 @@ struct ThreadTally {
         for (i, n) in other.timeline.enumerated() { timeline[i] += n }
         if let theirs = other.live {
             if live == nil { live = theirs } else { live!.formUnion(theirs) }
+        }
+        if let theirs = other.removed {
+            if removed == nil { removed = theirs } else { removed!.formUnion(theirs) }
         }
     }
 }

@@ -31,16 +31,21 @@ struct BenchResult {
 final class Workloads {
     let flags: BenchFlags
     private(set) var db: Database?
-    private var keyRandom: KeyRandom
-    private var values: ValueGenerator
+    /// `--seed` (db_bench's `seed_base`).
+    private let seedBase: UInt64
+    /// Benchmark threads started so far in this run (db_bench's
+    /// `total_thread_count_`): thread i of a benchmark draws from
+    /// `Mersenne64(seed: seedBase + threadsStarted)` after its increment.
+    private var threadsStarted: UInt64 = 0
+    /// The seeds of the running benchmark's threads, in db_bench's order.
+    private var seeds: [UInt64] = []
     /// Which keys in [0, num) are live, when this run created the database
     /// (S-Amp needs the live bytes); nil for an existing database.
     private(set) var live: LiveKeys?
 
     init(flags: BenchFlags, seed: UInt64) throws {
         self.flags = flags
-        keyRandom = KeyRandom(seed: seed)
-        values = ValueGenerator(compressionRatio: flags.compressionRatio, valueSize: flags.valueSize)
+        seedBase = seed
         if !flags.useExistingDB {
             try destroy()
             live = LiveKeys(count: flags.num)
@@ -69,6 +74,12 @@ final class Workloads {
 
     /// Runs one benchmark by db_bench name; nil for an unknown name.
     func run(_ name: String) throws -> BenchResult? {
+        let known = ["fillseq", "fillrandom", "fillsync", "overwrite", "deleterandom", "readrandom",
+                     "readmissing", "readseq", "readreverse", "seekrandom", "mergerandom", "readwhilewriting"]
+        guard known.contains(name) else { return nil }
+        // db_bench starts --threads threads for each of these (one more, the
+        // writer, first, for readwhilewriting) and seeds them in turn.
+        seeds = threadSeeds(name == "readwhilewriting" ? flags.threads + 1 : flags.threads)
         switch name {
         case "fillseq":
             try freshDatabase()
@@ -78,7 +89,13 @@ final class Workloads {
             return try write(name, count: flags.num, sequential: false, sync: flags.sync)
         case "fillsync":
             try freshDatabase()
-            return try write(name, count: max(1, flags.num / 1000), sequential: false, sync: true)
+            // RocksDB 7.8.3's db_bench divides num by 1000 for fillsync but
+            // still writes `num` entries (its `writes`), with keys drawn
+            // from [0, num / 1000), and says so in its message.
+            let range = max(1, flags.num / 1000)
+            var result = try write(name, count: flags.num, keyRange: range, sequential: false, sync: true)
+            result.message = "(\(range) ops)"
+            return result
         case "overwrite":
             return try write(name, count: flags.num, sequential: false, sync: flags.sync)
         case "deleterandom":
@@ -96,20 +113,30 @@ final class Workloads {
 
     // MARK: writes
 
-    private func write(_ name: String, count: Int, sequential: Bool, sync: Bool) throws -> BenchResult {
+    /// The seeds db_bench gives the next `count` threads it starts.
+    private func threadSeeds(_ count: Int) -> [UInt64] {
+        (0..<count).map { _ in
+            threadsStarted += 1
+            return seedBase &+ threadsStarted
+        }
+    }
+
+    private func write(_ name: String, count: Int, keyRange: Int? = nil, sequential: Bool,
+                       sync: Bool) throws -> BenchResult {
         let db = try requireDB()
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
         let options = WriteOptions(sync: sync, disableWAL: flags.disableWAL)
         let flags = self.flags
-        let seeds = (0..<flags.threads).map { _ in keyRandom.next() }
+        let seeds = self.seeds
+        let range = keyRange ?? flags.num
         let trackLive = live != nil
         let deadline = flags.duration > 0 ? nanoseconds() + UInt64(flags.duration) * 1_000_000_000 : UInt64.max
         let start = nanoseconds()
         let tally = try runThreads(flags.threads) { thread in
             var tally = ThreadTally()
             if trackLive { tally.live = LiveKeys(count: flags.num) }
-            var random = KeyRandom(seed: seeds[thread])
+            var random = Mersenne64(seed: seeds[thread])
             var values = ValueGenerator(compressionRatio: flags.compressionRatio, valueSize: flags.valueSize)
             var key: [UInt8] = []
             key.reserveCapacity(flags.keySize + 1)
@@ -118,7 +145,10 @@ final class Workloads {
             var progress = Progress(total: thread == 0 ? count : 0)
             var last = nanoseconds()
             for i in 0..<count {
-                let n = sequential ? i : random.below(flags.num)
+                // db_bench draws one number to pick the database (one here),
+                // then the key.
+                _ = random.next()
+                let n = sequential ? i : random.below(range)
                 makeKey(n, keySize: flags.keySize, into: &key)
                 values.next(flags.valueSize, into: &value)
                 try db.put(key, value, options: options)
@@ -139,48 +169,64 @@ final class Workloads {
         return result
     }
 
+    /// db_bench `deleterandom`: each of `--threads` threads deletes `count`
+    /// random keys (present or not).
     private func delete(_ name: String, count: Int) throws -> BenchResult {
         let db = try requireDB()
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
         let options = WriteOptions(sync: flags.sync, disableWAL: flags.disableWAL)
-        var key: [UInt8] = []
-        var progress = Progress(total: count)
+        let flags = self.flags
+        let seeds = self.seeds
+        let trackLive = live != nil
         let start = nanoseconds()
-        var last = start
-        for _ in 0..<count {
-            let n = keyRandom.below(flags.num)
-            makeKey(n, keySize: flags.keySize, into: &key)
-            try db.delete(key, options: options)
-            live?.remove(n)
-            let now = nanoseconds()
-            _ = result.latency.record(now - last)
-            last = now
-            result.operations += 1
-            progress.tick(result.operations)
+        let tally = try runThreads(flags.threads) { thread in
+            var tally = ThreadTally()
+            if trackLive { tally.removed = LiveKeys(count: flags.num) }
+            var random = Mersenne64(seed: seeds[thread])
+            var key: [UInt8] = []
+            var progress = Progress(total: thread == 0 ? count : 0)
+            var last = nanoseconds()
+            for _ in 0..<count {
+                _ = random.next()  // db_bench's database choice
+                let n = random.below(flags.num)
+                makeKey(n, keySize: flags.keySize, into: &key)
+                try db.delete(key, options: options)
+                tally.removed?.insert(n)
+                let now = nanoseconds()
+                tally.record(now: now, last: last, start: start)
+                last = now
+                progress.tick(tally.operations)
+            }
+            progress.finish()
+            return tally
         }
         result.nanoseconds = nanoseconds() - start
-        progress.finish()
+        result.take(tally, threads: flags.threads)
+        if let removed = tally.removed { live?.subtract(removed) }
         return result
     }
 
     // MARK: reads
 
-    func readRandom(_ name: String, missing: Bool) throws -> BenchResult {
+    /// `readerSeeds`: where the readers' seeds start in `seeds` (1 under
+    /// readwhilewriting, whose writer is db_bench's thread 0).
+    func readRandom(_ name: String, missing: Bool, readerSeeds: Int = 0) throws -> BenchResult {
         let db = try requireDB()
         var result = BenchResult(name: name)
         result.baseline = db.statistics()
         let count = flags.readCount
         let flags = self.flags
-        let seeds = (0..<flags.threads).map { _ in keyRandom.next() }
+        let seeds = Array(self.seeds[readerSeeds...])
         let start = nanoseconds()
         let tally = try runThreads(flags.threads) { thread in
             var tally = ThreadTally()
-            var random = KeyRandom(seed: seeds[thread])
+            var random = Mersenne64(seed: seeds[thread])
             var key: [UInt8] = []
             var progress = Progress(total: thread == 0 ? count : 0)
             var last = nanoseconds()
             for _ in 0..<count {
+                _ = random.next()  // db_bench's database choice
                 makeKey(random.below(flags.num), keySize: flags.keySize, missing: missing, into: &key)
                 if let value = try db.get(key) {
                     tally.found += 1
@@ -228,11 +274,13 @@ final class Workloads {
         result.baseline = db.statistics()
         let count = flags.readCount
         let flags = self.flags
-        let seeds = (0..<flags.threads).map { _ in keyRandom.next() }
+        let seeds = self.seeds
         let start = nanoseconds()
         let tally = try runThreads(flags.threads) { thread in
             var tally = ThreadTally()
-            var random = KeyRandom(seed: seeds[thread])
+            // No database draw here: db_bench's seekrandom draws one only
+            // with several databases.
+            var random = Mersenne64(seed: seeds[thread])
             var key: [UInt8] = []
             let it = try db.makeIterator()
             var progress = Progress(total: thread == 0 ? count : 0)
@@ -259,14 +307,11 @@ final class Workloads {
         return result
     }
 
-    /// The next random key number (for workloads in other files).
-    func nextRandomKey() -> Int { keyRandom.below(flags.num) }
+    /// The running benchmark's thread seeds (for workloads in other files).
+    var benchmarkSeeds: [UInt64] { seeds }
 
-    /// The next generated value (for workloads in other files).
-    func nextValue(into value: inout [UInt8]) { values.next(flags.valueSize, into: &value) }
-
-    /// Records key `n` as live (S-Amp bookkeeping).
-    func markLive(_ n: Int) { live?.insert(n) }
+    /// Records the keys of `keys` as live (S-Amp bookkeeping).
+    func markLive(_ keys: LiveKeys) { live?.formUnion(keys) }
 
     private func requireDB() throws -> Database {
         guard let db else { throw StrataError(.invalidArgument, "no open database") }
@@ -298,11 +343,12 @@ struct LiveKeys {
         }
     }
 
-    mutating func remove(_ i: Int) {
-        let bit = UInt64(1) << UInt64(i & 63)
-        if words[i >> 6] & bit != 0 {
-            words[i >> 6] &= ~bit
-            count -= 1
+    /// Removes every key of `other` (same size).
+    mutating func subtract(_ other: LiveKeys) {
+        count = 0
+        for i in words.indices {
+            words[i] &= ~other.words[i]
+            count += words[i].nonzeroBitCount
         }
     }
 }
