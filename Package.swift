@@ -36,9 +36,11 @@ let package = Package(
         .systemLibrary(
             name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
             providers: [.apt(["libxxhash-dev"])]),
+        // A header-only prefetch hint (Swift has no prefetch intrinsic).
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
         .target(
             name: "Strata",
-            dependencies: ["CSnappy", "CXXHash", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: ["CSnappy", "CXXHash", "CPrefetch", .product(name: "Metrics", package: "swift-metrics")],
             path: "Sources/Strata"),
         // Stream operators over the engine's public API: keyed state, timers, windows.
         .target(

@@ -24,6 +24,12 @@ struct BenchFlags {
     var universalMaxMergeWidth = Int.max
     var universalMaxSizeAmplificationPercent = 200
     var cacheSize = 8 << 20
+    /// `--memtable_bloom_size_ratio` and `--memtable_whole_key_filtering`:
+    /// the memtable's whole-key bloom (Strata has no prefix bloom, so it is
+    /// on only with both). db_bench's defaults, 0 and false (RocksDB's),
+    /// although Strata's own default is on (`Options.memtableBloomSizeRatio`).
+    var memtableBloomSizeRatio = 0.0
+    var memtableWholeKeyFiltering = false
     var db = "/tmp/strata-bench-db"
     var useExistingDB = false
     var sync = false
@@ -48,6 +54,7 @@ struct BenchFlags {
         "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier", "target_file_size_base",
         "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
         "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
+        "memtable_bloom_size_ratio", "memtable_whole_key_filtering",
         "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
         "histogram", "seed", "duration", "help",
     ]
@@ -60,6 +67,7 @@ struct BenchFlags {
             [--max_bytes_for_level_multiplier=10] [--compaction_style=0|1] [--max_background_jobs=2]
             [--universal_size_ratio=1] [--universal_min_merge_width=2] [--universal_max_merge_width=N]
             [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
+            [--memtable_bloom_size_ratio=0] [--memtable_whole_key_filtering=0]
             [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
             [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
             [--level_compaction_dynamic_level_bytes=false] [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
@@ -117,6 +125,15 @@ struct BenchFlags {
         universalMaxSizeAmplificationPercent = try flags.int("universal_max_size_amplification_percent")
             ?? universalMaxSizeAmplificationPercent
         cacheSize = try flags.int("cache_size") ?? cacheSize
+        if let r = flags.string("memtable_bloom_size_ratio") {
+            guard let v = Double(r), v >= 0, v <= 0.25 else {
+                throw ToolError("--memtable_bloom_size_ratio=\(r): expected 0...0.25")
+            }
+            memtableBloomSizeRatio = v
+        }
+        if let v = flags.string("memtable_whole_key_filtering") {
+            memtableWholeKeyFiltering = v == "1" || v == "true"
+        }
         db = flags.string("db") ?? db
         useExistingDB = try flags.int("use_existing_db").map { $0 != 0 } ?? false
         sync = try flags.int("sync").map { $0 != 0 } ?? false
@@ -152,6 +169,7 @@ struct BenchFlags {
         o.compression = compression
         o.bloomBitsPerKey = max(0, bloomBits)
         o.blockCacheCapacity = cacheSize
+        o.memtableBloomSizeRatio = memtableWholeKeyFiltering ? memtableBloomSizeRatio : 0
         o.maxBytesForLevelBase = maxBytesForLevelBase
         o.targetFileSizeBase = targetFileSizeBase
         o.maxBytesForLevelMultiplier = maxBytesForLevelMultiplier

@@ -124,6 +124,8 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// group (no copy of `options` with its existentials per write).
     let hasMergeOperator: Bool
     let writeBufferSize: Int
+    /// Bytes of each memtable's whole-key bloom (0: none).
+    let memtableBloomBytes: Int
     let maxWriteBufferNumber: Int
     let level0SlowdownWritesTrigger: Int
     let level0StopWritesTrigger: Int
@@ -182,18 +184,21 @@ final class ColumnFamilyData: @unchecked Sendable {
         self.tableOptions = t
         hasMergeOperator = options.mergeOperator != nil
         writeBufferSize = options.writeBufferSize
+        memtableBloomBytes = Int(Double(options.writeBufferSize) * min(max(options.memtableBloomSizeRatio, 0), 0.25))
         maxWriteBufferNumber = options.maxWriteBufferNumber
         level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
         level0StopWritesTrigger = options.level0StopWritesTrigger
         isUniversal = options.compactionStyle == .universal
         self.logNumber = logNumber
-        mem = memory?.makeMemTable(writeBufferSize: options.writeBufferSize) ?? MemTable()
+        mem = memory?.makeMemTable(writeBufferSize: options.writeBufferSize, bloomBytes: memtableBloomBytes)
+            ?? MemTable(bloomBytes: memtableBloomBytes)
         current = SuperVersion(mem: mem, imm: [], version: version)
     }
 
     /// A new empty memtable for this family, charged to the database's memory accounts.
     func makeMemTable() -> MemTable {
-        memory?.makeMemTable(writeBufferSize: writeBufferSize) ?? MemTable()
+        memory?.makeMemTable(writeBufferSize: writeBufferSize, bloomBytes: memtableBloomBytes)
+            ?? MemTable(bloomBytes: memtableBloomBytes)
     }
 
     /// Needs a memtable switch: the active memtable is full.

@@ -32,6 +32,12 @@ public struct ColumnFamilyOptions: Sendable {
     /// RocksDB: `BlockBasedTableOptions::filter_policy`.
     public var bloomBitsPerKey: Double = 10
 
+    /// Each memtable's whole-key bloom filter, as a fraction of
+    /// `writeBufferSize` (at most 0.25); 0 = none. Default 0.02. RocksDB:
+    /// `memtable_prefix_bloom_size_ratio` + `memtable_whole_key_filtering`
+    /// (off by default there; see `Options.memtableBloomSizeRatio`).
+    public var memtableBloomSizeRatio: Double = 0.02
+
     /// Uncompressed data block size. Default 4096. RocksDB: `BlockBasedTableOptions::block_size`.
     public var blockSize: Int = 4096
 
@@ -84,6 +90,7 @@ public struct ColumnFamilyOptions: Sendable {
         compression = options.compression
         checksum = options.checksum
         bloomBitsPerKey = options.bloomBitsPerKey
+        memtableBloomSizeRatio = options.memtableBloomSizeRatio
         blockSize = options.blockSize
         formatVersion = options.formatVersion
         compactionStyle = options.compactionStyle
@@ -110,6 +117,7 @@ extension Options {
         o.compression = family.compression
         o.checksum = family.checksum
         o.bloomBitsPerKey = family.bloomBitsPerKey
+        o.memtableBloomSizeRatio = family.memtableBloomSizeRatio
         o.blockSize = family.blockSize
         o.formatVersion = family.formatVersion
         o.compactionStyle = family.compactionStyle

@@ -164,8 +164,8 @@ final class DatabaseMemory: Sendable {
     /// A new, charged memtable for a family with `writeBufferSize`: the
     /// arena grows by 1/8 of the write buffer at a time (RocksDB's default
     /// `arena_block_size`), between 4 KiB and 256 KiB.
-    func makeMemTable(writeBufferSize: Int) -> MemTable {
+    func makeMemTable(writeBufferSize: Int, bloomBytes: Int = 0) -> MemTable {
         MemTable(arenaBlockSize: min(256 << 10, max(4 << 10, writeBufferSize / 8)),
-                 charge: memtables, activeCharge: activeMemtables)
+                 charge: memtables, activeCharge: activeMemtables, bloomBytes: bloomBytes)
     }
 }

@@ -84,8 +84,16 @@ final class Arena: @unchecked Sendable {
         return block
     }
 
-    private func newBlock(_ size: Int) -> UnsafeMutableRawPointer {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Self.alignment)
+    /// A block of `count` bytes aligned to `alignment`, valid until the
+    /// arena is freed, that counts as memory (`memoryUsage` and the
+    /// charges) but not in `allocatedBytes`, so it does not bring the
+    /// memtable's flush closer (the memtable bloom).
+    func allocateAside(_ count: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        newBlock(count, alignment: alignment)
+    }
+
+    private func newBlock(_ size: Int, alignment: Int = Arena.alignment) -> UnsafeMutableRawPointer {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: max(alignment, Self.alignment))
         blocks.append(p)
         usage.add(size, ordering: .relaxed)
         charge?.add(size)

@@ -25,14 +25,26 @@ public final class MemTable: @unchecked Sendable {
     /// only when a tombstone was added since (readers would otherwise
     /// fragment the whole list on every lookup and iterator).
     private let fragmentedCache = Locked<(count: Int, list: RangeTombstoneList)?>(nil)
+    /// Whole-key bloom over the point entries' user keys; nil when off.
+    private let bloom: MemTableBloom?
 
     /// An empty memtable whose arena grows `arenaBlockSize` bytes at a
     /// time (clamped to 4 KiB…1 MiB). Every arena block is added to
     /// `charge` (nil: not accounted), and to `activeCharge` until
     /// `markImmutable()`; both get the memory back when the memtable is freed.
-    public init(arenaBlockSize: Int = 256 << 10, charge: MemoryCharge? = nil, activeCharge: MemoryCharge? = nil) {
+    /// `bloomBytes` > 0 adds a whole-key bloom filter of that size (in the
+    /// arena's memory, not counted toward `approximateMemoryUsage`), which
+    /// lets `get` skip the skiplist for keys the memtable does not hold.
+    public init(arenaBlockSize: Int = 256 << 10, charge: MemoryCharge? = nil, activeCharge: MemoryCharge? = nil,
+                bloomBytes: Int = 0) {
         arena = Arena(blockSize: arenaBlockSize, charge: charge, activeCharge: activeCharge)
         list = SkipList(arena: arena)
+        if bloomBytes > 0 {
+            let bytes = MemTableBloom.footprint(bloomBytes)
+            bloom = MemTableBloom(memory: arena.allocateAside(bytes, alignment: MemTableBloom.lineBytes), bytes: bytes)
+        } else {
+            bloom = nil
+        }
     }
 
     /// Bytes of memory the memtable holds: its arena blocks (what a memory
@@ -60,7 +72,17 @@ public final class MemTable: @unchecked Sendable {
             tombstoneCount.add(1, ordering: .relaxed)
             return
         }
-        list.insert(userKey: key, trailer: packSequenceAndType(sequence, type.rawValue), value: value)
+        if let bloom {
+            // The bloom line is fetched while the skiplist is searched; its
+            // bits are set before the entry's sequence is published, which
+            // is all a reader needs (see `MemTableBloom`).
+            let hash = MemTableBloom.hash(key)
+            bloom.prefetch(hash)
+            list.insert(userKey: key, trailer: packSequenceAndType(sequence, type.rawValue), value: value)
+            bloom.add(hash)
+        } else {
+            list.insert(userKey: key, trailer: packSequenceAndType(sequence, type.rawValue), value: value)
+        }
         entries.add(1, ordering: .releasing)
     }
 
@@ -108,6 +130,7 @@ public final class MemTable: @unchecked Sendable {
     /// Range tombstones are not applied (see `rangeTombstones`).
     public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
                     _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) rethrows {
+        if let bloom, !bloom.mayContain(MemTableBloom.hash(userKey)) { return }
         // The seek key: user key ‖ (sequence, highest type), on the stack
         // for short keys.
         let n = userKey.count + 8

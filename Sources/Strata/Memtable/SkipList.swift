@@ -1,3 +1,4 @@
+import CPrefetch
 import Synchronization
 
 /// A skiplist of internal-key entries in an arena (LevelDB/RocksDB
@@ -107,6 +108,10 @@ final class SkipList: @unchecked Sendable {
         var knownGreater: UnsafeRawPointer? = nil  // avoids re-comparing the same node on the next level
         while true {
             let n = Self.next(x, level)
+            // Start loading the node after `n` while `n` is compared (as
+            // RocksDB's InlineSkipList does): the search is a chain of cache
+            // misses, and this overlaps the next one with the compare.
+            if let n, let after = Self.next(n, level) { strata_prefetch_read(after) }
             if let n, n != knownGreater, InternalKey.compare(Self.key(n), target) < 0 {
                 x = n
                 continue

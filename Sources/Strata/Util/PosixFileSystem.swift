@@ -159,8 +159,17 @@ final class PosixRandomAccessFile: RandomAccessFile {
     }
 }
 
-/// Buffers appends in a 64 KiB buffer so small records (WAL entries, block
-/// trailers) cost a memcpy, not a system call.
+/// Buffers appends in a 1 MiB buffer (RocksDB's `writable_file_max_buffer_size`
+/// default) so small records (WAL entries, block trailers) cost a memcpy,
+/// not a system call. The size matters beyond system calls: tables written
+/// 1 MiB at a time instead of 64 KiB were measurably cheaper to read back
+/// through the page cache (seekrandom at 10M keys, every read a `pread`:
+/// 40.5K → 49.8K ops/s, and the kernel's page-cache lookups
+/// `filemap_get_read_batch` and `xas_load` fell from 11% to 5% of its
+/// profile),
+/// consistent with the page cache keeping larger folios for larger writes.
+/// The WAL flushes its buffer at every commit, so the size changes nothing
+/// there.
 final class PosixWritableFile: WritableFile {
     let path: String
     @exclusivity(unchecked)
@@ -172,7 +181,7 @@ final class PosixWritableFile: WritableFile {
     @exclusivity(unchecked)
     private var buffered = 0
     /// Writes larger than this bypass the buffer; also the buffer's size.
-    private static let bufferCapacity = 64 << 10
+    private static let bufferCapacity = 1 << 20
 
     init(path: String, fd: Int32, size: UInt64) {
         self.path = path
