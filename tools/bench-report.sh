@@ -48,7 +48,9 @@ $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD), on $(nproc) × $cp
 
 \`../shared/tools/peer-bench.sh\` runs both with identical flags — 16-byte keys,
 100-byte values (compressible to 50%), Snappy, bloom 10 bits, 64 MiB memtable, WAL on,
-no sync, one thread, 8 MiB block cache, the same seed — alternately, $REPS time(s), and
+no sync, one thread, 8 MiB block cache, the same seed (so the same keys: strata-bench
+draws them as db_bench does), engine options otherwise at db_bench's defaults (for
+strata-bench too: no memtable bloom, static level targets) — alternately, $REPS time(s), and
 prints the medians. Ratio = Strata / RocksDB ops/s (> 1: Strata is faster). p99 in
 microseconds (RocksDB/Strata). W-Amp = (WAL written + compaction written) / ingest,
 from each tool's \`stats\` lines. Both count ingest and WAL in write-batch bytes and print
@@ -63,13 +65,13 @@ over \`strata.estimate-live-data-size\` (both compressed — the LSM's own space
 amplification) and disk over the logical live data.
 
 $tables
-Why S-Amp (tables / live estimate) sits near 1.6 after overwrite at 10M keys
+Why S-Amp (tables / live estimate) sits at 1.6–1.7 after overwrite at 10M keys
 and 1.0 at 2M, for both engines: at 10M keys the live data (~0.5 GB
 compressed) is in L2, and leveled compaction keeps L1 up to its target,
 max_bytes_for_level_base = 256 MiB (RocksDB never sets a level's target
 below it, dynamic level bytes or not, so that L0 compactions are not starved),
 plus up to three L0 files of ~30 MB below the compaction trigger of four. Both
-are nearly all superseded versions: (0.5 + 0.22 + 0.09) / 0.5 ≈ 1.6. At 2M
+are nearly all superseded versions: (0.49 + 0.24 + 0.09) / 0.49 ≈ 1.7. At 2M
 keys everything fits in L1. Lower S-Amp at this size takes a smaller
 max_bytes_for_level_base (more W-Amp: L1 is rewritten into L2 more often) or
 a full compaction after the load (\`Database.compactRange()\`, db_bench's
