@@ -45,8 +45,7 @@ extension Workloads {
             var values = ValueGenerator(compressionRatio: flags.compressionRatio, valueSize: flags.valueSize)
             var key: [UInt8] = []
             var operand: [UInt8] = []
-            var progress = Progress(total: thread == 0 ? count : 0)
-            var last = nanoseconds()
+            var timer = OperationTimer(start: start, progressTotal: thread == 0 ? count : 0)
             for _ in 0..<count {
                 _ = random.next()
                 let n = random.below(flags.num)
@@ -58,13 +57,10 @@ extension Workloads {
                 }
                 try db.merge(key, operand)
                 tally.live?.insert(n)
-                let now = nanoseconds()
-                tally.record(now: now, last: last, start: start)
-                last = now
                 tally.bytes += key.count + operand.count
-                progress.tick(tally.operations)
+                timer.lap(&tally)
             }
-            progress.finish()
+            timer.finish()
             return tally
         }
         result.nanoseconds = nanoseconds() - start

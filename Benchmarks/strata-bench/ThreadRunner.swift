@@ -46,6 +46,37 @@ struct ThreadTally {
     }
 }
 
+/// Times one benchmark thread's operations: `lap` records the operation
+/// that just ended into the thread's tally (latency, ops/s timeline) and
+/// ticks the progress line (printed by thread 0 only).
+struct OperationTimer {
+    private let start: UInt64
+    private var last: UInt64
+    private var progress: Progress
+
+    /// `start`: the benchmark's start (the timeline's second 0);
+    /// `progressTotal`: the operation count the progress line counts to
+    /// (0 for no progress line).
+    init(start: UInt64, progressTotal: Int) {
+        self.start = start
+        last = nanoseconds()
+        progress = Progress(total: progressTotal)
+    }
+
+    /// Ends an operation; returns the time it ended.
+    @inline(__always)
+    @discardableResult
+    mutating func lap(_ tally: inout ThreadTally) -> UInt64 {
+        let now = nanoseconds()
+        tally.record(now: now, last: last, start: start)
+        last = now
+        progress.tick(tally.operations)
+        return now
+    }
+
+    func finish() { progress.finish() }
+}
+
 /// Lets a benchmark closure cross into the worker threads. @unchecked:
 /// each worker touches only its own slot of `results`, and the caller
 /// reads them after every worker has signalled `done`.

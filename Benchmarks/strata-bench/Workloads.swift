@@ -142,8 +142,7 @@ final class Workloads {
             key.reserveCapacity(flags.keySize + 1)
             var value: [UInt8] = []
             value.reserveCapacity(flags.valueSize)
-            var progress = Progress(total: thread == 0 ? count : 0)
-            var last = nanoseconds()
+            var timer = OperationTimer(start: start, progressTotal: thread == 0 ? count : 0)
             for i in 0..<count {
                 // db_bench draws one number to pick the database (one here),
                 // then the key.
@@ -153,14 +152,10 @@ final class Workloads {
                 values.next(flags.valueSize, into: &value)
                 try db.put(key, value, options: options)
                 tally.live?.insert(n)
-                let now = nanoseconds()
-                tally.record(now: now, last: last, start: start)
-                last = now
                 tally.bytes += key.count + value.count
-                progress.tick(tally.operations)
-                if now > deadline { break }
+                if timer.lap(&tally) > deadline { break }
             }
-            progress.finish()
+            timer.finish()
             return tally
         }
         result.nanoseconds = nanoseconds() - start
@@ -185,20 +180,16 @@ final class Workloads {
             if trackLive { tally.removed = LiveKeys(count: flags.num) }
             var random = Mersenne64(seed: seeds[thread])
             var key: [UInt8] = []
-            var progress = Progress(total: thread == 0 ? count : 0)
-            var last = nanoseconds()
+            var timer = OperationTimer(start: start, progressTotal: thread == 0 ? count : 0)
             for _ in 0..<count {
                 _ = random.next()  // db_bench's database choice
                 let n = random.below(flags.num)
                 makeKey(n, keySize: flags.keySize, into: &key)
                 try db.delete(key, options: options)
                 tally.removed?.insert(n)
-                let now = nanoseconds()
-                tally.record(now: now, last: last, start: start)
-                last = now
-                progress.tick(tally.operations)
+                timer.lap(&tally)
             }
-            progress.finish()
+            timer.finish()
             return tally
         }
         result.nanoseconds = nanoseconds() - start
@@ -223,8 +214,7 @@ final class Workloads {
             var tally = ThreadTally()
             var random = Mersenne64(seed: seeds[thread])
             var key: [UInt8] = []
-            var progress = Progress(total: thread == 0 ? count : 0)
-            var last = nanoseconds()
+            var timer = OperationTimer(start: start, progressTotal: thread == 0 ? count : 0)
             for _ in 0..<count {
                 _ = random.next()  // db_bench's database choice
                 makeKey(random.below(flags.num), keySize: flags.keySize, missing: missing, into: &key)
@@ -232,12 +222,9 @@ final class Workloads {
                     tally.found += 1
                     tally.bytes += key.count + value.count
                 }
-                let now = nanoseconds()
-                tally.record(now: now, last: last, start: start)
-                last = now
-                progress.tick(tally.operations)
+                timer.lap(&tally)
             }
-            progress.finish()
+            timer.finish()
             return tally
         }
         result.nanoseconds = nanoseconds() - start
@@ -283,8 +270,7 @@ final class Workloads {
             var random = Mersenne64(seed: seeds[thread])
             var key: [UInt8] = []
             let it = try db.makeIterator()
-            var progress = Progress(total: thread == 0 ? count : 0)
-            var last = nanoseconds()
+            var timer = OperationTimer(start: start, progressTotal: thread == 0 ? count : 0)
             for _ in 0..<count {
                 makeKey(random.below(flags.num), keySize: flags.keySize, into: &key)
                 it.seek(key)
@@ -292,13 +278,10 @@ final class Workloads {
                     tally.found += 1
                     tally.bytes += it.key.count + it.value.count
                 }
-                let now = nanoseconds()
-                tally.record(now: now, last: last, start: start)
-                last = now
-                progress.tick(tally.operations)
+                timer.lap(&tally)
             }
             try it.status()
-            progress.finish()
+            timer.finish()
             return tally
         }
         result.nanoseconds = nanoseconds() - start
