@@ -74,41 +74,44 @@ final class Workloads {
 
     /// Runs one benchmark by db_bench name; nil for an unknown name.
     func run(_ name: String) throws -> BenchResult? {
-        let known = ["fillseq", "fillrandom", "fillsync", "overwrite", "deleterandom", "readrandom",
-                     "readmissing", "readseq", "readreverse", "seekrandom", "mergerandom", "readwhilewriting"]
-        guard known.contains(name) else { return nil }
-        // db_bench starts --threads threads for each of these (one more, the
-        // writer, first, for readwhilewriting) and seeds them in turn.
-        seeds = threadSeeds(name == "readwhilewriting" ? flags.threads + 1 : flags.threads)
+        let benchmark: () throws -> BenchResult
         switch name {
         case "fillseq":
-            try freshDatabase()
-            return try write(name, count: flags.num, sequential: true, sync: flags.sync)
+            benchmark = {
+                try self.freshDatabase()
+                return try self.write(name, count: self.flags.num, sequential: true, sync: self.flags.sync)
+            }
         case "fillrandom":
-            try freshDatabase()
-            return try write(name, count: flags.num, sequential: false, sync: flags.sync)
+            benchmark = {
+                try self.freshDatabase()
+                return try self.write(name, count: self.flags.num, sequential: false, sync: self.flags.sync)
+            }
         case "fillsync":
-            try freshDatabase()
             // RocksDB 7.8.3's db_bench divides num by 1000 for fillsync but
             // still writes `num` entries (its `writes`), with keys drawn
             // from [0, num / 1000), and says so in its message.
-            let range = max(1, flags.num / 1000)
-            var result = try write(name, count: flags.num, keyRange: range, sequential: false, sync: true)
-            result.message = "(\(range) ops)"
-            return result
-        case "overwrite":
-            return try write(name, count: flags.num, sequential: false, sync: flags.sync)
-        case "deleterandom":
-            return try delete(name, count: flags.num)
-        case "readrandom": return try readRandom(name, missing: false)
-        case "readmissing": return try readRandom(name, missing: true)
-        case "readseq": return try readSequential(name, reverse: false)
-        case "readreverse": return try readSequential(name, reverse: true)
-        case "seekrandom": return try seekRandom(name)
-        case "mergerandom": return try mergeRandom(name)
-        case "readwhilewriting": return try readWhileWriting(name)
+            benchmark = {
+                try self.freshDatabase()
+                let range = max(1, self.flags.num / 1000)
+                var result = try self.write(name, count: self.flags.num, keyRange: range, sequential: false, sync: true)
+                result.message = "(\(range) ops)"
+                return result
+            }
+        case "overwrite": benchmark = { try self.write(name, count: self.flags.num, sequential: false, sync: self.flags.sync) }
+        case "deleterandom": benchmark = { try self.delete(name, count: self.flags.num) }
+        case "readrandom": benchmark = { try self.readRandom(name, missing: false) }
+        case "readmissing": benchmark = { try self.readRandom(name, missing: true) }
+        case "readseq": benchmark = { try self.readSequential(name, reverse: false) }
+        case "readreverse": benchmark = { try self.readSequential(name, reverse: true) }
+        case "seekrandom": benchmark = { try self.seekRandom(name) }
+        case "mergerandom": benchmark = { try self.mergeRandom(name) }
+        case "readwhilewriting": benchmark = { try self.readWhileWriting(name) }
         default: return nil
         }
+        // db_bench starts --threads threads for each benchmark (one more, the
+        // writer, first, for readwhilewriting) and seeds them in turn.
+        seeds = threadSeeds(name == "readwhilewriting" ? flags.threads + 1 : flags.threads)
+        return try benchmark()
     }
 
     // MARK: writes

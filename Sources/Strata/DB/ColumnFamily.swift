@@ -184,21 +184,25 @@ final class ColumnFamilyData: @unchecked Sendable {
         self.tableOptions = t
         hasMergeOperator = options.mergeOperator != nil
         writeBufferSize = options.writeBufferSize
-        memtableBloomBytes = Int(Double(options.writeBufferSize) * min(max(options.memtableBloomSizeRatio, 0), 0.25))
+        let bloomBytes = Int(Double(options.writeBufferSize) * min(max(options.memtableBloomSizeRatio, 0), 0.25))
+        memtableBloomBytes = bloomBytes
         maxWriteBufferNumber = options.maxWriteBufferNumber
         level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
         level0StopWritesTrigger = options.level0StopWritesTrigger
         isUniversal = options.compactionStyle == .universal
         self.logNumber = logNumber
-        mem = memory?.makeMemTable(writeBufferSize: options.writeBufferSize, bloomBytes: memtableBloomBytes)
-            ?? MemTable(bloomBytes: memtableBloomBytes)
+        mem = Self.newMemTable(memory: memory, writeBufferSize: options.writeBufferSize, bloomBytes: bloomBytes)
         current = SuperVersion(mem: mem, imm: [], version: version)
     }
 
     /// A new empty memtable for this family, charged to the database's memory accounts.
     func makeMemTable() -> MemTable {
-        memory?.makeMemTable(writeBufferSize: writeBufferSize, bloomBytes: memtableBloomBytes)
-            ?? MemTable(bloomBytes: memtableBloomBytes)
+        Self.newMemTable(memory: memory, writeBufferSize: writeBufferSize, bloomBytes: memtableBloomBytes)
+    }
+
+    /// A memtable charged to `memory` if the database accounts memory.
+    private static func newMemTable(memory: DatabaseMemory?, writeBufferSize: Int, bloomBytes: Int) -> MemTable {
+        memory?.makeMemTable(writeBufferSize: writeBufferSize, bloomBytes: bloomBytes) ?? MemTable(bloomBytes: bloomBytes)
     }
 
     /// Needs a memtable switch: the active memtable is full.

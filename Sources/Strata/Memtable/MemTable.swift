@@ -40,8 +40,8 @@ public final class MemTable: @unchecked Sendable {
         arena = Arena(blockSize: arenaBlockSize, charge: charge, activeCharge: activeCharge)
         list = SkipList(arena: arena)
         if bloomBytes > 0 {
-            let bytes = MemTableBloom.footprint(bloomBytes)
-            bloom = MemTableBloom(memory: arena.allocateAside(bytes, alignment: MemTableBloom.lineBytes), bytes: bytes)
+            let memory = arena.allocateAside(MemTableBloom.footprint(bloomBytes), alignment: MemTableBloom.lineBytes)
+            bloom = MemTableBloom(memory: memory, bytes: bloomBytes)
         } else {
             bloom = nil
         }
@@ -72,17 +72,16 @@ public final class MemTable: @unchecked Sendable {
             tombstoneCount.add(1, ordering: .relaxed)
             return
         }
-        if let bloom {
-            // The bloom line is fetched while the skiplist is searched; its
-            // bits are set before the entry's sequence is published, which
-            // is all a reader needs (see `MemTableBloom`).
+        // The bloom line is fetched while the skiplist is searched; its bits
+        // are set before the entry's sequence is published, which is all a
+        // reader needs (see `MemTableBloom`).
+        let hash = bloom.map { bloom in
             let hash = MemTableBloom.hash(key)
             bloom.prefetch(hash)
-            list.insert(userKey: key, trailer: packSequenceAndType(sequence, type.rawValue), value: value)
-            bloom.add(hash)
-        } else {
-            list.insert(userKey: key, trailer: packSequenceAndType(sequence, type.rawValue), value: value)
+            return hash
         }
+        list.insert(userKey: key, trailer: packSequenceAndType(sequence, type.rawValue), value: value)
+        if let bloom, let hash { bloom.add(hash) }
         entries.add(1, ordering: .releasing)
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 /// ~20 cache misses at a few hundred thousand entries) for one cache-line
 /// probe. RocksDB's memtable bloom (`DynamicBloom`) with
 /// `memtable_whole_key_filtering`; sized by
-/// `ColumnFamilyOptions.memtablePrefixBloomSizeRatio`.
+/// `ColumnFamilyOptions.memtableBloomSizeRatio`.
 ///
 /// Layout: `lines` 64-byte cache lines. A key's 64-bit hash picks one line
 /// from its upper half (multiply-shift, no modulo) and six bits in it from
@@ -30,14 +30,14 @@ struct MemTableBloom {
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
     private let lines: UInt64
 
-    /// A filter over `bytes` of memory at `memory` (rounded down to whole
-    /// cache lines, at least one), which it zeroes. The caller owns the
-    /// memory and keeps it alive as long as the filter.
+    /// A filter over `footprint(bytes)` bytes of memory at `memory`, which
+    /// it zeroes. The caller owns the memory and keeps it alive as long as
+    /// the filter.
     init(memory: UnsafeMutableRawPointer, bytes: Int) {
-        let lineCount = max(1, bytes / Self.lineBytes)
-        memory.initializeMemory(as: UInt64.self, repeating: 0, count: lineCount * Self.lineBytes / 8)
+        let size = Self.footprint(bytes)
+        memory.initializeMemory(as: UInt64.self, repeating: 0, count: size / 8)
         words = memory.assumingMemoryBound(to: Atomic<UInt64>.self)
-        lines = UInt64(lineCount)
+        lines = UInt64(size / Self.lineBytes)
     }
 
     /// Bytes of memory a filter of `bytes` uses (whole lines).
@@ -47,17 +47,22 @@ struct MemTableBloom {
     @inline(__always)
     static func hash(_ userKey: UnsafeRawBufferPointer) -> UInt64 { XXPH3.hash64(userKey) }
 
+    /// The first word of the cache line of `hash`: its upper 32 bits scaled
+    /// to [0, lines) by multiply-shift.
+    @inline(__always)
+    private func line(_ hash: UInt64) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        words + Int(((hash >> 32) &* lines) >> 32) * (Self.lineBytes / 8)
+    }
+
     /// Starts loading the cache line `add(hash)` will write.
     @inline(__always)
-    func prefetch(_ hash: UInt64) {
-        strata_prefetch_read(UnsafeRawPointer(words + Int(((hash >> 32) &* lines) >> 32) * (Self.lineBytes / 8)))
-    }
+    func prefetch(_ hash: UInt64) { strata_prefetch_read(UnsafeRawPointer(line(hash))) }
 
     /// Records a key's hash. Single writer: a load and a store per word
     /// (no read-modify-write instruction needed).
     @inline(__always)
     func add(_ hash: UInt64) {
-        let line = words + Int(((hash >> 32) &* lines) >> 32) * (Self.lineBytes / 8)
+        let line = line(hash)
         var h = UInt32(truncatingIfNeeded: hash)
         for _ in 0..<Self.probes {
             let bit = Int(h >> 23)
@@ -72,7 +77,7 @@ struct MemTableBloom {
     /// False only if no key with this hash was added.
     @inline(__always)
     func mayContain(_ hash: UInt64) -> Bool {
-        let line = words + Int(((hash >> 32) &* lines) >> 32) * (Self.lineBytes / 8)
+        let line = line(hash)
         var h = UInt32(truncatingIfNeeded: hash)
         for _ in 0..<Self.probes {
             let bit = Int(h >> 23)

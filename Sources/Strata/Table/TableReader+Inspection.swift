@@ -110,17 +110,16 @@ extension TableReader {
                                                   what: "data block")
             let it = block.makeIterator(order: .internalKey)
             it.seekToFirst()
-            // The previous key, in one reused buffer.
+            // The previous key, in one reused buffer (empty before the
+            // first: keys have at least their 8-byte trailer).
             var previous: [UInt8] = []
-            var first = true
             while it.isValid {
                 guard it.key.count >= 8 else {
                     throw StrataError.corruption("data block key shorter than its 8-byte trailer", file: path, offset: handle.offset)
                 }
-                if !first, previous.withUnsafeBytes({ InternalKey.compare($0, it.key) }) >= 0 {
+                if !previous.isEmpty, previous.withUnsafeBytes({ InternalKey.compare($0, it.key) }) >= 0 {
                     throw StrataError.corruption("data block keys out of order", file: path, offset: handle.offset)
                 }
-                first = false
                 previous.removeAll(keepingCapacity: true)
                 previous.append(contentsOf: it.key)
                 it.next()
