@@ -33,6 +33,9 @@ struct BenchFlags {
     var db = "/tmp/strata-bench-db"
     var useExistingDB = false
     var sync = false
+    /// `--mmap_read`: read tables through memory mappings
+    /// (`Options.allowMmapReads`; db_bench's default false).
+    var mmapRead = false
     var disableWAL = false
     var threads = 1
     /// `--level_compaction_dynamic_level_bytes` (db_bench's default: false,
@@ -48,6 +51,20 @@ struct BenchFlags {
     var seed: UInt64 = 0
     var duration = 0
     var statsInterval = 0
+    /// `--defaults=db_bench|strata`: which defaults the engine options start
+    /// from. `db_bench` (default): db_bench 7.8.3's (8 MiB block cache, no
+    /// memtable bloom, static level targets ...), so a RocksDB peer gets the
+    /// same configuration from the same flags. `strata`: Strata's own
+    /// `Options()`, with only the flags given on the command line applied —
+    /// how an engine compares with its own defaults against LevelDB's.
+    var defaults = "db_bench"
+    /// `--wait_for_background=1`: after each benchmark, wait (off the
+    /// clock) until flushes and compactions are done, so every benchmark
+    /// starts from a settled tree and its amplification lines include all
+    /// the work it caused. Default 0: as db_bench 7.8.3, which has no such
+    /// wait, work left over is paid inside the next benchmark — the mode
+    /// comparisons with db_bench use.
+    var waitForBackground = false
 
     static let known: Set<String> = [
         "benchmarks", "num", "reads", "key_size", "value_size", "compression_type", "compression_ratio",
@@ -56,7 +73,7 @@ struct BenchFlags {
         "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
         "memtable_bloom_size_ratio", "memtable_whole_key_filtering",
         "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
-        "histogram", "seed", "duration", "help",
+        "histogram", "seed", "duration", "help", "defaults", "wait_for_background", "mmap_read",
     ]
 
     static let usage = """
@@ -71,8 +88,14 @@ struct BenchFlags {
             [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
             [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
             [--level_compaction_dynamic_level_bytes=false] [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
+            [--defaults=db_bench|strata] [--wait_for_background=0] [--mmap_read=0]
         Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
-        amplification report follows. --seed=0 picks a seed from the clock and prints it.
+        amplification report follows. As in db_bench, the next benchmark starts at once
+        and pays for the flushes and compactions the previous one left
+        (--wait_for_background=1 waits for them off the clock instead; db_bench 7.8.3
+        has no such mode, so comparisons leave it off). --defaults=strata starts from
+        Strata's own Options() and applies only the flags given (each engine with its
+        own defaults); the default, db_bench, starts from db_bench 7.8.3's defaults. --seed=0 picks a seed from the clock and prints it.
         --threads=N runs fill*, overwrite, readrandom, readmissing, seekrandom, deleterandom,
         mergerandom and the reads of readwhilewriting on N threads, each doing the whole
         count (as db_bench does); readseq and readreverse run on one thread. Key numbers
@@ -87,6 +110,13 @@ struct BenchFlags {
             throw ToolError("unknown flag --\(name)\n\(Self.usage)")
         }
         if !flags.positionals.isEmpty { throw ToolError("unexpected argument \(flags.positionals[0])") }
+        let given = Set(flags.names)
+        switch flags.string("defaults") ?? "db_bench" {
+        case "db_bench", "rocksdb": defaults = "db_bench"
+        case "strata": defaults = "strata"
+        case let other: throw ToolError("--defaults=\(other): db_bench or strata")
+        }
+        waitForBackground = try flags.int("wait_for_background").map { $0 != 0 } ?? false
         if let list = flags.string("benchmarks") {
             benchmarks = list.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
         }
@@ -137,6 +167,7 @@ struct BenchFlags {
         db = flags.string("db") ?? db
         useExistingDB = try flags.int("use_existing_db").map { $0 != 0 } ?? false
         sync = try flags.int("sync").map { $0 != 0 } ?? false
+        if let v = flags.string("mmap_read") { mmapRead = v == "1" || v == "true" }
         disableWAL = try flags.int("disable_wal").map { $0 != 0 } ?? false
         threads = try flags.int("threads") ?? threads
         if let v = flags.string("level_compaction_dynamic_level_bytes") {
@@ -156,6 +187,7 @@ struct BenchFlags {
         seed = UInt64(try flags.int("seed") ?? 0)
         duration = try flags.int("duration") ?? 0
         guard num > 0, keySize > 0, valueSize >= 0 else { throw ToolError("--num and --key_size must be positive") }
+        if defaults == "strata" { takeStrataDefaults(given: given) }
     }
 
     /// The number of reads: `--reads`, or `--num` when negative (db_bench's rule).
@@ -169,6 +201,7 @@ struct BenchFlags {
         o.compression = compression
         o.bloomBitsPerKey = max(0, bloomBits)
         o.blockCacheCapacity = cacheSize
+        o.allowMmapReads = mmapRead
         o.memtableBloomSizeRatio = memtableWholeKeyFiltering ? memtableBloomSizeRatio : 0
         o.maxBytesForLevelBase = maxBytesForLevelBase
         o.targetFileSizeBase = targetFileSizeBase
@@ -186,6 +219,34 @@ struct BenchFlags {
         o.universalMaxMergeWidth = universalMaxMergeWidth
         o.universalMaxSizeAmplificationPercent = universalMaxSizeAmplificationPercent
         return o
+    }
+
+    /// `--defaults=strata`: every engine setting whose flag was not given
+    /// takes `Options()`'s value instead of db_bench's default.
+    private mutating func takeStrataDefaults(given: Set<String>) {
+        let o = Options()
+        let keep = { (flag: String) in given.contains(flag) }
+        if !keep("write_buffer_size") { writeBufferSize = o.writeBufferSize }
+        if !keep("compression_type") { compression = o.compression }
+        if !keep("bloom_bits") { bloomBits = o.bloomBitsPerKey }
+        if !keep("cache_size") { cacheSize = o.blockCacheCapacity }
+        if !keep("mmap_read") { mmapRead = o.allowMmapReads }
+        if !keep("memtable_bloom_size_ratio") && !keep("memtable_whole_key_filtering") {
+            memtableBloomSizeRatio = o.memtableBloomSizeRatio
+            memtableWholeKeyFiltering = o.memtableBloomSizeRatio > 0
+        }
+        if !keep("max_bytes_for_level_base") { maxBytesForLevelBase = o.maxBytesForLevelBase }
+        if !keep("target_file_size_base") { targetFileSizeBase = o.targetFileSizeBase }
+        if !keep("max_bytes_for_level_multiplier") { maxBytesForLevelMultiplier = o.maxBytesForLevelMultiplier }
+        if !keep("compaction_style") { compactionStyle = o.compactionStyle == .universal ? 1 : 0 }
+        if !keep("level_compaction_dynamic_level_bytes") { dynamicLevelBytes = o.levelCompactionDynamicLevelBytes }
+        if !keep("max_background_jobs") { maxBackgroundJobs = o.maxBackgroundJobs }
+        if !keep("universal_size_ratio") { universalSizeRatio = o.universalSizeRatio }
+        if !keep("universal_min_merge_width") { universalMinMergeWidth = o.universalMinMergeWidth }
+        if !keep("universal_max_merge_width") { universalMaxMergeWidth = o.universalMaxMergeWidth }
+        if !keep("universal_max_size_amplification_percent") {
+            universalMaxSizeAmplificationPercent = o.universalMaxSizeAmplificationPercent
+        }
     }
 }
 

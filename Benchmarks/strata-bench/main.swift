@@ -19,9 +19,15 @@ if CommandLine.arguments.contains("--help") {
     print(BenchFlags.usage)
     exit(0)
 }
+#if DEBUG
+let buildKind = "debug build: figures are not representative"
+#else
+let buildKind = "release build"
+#endif
 let seed = flags.seed != 0 ? flags.seed : UInt64(nanoseconds() % 1_000_000_007)
 let compressedValue = Int(Double(flags.valueSize) * flags.compressionRatio + 0.5)
-print("Strata:     strata-bench (db_bench flags), release build")
+print("Strata:     strata-bench (db_bench flags), \(buildKind)")
+print("Defaults:   \(flags.defaults == "strata" ? "Strata's Options()" : "db_bench 7.8.3's"), \(flags.waitForBackground ? "waiting for background work after each benchmark" : "no wait between benchmarks (as db_bench)")")
 print("Machine:    \(machineDescription())")
 print("Keys:       \(flags.keySize) bytes each")
 print("Values:     \(flags.valueSize) bytes each (\(compressedValue) bytes after compression)")
@@ -31,6 +37,7 @@ print("Compression: \(flags.compression == .snappy ? "Snappy" : "NoCompression")
 print("Bloom bits: \(flags.bloomBits < 0 ? "none" : String(format: "%g", flags.bloomBits))")
 print("Seed:       \(seed)")
 print(String(repeating: "-", count: 48))
+flushOutput()
 
 do {
     let workloads = try Workloads(flags: flags, seed: seed)
@@ -42,6 +49,7 @@ do {
         }
         if name == "stats" {
             if let db = workloads.db { print(db.property("strata.stats") ?? "", terminator: "") }
+            flushOutput()
             continue
         }
         guard var result = try workloads.run(name) else {
@@ -50,6 +58,7 @@ do {
         }
         guard let db = workloads.db else { continue }
         print(resultLine(result))
+        flushOutput()
         if flags.histogram && result.latency.totalCount > 0 {
             // db_bench's --histogram=1 block (peer-bench.sh reads its P99).
             let h = result.latency
@@ -60,9 +69,11 @@ do {
             print("Percentiles: P50: \(us(50)) P75: \(us(75)) P99: \(us(99)) P99.9: \(us(99.9)) P99.99: \(us(99.99))")
             print(String(repeating: "-", count: 54))
         }
-        // Amplification is measured once the background work the benchmark
-        // caused has finished (its flushes and compactions count).
-        try db.waitForBackgroundWork()
+        // With --wait_for_background=1 amplification is measured once the
+        // background work the benchmark caused has finished (its flushes
+        // and compactions count); by default, as db_bench, the next
+        // benchmark starts at once and the work still pending is reported.
+        if flags.waitForBackground { try db.waitForBackgroundWork() }
         let now = db.statistics()
         let delta = result.baseline.map { now.since($0) } ?? now
         let liveBytes = workloads.live.map { UInt64($0.count * (flags.keySize + flags.valueSize)) }
@@ -73,9 +84,15 @@ do {
                                         sstBytes: sstBytes, liveDataEstimate: liveDataEstimate) {
             print("  " + line)
         }
+        if !flags.waitForBackground {
+            let pending = UInt64(db.property("strata.estimate-pending-compaction-bytes") ?? "") ?? 0
+            print("  Background: \(String(format: "%.3f", Double(pending) / 1e9)) GB of compaction pending at the end "
+                + "(not waited for: paid by the next benchmark, as in db_bench)")
+        }
         report.benchmarks.append(BenchReport.figures(result, delta: delta, now: now, sstBytes: sstBytes,
                                                      liveDataEstimate: liveDataEstimate))
         result.latency.reset()
+        flushOutput()
     }
     try workloads.close()
     if flags.report == "json" {
@@ -85,4 +102,12 @@ do {
 } catch {
     print("Failed: \(error)")
     exit(1)
+}
+
+/// Writes out everything printed so far. Progress text goes straight to
+/// stderr while a benchmark runs; flushing stdout before each benchmark and
+/// after each result keeps whole lines apart when both share one file (as
+/// db_bench flushes after each result line).
+func flushOutput() {
+    fflush(nil)
 }

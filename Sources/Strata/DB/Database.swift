@@ -96,6 +96,7 @@ public final class Database: @unchecked Sendable {
         readerOptions.memoryCharge = memory.tableReaders
         readerOptions.readCounters = stats.iteratorReads
         readerOptions.verifyChecksums = options.paranoidChecks
+        readerOptions.allowMmapReads = options.allowMmapReads
         tableCache = TableCache(directory: path, fileSystem: fileSystem, readerOptions: readerOptions)
         var baseTable = TableOptions()
         baseTable.dbID = dbID

@@ -19,6 +19,11 @@ public struct TableReaderOptions: Sendable {
     /// nil (default) = not counted. Point lookups count their own
     /// (`TableReader.get(userKey:sequence:reads:_:)`).
     public var readCounters: BlockReadCounters? = nil
+    /// Read the table through a read-only memory mapping of the whole file
+    /// (where the file system can map: `FileSystem.openMappedRandomAccess`)
+    /// instead of `pread` into buffers. Default false.
+    /// RocksDB: `DBOptions::allow_mmap_reads`.
+    public var allowMmapReads: Bool = false
     /// Default options.
     public init() {}
 }
@@ -116,7 +121,7 @@ public final class TableReader: Sendable {
     /// other than none and Snappy, `.ioError` if the file cannot be read.
     public static func open(path: String, fileSystem: any FileSystem = PosixFileSystem.shared,
                             options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
-        let file = try fileSystem.openRandomAccess(path)
+        let file = try options.allowMmapReads ? fileSystem.openMappedRandomAccess(path) : fileSystem.openRandomAccess(path)
         do {
             return try TableReader(file: file, options: options)
         } catch let error as StrataError {
@@ -265,74 +270,107 @@ public final class TableReader: Sendable {
         return Array(UnsafeRawBufferPointer(start: storage, count: Int(handle.size)))
     }
 
-    /// Reads block + trailer into new memory, checks the handle and the
-    /// checksum. Returns the memory (caller frees) and the compression byte.
-    static func readStored(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
-                           what: String) throws -> (UnsafeMutableRawPointer, UInt8) {
+    /// The byte count of block + trailer at `handle`, after checking that
+    /// they lie inside the file.
+    static func storedLength(file: any RandomAccessFile, handle: BlockHandle, what: String) throws -> Int {
         let total = handle.size &+ UInt64(blockTrailerSize)
         guard handle.size < UInt64(Int32.max), handle.offset <= file.size, total <= file.size - handle.offset else {
             throw StrataError.corruption(
                 "\(what) handle (offset \(handle.offset), size \(handle.size)) points outside the file of \(file.size) bytes",
                 file: file.path, offset: handle.offset)
         }
-        let count = Int(total)
+        return Int(total)
+    }
+
+    /// Checks the trailer's checksum of a stored block (`stored`: block,
+    /// type byte and checksum).
+    static func verifyStoredChecksum(_ stored: UnsafeRawBufferPointer, file: any RandomAccessFile, handle: BlockHandle,
+                                     checksum: ChecksumType, what: String) throws {
+        guard checksum != .none, let base = stored.baseAddress else { return }
+        let size = Int(handle.size)
+        let recorded = loadFixed32(base + size + 1)
+        let computed = blockChecksum(checksum, blockAndType: UnsafeRawBufferPointer(start: base, count: size + 1))
+        if recorded != computed {
+            throw StrataError.corruption(
+                "block checksum mismatch in \(what) (size \(size)): stored 0x\(hex32(recorded)), computed 0x\(hex32(computed)) (\(checksum.rocksDBName))",
+                file: file.path, offset: handle.offset)
+        }
+    }
+
+    /// Reads block + trailer into new memory, checks the handle and the
+    /// checksum. Returns the memory (caller frees) and the compression byte.
+    static func readStored(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
+                           what: String) throws -> (UnsafeMutableRawPointer, UInt8) {
+        let count = try storedLength(file: file, handle: handle, what: what)
         let storage = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
         do {
             try file.read(at: handle.offset, into: UnsafeMutableRawBufferPointer(start: storage, count: count))
+            if verify {
+                try verifyStoredChecksum(UnsafeRawBufferPointer(start: storage, count: count), file: file, handle: handle,
+                                         checksum: checksum, what: what)
+            }
         } catch {
             storage.deallocate()
             throw error
         }
-        let size = Int(handle.size)
-        let type = storage.load(fromByteOffset: size, as: UInt8.self)
-        if verify && checksum != .none {
-            let stored = loadFixed32(storage + size + 1)
-            let computed = blockChecksum(checksum, blockAndType: UnsafeRawBufferPointer(start: storage, count: size + 1))
-            if stored != computed {
-                storage.deallocate()
-                throw StrataError.corruption(
-                    "block checksum mismatch in \(what) (size \(size)): stored 0x\(hex32(stored)), computed 0x\(hex32(computed)) (\(checksum.rocksDBName))",
-                    file: file.path, offset: handle.offset)
-            }
-        }
-        return (storage, type)
+        return (storage, storage.load(fromByteOffset: Int(handle.size), as: UInt8.self))
     }
 
-    /// Reads, verifies and decompresses a block.
+    /// Reads, verifies and decompresses a block. From a memory-mapped file
+    /// the checksum and the decompression read the mapping in place (an
+    /// uncompressed block is copied once, into the block's own memory).
     static func readBlock(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
                           what: String) throws -> Block {
-        let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, verify: verify, what: what)
-        let size = Int(handle.size)
         do {
-            switch type {
-            case CompressionType.none.rawValue:
-                return try Block(taking: storage, size: size)
-            case CompressionType.snappy.rawValue:
-                defer { storage.deallocate() }
-                var rawLength = 0
-                guard snappy_uncompressed_length(storage.assumingMemoryBound(to: CChar.self), size, &rawLength) == SNAPPY_OK,
-                      rawLength < Int(Int32.max)
-                else {
-                    throw StrataError.corruption("\(what): Snappy header is invalid", offset: handle.offset)
-                }
-                let raw = UnsafeMutableRawPointer.allocate(byteCount: max(rawLength, 1), alignment: 8)
-                var produced = rawLength
-                guard snappy_uncompress(storage.assumingMemoryBound(to: CChar.self), size,
-                                        raw.assumingMemoryBound(to: CChar.self), &produced) == SNAPPY_OK,
-                      produced == rawLength
-                else {
-                    raw.deallocate()
-                    throw StrataError.corruption("\(what): Snappy data is corrupt", offset: handle.offset)
-                }
-                return try Block(taking: raw, size: rawLength)
-            default:
-                storage.deallocate()
-                let name = CompressionType(rawValue: type)?.rocksDBName ?? "unknown type \(type)"
-                throw StrataError.notSupported("\(what) is compressed with \(name); Strata reads Snappy and uncompressed blocks",
-                                               offset: handle.offset)
+            let count = try storedLength(file: file, handle: handle, what: what)
+            if let mapped = try file.mappedBytes(at: handle.offset, count: count), let base = mapped.baseAddress {
+                if verify { try verifyStoredChecksum(mapped, file: file, handle: handle, checksum: checksum, what: what) }
+                let size = Int(handle.size)
+                return try decodeBlock(UnsafeRawBufferPointer(start: base, count: size), type: mapped[size], owned: nil,
+                                       handle: handle, what: what)
             }
+            let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, verify: verify, what: what)
+            return try decodeBlock(UnsafeRawBufferPointer(start: storage, count: Int(handle.size)), type: type,
+                                   owned: storage, handle: handle, what: what)
         } catch let error as StrataError {
             throw error.located(file: file.path, offset: handle.offset)
+        }
+    }
+
+    /// Turns a stored block's bytes into a `Block`. `owned`: the memory of
+    /// `stored` when the caller allocated it (taken over or freed here); nil
+    /// when `stored` is borrowed (a mapping), which is then copied or
+    /// decompressed from.
+    private static func decodeBlock(_ stored: UnsafeRawBufferPointer, type: UInt8, owned: UnsafeMutableRawPointer?,
+                                    handle: BlockHandle, what: String) throws -> Block {
+        let size = stored.count
+        switch type {
+        case CompressionType.none.rawValue:
+            if let owned { return try Block(taking: owned, size: size) }
+            return try Block(copying: stored)
+        case CompressionType.snappy.rawValue:
+            defer { owned?.deallocate() }
+            guard let input = stored.baseAddress?.assumingMemoryBound(to: CChar.self) else {
+                throw StrataError.corruption("\(what): Snappy block is empty", offset: handle.offset)
+            }
+            var rawLength = 0
+            guard snappy_uncompressed_length(input, size, &rawLength) == SNAPPY_OK, rawLength < Int(Int32.max) else {
+                throw StrataError.corruption("\(what): Snappy header is invalid", offset: handle.offset)
+            }
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(rawLength, 1), alignment: 8)
+            var produced = rawLength
+            guard snappy_uncompress(input, size, raw.assumingMemoryBound(to: CChar.self), &produced) == SNAPPY_OK,
+                  produced == rawLength
+            else {
+                raw.deallocate()
+                throw StrataError.corruption("\(what): Snappy data is corrupt", offset: handle.offset)
+            }
+            return try Block(taking: raw, size: rawLength)
+        default:
+            owned?.deallocate()
+            let name = CompressionType(rawValue: type)?.rocksDBName ?? "unknown type \(type)"
+            throw StrataError.notSupported("\(what) is compressed with \(name); Strata reads Snappy and uncompressed blocks",
+                                           offset: handle.offset)
         }
     }
 

@@ -47,6 +47,18 @@ public protocol FileSystem: Sendable {
     /// second process cannot open the same database. Released by `unlock`
     /// on the returned lock or when the process exits.
     func lock(_ path: String) throws -> any FileLock
+    /// Opens an existing file for positional reads served from a read-only
+    /// memory mapping where the file system can map files (RocksDB:
+    /// `allow_mmap_reads`); `RandomAccessFile.mappedBytes` then hands out
+    /// the bytes without a copy. Default: `openRandomAccess` (no mapping).
+    func openMappedRandomAccess(_ path: String) throws -> any RandomAccessFile
+}
+
+extension FileSystem {
+    /// Default: an ordinary file (`openRandomAccess`); reads copy.
+    public func openMappedRandomAccess(_ path: String) throws -> any RandomAccessFile {
+        try openRandomAccess(path)
+    }
 }
 
 /// A file opened for positional reads.
@@ -60,11 +72,19 @@ public protocol RandomAccessFile: Sendable {
     /// Reads exactly `buffer.count` bytes at `offset` into `buffer`.
     /// Throws `.corruption` if the file ends before that, `.ioError` on failure.
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws
+    /// The `count` bytes at `offset` in place, for a memory-mapped file: valid
+    /// until this file object is freed (not merely closed), read-only. nil
+    /// for a file that is not mapped: use `read(at:into:)`. Throws as `read`
+    /// does for a range past the end or a closed file.
+    func mappedBytes(at offset: UInt64, count: Int) throws -> UnsafeRawBufferPointer?
     /// Releases the descriptor. Later reads throw `.closed`.
     func close()
 }
 
 extension RandomAccessFile {
+    /// Default: not mapped.
+    public func mappedBytes(at offset: UInt64, count: Int) throws -> UnsafeRawBufferPointer? { nil }
+
     /// Reads exactly `count` bytes at `offset` into a new array.
     public func read(at offset: UInt64, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }

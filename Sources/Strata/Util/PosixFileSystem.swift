@@ -24,6 +24,19 @@ public struct PosixFileSystem: FileSystem {
         return PosixRandomAccessFile(path: path, fd: fd, size: UInt64(st.st_size))
     }
 
+    /// Maps the whole file read-only (`PosixMappedFile`).
+    public func openMappedRandomAccess(_ path: String) throws -> any RandomAccessFile {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open for reading", path) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = posixError("fstat", path)
+            Glibc.close(fd)
+            throw e
+        }
+        return try PosixMappedFile(path: path, fd: fd, size: UInt64(st.st_size))
+    }
+
     public func createWritable(_ path: String) throws -> any WritableFile {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw posixError("create", path) }
