@@ -227,6 +227,35 @@ struct MemTableTests {
         }
     }
 
+    @Test("runs of ascending, descending and repeated keys (the insert splice's fast path and its misses) stay sorted")
+    func ascendingRuns() {
+        let seed: UInt64 = 0x5EED_0A5C
+        print("seed \(seed)")
+        var rng = TestRandom(seed: seed)
+        let table = MemTable(arenaBlockSize: 4096)
+        var model: [[UInt8]] = []
+        var sequence: UInt64 = 1
+        func add(_ n: Int) {
+            var key = [UInt8]()
+            withUnsafeBytes(of: UInt32(n).bigEndian) { key.append(contentsOf: $0) }
+            table.add(sequence: sequence, type: .value, key: key, value: [UInt8(n & 0xFF)])
+            model.append(Self.ikey(key, sequence, .value))
+            sequence += 1
+        }
+        for _ in 0..<60 {
+            let start = rng.int(0..<100_000)
+            let length = rng.int(1..<200)
+            switch rng.int(0..<4) {
+            case 0: for n in start..<(start + length) { add(n) }             // ascending run
+            case 1: for n in (start..<(start + length)).reversed() { add(n) } // descending run
+            case 2: for _ in 0..<length { add(start) }                       // one key, newer each time
+            default: for _ in 0..<length { add(rng.int(0..<100_000)) }       // random
+            }
+        }
+        model.sort { InternalKey.compare($0, $1) < 0 }
+        #expect(Self.scan(table).map { $0.key } == model)
+    }
+
     @Test("range deletions go to rangeTombstones(), not to the iterator or get")
     func rangeTombstones() throws {
         let table = MemTable()
