@@ -38,9 +38,11 @@ let package = Package(
             providers: [.apt(["libxxhash-dev"])]),
         // A header-only prefetch hint (Swift has no prefetch intrinsic).
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        // CRC-32C with the CPU's CRC32 instruction (Swift cannot emit it).
+        .target(name: "CCRC32C", path: "Sources/CCRC32C"),
         .target(
             name: "Strata",
-            dependencies: ["CSnappy", "CXXHash", "CPrefetch", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: ["CSnappy", "CXXHash", "CPrefetch", "CCRC32C", .product(name: "Metrics", package: "swift-metrics")],
             path: "Sources/Strata"),
         // Stream operators over the engine's public API: keyed state, timers, windows.
         .target(

@@ -122,4 +122,26 @@ struct CRC32CTests {
         #expect(CRC32C.mask(0xE306_9283) != 0xE306_9283)
         #expect(CRC32C.mask(0) == 0xA282_EAD8)
     }
+
+    @Test("the hardware path (when the CPU has one) and the software path agree at every length, alignment and split")
+    func hardwareMatchesSoftware() {
+        let seed: UInt64 = 0x5EE4_2C32
+        print("CRC32C hardware/software seed \(seed), hardware in use: \(CRC32C.usesHardware)")
+        var rng = TestRandom(seed: seed)
+        let data = rng.bytes(4096 + 16)
+        data.withUnsafeBytes { all in
+            for length in Array(0...80) + [255, 256, 1000, 4096] {
+                for start in 0..<9 {  // every alignment of the start
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+                    let software = CRC32C.extendSoftware(0, slice)
+                    #expect(CRC32C.extend(0, slice) == software, "length \(length), start \(start)")
+                    #expect(software == Self.reference(Array(slice)), "length \(length), start \(start)")
+                    let cut = length / 3
+                    let first = UnsafeRawBufferPointer(rebasing: slice[0..<cut])
+                    let rest = UnsafeRawBufferPointer(rebasing: slice[cut...])
+                    #expect(CRC32C.extend(CRC32C.extend(0, first), rest) == software)
+                }
+            }
+        }
+    }
 }
