@@ -30,7 +30,7 @@ public struct BlockCacheKey: Hashable, Sendable {
 /// Values handed out stay valid after eviction (they are reference counted).
 /// Thread safety: every shard has its own mutex; all methods may be called
 /// from any thread.
-public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     /// Smallest shard RocksDB makes when it picks the shard count itself
     /// (`GetDefaultCacheShardBits`: 512 KiB per shard, at most 64 shards).
     static var minShardSize: Int { 512 << 10 }
@@ -43,6 +43,8 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     struct Node {
         var key: Key
+        /// `key.cacheHash`, kept for the table's growth and deletions.
+        var hash: UInt64
         var value: Value?
         var charge: Int
         var prev: Int32
@@ -53,7 +55,7 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         var detached = false
     }
 
-    /// One shard: a hash map to slots of a node array threaded on a doubly
+    /// One shard: a hash table to slots of a node array threaded on a doubly
     /// linked recency list (head = most recent) of the unpinned entries.
     /// Freed slots are reused; a pinned node keeps its slot.
     struct Shard {
@@ -62,7 +64,7 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         var usage = 0
         /// Charge of the pinned entries.
         var pinnedUsage = 0
-        var map: [Key: Int32] = [:]
+        var table = CacheSlotTable()
         var nodes: [Node] = []
         var free: [Int32] = []
         var head: Int32 = -1
@@ -92,9 +94,15 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             free.append(i)
         }
 
+        /// The slot holding `key` (hash `hash`), or nil.
+        @inline(__always)
+        func find(_ key: Key, hash: UInt64) -> Int32? {
+            table.find(hash) { nodes[Int($0)].key == key }
+        }
+
         /// Takes node `i` out of the map: freed now if unpinned, else at its last release.
         mutating func remove(_ i: Int32) {
-            map[nodes[Int(i)].key] = nil
+            table.remove(nodes[Int(i)].hash, slot: i)
             if nodes[Int(i)].pins > 0 {
                 nodes[Int(i)].detached = true
             } else {
@@ -108,8 +116,8 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         }
 
         /// Adds a node (the key must be absent), pinned or at the front of the list.
-        mutating func add(_ key: Key, _ value: Value, charge: Int, pinned: Bool) -> Int32 {
-            let node = Node(key: key, value: value, charge: charge, prev: -1, next: -1, pins: pinned ? 1 : 0)
+        mutating func add(_ key: Key, hash: UInt64, _ value: Value, charge: Int, pinned: Bool) -> Int32 {
+            let node = Node(key: key, hash: hash, value: value, charge: charge, prev: -1, next: -1, pins: pinned ? 1 : 0)
             let i: Int32
             if let slot = free.popLast() {
                 i = slot
@@ -118,7 +126,7 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
                 i = Int32(nodes.count)
                 nodes.append(node)
             }
-            map[key] = i
+            table.insert(hash, slot: i)
             usage += charge
             if pinned { pinnedUsage += charge } else { pushFront(i) }
             return i
@@ -175,10 +183,10 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         self.capacity = capacity
     }
 
-    @inline(__always) func shard(_ key: Key) -> Int {
-        var h = UInt64(bitPattern: Int64(key.hashValue))
-        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
-        return Int(truncatingIfNeeded: h >> 40) & shardMask
+    /// The shard of a key with hash `hash`: its top bits (the shard table
+    /// takes the low ones).
+    @inline(__always) func shard(_ hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash >> 54) & shardMask
     }
 
     /// The room a shard has for entries: its capacity less its share of
@@ -196,8 +204,9 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// The value for `key`, marked most recently used; nil if absent.
     public func lookup(_ key: Key) -> Value? {
-        let value = shards[shard(key)].withLock { s -> Value? in
-            guard let i = s.map[key] else { return nil }
+        let hash = key.cacheHash
+        let value = shards[shard(hash)].withLock { s -> Value? in
+            guard let i = s.find(key, hash: hash) else { return nil }
             if s.nodes[Int(i)].pins == 0 && s.head != i {
                 s.unlink(i)
                 s.pushFront(i)
@@ -210,9 +219,10 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// The value for `key`, pinned until `release(handle)`; nil if absent.
     public func lookupPinned(_ key: Key) -> (value: Value, handle: Handle)? {
-        let index = shard(key)
+        let hash = key.cacheHash
+        let index = shard(hash)
         let found = shards[index].withLock { s -> (Value, Int32)? in
-            guard let i = s.map[key], let value = s.nodes[Int(i)].value else { return nil }
+            guard let i = s.find(key, hash: hash), let value = s.nodes[Int(i)].value else { return nil }
             s.pin(i)
             return (value, i)
         }
@@ -225,10 +235,11 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// recently used entries until the shard fits its room.
     public func insert(_ key: Key, _ value: Value, charge: Int) {
         let limit = self.limit
-        shards[shard(key)].withLock { s in
-            if let old = s.map[key] { s.remove(old) }
+        let hash = key.cacheHash
+        shards[shard(hash)].withLock { s in
+            if let old = s.find(key, hash: hash) { s.remove(old) }
             guard charge <= limit else { return }
-            _ = s.add(key, value, charge: charge, pinned: false)
+            _ = s.add(key, hash: hash, value, charge: charge, pinned: false)
             s.evict(limit: limit)
         }
     }
@@ -237,12 +248,13 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// `release(handle)`; nil (nothing kept, nothing to release) if the
     /// entry is larger than a shard's room.
     public func insertPinned(_ key: Key, _ value: Value, charge: Int) -> Handle? {
-        let index = shard(key)
+        let hash = key.cacheHash
+        let index = shard(hash)
         let limit = self.limit
         let slot = shards[index].withLock { s -> Int32? in
-            if let old = s.map[key] { s.remove(old) }
+            if let old = s.find(key, hash: hash) { s.remove(old) }
             guard charge <= limit else { return nil }
-            let i = s.add(key, value, charge: charge, pinned: true)
+            let i = s.add(key, hash: hash, value, charge: charge, pinned: true)
             s.evict(limit: limit)
             return i
         }
@@ -272,8 +284,9 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// Removes `key` if present (a pinned entry is freed at its last release).
     public func erase(_ key: Key) {
-        shards[shard(key)].withLock { s in
-            if let i = s.map[key] { s.remove(i) }
+        let hash = key.cacheHash
+        shards[shard(hash)].withLock { s in
+            if let i = s.find(key, hash: hash) { s.remove(i) }
         }
     }
 
@@ -310,7 +323,7 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// Number of entries currently held (in the map: detached pinned entries excluded).
     public var count: Int {
-        shards.reduce(0) { total, shard in total + shard.withLock { $0.map.count } }
+        shards.reduce(0) { total, shard in total + shard.withLock { $0.table.count } }
     }
 
     /// Lookups that found their key, since creation.
