@@ -15,6 +15,10 @@ public final class TableFile: Sendable {
     public let meta: FileMetaData
     private let obsolete = Atomic<Bool>(false)
     private let onObsolete: @Sendable (UInt64) -> Void
+    /// The open reader, once a read asked for it: later reads take it from
+    /// here with one atomic load instead of the table cache's lock (which
+    /// every lookup of every thread would otherwise take once per table).
+    private let openReader = AtomicLazyReference<TableReader>()
 
     /// Wraps `meta`; `onObsolete` runs (on whatever thread drops the last
     /// reference) with the file number once the file is unreferenced and obsolete.
@@ -31,6 +35,13 @@ public final class TableFile: Sendable {
 
     deinit {
         if obsolete.load(ordering: .acquiring) { onObsolete(meta.number) }
+    }
+
+    /// The file's reader: `tables`' reader for this file, opened on first
+    /// use and remembered. Throws as `TableCache.table` does.
+    public func reader(_ tables: TableCache) throws -> TableReader {
+        if let reader = openReader.load() { return reader }
+        return openReader.storeIfNil(try tables.table(meta.number))
     }
 
     /// The file number.
