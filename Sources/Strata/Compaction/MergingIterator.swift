@@ -9,6 +9,10 @@
 /// iteration and is reported by `error`.
 public final class MergingIterator: InternalIterator {
     private let children: [any InternalIterator]
+    /// `children` without reference counts, for the per-entry calls (the
+    /// array above keeps them alive): a child taken out of `children` would
+    /// be retained and released around every call.
+    private let unretained: [UnretainedIterator]
     @exclusivity(unchecked)
     private var heap: [Int] = []
     @exclusivity(unchecked)
@@ -30,13 +34,14 @@ public final class MergingIterator: InternalIterator {
     /// Merges `children`; on equal keys the earlier child comes first.
     public init(children: [any InternalIterator]) {
         self.children = children
+        unretained = children.map { UnretainedIterator(iterator: $0) }
         keys = Array(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: children.count)
         heap.reserveCapacity(children.count)
     }
 
     public var isValid: Bool { !heap.isEmpty && !failed }
     public var key: UnsafeRawBufferPointer { keys[heap[0]] }
-    public var value: UnsafeRawBufferPointer { children[heap[0]].value }
+    public var value: UnsafeRawBufferPointer { unretained[heap[0]].iterator.value }
 
     public func seekToFirst() {
         for c in children { c.seekToFirst() }
@@ -74,13 +79,13 @@ public final class MergingIterator: InternalIterator {
             guard isValid else { return }
         }
         let top = heap[0]
-        let child = children[top]
+        let child = unretained[top].iterator
         child.next()
         if child.isValid {
             keys[top] = child.key
             siftDown(0)
         } else {
-            if let e = child.error { error = e; return }
+            if let e = children[top].error { error = e; return }
             removeTop()
         }
     }
@@ -162,4 +167,10 @@ public final class MergingIterator: InternalIterator {
             }
         }
     }
+}
+
+/// A child iterator referenced without a reference count (its owner keeps
+/// it alive), so that calls through it cost no retain/release.
+struct UnretainedIterator {
+    unowned(unsafe) let iterator: any InternalIterator
 }

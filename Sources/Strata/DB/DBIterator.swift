@@ -164,7 +164,6 @@ public final class DBIterator {
     /// current ones), so a step allocates nothing unless the caller still
     /// holds the previous `key`/`value`.
     private func findNextVisible() {
-        let input = self.input
         while input.isValid {
             let first = input.key
             guard first.count >= 8 else { return stop(StrataError.corruption("internal key too short")) }

@@ -60,6 +60,15 @@ public final class Block: @unchecked Sendable {
         restartsOffset = restarts
     }
 
+    /// A block with no entries (a 4-byte footer: no restarts), for an
+    /// iterator that has no block yet.
+    static let empty: Block = {
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: 4, alignment: 8)
+        storage.storeBytes(of: UInt32(0), as: UInt32.self)
+        // Cannot throw: four zero bytes are a valid empty block.
+        return try! Block(taking: storage, size: 4)
+    }()
+
     /// Copies `bytes` into a new block.
     public convenience init(copying bytes: UnsafeRawBufferPointer) throws(StrataError) {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)

@@ -10,8 +10,10 @@
 public final class TableIterator: InternalIterator {
     public let table: TableReader
     private let index: BlockIterator
-    @exclusivity(unchecked)
-    private var data: BlockIterator?
+    /// The current data block's iterator, reset to each block in turn (a
+    /// `let`, so the per-entry calls need no retain of it; before the first
+    /// block it iterates `Block.empty`).
+    private let data: BlockIterator
     @exclusivity(unchecked)
     private var dataValid = false
     @exclusivity(unchecked)
@@ -31,6 +33,7 @@ public final class TableIterator: InternalIterator {
         self.table = table
         self.fillCache = fillCache
         index = table.makeIndexIterator()
+        data = Block.empty.makeIterator(order: .internalKey)
     }
 
     deinit {
@@ -38,8 +41,8 @@ public final class TableIterator: InternalIterator {
     }
 
     public var isValid: Bool { dataValid && error == nil }
-    public var key: UnsafeRawBufferPointer { data!.key }
-    public var value: UnsafeRawBufferPointer { data!.value }
+    public var key: UnsafeRawBufferPointer { data.key }
+    public var value: UnsafeRawBufferPointer { data.value }
 
     /// The handle of the data block holding the current entry.
     public var currentBlockHandle: BlockHandle? {
@@ -79,17 +82,17 @@ public final class TableIterator: InternalIterator {
 
     public func next() {
         guard isValid else { return }
-        data!.next()
-        dataValid = data!.isValid
-        if let e = data!.error { return fail(e) }
+        data.next()
+        dataValid = data.isValid
+        if let e = data.error { return fail(e) }
         skipEmptyBlocksForward()
     }
 
     public func prev() {
         guard isValid else { return }
-        data!.prev()
-        dataValid = data!.isValid
-        if let e = data!.error { return fail(e) }
+        data.prev()
+        dataValid = data.isValid
+        if let e = data.error { return fail(e) }
         skipEmptyBlocksBackward()
     }
 
@@ -109,18 +112,16 @@ public final class TableIterator: InternalIterator {
         }
         do {
             let handle = try table.indexHandle(index)
-            if handle.offset != currentBlockOffset || data == nil {
+            if handle.offset != currentBlockOffset {
                 let (block, newPin) = try table.pinnedDataBlock(handle, fillCache: fillCache)
                 if let pin { table.options.blockCache?.release(pin) }
                 pin = newPin
-                if let data { data.reset(block: block, order: .internalKey) } else {
-                    data = block.makeIterator(order: .internalKey)
-                }
+                data.reset(block: block, order: .internalKey)
                 currentBlockOffset = handle.offset
             }
-            position(data!)
-            dataValid = data!.isValid
-            if let e = data!.error { fail(e) }
+            position(data)
+            dataValid = data.isValid
+            if let e = data.error { fail(e) }
         } catch let e as StrataError {
             fail(e)
         } catch {

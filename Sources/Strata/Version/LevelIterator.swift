@@ -10,7 +10,14 @@ public final class LevelIterator: InternalIterator {
     @exclusivity(unchecked)
     private var index = -1
     @exclusivity(unchecked)
-    private var current: TableIterator?
+    private var current: TableIterator? {
+        didSet { active = current.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `current` without a reference count: the per-entry calls (`next`,
+    /// `isValid`, `key`, `value`) go through it with no retain/release, while
+    /// `current` keeps the iterator alive.
+    @exclusivity(unchecked)
+    private var active: Unmanaged<TableIterator>?
     @exclusivity(unchecked)
     public private(set) var error: StrataError?
 
@@ -24,9 +31,9 @@ public final class LevelIterator: InternalIterator {
         self.fillCache = fillCache
     }
 
-    public var isValid: Bool { current?.isValid ?? false }
-    public var key: UnsafeRawBufferPointer { current!.key }
-    public var value: UnsafeRawBufferPointer { current!.value }
+    public var isValid: Bool { active?._withUnsafeGuaranteedRef { $0.isValid } ?? false }
+    public var key: UnsafeRawBufferPointer { active!._withUnsafeGuaranteedRef { $0.key } }
+    public var value: UnsafeRawBufferPointer { active!._withUnsafeGuaranteedRef { $0.value } }
 
     private func open(_ i: Int) -> Bool {
         guard i >= 0 && i < files.count else {
@@ -94,8 +101,9 @@ public final class LevelIterator: InternalIterator {
     }
 
     public func next() {
-        guard isValid else { return }
-        current!.next()
+        guard let active, active._withUnsafeGuaranteedRef({ $0.isValid }) else { return }
+        // The common case: the next entry is in the same table.
+        if active._withUnsafeGuaranteedRef({ $0.next(); return $0.isValid }) { return }
         checkError()
         skipForward()
     }
