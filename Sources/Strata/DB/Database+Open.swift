@@ -14,7 +14,8 @@ extension Database {
     /// `.corruption` naming the file for a damaged MANIFEST or table, or
     /// when CURRENT is missing from a directory that holds tables or WALs
     /// (a lost CURRENT: creating a database there would delete them);
-    /// `.ioError` if the directory is locked by another process.
+    /// `.busy` if the directory is locked by another open (this process or
+    /// another, Strata or RocksDB).
     public static func open(at path: String, options: Options = Options()) throws -> Database {
         let fs = options.fileSystem
         if options.createIfMissing { try fs.createDirectory(path) }
