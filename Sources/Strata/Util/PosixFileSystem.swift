@@ -12,43 +12,87 @@ public struct PosixFileSystem: FileSystem {
     /// The shared default instance.
     public static let shared = PosixFileSystem()
 
+    /// Opens a regular file for reading. Anything else (a FIFO, a device, a
+    /// directory, a socket) throws `.ioError` before a byte is read: a FIFO
+    /// would block the reader forever, a directory fails later with a
+    /// confusing `EISDIR`. `O_NONBLOCK` keeps the open itself from blocking
+    /// on a FIFO with no writer.
     public func openRandomAccess(_ path: String) throws -> any RandomAccessFile {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw posixError("open for reading", path) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = posixError("fstat", path)
-            Glibc.close(fd)
-            throw e
-        }
-        return PosixRandomAccessFile(path: path, fd: fd, size: UInt64(st.st_size))
+        let (fd, size) = try openRegular(path, O_RDONLY, "open for reading")
+        return PosixRandomAccessFile(path: path, fd: fd, size: size)
     }
 
+    /// Creates or truncates a regular file; refuses anything else at `path`
+    /// (see `openRandomAccess`).
     public func createWritable(_ path: String) throws -> any WritableFile {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw posixError("create", path) }
+        let (fd, _) = try openRegular(path, O_WRONLY | O_CREAT | O_TRUNC, "create")
         return PosixWritableFile(path: path, fd: fd, size: 0)
     }
 
+    /// Opens a regular file for appending; refuses anything else at `path`
+    /// (see `openRandomAccess`).
     public func openAppendable(_ path: String) throws -> any WritableFile {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw posixError("open for appending", path) }
+        let (fd, size) = try openRegular(path, O_WRONLY | O_CREAT | O_APPEND, "open for appending")
+        return PosixWritableFile(path: path, fd: fd, size: size)
+    }
+
+    /// `open` without blocking, then `fstat`: a descriptor of a regular file
+    /// (with `O_NONBLOCK` cleared again) and its size, or a thrown error
+    /// naming the file and what it is instead.
+    private func openRegular(_ path: String, _ flags: Int32, _ what: String) throws -> (Int32, UInt64) {
+        // O_TRUNC applies at open, before the type is known: a FIFO or a
+        // device is not truncated by it (only regular files are), so the
+        // check after the open is still in time.
+        let fd = Glibc.open(path, flags | O_NONBLOCK | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            if errno == ENXIO {  // a FIFO opened for writing with no reader
+                throw StrataError.ioError("\(what) failed: not a regular file (a FIFO)", file: path)
+            }
+            throw posixError(what, path)
+        }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             let e = posixError("fstat", path)
             Glibc.close(fd)
             throw e
         }
-        return PosixWritableFile(path: path, fd: fd, size: UInt64(st.st_size))
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw StrataError.ioError(
+                "\(what) failed: not a regular file (\(Self.fileTypeName(st.st_mode))); database files must be regular files",
+                file: path)
+        }
+        let current = fcntl(fd, F_GETFL)
+        if current >= 0 { _ = fcntl(fd, F_SETFL, current & ~O_NONBLOCK) }
+        return (fd, UInt64(st.st_size))
+    }
+
+    /// What a non-regular file is, for messages.
+    static func fileTypeName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: return "a FIFO"
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        case S_IFLNK: return "a symbolic link"
+        default: return "file type \(String(mode & S_IFMT, radix: 8))"
+        }
     }
 
     public func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
+    /// The size of a regular file; anything else throws `.ioError` (a FIFO
+    /// or a device has no meaningful size, and would hang a later read).
     public func fileSize(_ path: String) throws -> UInt64 {
         var st = stat()
         guard stat(path, &st) == 0 else { throw posixError("stat", path) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw StrataError.ioError(
+                "stat: not a regular file (\(Self.fileTypeName(st.st_mode))); database files must be regular files", file: path)
+        }
         return UInt64(st.st_size)
     }
 
