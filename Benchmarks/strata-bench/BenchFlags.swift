@@ -108,8 +108,8 @@ struct BenchFlags {
             bloomBits = v
         }
         writeBufferSize = try flags.int("write_buffer_size") ?? writeBufferSize
-        maxBytesForLevelBase = UInt64(try flags.int("max_bytes_for_level_base") ?? Int(maxBytesForLevelBase))
-        targetFileSizeBase = UInt64(try flags.int("target_file_size_base") ?? Int(targetFileSizeBase))
+        maxBytesForLevelBase = try flags.unsigned("max_bytes_for_level_base") ?? maxBytesForLevelBase
+        targetFileSizeBase = try flags.unsigned("target_file_size_base") ?? targetFileSizeBase
         if let m = flags.string("max_bytes_for_level_multiplier") {
             guard let v = Double(m), v > 1 else { throw ToolError("--max_bytes_for_level_multiplier must be > 1") }
             maxBytesForLevelMultiplier = v
@@ -153,9 +153,19 @@ struct BenchFlags {
         reportFile = flags.string("report_file") ?? reportFile
         guard (1...256).contains(threads) else { throw ToolError("--threads=\(threads): expected 1...256") }
         histogram = try flags.int("histogram").map { $0 != 0 } ?? false
-        seed = UInt64(try flags.int("seed") ?? 0)
+        seed = try flags.unsigned("seed") ?? 0
         duration = try flags.int("duration") ?? 0
-        guard num > 0, keySize > 0, valueSize >= 0 else { throw ToolError("--num and --key_size must be positive") }
+        guard num > 0 else { throw ToolError("--num=\(num): expected a positive count") }
+        guard keySize > 0 else { throw ToolError("--key_size=\(keySize): expected a positive size") }
+        guard valueSize >= 0 else { throw ToolError("--value_size=\(valueSize): expected 0 or more") }
+        guard duration >= 0 else { throw ToolError("--duration=\(duration): expected 0 (off) or seconds") }
+        // Engine limits (write buffer, bloom bits, triggers, ...) are the
+        // library's own: Options.validate names the option and its range.
+        do {
+            try options.validate()
+        } catch {
+            throw ToolError("\(error.message)\n\(Self.usage)")
+        }
     }
 
     /// The number of reads: `--reads`, or `--num` when negative (db_bench's rule).

@@ -57,6 +57,26 @@ public struct ParsedFlags {
         return value
     }
 
+    /// The flag's value as an unsigned integer; nil if absent; throws if it
+    /// is not a number or is negative (a conversion that would trap).
+    public func unsigned(_ name: String) throws -> UInt64? {
+        guard let text = values[name] else { return nil }
+        guard let value = UInt64(text) else {
+            throw ToolError("--\(name) must be an integer 0...\(UInt64.max), got '\(text)'")
+        }
+        return value
+    }
+
+    /// The flag's value as an integer in `range`; nil if absent; throws
+    /// naming the flag, the value and the range otherwise.
+    public func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try int(name) else { return nil }
+        guard range.contains(value) else {
+            throw ToolError("--\(name)=\(value): expected \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
     /// True if the flag was given bare or with a true value (1, true, yes).
     public func bool(_ name: String) -> Bool {
         guard let text = values[name] else { return false }
