@@ -52,7 +52,13 @@ func dump(file: String, options: DumpOptions) -> Bool {
         case "identify":
             print("\(file) is a valid SST file")
         case "blocks":
-            print(blockMapText(try table.allBlocks(), table: table))
+            let blocks = try table.allBlocks()
+            print(blockMapText(blocks, table: table))
+            let bad = blocks.filter { !$0.checksumMatches }
+            if !bad.isEmpty {
+                print("\(file) is corrupted: \(bad.count) block(s) with a bad checksum, the first at offset \(bad[0].handle.offset)")
+                ok = false
+            }
         case "filter":
             print(filterStatistics(table, probes: options.probes).text)
         case "summary":
@@ -83,7 +89,7 @@ func scan(_ table: TableReader, options: DumpOptions, print doPrint: Bool) throw
     var count = 0
     while it.isValid {
         if let limit = options.readNum, count >= limit { break }
-        let parsed = ParsedInternalKey(it.key)!
+        guard let parsed = ParsedInternalKey(it.key) else { throw shortKeyError(table, it) }
         if let to = options.to, to.withUnsafeBytes({ Bytewise.compare(parsed.userKey, $0) >= 0 }) { break }
         if let prefix = options.prefix, !parsed.userKey.starts(with: prefix) { break }
         if doPrint {

@@ -9,7 +9,8 @@
 // statistics: measured false positives vs the formula) and --command=summary
 // (key, sequence and type summaries). Exit status: 0 if every file was read
 // cleanly, 1 if any file is missing, not an SST, or damaged (the message names
-// the block and offset).
+// the block and offset; --command=blocks: any block whose checksum is bad), or
+// a directory holds no *.sst file; bad flags print the usage and exit 1.
 import Glibc
 import Strata
 import ToolSupport
@@ -82,9 +83,9 @@ let inputHex = flags.bool("input_key_hex")
     }
     return Array(text.utf8)
 }
-@MainActor func intFlag(_ name: String) -> Int? {
+@MainActor func intFlag(_ name: String, _ range: ClosedRange<Int>) -> Int? {
     do {
-        return try flags.int(name)
+        return try flags.int(name, in: range)
     } catch {
         printError("\(error)")
         exit(1)
@@ -93,7 +94,7 @@ let inputHex = flags.bool("input_key_hex")
 let options = DumpOptions(
     command: command, showProperties: flags.bool("show_properties"), outputHex: flags.bool("output_hex"),
     json: flags.bool("json"), from: keyFlag("from"), to: keyFlag("to"), prefix: keyFlag("prefix"),
-    readNum: intFlag("read_num"), probes: intFlag("probes") ?? 100_000)
+    readNum: intFlag("read_num", 0...Int.max), probes: intFlag("probes", 0...1_000_000_000) ?? 100_000)
 
 let fs = PosixFileSystem.shared
 var files: [String] = []
@@ -107,6 +108,10 @@ if stat(target, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
 }
 if !fs.exists(target) {
     print("NotFound: \(target): No such file or directory")
+    exit(1)
+}
+if isDirectory && files.isEmpty {
+    print("No SST files (*.sst) in directory \(target)")
     exit(1)
 }
 
