@@ -32,6 +32,9 @@ struct BenchFlags {
     var memtableWholeKeyFiltering = false
     var db = "/tmp/strata-bench-db"
     var useExistingDB = false
+    /// `--destroy_db`: start over in a non-empty `--db` that holds no
+    /// database (only database files are ever removed).
+    var destroyDB = false
     var sync = false
     var disableWAL = false
     var threads = 1
@@ -55,7 +58,7 @@ struct BenchFlags {
         "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
         "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
         "memtable_bloom_size_ratio", "memtable_whole_key_filtering",
-        "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
+        "use_existing_db", "destroy_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
         "histogram", "seed", "duration", "help",
     ]
 
@@ -68,7 +71,7 @@ struct BenchFlags {
             [--universal_size_ratio=1] [--universal_min_merge_width=2] [--universal_max_merge_width=N]
             [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
             [--memtable_bloom_size_ratio=0] [--memtable_whole_key_filtering=0]
-            [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
+            [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--destroy_db] [--sync=0] [--disable_wal=0]
             [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
             [--level_compaction_dynamic_level_bytes=false] [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
         Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
@@ -136,6 +139,7 @@ struct BenchFlags {
         }
         db = flags.string("db") ?? db
         useExistingDB = try flags.int("use_existing_db").map { $0 != 0 } ?? false
+        destroyDB = flags.bool("destroy_db")
         sync = try flags.int("sync").map { $0 != 0 } ?? false
         disableWAL = try flags.int("disable_wal").map { $0 != 0 } ?? false
         threads = try flags.int("threads") ?? threads

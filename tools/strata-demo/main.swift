@@ -20,7 +20,7 @@ let usage = """
                 [--checkpoint_ms=2000] [--disorder_ms=2000] [--late_per_mille=2] [--duplicate_per_mille=50]
                 [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet]
       Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one).
-      --fresh        start over (removes DIR first)
+      --fresh        start over (removes what the demo wrote in DIR: state/, checkpoints/, outputs/, results.sqlite)
       --input        read events from a JSON-lines event log instead of the generator
       --write_log    write the generated events to a JSON-lines event log and exit
       --dump         print the committed output (JSON-lines sink, then SQLite rows), sorted, and exit
@@ -88,7 +88,12 @@ do {
         for line in lines.sorted() { print(line) }
         exit(0)
     }
-    if flags.bool("fresh") { try? FileManager.default.removeItem(atPath: dir) }
+    if flags.bool("fresh") {
+        // Only what the demo writes: the pipeline's subdirectories and the
+        // SQLite results (with SQLite's journal files), never other files.
+        try FreshDirectory.clearPipeline(at: dir, force: true, forceFlag: "--fresh")
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: "\(dir)/results.sqlite\(suffix)") }
+    }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
 
     var options = PipelineOptions(directory: dir)

@@ -36,10 +36,12 @@ extension Database {
                 versions = try VersionSet.recover(directory: path, fileSystem: fs)
                 dbID = (try? readIdentity(path, fs)) ?? Identity.uuid()
             } else {
+                // Tables or WALs without CURRENT: a lost CURRENT, not an
+                // absent database, whatever createIfMissing says.
+                try refuseLostCurrent(path, fs)
                 guard options.createIfMissing else {
                     throw StrataError.invalidArgument("\(path): does not exist (createIfMissing is false)")
                 }
-                try refuseLostCurrent(path, fs)
                 dbID = Identity.uuid()
                 try writeIdentity(path, fs, dbID)
                 versions = try VersionSet.create(directory: path, fileSystem: fs, dbID: nil)
