@@ -47,7 +47,8 @@ func usage() -> String {
 
 let flags: ParsedFlags
 do {
-    flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
+    // Raw argv bytes: --from/--to/--prefix are bytes, as sst_dump takes them.
+    flags = try ParsedFlags(rawArguments: RawBytes.arguments())
 } catch {
     printError("\(error)\n\(usage())")
     exit(1)
@@ -73,7 +74,8 @@ guard validCommands.contains(command) else {
 }
 let inputHex = flags.bool("input_key_hex")
 @MainActor func keyFlag(_ name: String) -> [UInt8]? {
-    guard let text = flags.string(name) else { return nil }
+    guard let raw = flags.bytes(name) else { return nil }
+    let text = String(decoding: raw, as: UTF8.self)
     if inputHex {
         guard let bytes = HexCodec.decode(text) else {
             printError("--\(name) is not valid hex: \(text)")
@@ -81,7 +83,7 @@ let inputHex = flags.bool("input_key_hex")
         }
         return bytes
     }
-    return Array(text.utf8)
+    return raw
 }
 @MainActor func intFlag(_ name: String, _ range: ClosedRange<Int>) -> Int? {
     do {
@@ -118,5 +120,6 @@ if isDirectory && files.isEmpty {
 var failed = false
 for file in files {
     if !dump(file: file, options: options) { failed = true }
+    RawBytes.flush()
 }
 exit(failed ? 1 : 0)
