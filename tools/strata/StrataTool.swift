@@ -6,6 +6,14 @@ import ToolSupport
 struct StrataTool {
     let flags: ParsedFlags
 
+    /// Every flag some command reads; anything else is an error.
+    static let knownFlags: Set<String> = [
+        "block_size", "bloom_bits", "checksum", "column_family", "compact", "compression", "compression_type",
+        "create_if_missing", "db", "disable_wal", "file", "file_size", "format_version", "from", "header", "help", "hex",
+        "json", "keep_last", "key_hex", "link", "max_keys", "merge_operator", "path", "print_value", "stats", "store", "to",
+        "value_hex", "verbose", "wal", "walfile", "write_buffer_size",
+    ]
+
     static let usage = """
         strata --db=<database_path> [--hex] [--key_hex] [--value_hex] [--create_if_missing]
                [--bloom_bits=N] [--write_buffer_size=N] [--file_size=N] [--block_size=N]

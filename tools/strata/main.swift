@@ -34,6 +34,12 @@ do {
     printError("Failed: \(error)")
     exit(1)
 }
+// Unknown flags are errors (a typo such as --max_key=0 for --max_keys=0
+// used to be ignored and ran a full scan).
+if let unknown = flags.unknownFlags(allowed: StrataTool.knownFlags).first {
+    printError("Failed: unknown flag --\(unknown)\n\(StrataTool.usage)")
+    exit(1)
+}
 guard let command = flags.positionals.first else {
     print(StrataTool.usage + "\n" + StrataTool.repairUsage + "\n" + StrataTool.checkpointUsage)
     exit(flags.bool("help") ? 0 : 1)

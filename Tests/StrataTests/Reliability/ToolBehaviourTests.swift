@@ -115,4 +115,27 @@ struct ToolBehaviourTests {
         let verifyDamaged = try DamagedContentsTests.run(strata, ["--db=\(path)", "verify"])
         #expect(verifyDamaged.status == 1, "\(verifyDamaged.output)")
     }
+
+    @Test("bad flags are errors naming the flag: strata's unknown flags, strata-stress and strata-demo numbers, strata-bench limits")
+    func badFlags() throws {
+        let cases: [(tool: String, args: [String], expect: String)] = [
+            ("strata", ["--db=/nonexistent/strata-x", "--max_key=0", "scan"], "unknown flag --max_key"),
+            ("strata-stress", ["--db=/nonexistent/strata-x", "--threads=0"], "--threads=0"),
+            ("strata-stress", ["--db=/nonexistent/strata-x", "--duration=abc"], "--duration=abc"),
+            ("strata-demo", ["--dir=/nonexistent/strata-x", "--events=-5"], "--events=-5"),
+            ("strata-demo", ["--dir=/nonexistent/strata-x", "--users=0"], "--users=0"),
+            ("strata-bench", ["--db=/nonexistent/strata-x", "--write_buffer_size=1"], "write_buffer_size"),
+            ("strata-bench", ["--db=/nonexistent/strata-x", "--value_size=-1"], "--value_size=-1"),
+            ("sst-dump", ["--file=/nonexistent/x.sst", "--command=filter", "--probes=-1"], "--probes=-1"),
+        ]
+        for c in cases {
+            guard let tool = DamagedContentsTests.tool(c.tool) else {
+                Issue.record("\(c.tool) is not built: run `swift build` first")
+                continue
+            }
+            let result = try DamagedContentsTests.run(tool, c.args)
+            #expect(result.exited && result.status != 0, "\(c.tool) \(c.args): \(result.output)")
+            #expect(result.output.contains(c.expect), "\(c.tool) \(c.args): \(result.output)")
+        }
+    }
 }
