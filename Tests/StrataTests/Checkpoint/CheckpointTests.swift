@@ -168,7 +168,7 @@ struct CheckpointTests {
         try FileManager.default.createDirectory(atPath: dir.file("c.tmp"), withIntermediateDirectories: true)
         // What an interrupted checkpoint leaves (a foreign file there is
         // refused instead: NoForeignDeletionTests).
-        FileManager.default.createFile(atPath: dir.file("c.tmp/000999.sst"), contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: dir.file("c.tmp/000999.sst"), contents: Data([1, 2, 3]))
         var options = CheckpointOptions()
         options.allowHardLinks = false
         let result = try db.checkpoint(to: dir.file("c"), options: options)
