@@ -81,7 +81,7 @@ let package = Package(
         // Window, tumbling/sliding/session, event-time and state benchmarks, and the Nexmark queries.
         .executableTarget(
             name: "stream-bench",
-            dependencies: ["StrataStreams", "Strata", "NexmarkSupport",
+            dependencies: ["StrataStreams", "Strata", "NexmarkSupport", "ToolSupport",
                            .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/stream-bench"),
         // Fuzzing (tools/run-fuzz.sh): the decoders' fuzz bodies and seed
@@ -95,7 +95,7 @@ let package = Package(
     } + [
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["Strata", "ToolSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataTests"),
         .testTarget(
             name: "StrataStreamsTests",

@@ -32,6 +32,9 @@ struct BenchFlags {
     var memtableWholeKeyFiltering = false
     var db = "/tmp/strata-bench-db"
     var useExistingDB = false
+    /// `--destroy_db`: start over in a non-empty `--db` that holds no
+    /// database (only database files are ever removed).
+    var destroyDB = false
     var sync = false
     /// `--mmap_read`: read tables through memory mappings
     /// (`Options.allowMmapReads`; db_bench's default false).
@@ -72,7 +75,7 @@ struct BenchFlags {
         "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
         "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
         "memtable_bloom_size_ratio", "memtable_whole_key_filtering",
-        "use_existing_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
+        "use_existing_db", "destroy_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
         "histogram", "seed", "duration", "help", "defaults", "wait_for_background", "mmap_read",
     ]
 
@@ -85,7 +88,7 @@ struct BenchFlags {
             [--universal_size_ratio=1] [--universal_min_merge_width=2] [--universal_max_merge_width=N]
             [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
             [--memtable_bloom_size_ratio=0] [--memtable_whole_key_filtering=0]
-            [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--sync=0] [--disable_wal=0]
+            [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--destroy_db] [--sync=0] [--disable_wal=0]
             [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
             [--level_compaction_dynamic_level_bytes=false] [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
             [--defaults=db_bench|strata] [--wait_for_background=0] [--mmap_read=0]
@@ -138,8 +141,8 @@ struct BenchFlags {
             bloomBits = v
         }
         writeBufferSize = try flags.int("write_buffer_size") ?? writeBufferSize
-        maxBytesForLevelBase = UInt64(try flags.int("max_bytes_for_level_base") ?? Int(maxBytesForLevelBase))
-        targetFileSizeBase = UInt64(try flags.int("target_file_size_base") ?? Int(targetFileSizeBase))
+        maxBytesForLevelBase = try flags.unsigned("max_bytes_for_level_base") ?? maxBytesForLevelBase
+        targetFileSizeBase = try flags.unsigned("target_file_size_base") ?? targetFileSizeBase
         if let m = flags.string("max_bytes_for_level_multiplier") {
             guard let v = Double(m), v > 1 else { throw ToolError("--max_bytes_for_level_multiplier must be > 1") }
             maxBytesForLevelMultiplier = v
@@ -166,6 +169,7 @@ struct BenchFlags {
         }
         db = flags.string("db") ?? db
         useExistingDB = try flags.int("use_existing_db").map { $0 != 0 } ?? false
+        destroyDB = flags.bool("destroy_db")
         sync = try flags.int("sync").map { $0 != 0 } ?? false
         if let v = flags.string("mmap_read") { mmapRead = v == "1" || v == "true" }
         disableWAL = try flags.int("disable_wal").map { $0 != 0 } ?? false
@@ -184,10 +188,20 @@ struct BenchFlags {
         reportFile = flags.string("report_file") ?? reportFile
         guard (1...256).contains(threads) else { throw ToolError("--threads=\(threads): expected 1...256") }
         histogram = try flags.int("histogram").map { $0 != 0 } ?? false
-        seed = UInt64(try flags.int("seed") ?? 0)
+        seed = try flags.unsigned("seed") ?? 0
         duration = try flags.int("duration") ?? 0
-        guard num > 0, keySize > 0, valueSize >= 0 else { throw ToolError("--num and --key_size must be positive") }
         if defaults == "strata" { takeStrataDefaults(given: given) }
+        guard num > 0 else { throw ToolError("--num=\(num): expected a positive count") }
+        guard keySize > 0 else { throw ToolError("--key_size=\(keySize): expected a positive size") }
+        guard valueSize >= 0 else { throw ToolError("--value_size=\(valueSize): expected 0 or more") }
+        guard duration >= 0 else { throw ToolError("--duration=\(duration): expected 0 (off) or seconds") }
+        // Engine limits (write buffer, bloom bits, triggers, ...) are the
+        // library's own: Options.validate names the option and its range.
+        do {
+            try options.validate()
+        } catch {
+            throw ToolError("\(error.message)\n\(Self.usage)")
+        }
     }
 
     /// The number of reads: `--reads`, or `--num` when negative (db_bench's rule).

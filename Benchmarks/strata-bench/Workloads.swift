@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import Strata
+import ToolSupport
 
 /// Monotonic nanoseconds (clock_gettime through the vDSO: ~20 ns a call).
 @inline(__always)
@@ -53,12 +54,13 @@ final class Workloads {
         db = try Database.open(at: flags.db, options: flags.options)
     }
 
-    /// Removes the database directory (db_bench's DestroyDB before a fresh fill).
+    /// Removes the database files of `--db` (db_bench's DestroyDB before a
+    /// fresh fill), never other files; a non-empty directory that holds no
+    /// database is refused unless `--destroy_db`.
     func destroy() throws {
         if let db { try db.close() }
         db = nil
-        let fm = FileManager.default
-        if fm.fileExists(atPath: flags.db) { try fm.removeItem(atPath: flags.db) }
+        try FreshDirectory.clearDatabase(at: flags.db, force: flags.destroyDB, forceFlag: "--destroy_db")
     }
 
     func freshDatabase() throws {

@@ -4,7 +4,12 @@
 //   stream-bench --workload=nexmark-q0|q1|q2|q5|q7|q8|q11|q18 --events=N
 //     [--rate=10000000] [--disorder=0] [--bound=DISORDER] [--watermark-every=1000]
 //     [--partitions=1] [--checkpoint-ms=10000] [--output=count|jsonl]
-//     [--sample-every=16] [--seed=1] [--dir=DIR] [--cache-entries=262144]
+//     [--sample-every=16] [--seed=1] [--dir=DIR [--fresh]] [--cache-entries=262144]
+//
+// --dir=DIR (or --db=DIR) keeps the run there (default: a temporary
+// directory removed at the end). A DIR holding a previous run's state/,
+// checkpoints/ and outputs/ has those replaced; a non-empty DIR without
+// them is refused unless --fresh, and nothing else in DIR is removed.
 //
 // The Nexmark generator (NexmarkSupport; persons, auctions, bids 1:3:46,
 // hot auctions, bidders and sellers as the reference generator) is a
@@ -28,6 +33,7 @@ import Histogram
 import NexmarkSupport
 import Strata
 import StrataStreams
+import ToolSupport
 
 struct NexmarkFlags {
     var query = NexmarkQuery.q0
@@ -40,9 +46,14 @@ struct NexmarkFlags {
     var sampleEvery: UInt64 = 16
     var directory: String?
     var cacheEntries = 1 << 18
+    var fresh = false
 
     init(_ arguments: [String]) throws {
         for argument in arguments {
+            if argument == "--fresh" {
+                fresh = true
+                continue
+            }
             let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0].hasPrefix("--") else {
                 throw StrataError.invalidArgument("stream-bench: '\(argument)'; expected --flag=value (see NexmarkBench.swift)")
@@ -97,7 +108,7 @@ func runNexmark(_ arguments: [String]) throws {
     let flags = try NexmarkFlags(arguments)
     let generator = try NexmarkGenerator(flags.config)
     let directory = flags.directory ?? NSTemporaryDirectory() + "stream-bench-nexmark-\(getpid())"
-    try? FileManager.default.removeItem(atPath: directory)
+    try FreshDirectory.clearPipeline(at: directory, force: flags.fresh || flags.directory == nil, forceFlag: "--fresh")
     defer { if flags.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
 
     var options = PipelineOptions(directory: directory)

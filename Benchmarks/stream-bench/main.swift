@@ -2,7 +2,12 @@
 //
 //   stream-bench --workload=tumbling|sliding|session --events=N [--keys=100000]
 //     [--rate=1000000] [--disorder=100] [--watermark-every=1000] [--seed=1]
-//     [--db=DIR] [--cache-entries=262144]
+//     [--db=DIR [--fresh]] [--cache-entries=262144]
+//
+// --db=DIR keeps the state there (default: a temporary directory removed at
+// the end). A DIR holding a database has its database files replaced; a
+// non-empty DIR without one is refused unless --fresh, and only database
+// files are ever removed.
 //
 // One thread, one partition: a deterministic generator feeds a
 // WindowOperator (count aggregate) whose state lives in a StateBackend over
@@ -26,6 +31,7 @@ import Foundation
 import Histogram
 import Strata
 import StrataStreams
+import ToolSupport
 
 struct Flags {
     var workload = "tumbling"
@@ -37,9 +43,14 @@ struct Flags {
     var seed: UInt64 = 1
     var db: String?
     var cacheEntries = 1 << 18
+    var fresh = false
 
     init(_ arguments: [String]) throws {
         for argument in arguments {
+            if argument == "--fresh" {
+                fresh = true
+                continue
+            }
             let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0].hasPrefix("--") else {
                 throw StrataError.invalidArgument("stream-bench: '\(argument)'; expected --flag=value (see the header of main.swift)")
@@ -80,7 +91,7 @@ func monotonicNanos() -> UInt64 {
 func run() throws {
     let flags = try Flags(Array(CommandLine.arguments.dropFirst()))
     let directory = flags.db ?? NSTemporaryDirectory() + "stream-bench-\(getpid())"
-    try? FileManager.default.removeItem(atPath: directory)
+    try FreshDirectory.clearDatabase(at: directory, force: flags.fresh || flags.db == nil, forceFlag: "--fresh")
     defer { if flags.db == nil { try? FileManager.default.removeItem(atPath: directory) } }
 
     var options = StateBackendOptions()

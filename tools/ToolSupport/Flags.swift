@@ -14,46 +14,86 @@ public struct ParsedFlags {
     public private(set) var values: [String: String] = [:]
     /// Flag names in the order given.
     public private(set) var names: [String] = []
+    /// The positionals as the bytes given (keys and values are bytes).
+    public private(set) var positionalBytes: [[UInt8]] = []
+    /// Flag values as the bytes given, by name.
+    public private(set) var valueBytes: [String: [UInt8]] = [:]
 
     /// Parses `arguments` (without the program name). Throws on `--=x` or
     /// `-x` style arguments, which RocksDB's tools do not take either.
     public init(arguments: [String]) throws {
+        try self.init(rawArguments: arguments.map { Array($0.utf8) })
+    }
+
+    /// Parses arguments given as bytes (`RawBytes.arguments()`): names are
+    /// text; `positionalBytes` and `valueBytes` keep every byte, while
+    /// `positionals` and `values` hold their UTF-8 readings (invalid
+    /// sequences repaired) for flags that are text.
+    public init(rawArguments: [[UInt8]]) throws {
+        let dash = UInt8(ascii: "-")
         var onlyPositionals = false
-        for argument in arguments {
-            if onlyPositionals || !argument.hasPrefix("-") || argument == "-" {
-                positionals.append(argument)
+        for argument in rawArguments {
+            let text = String(decoding: argument, as: UTF8.self)
+            if onlyPositionals || argument.first != dash || argument == [dash] {
+                positionals.append(text)
+                positionalBytes.append(argument)
                 continue
             }
-            if argument == "--" {
+            if argument == [dash, dash] {
                 onlyPositionals = true
                 continue
             }
-            guard argument.hasPrefix("--") else {
-                throw ToolError("unknown argument \(argument): flags look like --name=value")
+            guard argument.count >= 2, argument[1] == dash else {
+                throw ToolError("unknown argument \(text): flags look like --name=value")
             }
-            let body = argument.dropFirst(2)
-            let name: String
-            let value: String
-            if let eq = body.firstIndex(of: "=") {
-                name = String(body[..<eq])
-                value = String(body[body.index(after: eq)...])
+            let body = argument[2...]
+            let nameBytes: ArraySlice<UInt8>
+            let value: [UInt8]
+            if let eq = body.firstIndex(of: UInt8(ascii: "=")) {
+                nameBytes = body[..<eq]
+                value = Array(body[(eq + 1)...])
             } else {
-                name = String(body)
-                value = ""
+                nameBytes = body
+                value = []
             }
-            guard !name.isEmpty else { throw ToolError("bad flag \(argument)") }
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            guard !name.isEmpty else { throw ToolError("bad flag \(text)") }
             if values[name] == nil { names.append(name) }
-            values[name] = value
+            values[name] = String(decoding: value, as: UTF8.self)
+            valueBytes[name] = value
         }
     }
 
     /// The flag's value, or nil if it was not given.
     public func string(_ name: String) -> String? { values[name] }
 
+    /// The flag's value as the bytes given, or nil if it was not given.
+    public func bytes(_ name: String) -> [UInt8]? { valueBytes[name] }
+
     /// The flag's value as an integer; nil if absent; throws if not a number.
     public func int(_ name: String) throws -> Int? {
         guard let text = values[name] else { return nil }
         guard let value = Int(text) else { throw ToolError("--\(name) must be an integer, got '\(text)'") }
+        return value
+    }
+
+    /// The flag's value as an unsigned integer; nil if absent; throws if it
+    /// is not a number or is negative (a conversion that would trap).
+    public func unsigned(_ name: String) throws -> UInt64? {
+        guard let text = values[name] else { return nil }
+        guard let value = UInt64(text) else {
+            throw ToolError("--\(name) must be an integer 0...\(UInt64.max), got '\(text)'")
+        }
+        return value
+    }
+
+    /// The flag's value as an integer in `range`; nil if absent; throws
+    /// naming the flag, the value and the range otherwise.
+    public func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try int(name) else { return nil }
+        guard range.contains(value) else {
+            throw ToolError("--\(name)=\(value): expected \(range.lowerBound)...\(range.upperBound)")
+        }
         return value
     }
 
@@ -126,8 +166,16 @@ public enum LoadFormat {
     /// The key and value of `line`, or nil if the line is malformed (no
     /// separator, or bad hex): ldb counts such lines and skips them.
     public static func parseLine(_ line: String, hex: Bool) -> ([UInt8], [UInt8])? {
-        var bytes = Array(line.utf8)
-        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        parseLine(bytes: Array(line.utf8), hex: hex)
+    }
+
+    /// `parseLine` on the bytes of a line (without its `\n`). Every byte of
+    /// the value is kept — a trailing `\r` too, as ldb keeps it — except
+    /// with `hex`, where a trailing `\r` (a CRLF file) cannot be a digit
+    /// and is dropped.
+    public static func parseLine(bytes line: [UInt8], hex: Bool) -> ([UInt8], [UInt8])? {
+        var bytes = line
+        if hex && bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
         let n = separator.count
         guard bytes.count >= n else { return nil }
         var split: Int? = nil

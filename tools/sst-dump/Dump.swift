@@ -15,9 +15,9 @@ struct DumpOptions {
     var probes: Int
 }
 
-/// Prints `bytes` as sst_dump does: raw bytes, or uppercase hex.
-func render(_ bytes: some Collection<UInt8>, hex: Bool) -> String {
-    hex ? HexCodec.encode(bytes, uppercase: true) : String(decoding: Array(bytes), as: UTF8.self)
+/// `bytes` as sst_dump prints them: raw bytes, or uppercase hex.
+func render(_ bytes: some Collection<UInt8>, hex: Bool) -> [UInt8] {
+    hex ? Array(HexCodec.encode(bytes, uppercase: true).utf8) : Array(bytes)
 }
 
 /// Runs the command on one file. Returns false if the file is missing,
@@ -38,9 +38,9 @@ func dump(file: String, options: DumpOptions) -> Bool {
     do {
         switch options.command {
         case "scan", "check":
-            let fromText = options.from.map { render($0, hex: options.outputHex) } ?? ""
-            let toText = options.to.map { render($0, hex: options.outputHex) } ?? ""
-            print("from [\(fromText)] to [\(toText)]")
+            let fromText = options.from.map { render($0, hex: options.outputHex) } ?? []
+            let toText = options.to.map { render($0, hex: options.outputHex) } ?? []
+            RawBytes.printLine(Array("from [".utf8) + fromText + Array("] to [".utf8) + toText + Array("]".utf8))
             try scan(table, options: options, print: options.command == "scan")
         case "verify":
             try table.verifyAll()
@@ -52,7 +52,13 @@ func dump(file: String, options: DumpOptions) -> Bool {
         case "identify":
             print("\(file) is a valid SST file")
         case "blocks":
-            print(blockMapText(try table.allBlocks(), table: table))
+            let blocks = try table.allBlocks()
+            print(blockMapText(blocks, table: table))
+            let bad = blocks.filter { !$0.checksumMatches }
+            if !bad.isEmpty {
+                print("\(file) is corrupted: \(bad.count) block(s) with a bad checksum, the first at offset \(bad[0].handle.offset)")
+                ok = false
+            }
         case "filter":
             print(filterStatistics(table, probes: options.probes).text)
         case "summary":
@@ -61,9 +67,11 @@ func dump(file: String, options: DumpOptions) -> Bool {
             break
         }
     } catch {
+        RawBytes.flush()
         print("\(file) is corrupted: \(error)")
         ok = false
     }
+    RawBytes.flush()
     // As RocksDB's sst_dump: `verify` never shows properties.
     if options.showProperties && options.command != "verify" {
         print(table.properties.rocksDBStyleDescription(), terminator: "")
@@ -83,11 +91,12 @@ func scan(_ table: TableReader, options: DumpOptions, print doPrint: Bool) throw
     var count = 0
     while it.isValid {
         if let limit = options.readNum, count >= limit { break }
-        let parsed = ParsedInternalKey(it.key)!
+        guard let parsed = ParsedInternalKey(it.key) else { throw shortKeyError(table, it) }
         if let to = options.to, to.withUnsafeBytes({ Bytewise.compare(parsed.userKey, $0) >= 0 }) { break }
         if let prefix = options.prefix, !parsed.userKey.starts(with: prefix) { break }
         if doPrint {
-            Swift.print("'\(render(parsed.userKey, hex: options.outputHex))' seq:\(parsed.sequence), type:\(parsed.typeCode) => \(render(it.value, hex: options.outputHex))")
+            RawBytes.printLine(Array("'".utf8) + render(parsed.userKey, hex: options.outputHex)
+                + Array("' seq:\(parsed.sequence), type:\(parsed.typeCode) => ".utf8) + render(it.value, hex: options.outputHex))
         }
         count += 1
         it.next()

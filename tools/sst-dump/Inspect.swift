@@ -18,7 +18,7 @@ func describeKey(_ key: [UInt8]?, internal isInternal: Bool) -> String {
     guard let key else { return "-" }
     if isInternal, key.count >= 8 {
         return key.withUnsafeBytes { raw -> String in
-            let p = ParsedInternalKey(raw)!
+            guard let p = ParsedInternalKey(raw) else { return "'\(HexCodec.encode(raw, uppercase: true))'(bad key)" }
             return "'\(HexCodec.encode(p.userKey, uppercase: true))'@\(p.sequence):\(p.typeCode)"
         }
     }
@@ -124,6 +124,13 @@ func filterStatistics(_ table: TableReader, probes tried: Int) -> FilterStatisti
                             probes: filter.numProbes, tried: absent, falsePositives: positives, predicted: predicted)
 }
 
+/// The error for an entry whose internal key has no 8-byte trailer (the
+/// table iterator refuses such keys first; this keeps the tools total).
+func shortKeyError(_ table: TableReader, _ it: TableIterator) -> StrataError {
+    StrataError.corruption("internal key of \(it.key.count) bytes is shorter than its 8-byte trailer",
+                           file: table.path, offset: it.currentBlockHandle?.offset)
+}
+
 /// Key, value, sequence and type summaries.
 struct Summary {
     var entries = 0
@@ -158,7 +165,7 @@ func summarize(_ table: TableReader) throws -> Summary {
     it.seekToFirst()
     var last: [UInt8]? = nil
     while it.isValid {
-        let p = ParsedInternalKey(it.key)!
+        guard let p = ParsedInternalKey(it.key) else { throw shortKeyError(table, it) }
         s.entries += 1
         s.types[p.typeCode, default: 0] += 1
         s.minSequence = min(s.minSequence, p.sequence)

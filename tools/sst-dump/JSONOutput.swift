@@ -78,7 +78,7 @@ func dumpJSON(file: String, options: DumpOptions) -> Bool {
             }
             while it.isValid {
                 if let limit = options.readNum, entries.count >= limit { break }
-                let p = ParsedInternalKey(it.key)!
+                guard let p = ParsedInternalKey(it.key) else { throw shortKeyError(table, it) }
                 if let to = options.to, to.withUnsafeBytes({ Bytewise.compare(p.userKey, $0) >= 0 }) { break }
                 if let prefix = options.prefix, !p.userKey.starts(with: prefix) { break }
                 entries.append(.object([("key", hexJSON(p.userKey)), ("sequence", .unsigned(p.sequence)),
@@ -102,6 +102,7 @@ func dumpJSON(file: String, options: DumpOptions) -> Bool {
                          ("firstKey", b.firstKey.map { hexJSON($0) } ?? .null),
                          ("lastKey", b.lastKey.map { hexJSON($0) } ?? .null)])
             })))
+            if blocks.contains(where: { !$0.checksumMatches }) { ok = false }
         case "filter":
             let f = filterStatistics(table, probes: options.probes)
             fields.append(("filter", .object([("kind", .string(f.kind)), ("bytes", .integer(Int64(f.bytes))),

@@ -39,7 +39,7 @@ func writeRawDump(_ table: TableReader, to path: String) throws {
     line()
     let handles = try table.dataBlockHandles()
     for (separator, handle) in handles {
-        let key = table.indexKeyIsUserKey ? separator : Array(separator.dropLast(8))
+        let key = table.indexKeyIsUserKey ? separator : Array(separator.dropLast(min(8, separator.count)))
         line("  HEX    \(HexCodec.encode(key, uppercase: true)): \(hexHandle(handle))")
         line("  ASCII  \(ascii(key)) ")
         line("  ------")
@@ -49,7 +49,7 @@ func writeRawDump(_ table: TableReader, to path: String) throws {
         line("Range deletions:")
         line("--------------------------------------")
         for t in table.rangeTombstones {
-            let begin = t.begin.dropLast(8)
+            let begin = t.begin.dropLast(min(8, t.begin.count))
             line("  HEX    \(HexCodec.encode(begin, uppercase: true)): \(HexCodec.encode(t.end, uppercase: true))")
             line("  ASCII  \(ascii(begin)) : \(ascii(t.end)) ")
             line("  ------")
@@ -63,7 +63,7 @@ func writeRawDump(_ table: TableReader, to path: String) throws {
         // Walk this block's entries through the table iterator.
         if i == 0 { it.seekToFirst() }
         while it.isValid, it.currentBlockHandle == handle {
-            let p = ParsedInternalKey(it.key)!
+            guard let p = ParsedInternalKey(it.key) else { throw shortKeyError(table, it) }
             line("  HEX    \(HexCodec.encode(p.userKey, uppercase: true)): \(HexCodec.encode(it.value, uppercase: true))")
             line("  ASCII  \(ascii(p.userKey)) : \(ascii(it.value)) ")
             line("  ------")

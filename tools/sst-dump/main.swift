@@ -9,7 +9,8 @@
 // statistics: measured false positives vs the formula) and --command=summary
 // (key, sequence and type summaries). Exit status: 0 if every file was read
 // cleanly, 1 if any file is missing, not an SST, or damaged (the message names
-// the block and offset).
+// the block and offset; --command=blocks: any block whose checksum is bad), or
+// a directory holds no *.sst file; bad flags print the usage and exit 1.
 import Glibc
 import Strata
 import ToolSupport
@@ -46,7 +47,8 @@ func usage() -> String {
 
 let flags: ParsedFlags
 do {
-    flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
+    // Raw argv bytes: --from/--to/--prefix are bytes, as sst_dump takes them.
+    flags = try ParsedFlags(rawArguments: RawBytes.arguments())
 } catch {
     printError("\(error)\n\(usage())")
     exit(1)
@@ -72,7 +74,8 @@ guard validCommands.contains(command) else {
 }
 let inputHex = flags.bool("input_key_hex")
 @MainActor func keyFlag(_ name: String) -> [UInt8]? {
-    guard let text = flags.string(name) else { return nil }
+    guard let raw = flags.bytes(name) else { return nil }
+    let text = String(decoding: raw, as: UTF8.self)
     if inputHex {
         guard let bytes = HexCodec.decode(text) else {
             printError("--\(name) is not valid hex: \(text)")
@@ -80,11 +83,11 @@ let inputHex = flags.bool("input_key_hex")
         }
         return bytes
     }
-    return Array(text.utf8)
+    return raw
 }
-@MainActor func intFlag(_ name: String) -> Int? {
+@MainActor func intFlag(_ name: String, _ range: ClosedRange<Int>) -> Int? {
     do {
-        return try flags.int(name)
+        return try flags.int(name, in: range)
     } catch {
         printError("\(error)")
         exit(1)
@@ -93,7 +96,7 @@ let inputHex = flags.bool("input_key_hex")
 let options = DumpOptions(
     command: command, showProperties: flags.bool("show_properties"), outputHex: flags.bool("output_hex"),
     json: flags.bool("json"), from: keyFlag("from"), to: keyFlag("to"), prefix: keyFlag("prefix"),
-    readNum: intFlag("read_num"), probes: intFlag("probes") ?? 100_000)
+    readNum: intFlag("read_num", 0...Int.max), probes: intFlag("probes", 0...1_000_000_000) ?? 100_000)
 
 let fs = PosixFileSystem.shared
 var files: [String] = []
@@ -109,9 +112,14 @@ if !fs.exists(target) {
     print("NotFound: \(target): No such file or directory")
     exit(1)
 }
+if isDirectory && files.isEmpty {
+    print("No SST files (*.sst) in directory \(target)")
+    exit(1)
+}
 
 var failed = false
 for file in files {
     if !dump(file: file, options: options) { failed = true }
+    RawBytes.flush()
 }
 exit(failed ? 1 : 0)

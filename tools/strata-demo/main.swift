@@ -20,7 +20,7 @@ let usage = """
                 [--checkpoint_ms=2000] [--disorder_ms=2000] [--late_per_mille=2] [--duplicate_per_mille=50]
                 [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet]
       Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one).
-      --fresh        start over (removes DIR first)
+      --fresh        start over (removes what the demo wrote in DIR: state/, checkpoints/, outputs/, results.sqlite)
       --input        read events from a JSON-lines event log instead of the generator
       --write_log    write the generated events to a JSON-lines event log and exit
       --dump         print the committed output (JSON-lines sink, then SQLite rows), sorted, and exit
@@ -41,8 +41,10 @@ if flags.bool("help") {
     exit(0)
 }
 
-@MainActor func number(_ name: String, _ fallback: Int) -> Int {
-    do { return try flags.int(name) ?? fallback } catch {
+/// `--name` as an integer in `range` (default `fallback`); a bad value is
+/// a usage error (exit 2) naming the flag, the value and the range.
+@MainActor func number(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int {
+    do { return try flags.int(name, in: range) ?? fallback } catch {
         printError("\(error)")
         exit(2)
     }
@@ -50,13 +52,13 @@ if flags.bool("help") {
 
 let dir = flags.string("dir") ?? "strata-demo-data"
 var shape = ClickstreamShape()
-shape.events = UInt64(number("events", 2_000_000))
-shape.seed = UInt64(number("seed", 42))
-shape.users = Int64(number("users", 5_000))
-shape.disorder = Int64(number("disorder_ms", 2_000))
-shape.latePerMille = Int64(number("late_per_mille", 2))
-shape.duplicatePerMille = Int64(number("duplicate_per_mille", 50))
-let partitions = number("partitions", 2)
+shape.events = UInt64(number("events", 2_000_000, 0...Int.max))
+shape.seed = UInt64(number("seed", 42, 0...Int.max))
+shape.users = Int64(number("users", 5_000, 1...Int(Int32.max)))
+shape.disorder = Int64(number("disorder_ms", 2_000, 0...Int(Int32.max)))
+shape.latePerMille = Int64(number("late_per_mille", 2, 0...1000))
+shape.duplicatePerMille = Int64(number("duplicate_per_mille", 50, 0...1000))
+let partitions = number("partitions", 2, 1...1024)
 let quiet = flags.bool("quiet")
 
 func elapsedSeconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
@@ -86,12 +88,17 @@ do {
         for line in lines.sorted() { print(line) }
         exit(0)
     }
-    if flags.bool("fresh") { try? FileManager.default.removeItem(atPath: dir) }
+    if flags.bool("fresh") {
+        // Only what the demo writes: the pipeline's subdirectories and the
+        // SQLite results (with SQLite's journal files), never other files.
+        try FreshDirectory.clearPipeline(at: dir, force: true, forceFlag: "--fresh")
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: "\(dir)/results.sqlite\(suffix)") }
+    }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
 
     var options = PipelineOptions(directory: dir)
     options.partitions = partitions
-    options.checkpointInterval = .every(milliseconds: Int64(number("checkpoint_ms", 2_000)))
+    options.checkpointInterval = .every(milliseconds: Int64(number("checkpoint_ms", 2_000, 1...Int(Int32.max))))
     options.maxOutOfOrderness = shape.disorder
     options.watermarkEveryRecords = 1_000
     options.backend.engine.writeBufferSize = 16 << 20

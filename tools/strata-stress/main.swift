@@ -65,6 +65,14 @@ func runMain() -> Int32 {
         if let unknown = flags.unknownFlags(allowed: allowed).first {
             throw ToolError("unknown flag --\(unknown)\n\(usage)")
         }
+        /// `--name` as a non-negative number of seconds, nil if absent.
+        func seconds(_ name: String) throws -> Double? {
+            guard let text = flags.string(name) else { return nil }
+            guard let value = Double(text), value.isFinite, value >= 0 else {
+                throw ToolError("--\(name)=\(text): expected a number of seconds >= 0\n\(usage)")
+            }
+            return value
+        }
         var temporary: String? = nil
         var db = flags.string("db") ?? ""
         if db.isEmpty {
@@ -77,27 +85,30 @@ func runMain() -> Int32 {
             db = temporary! + "/db"
         }
         var config = StressConfig(db: db, expectedPath: flags.string("expected_state") ?? db + ".expected")
-        config.seed = UInt64(try flags.int("seed") ?? 1)
-        config.threads = min(ExpectedState.maxThreads, max(1, try flags.int("threads") ?? 4))
-        config.keys = max(config.threads, try flags.int("keys") ?? 10_000)
-        config.duration = Double(flags.string("duration") ?? "60") ?? 60
-        config.syncPercent = try flags.int("sync_percent") ?? 5
+        // Numbers are range-checked, not clamped (--threads=0 ran one
+        // thread, --duration=abc ran 60 s).
+        config.seed = try flags.unsigned("seed") ?? 1
+        config.threads = try flags.int("threads", in: 1...ExpectedState.maxThreads) ?? 4
+        config.keys = try flags.int("keys", in: config.threads...Int(Int32.max)) ?? 10_000
+        config.duration = try seconds("duration") ?? 60
+        config.syncPercent = try flags.int("sync_percent", in: 0...100) ?? 5
         config.rangeDeletes = (try flags.int("range_deletes") ?? 1) != 0
         config.disableWAL = flags.bool("disable_wal")
         config.merges = (try flags.int("merges") ?? 1) != 0
         config.checkpoints = (try flags.int("checkpoints") ?? 1) != 0
-        config.families = min(8, max(1, try flags.int("column_families") ?? 2))
+        config.families = try flags.int("column_families", in: 1...8) ?? 2
         config.universal = (try flags.int("compaction_style") ?? 0) == 1
         config.compactionFilter = (try flags.int("enable_compaction_filter") ?? 0) == 1
         ExpectedState.compactionFilter = config.compactionFilter
-        config.reopenSeconds = Double(flags.string("reopen_seconds") ?? (flags.bool("crash_test") ? "0.7" : "0")) ?? 0
+        config.reopenSeconds = try seconds("reopen_seconds") ?? (flags.bool("crash_test") ? 0.7 : 0)
 
         if flags.bool("crash_test") {
             var driver = CrashDriver(config: config)
-            driver.cycles = try flags.int("cycles") ?? 10
-            driver.killMinMilliseconds = try flags.int("kill_min_ms") ?? 200
-            driver.killMaxMilliseconds = max(driver.killMinMilliseconds, try flags.int("kill_max_ms") ?? 2000)
-            driver.maxSeconds = Double(flags.string("max_seconds") ?? "0") ?? 0
+            driver.cycles = try flags.int("cycles", in: 1...Int(Int32.max)) ?? 10
+            driver.killMinMilliseconds = try flags.int("kill_min_ms", in: 0...Int(Int32.max)) ?? 200
+            driver.killMaxMilliseconds = max(driver.killMinMilliseconds,
+                                             try flags.int("kill_max_ms", in: 0...Int(Int32.max)) ?? 2000)
+            driver.maxSeconds = try seconds("max_seconds") ?? 0
             driver.killPoint = flags.string("kill_point")
             driver.killOdds = try flags.int("kill_odds")
             if driver.killPoint != nil && !KillPoints.compiledIn {

@@ -7,7 +7,8 @@ import ToolSupport
 extension StrataTool {
     static let repairUsage = """
           verify                   check every file (CURRENT, MANIFEST, tables, WALs, IDENTITY, OPTIONS)
-                                   without opening the database; one line per file, exit 1 if any is damaged
+                                   without opening the database; one line per file (OK, WARNING, LEFTOVER,
+                                   DAMAGED); exit 1 if any is damaged (leftovers of a crash are not damage)
           repair                   rebuild the MANIFEST from the tables and WALs that survive (RepairDB);
                                    unusable files move to DIR/lost/; prints what was kept and lost
         """

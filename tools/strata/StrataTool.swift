@@ -6,6 +6,14 @@ import ToolSupport
 struct StrataTool {
     let flags: ParsedFlags
 
+    /// Every flag some command reads; anything else is an error.
+    static let knownFlags: Set<String> = [
+        "block_size", "bloom_bits", "checksum", "column_family", "compact", "compression", "compression_type",
+        "create_if_missing", "db", "disable_wal", "file", "file_size", "format_version", "from", "header", "help", "hex",
+        "json", "keep_last", "key_hex", "link", "max_keys", "merge_operator", "path", "print_value", "stats", "store", "to",
+        "value_hex", "verbose", "wal", "walfile", "write_buffer_size",
+    ]
+
     static let usage = """
         strata --db=<database_path> [--hex] [--key_hex] [--value_hex] [--create_if_missing]
                [--bloom_bits=N] [--write_buffer_size=N] [--file_size=N] [--block_size=N]
@@ -34,28 +42,35 @@ struct StrataTool {
     var keyHex: Bool { flags.bool("hex") || flags.bool("key_hex") }
     var valueHex: Bool { flags.bool("hex") || flags.bool("value_hex") }
 
-    func parseKey(_ text: String) throws -> [UInt8] {
+    /// A key argument: its bytes as given (ldb's reading), or hex with
+    /// `--hex`/`--key_hex`.
+    func parseKey(_ raw: [UInt8]) throws -> [UInt8] {
         if keyHex {
+            let text = String(decoding: raw, as: UTF8.self)
             guard let bytes = HexCodec.decode(text) else { throw ToolError("invalid hex key: \(text)") }
             return bytes
         }
-        return Array(text.utf8)
+        return raw
     }
 
-    func parseValue(_ text: String) throws -> [UInt8] {
+    /// A value argument: its bytes as given, or hex with `--hex`/`--value_hex`.
+    func parseValue(_ raw: [UInt8]) throws -> [UInt8] {
         if valueHex {
+            let text = String(decoding: raw, as: UTF8.self)
             guard let bytes = HexCodec.decode(text) else { throw ToolError("invalid hex value: \(text)") }
             return bytes
         }
-        return Array(text.utf8)
+        return raw
     }
 
-    func showKey(_ bytes: [UInt8]) -> String {
-        keyHex ? "0x" + HexCodec.encode(bytes, uppercase: true) : String(decoding: bytes, as: UTF8.self)
+    /// A key for output: its raw bytes (as ldb prints them), or `0x` hex.
+    func showKey(_ bytes: [UInt8]) -> [UInt8] {
+        keyHex ? Array(("0x" + HexCodec.encode(bytes, uppercase: true)).utf8) : bytes
     }
 
-    func showValue(_ bytes: [UInt8]) -> String {
-        valueHex ? "0x" + HexCodec.encode(bytes, uppercase: true) : String(decoding: bytes, as: UTF8.self)
+    /// A value for output: its raw bytes, or `0x` hex.
+    func showValue(_ bytes: [UInt8]) -> [UInt8] {
+        valueHex ? Array(("0x" + HexCodec.encode(bytes, uppercase: true)).utf8) : bytes
     }
 
     func openDatabase(create: Bool = false) throws -> Database {
@@ -103,7 +118,10 @@ struct StrataTool {
         return family
     }
 
-    func run(command: String, args: [String]) throws -> Int32 {
+    /// Runs `command`; `args` are its arguments as bytes (keys and values
+    /// stay bytes; names and paths are read as UTF-8 text).
+    func run(command: String, args: [[UInt8]]) throws -> Int32 {
+        let textArgs = args.map { String(decoding: $0, as: UTF8.self) }
         switch command {
         case "write_sst": return try writeSST()
         case "put":
@@ -149,27 +167,27 @@ struct StrataTool {
                 printError("Failed: Get failed: NotFound: ")
                 return 1
             }
-            print(showValue(value))
+            RawBytes.printLine(showValue(value))
         case "scan": try scan()
         case "load": return try load()
         case "compact":
             let db = try openDatabase()
-            try family(db).compactRange(from: try flags.string("from").map(parseKey),
-                                        to: try flags.string("to").map(parseKey))
+            try family(db).compactRange(from: try flags.bytes("from").map(parseKey),
+                                        to: try flags.bytes("to").map(parseKey))
             try db.close()
         case "stats":
             let db = try openDatabase()
             print(try family(db).property("strata.stats") ?? "", terminator: "")
             try db.close()
         case "list_column_families": try listColumnFamilies()
-        case "create_column_family": return try createColumnFamily(args)
-        case "drop_column_family": return try dropColumnFamily(args)
+        case "create_column_family": return try createColumnFamily(textArgs)
+        case "drop_column_family": return try dropColumnFamily(textArgs)
         case "manifest_dump": try manifestDump()
         case "dump_wal": try dumpWAL()
         case "verify": return try verify()
         case "repair": return try repair()
-        case "checkpoint": return try checkpoint(args: args)
-        case "checkpoint_store": return try checkpointStore(args: args)
+        case "checkpoint": return try checkpoint(args: textArgs)
+        case "checkpoint_store": return try checkpointStore(args: textArgs)
         default:
             print("Unknown command: \(command)\n\(Self.usage)\n\(Self.repairUsage)\n\(Self.checkpointUsage)")
             return 1
@@ -181,14 +199,14 @@ struct StrataTool {
         let db = try openDatabase()
         defer { try? db.close() }
         let target = try family(db)
-        let from = try flags.string("from").map(parseKey)
-        let to = try flags.string("to").map(parseKey)
+        let from = try flags.bytes("from").map(parseKey)
+        let to = try flags.bytes("to").map(parseKey)
         let maxKeys = try flags.int("max_keys") ?? -1
         let it = try target.makeIterator(options: ReadOptions(lowerBound: nil, upperBound: to))
         if let from { it.seek(from) } else { it.seekToFirst() }
         var n = 0
         while it.isValid && (maxKeys < 0 || n < maxKeys) {
-            print("\(showKey(it.key)) : \(showValue(it.value))")
+            RawBytes.printLine(showKey(it.key) + Array(" : ".utf8) + showValue(it.value))
             n += 1
             it.next()
         }
@@ -201,10 +219,10 @@ struct StrataTool {
         let target = try family(db)
         var bad = 0
         var batch = WriteBatch()
-        while let line = readLine(strippingNewline: true) {
-            guard let (k, v) = LoadFormat.parseLine(line, hex: flags.bool("hex")) else {
+        try RawBytes.forEachStandardInputLine { line in
+            guard let (k, v) = LoadFormat.parseLine(bytes: line, hex: flags.bool("hex")) else {
                 bad += 1
-                continue
+                return
             }
             batch.put(k, v, in: target)
             if batch.byteSize > 1 << 20 {
@@ -258,10 +276,10 @@ struct StrataTool {
         // Read everything, keep the last value of each key, sort bytewise.
         var entries: [[UInt8]: [UInt8]] = [:]
         var bad = 0
-        while let line = readLine(strippingNewline: true) {
-            guard let (k, v) = LoadFormat.parseLine(line, hex: flags.bool("hex")) else {
+        try RawBytes.forEachStandardInputLine { line in
+            guard let (k, v) = LoadFormat.parseLine(bytes: line, hex: flags.bool("hex")) else {
                 bad += 1
-                continue
+                return
             }
             entries[k] = v
         }

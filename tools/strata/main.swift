@@ -25,23 +25,32 @@ import Glibc
 import Strata
 import ToolSupport
 
-let arguments = Array(CommandLine.arguments.dropFirst())
+// Raw argv bytes: keys and values are bytes, as ldb takes them
+// (CommandLine.arguments would repair invalid UTF-8 to U+FFFD).
 let flags: ParsedFlags
 do {
-    flags = try ParsedFlags(arguments: arguments)
+    flags = try ParsedFlags(rawArguments: RawBytes.arguments())
 } catch {
     printError("Failed: \(error)")
+    exit(1)
+}
+// Unknown flags are errors (a typo such as --max_key=0 for --max_keys=0
+// used to be ignored and ran a full scan).
+if let unknown = flags.unknownFlags(allowed: StrataTool.knownFlags).first {
+    printError("Failed: unknown flag --\(unknown)\n\(StrataTool.usage)")
     exit(1)
 }
 guard let command = flags.positionals.first else {
     print(StrataTool.usage + "\n" + StrataTool.repairUsage + "\n" + StrataTool.checkpointUsage)
     exit(flags.bool("help") ? 0 : 1)
 }
-let args = Array(flags.positionals.dropFirst())
+let args = Array(flags.positionalBytes.dropFirst())
 do {
     let status = try StrataTool(flags: flags).run(command: command, args: args)
+    RawBytes.flush()
     exit(status)
 } catch {
+    RawBytes.flush()
     // Failures go to standard error, as ldb prints them.
     printError("Failed: \(error)")
     exit(1)

@@ -78,7 +78,8 @@ extension Database {
     /// written into `destination + ".tmp"`, fsynced, then renamed to
     /// `destination` and the parent directory fsynced: after a crash the
     /// destination either does not exist or is complete (a stale `.tmp`
-    /// is removed by the next checkpoint to the same destination).
+    /// is removed by the next checkpoint to the same destination — only if
+    /// it holds nothing but database files and `CHECKPOINT.json`).
     ///
     /// Cost: hard links plus a small MANIFEST, independent of the data
     /// size: tables Strata wrote carry their XXH3-64 in the MANIFEST
@@ -88,7 +89,8 @@ extension Database {
     /// `options.parent` lists it). Blocking I/O on the caller's thread; other threads
     /// may keep writing (they wait only while the memtable is switched).
     ///
-    /// Throws `.invalidArgument` if `destination` exists, `.closed` after
+    /// Throws `.invalidArgument` if `destination` exists or `destination.tmp`
+    /// holds anything an unfinished checkpoint does not, `.closed` after
     /// `close`, the background error if flushes fail, `.ioError` for file
     /// operations (the temp directory is removed).
     public func checkpoint(to destination: String, options: CheckpointOptions) throws -> CheckpointResult {
@@ -99,7 +101,7 @@ extension Database {
             throw StrataError.invalidArgument("checkpoint directory \(destination) already exists (expected a new path)")
         }
         let temp = destination + ".tmp"
-        try FileTransfer.removeTree(temp, in: fs)
+        try removeUnfinishedCheckpoint(temp, fs)
         let capture = try captureCheckpoint(flushMemtable: options.flushMemtable)
         try fs.createDirectory(temp)
         do {
@@ -128,6 +130,28 @@ extension Database {
             try? FileTransfer.removeTree(temp, in: fs)
             throw error
         }
+    }
+
+    /// Removes `temp` if it is what an interrupted checkpoint leaves: a
+    /// directory of database files (tables, WALs, MANIFEST, CURRENT,
+    /// IDENTITY, OPTIONS) and `CHECKPOINT.json`, nothing else. Anything else
+    /// there is not ours to delete: `.invalidArgument` naming it.
+    func removeUnfinishedCheckpoint(_ temp: String, _ fs: any FileSystem) throws {
+        guard fs.exists(temp) else { return }
+        guard let names = try? fs.listDirectory(temp) else {
+            throw StrataError.invalidArgument(
+                "\(temp) exists and is not a directory, so not an unfinished checkpoint: remove it or choose another destination")
+        }
+        let foreign = names.filter { name in
+            guard name == Database.checkpointManifestName || DBFileName.parse(name) != nil else { return true }
+            return (try? fs.listDirectory(Path.join(temp, name))) != nil  // a subdirectory is never ours
+        }
+        guard foreign.isEmpty else {
+            throw StrataError.invalidArgument(
+                "\(temp) exists and holds files an unfinished checkpoint does not (\(foreign.prefix(3).joined(separator: ", "))\(foreign.count > 3 ? ", ..." : "")): "
+                    + "not deleting it; remove it or choose another destination")
+        }
+        try FileTransfer.removeTree(temp, in: fs)
     }
 
     /// Reads the JSON manifest of the checkpoint directory `directory`

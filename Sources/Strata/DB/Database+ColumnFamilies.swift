@@ -25,8 +25,8 @@ extension Database {
     /// return (a synced MANIFEST record); the family is then reopened with
     /// the database.
     ///
-    /// Throws `.invalidArgument` if a live family has that name or the name
-    /// is empty, `.closed` after `close`, `.ioError` if the MANIFEST write
+    /// Throws `.invalidArgument` if a live family has that name, the name
+    /// is empty or an option is out of range (`ColumnFamilyOptions.validate`), `.closed` after `close`, `.ioError` if the MANIFEST write
     /// fails (later writes then fail too). Thread-safe; creations and drops
     /// are serialized.
     @discardableResult
@@ -35,6 +35,7 @@ extension Database {
     {
         try checkOpen()
         guard !name.isEmpty else { throw StrataError.invalidArgument("column family name must not be empty") }
+        try familyOptions?.validate(family: name)
         guard !name.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") }) else {
             throw StrataError.invalidArgument(
                 "column family name \(name.debugDescription) holds a control character or a quote")

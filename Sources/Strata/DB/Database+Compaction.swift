@@ -68,7 +68,17 @@ extension Database {
                     sinceCheck = 0
                     if let reason = stopReason(family) { throw reason }
                 }
-                try output.add(key: filtered.key, value: filtered.value)
+                do {
+                    try output.add(key: filtered.key, value: filtered.value)
+                } catch let error as StrataError where error.kind == .invalidArgument {
+                    // The builder refuses keys out of order: the inputs were
+                    // sorted when written, so one of them is damaged
+                    // (RocksDB: "Compaction sees out-of-order keys").
+                    throw StrataError.corruption(
+                        "compaction sees out-of-order keys (\(error.message)): one of its input tables is damaged: "
+                            + plan.allInputs.map { DBFileName.table($0.number) }.joined(separator: ", "),
+                        file: path)
+                }
                 filtered.next()
             }
             if let error = filtered.error { throw error }

@@ -9,13 +9,17 @@ extension Database {
     /// intact record (point-in-time recovery), and what was recovered is
     /// flushed to L0 before the open returns.
     ///
-    /// Throws `.invalidArgument` if the database is absent and
-    /// `createIfMissing` is false, or present and `errorIfExists` is true;
+    /// Throws `.invalidArgument` if an option is out of range
+    /// (`Options.validate`; `.notSupported` for a compression Strata does
+    /// not write), if the database is absent and `createIfMissing` is
+    /// false, or present and `errorIfExists` is true;
     /// `.corruption` naming the file for a damaged MANIFEST or table, or
     /// when CURRENT is missing from a directory that holds tables or WALs
     /// (a lost CURRENT: creating a database there would delete them);
-    /// `.ioError` if the directory is locked by another process.
+    /// `.busy` if the directory is locked by another open (this process or
+    /// another, Strata or RocksDB).
     public static func open(at path: String, options: Options = Options()) throws -> Database {
+        try options.validate()
         let fs = options.fileSystem
         if options.createIfMissing { try fs.createDirectory(path) }
         guard fs.exists(path) else {
@@ -32,10 +36,12 @@ extension Database {
                 versions = try VersionSet.recover(directory: path, fileSystem: fs)
                 dbID = (try? readIdentity(path, fs)) ?? Identity.uuid()
             } else {
+                // Tables or WALs without CURRENT: a lost CURRENT, not an
+                // absent database, whatever createIfMissing says.
+                try refuseLostCurrent(path, fs)
                 guard options.createIfMissing else {
                     throw StrataError.invalidArgument("\(path): does not exist (createIfMissing is false)")
                 }
-                try refuseLostCurrent(path, fs)
                 dbID = Identity.uuid()
                 try writeIdentity(path, fs, dbID)
                 versions = try VersionSet.create(directory: path, fileSystem: fs, dbID: nil)

@@ -11,6 +11,11 @@ public struct VerifyReport: Sendable, CustomStringConvertible {
         /// keeps every record before it), a table no MANIFEST lists, an
         /// obsolete file the next open deletes.
         case warning(String)
+        /// A file a crash or an interrupted operation left behind that the
+        /// database does not use (a table or MANIFEST the current MANIFEST
+        /// does not list, an obsolete WAL, a temp file), readable or not: not
+        /// damage — the next open deletes it — and said so apart from it.
+        case leftover(String)
         /// Reading it fails or would not give back what was written; the
         /// error names the file and, where known, the offset.
         case damaged(StrataError)
@@ -39,10 +44,15 @@ public struct VerifyReport: Sendable, CustomStringConvertible {
         files.filter { if case .damaged = $0.status { return true } else { return false } }
     }
 
-    /// True when no file is damaged (warnings allowed).
+    /// The leftover files (see `Status.leftover`).
+    public var leftovers: [File] {
+        files.filter { if case .leftover = $0.status { return true } else { return false } }
+    }
+
+    /// True when no file is damaged (warnings and leftovers allowed).
     public var isHealthy: Bool { damaged.isEmpty }
 
-    /// One line per file (`OK`, `WARNING` or `DAMAGED`, name, detail or
+    /// One line per file (`OK`, `WARNING`, `LEFTOVER` or `DAMAGED`, name, detail or
     /// error), then a summary line.
     public var description: String {
         var lines: [String] = []
@@ -50,11 +60,13 @@ public struct VerifyReport: Sendable, CustomStringConvertible {
             switch file.status {
             case .ok: lines.append("OK       \(file.name)  \(file.detail)")
             case .warning(let text): lines.append("WARNING  \(file.name)  \(text)")
+            case .leftover(let text): lines.append("LEFTOVER \(file.name)  \(text)")
             case .damaged(let error): lines.append("DAMAGED  \(file.name)  \(error)")
             }
         }
         let warnings = files.filter { if case .warning = $0.status { return true } else { return false } }.count
-        lines.append("\(files.count) files: \(damaged.count) damaged, \(warnings) warnings")
+        lines.append("\(files.count) files: \(damaged.count) damaged, \(warnings) warnings, \(leftovers.count) leftovers"
+            + (leftovers.isEmpty ? "" : " (left by a crash or an interrupted operation; the next open deletes them)"))
         return lines.joined(separator: "\n")
     }
 }
@@ -136,7 +148,7 @@ extension Database {
         for name in names {
             switch DBFileName.parse(name) {
             case .manifest where name != currentManifest:
-                add(name, "MANIFEST", .warning("not named by CURRENT (obsolete; the next open deletes it)"))
+                add(name, "MANIFEST", .leftover("not named by CURRENT (obsolete; the next open deletes it)"))
             case .table(let number):
                 let entry = live.removeValue(forKey: number)
                 add(name, "table", verifyTable(name, path: path, fs: fs, recorded: entry, manifestReadable: manifestReadable))
@@ -157,7 +169,7 @@ extension Database {
             case .options:
                 add(name, "OPTIONS", verifyOptions(name, path: path, fs: fs))
             case .temp:
-                add(name, "temp", .warning("temporary file of an interrupted write (the next open deletes it)"))
+                add(name, "temp", .leftover("temporary file of an interrupted write (the next open deletes it)"))
             default:
                 continue
             }
@@ -180,11 +192,17 @@ extension Database {
         do {
             scan = try TableScan.scan(path: full, fileSystem: fs)
         } catch {
-            return .damaged((error as? StrataError)?.located(file: full) ?? .ioError("\(error)", file: full))
+            let located = (error as? StrataError)?.located(file: full) ?? .ioError("\(error)", file: full)
+            // A table no MANIFEST lists is one a flush or compaction was
+            // writing when the process died: unfinished, not damaged.
+            if recorded == nil && manifestReadable {
+                return .leftover("not in the MANIFEST: an unfinished table a crash left behind (the next open deletes it); unreadable: \(located)")
+            }
+            return .damaged(located)
         }
         guard let (_, _, meta) = recorded else {
             return manifestReadable
-                ? .warning("not in the MANIFEST (left by a crash; the next open deletes it), \(scan.entries) entries intact")
+                ? .leftover("not in the MANIFEST (left by a crash; the next open deletes it), \(scan.entries) entries intact")
                 : .ok
         }
         if scan.fileSize != meta.fileSize {
@@ -217,14 +235,14 @@ extension Database {
                 if let error = batchError(record) { throw error.located(file: full, offset: reader.lastRecordOffset) }
                 records += 1
             }
-            if obsolete { return .warning("obsolete WAL (older than every column family's log number), \(records) records intact") }
+            if obsolete { return .leftover("obsolete WAL (older than every column family's log number; the next open deletes it), \(records) records intact") }
             if reader.isTruncatedTail {
                 return .warning("\(records) records, then a torn tail after offset \(reader.lastRecordOffset) (recovery keeps the records before it, as after a crash)")
             }
             return .ok
         } catch {
             let located = (error as? StrataError)?.located(file: full) ?? .ioError("\(error)", file: full)
-            return obsolete ? .warning("obsolete WAL (recovery does not read it), damaged: \(located)") : .damaged(located)
+            return obsolete ? .leftover("obsolete WAL (recovery does not read it; the next open deletes it), damaged: \(located)") : .damaged(located)
         }
     }
 

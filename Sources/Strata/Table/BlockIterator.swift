@@ -259,6 +259,13 @@ public final class BlockIterator {
             return false
         }
         let newLength = Int(shared) + Int(nonShared)
+        // Every reader of an internal-key block splits off the 8-byte
+        // trailer: a shorter key (even under a valid checksum) is damage,
+        // reported here once instead of trapping or misreading later.
+        guard order == .bytewise || newLength >= 8 else {
+            fail("internal key of \(newLength) bytes is shorter than its 8-byte sequence/type trailer")
+            return false
+        }
         if newLength > keyCapacity { growKey(to: newLength) }
         if nonShared > 0 {
             (keyStorage + Int(shared)).copyMemory(from: p, byteCount: Int(nonShared))

@@ -63,9 +63,7 @@ public final class TableBuilder {
         guard options.compression == .none || options.compression == .snappy else {
             throw .notSupported("compression \(options.compression.rocksDBName): Strata writes Snappy or none")
         }
-        guard options.blockSize > 0, options.blockRestartInterval >= 1, options.indexBlockRestartInterval >= 1 else {
-            throw .invalidArgument("block size and restart intervals must be positive")
-        }
+        try options.validate()  // block size, restart intervals, bloom bits
         self.file = file
         self.options = options
         dataBlock = BlockBuilder(restartInterval: options.blockRestartInterval)

@@ -54,12 +54,14 @@ public final class TableIterator: InternalIterator {
         index.seekToFirst()
         loadBlock { $0.seekToFirst() }
         skipEmptyBlocksForward()
+        checkEntry()
     }
 
     public func seekToLast() {
         index.seekToLast()
         loadBlock { $0.seekToLast() }
         skipEmptyBlocksBackward()
+        checkEntry()
     }
 
     public func seek(_ target: UnsafeRawBufferPointer) {
@@ -70,6 +72,7 @@ public final class TableIterator: InternalIterator {
         }
         loadBlock { $0.seek(target) }
         skipEmptyBlocksForward()
+        checkEntry()
     }
 
     public func seekForPrev(_ target: UnsafeRawBufferPointer) {
@@ -86,6 +89,7 @@ public final class TableIterator: InternalIterator {
         dataValid = data.isValid
         if let e = data.error { return fail(e) }
         skipEmptyBlocksForward()
+        checkEntry()
     }
 
     public func prev() {
@@ -94,6 +98,17 @@ public final class TableIterator: InternalIterator {
         dataValid = data.isValid
         if let e = data.error { return fail(e) }
         skipEmptyBlocksBackward()
+        checkEntry()
+    }
+
+    /// Ends the iteration with `.corruption` (or `.notSupported`) if the
+    /// current entry's type cannot be in a data block, so no reader takes a
+    /// damaged entry for a deletion or a value (BlockIterator already
+    /// refuses keys shorter than the trailer).
+    private func checkEntry() {
+        guard dataValid, error == nil, let data else { return }
+        let key = data.key
+        if let e = TableEntryType.error(typeCode: key[key.count - 8], entryOffset: data.entryOffset) { fail(e) }
     }
 
     private func fail(_ e: StrataError) {

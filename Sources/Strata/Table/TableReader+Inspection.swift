@@ -105,20 +105,24 @@ extension TableReader {
     /// Reads every block, verifying every checksum and decoding every entry.
     /// Throws `.corruption` naming the file and the offset of the first bad block.
     public func verifyAll() throws {
+        // The previous key, in one reused buffer (empty before the first:
+        // keys have at least their 8-byte trailer), across blocks.
+        var previous: [UInt8] = []
         for (_, handle) in try dataBlockHandles() {
             let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType, verify: true,
                                                   what: "data block")
             let it = block.makeIterator(order: .internalKey)
             it.seekToFirst()
-            // The previous key, in one reused buffer (empty before the
-            // first: keys have at least their 8-byte trailer).
-            var previous: [UInt8] = []
             while it.isValid {
                 guard it.key.count >= 8 else {
                     throw StrataError.corruption("data block key shorter than its 8-byte trailer", file: path, offset: handle.offset)
                 }
+                if let error = TableEntryType.error(typeCode: it.key[it.key.count - 8], entryOffset: it.entryOffset) {
+                    throw error.located(file: path, offset: handle.offset)
+                }
                 if !previous.isEmpty, previous.withUnsafeBytes({ InternalKey.compare($0, it.key) }) >= 0 {
-                    throw StrataError.corruption("data block keys out of order", file: path, offset: handle.offset)
+                    throw StrataError.corruption("data block keys out of order at block offset \(it.entryOffset)",
+                                                 file: path, offset: handle.offset)
                 }
                 previous.removeAll(keepingCapacity: true)
                 previous.append(contentsOf: it.key)

@@ -149,7 +149,8 @@ public final class TableReader: Sendable {
         do {
             footer = try tail.withUnsafeBytes { (raw) throws(StrataError) in try Footer.decode(raw) }
         } catch let error as StrataError {
-            throw error.located(file: file.path, offset: tailOffset)
+            // Footer offsets are relative to the tail: make them file offsets.
+            throw StrataError(error.kind, error.message, file: file.path, offset: tailOffset + (error.offset ?? 0))
         }
         guard let checksum = ChecksumType(rawValue: footer.checksumType) else {
             throw StrataError.corruption("unknown checksum type \(footer.checksumType) in footer", file: file.path, offset: tailOffset)
@@ -487,9 +488,13 @@ public final class TableReader: Sendable {
                 it.seek(seekKey)
                 while it.isValid {
                     guard let parsed = ParsedInternalKey(it.key) else {
-                        throw StrataError.corruption("data block key shorter than 8 bytes", file: path)
+                        throw StrataError.corruption("data block key shorter than 8 bytes", file: path,
+                                                     offset: try indexHandle(index).offset)
                     }
                     if Bytewise.compare(parsed.userKey, userKey) != 0 { return }
+                    if let error = TableEntryType.error(typeCode: parsed.typeCode, entryOffset: it.entryOffset) {
+                        throw error.located(file: path, offset: try indexHandle(index).offset)
+                    }
                     if try !body(parsed, it.value) { return }
                     it.next()
                 }

@@ -44,8 +44,9 @@ public protocol FileSystem: Sendable {
     func syncDirectory(_ path: String) throws
 
     /// Takes an exclusive advisory lock on `path` (creating the file), so a
-    /// second process cannot open the same database. Released by `unlock`
-    /// on the returned lock or when the process exits.
+    /// second opener (in this or another process, Strata or RocksDB) cannot
+    /// open the same database. Released by `unlock` on the returned lock or
+    /// when the process exits. Throws `.busy` if the lock is held.
     func lock(_ path: String) throws -> any FileLock
     /// Opens an existing file for positional reads served from a read-only
     /// memory mapping where the file system can map files (RocksDB:

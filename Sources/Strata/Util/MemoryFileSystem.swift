@@ -278,7 +278,7 @@ public final class MemoryFileSystem: FileSystem {
     public func lock(_ path: String) throws -> any FileLock {
         try state.withLock { s in
             if s.locks.contains(path) {
-                throw StrataError.ioError("lock held by another process: the database is already open", file: path)
+                throw StrataError(.busy, "lock held by another process: the database is already open", file: path)
             }
             s.locks.insert(path)
         }

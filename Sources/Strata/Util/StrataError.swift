@@ -19,7 +19,8 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
         /// The input is valid but uses a feature Strata does not implement
         /// (e.g. a compression type other than none and Snappy).
         case notSupported
-        /// A write would have to stall and the caller asked not to wait.
+        /// A write would have to stall and the caller asked not to wait, or
+        /// the database's LOCK is held by another open (any process).
         case busy
         /// The database (or iterator, or file) was already closed.
         case closed

@@ -94,11 +94,7 @@ public final class Pipeline<Source: ReplayableSource> {
                 timestamp: @escaping (Record) -> Int64, committers: [any EpochCommitter] = [],
                 combiner: (any PartialResultCombiner)? = nil,
                 logic: @escaping (PartitionContext) throws -> any PartitionLogic<Record>) throws {
-        guard options.partitions >= 1, options.partitions <= options.maxParallelism,
-              (1...32_768).contains(options.maxParallelism) else {
-            throw StrataError(.invalidArgument, "pipeline: \(options.partitions) partitions and maxParallelism"
-                              + " \(options.maxParallelism); expected 1 ≤ partitions ≤ maxParallelism ≤ 32768")
-        }
+        try options.validate()
         self.options = options
         self.source = source
         self.routingKey = key

@@ -73,9 +73,7 @@ public final class StateBackend {
     /// state backend in `path` and reads its state catalog.
     /// Throws `.invalidArgument` for a bad `maxParallelism`, engine errors as they are.
     public static func open(at path: String, options: StateBackendOptions = StateBackendOptions()) throws -> StateBackend {
-        guard (1...32_768).contains(options.maxParallelism) else {
-            throw StrataError(.invalidArgument, "state backend: maxParallelism \(options.maxParallelism), expected 1...32768")
-        }
+        try options.validate()
         let registry = StateRegistry(clock: options.clock)
         var engine = options.engine
         engine.mergeOperator = StateMergeOperator(registry: registry)
