@@ -108,7 +108,7 @@ struct FooterAndPropertiesTests {
         }
     }
 
-    @Test("format_version 6 and 7 (newer RocksDB) are not supported; 0 with the new magic, or above 7, is corruption")
+    @Test("format_version 6 or 7 over an older footer's bytes (no extended magic), 0 with the new magic, or above 7, is corruption")
     func unsupportedVersion() {
         for version: UInt32 in [6, 7, 0, 8, 14853, 0xFFFF_FFFF] {
             var bytes = Footer(checksumType: 4, metaindexHandle: BlockHandle(offset: 1, size: 2),
@@ -116,7 +116,7 @@ struct FooterAndPropertiesTests {
             // The version sits before the 8-byte magic number.
             for i in 0..<4 { bytes[bytes.count - 12 + i] = UInt8(truncatingIfNeeded: version >> (8 * UInt32(i))) }
             // CorruptionSweepTests found 14853: one flipped footer byte read as "not supported".
-            Self.expectError(version == 6 || version == 7 ? .notSupported : .corruption, bytes, "format_version \(version)")
+            Self.expectError(.corruption, bytes, "format_version \(version)")
         }
     }
 
