@@ -136,7 +136,7 @@ extension Database {
             let walPath = Path.join(path, DBFileName.wal(number))
             let file = try fileSystem.openRandomAccess(walPath)
             defer { file.close() }
-            let reader = LogReader(file: file)
+            let reader = LogReader(file: file, logNumber: number)
             while true {
                 let record: [UInt8]?
                 do {
