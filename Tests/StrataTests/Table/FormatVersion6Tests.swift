@@ -113,6 +113,13 @@ struct FormatVersion6Tests {
         defer { vector.close() }
         #expect(vector.size == 409_058)
         #expect(try vector.read(at: 409_005, count: 53) == Self.exampleFooter)
+        // The metaindex the footer points to, as docs/format.md walks through it.
+        #expect(try vector.read(at: 408_941 + 59, count: 5) == [0x00, 0x8D, 0x94, 0xB0, 0x8D])
+        let table = try TableReader.open(path: Vectors11.path("uncompressed_xxhash64_fv6.sst"))
+        #expect(table.indexHandle == BlockHandle(offset: 406_577, size: 1196))
+        #expect(table.metaindex.first { $0.name == "rocksdb.properties" }?.handle == BlockHandle(offset: 407_778, size: 1158))
+        #expect(contextChecksumModifier(base: 0x23A5_47A1, offset: 409_005) == 0x23A3_7A0C)
+        #expect(contextChecksumModifier(base: 0x23A5_47A1, offset: 408_941) == 0x23A3_7ACC)
     }
 
     // MARK: Writing format_version 6
