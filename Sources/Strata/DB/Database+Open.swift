@@ -16,6 +16,10 @@ extension Database {
     /// (a lost CURRENT: creating a database there would delete them);
     /// `.ioError` if the directory is locked by another process.
     public static func open(at path: String, options: Options = Options()) throws -> Database {
+        try ColumnFamilyOptions.checkWritable(formatVersion: options.formatVersion, family: "default")
+        for (name, family) in options.columnFamilyOptions {
+            try ColumnFamilyOptions.checkWritable(formatVersion: family.formatVersion, family: name)
+        }
         let fs = options.fileSystem
         if options.createIfMissing { try fs.createDirectory(path) }
         guard fs.exists(path) else {

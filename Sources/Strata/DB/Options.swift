@@ -82,7 +82,7 @@ public struct Options: Sendable {
     /// RocksDB 7.8.3 and later read. 6 adds context checksums (a block
     /// misplaced in a file fails its checksum) and a checksummed footer;
     /// RocksDB 8.6+ reads it, RocksDB 7.8.3's tools cannot. 7 is read but not
-    /// written (flushes fail with `.notSupported`). Tables of every version
+    /// written (`Database.open` fails with `.notSupported`). Tables of every version
     /// 0…7 are read whatever this says. RocksDB: `BlockBasedTableOptions::format_version`.
     public var formatVersion: UInt32 = 5
 
