@@ -208,7 +208,7 @@ public struct Footer: Sendable, Equatable {
 /// is 0 (no context checksums). A block copied to another offset of the same
 /// file, or into another file, then fails its checksum.
 @inline(__always)
-public func contextChecksumModifier(base: UInt32, offset: UInt64) -> UInt32 {
+func contextChecksumModifier(base: UInt32, offset: UInt64) -> UInt32 {
     guard base != 0 else { return 0 }
     return base ^ (UInt32(truncatingIfNeeded: offset) &+ UInt32(truncatingIfNeeded: offset >> 32))
 }

@@ -55,11 +55,13 @@ public struct TableProperties: Sendable, Equatable {
     /// `rocksdb.user.defined.timestamps.persisted`: written only as 0 (keys
     /// stored without their user-defined timestamps); absent means 1.
     public var userDefinedTimestampsPersisted: UInt64? = nil
-    /// `rocksdb.key.largest.seqno` / `rocksdb.key.smallest.seqno`.
+    /// `rocksdb.key.largest.seqno`: the largest sequence number of the keys.
     public var keyLargestSeqno: UInt64? = nil
+    /// `rocksdb.key.smallest.seqno`: the smallest sequence number of the keys.
     public var keySmallestSeqno: UInt64? = nil
-    /// `rocksdb.data.block.restart.interval` / `rocksdb.index.block.restart.interval`.
+    /// `rocksdb.data.block.restart.interval` (informational).
     public var dataBlockRestartInterval: UInt64? = nil
+    /// `rocksdb.index.block.restart.interval` (informational).
     public var indexBlockRestartInterval: UInt64? = nil
     /// `rocksdb.separate.key.value.in.data.block`: non-zero = data blocks in
     /// a layout Strata does not read (refused at open).

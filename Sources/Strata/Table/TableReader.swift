@@ -119,8 +119,12 @@ public final class TableReader: Sendable {
     let chargedBytes: Int
 
     /// Opens the table at `path`. Throws `.corruption` (naming the file and
-    /// offset) for anything malformed, `.notSupported` for compression types
-    /// other than none and Snappy, `.ioError` if the file cannot be read.
+    /// offset) for anything malformed — a misplaced block of a format_version
+    /// ≥ 6 table included — `.notSupported` (naming the feature) for what
+    /// Strata cannot honour: compression types other than none and Snappy, a
+    /// format_version 7 compression manager other than RocksDB's built-in
+    /// one, keys and values stored apart, partitioned or user-defined
+    /// indexes; `.ioError` if the file cannot be read.
     public static func open(path: String, fileSystem: any FileSystem = PosixFileSystem.shared,
                             options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
         let file = try fileSystem.openRandomAccess(path)
