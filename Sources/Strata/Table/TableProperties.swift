@@ -330,9 +330,9 @@ public struct TableProperties: Sendable, Equatable {
 
     /// The "Table Properties" section exactly as RocksDB's sst_dump
     /// `--show_properties` prints it (TableProperties::ToString plus the raw
-    /// user-collected list). The unique ID is printed as "N/A", which is
-    /// what RocksDB prints when it cannot derive one; Strata does not derive
-    /// it yet.
+    /// user-collected list). The unique ID is derived from the DB id, session
+    /// id and file number as RocksDB does ("N/A" when they are missing, as
+    /// RocksDB prints then).
     public func rocksDBStyleDescription() -> String {
         func average(_ total: UInt64, _ count: UInt64) -> String {
             let value = count == 0 ? 0 : Double(total) / Double(count)
@@ -377,7 +377,7 @@ public struct TableProperties: Sendable, Equatable {
         line("DB session identity", dbSessionID)
         line("DB host id", dbHostID)
         line("original file number", "\(originalFileNumber)")
-        line("unique ID", "N/A")
+        line("unique ID", uniqueIDText ?? "N/A")
         line("Sequence number to time mapping", "")
         s += "  Raw user collected properties\n------------------------------\n"
         for (key, value) in rawUserCollected() {

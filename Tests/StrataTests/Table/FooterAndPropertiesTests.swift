@@ -351,7 +351,7 @@ struct FooterAndPropertiesTests {
         #expect(plainText.contains("\n  raw average key size: 0.000000\n"))
     }
 
-    @Test("the description reproduces sst_dump's output for the mixed_types vector (except the unique ID)")
+    @Test("the description reproduces sst_dump's output for the mixed_types vector, unique ID included")
     func descriptionMatchesSSTDump() {
         var p = TableProperties()
         p.numDataBlocks = 1
@@ -380,7 +380,7 @@ struct FooterAndPropertiesTests {
         p.dbSessionID = "58GWJF525TOFFHOSTNY5"
         p.dbHostID = "vector-gen"
         p.originalFileNumber = 101
-        // ../shared/vectors/rocksdb-7.8.3/mixed_types.props.txt, unique ID replaced by N/A.
+        // ../shared/vectors/rocksdb-7.8.3/mixed_types.props.txt.
         let expected = """
             Table Properties:
             ------------------------------
@@ -416,7 +416,7 @@ struct FooterAndPropertiesTests {
               DB session identity: 58GWJF525TOFFHOSTNY5
               DB host id: vector-gen
               original file number: 101
-              unique ID: N/A
+              unique ID: F2703D3F76CDD5D6-6435B3571F1B4CDE
               Sequence number to time mapping: 
               Raw user collected properties
             ------------------------------
