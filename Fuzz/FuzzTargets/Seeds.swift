@@ -118,6 +118,22 @@ public enum FuzzSeeds {
                 seeds.append(bytes)
             }
         }
+        // RocksDB 11.8.1's format_version 6 and 7 tables, beside the 7.8.3 vectors.
+        let newer = Path.join(Path.dirname(vectors), "rocksdb-11.8.1")
+        for name in ((try? PosixFileSystem.shared.listDirectory(newer)) ?? []).sorted() where name.hasSuffix(".sst") {
+            if let bytes = readFile(Path.join(newer, name)) { seeds.append(bytes) }
+        }
+        // format_version 6: with kNoChecksum only the footer and the
+        // blocks' bare context modifiers are checked, so mutated blocks
+        // reach the decoders; with kCRC32c / kXXH3 the context checksums.
+        for (i, checksum) in [ChecksumType.none, .crc32c, .xxh3].enumerated() {
+            var options = TableOptions()
+            options.formatVersion = 6
+            options.checksum = checksum
+            options.compression = i == 1 ? .snappy : .none
+            options.blockSize = 64
+            seeds.append(try smallTable(options, keys: 12, rangeDeletion: i == 2))
+        }
         for (i, version) in [UInt32(2), 3, 4, 5].enumerated() {
             var options = TableOptions()
             options.formatVersion = version

@@ -9,8 +9,16 @@ extension FuzzTargets {
     /// verified on the walks, so mutated blocks reach the block decoder (the
     /// seed corpus also holds tables with checksum type kNoChecksum, whose
     /// meta blocks are not verified either).
+    /// The footer is also decoded on its own at its file offset (format_version
+    /// 6 and 7 footers are checksummed with it), and the properties printed
+    /// in both sst_dump styles (RocksDB 11's derives the unique ID).
     /// Property: every failure is a thrown error or an iterator `error`.
     public static func table(_ data: UnsafeRawBufferPointer) {
+        if data.count >= Footer.encodedLength {
+            let tailOffset = UInt64(data.count - Footer.encodedLength)
+            _ = try? Footer.decode(UnsafeRawBufferPointer(rebasing: data[(data.count - Footer.encodedLength)...]),
+                                   tailOffset: tailOffset)
+        }
         let file = BytesFile(path: "fuzz.sst", bytes: Array(data))
         var options = TableReaderOptions()
         options.verifyChecksums = false
@@ -46,6 +54,8 @@ extension FuzzTargets {
             }
         }
         _ = reader.rangeTombstones.count
+        _ = reader.properties.rocksDB11StyleDescription()
+        _ = reader.properties.rocksDBStyleDescription()
         _ = try? reader.verifyAll()
         _ = try? reader.allBlocks()
     }

@@ -74,7 +74,7 @@ func dump(file: String, options: DumpOptions) -> Bool {
     RawBytes.flush()
     // As RocksDB's sst_dump: `verify` never shows properties.
     if options.showProperties && options.command != "verify" {
-        print(table.properties.rocksDBStyleDescription(), terminator: "")
+        print(propertiesText(table), terminator: "")
     }
     return ok
 }
@@ -109,4 +109,12 @@ func rawDumpPath(_ file: String) -> String {
     var base = file
     if base.hasSuffix(".sst") { base.removeLast(4) }
     return base + "_dump.txt"
+}
+
+/// The properties section as the RocksDB release that reads the table
+/// prints it: 7.8.3's sst_dump up to format_version 5, 11's for 6 and 7
+/// (which 7.8.3 cannot read).
+func propertiesText(_ table: TableReader) -> String {
+    table.footer.formatVersion >= Footer.firstContextChecksumVersion
+        ? table.properties.rocksDB11StyleDescription() : table.properties.rocksDBStyleDescription()
 }

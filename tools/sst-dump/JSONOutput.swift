@@ -136,6 +136,9 @@ func dumpJSON(file: String, options: DumpOptions) -> Bool {
         })))
         fields.append(("formatVersion", .integer(Int64(table.footer.formatVersion))))
         fields.append(("checksum", .string(table.checksumType.rocksDBName)))
+        if table.baseContextChecksum != 0 {
+            fields.append(("baseContextChecksum", .unsigned(UInt64(table.baseContextChecksum))))
+        }
     }
     print(JSON.object(fields).rendered)
     return ok

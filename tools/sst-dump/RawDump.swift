@@ -13,7 +13,8 @@ func writeRawDump(_ table: TableReader, to path: String) throws {
     line("Footer Details:")
     line("--------------------------------------")
     line("  metaindex handle: \(hexHandle(table.footer.metaindexHandle))")
-    line("  index handle: \(hexHandle(table.footer.indexHandle))")
+    // From format_version 6 the index handle is in the metaindex, not the footer.
+    line("  index handle: \(hexHandle(table.indexHandle))")
     line("  table_magic_number: \(table.footer.formatVersion == 0 ? Footer.legacyBlockBasedMagic : Footer.blockBasedMagic)")
     line("  format version: \(table.footer.formatVersion)")
     line("  ")
@@ -30,7 +31,7 @@ func writeRawDump(_ table: TableReader, to path: String) throws {
     line()
     line("Table Properties:")
     line("--------------------------------------")
-    out += table.properties.rocksDBStyleDescription()
+    out += propertiesText(table)
     line("  ")
     line("Index Details:")
     line("--------------------------------------")

@@ -270,7 +270,7 @@ struct StrataTool {
             options.blockSize = size
         }
         if let fv = try flags.int("format_version") {
-            guard (2...5).contains(fv) else { throw ToolError("--format_version must be 2..5") }
+            guard (2...6).contains(fv) else { throw ToolError("--format_version must be 2..6 (6: RocksDB 8.6+ reads it, 7.8.3 does not)") }
             options.formatVersion = UInt32(fv)
         }
         // Read everything, keep the last value of each key, sort bytewise.

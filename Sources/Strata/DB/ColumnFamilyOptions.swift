@@ -41,7 +41,13 @@ public struct ColumnFamilyOptions: Sendable {
     /// Uncompressed data block size. Default 4096. RocksDB: `BlockBasedTableOptions::block_size`.
     public var blockSize: Int = 4096
 
-    /// Table format version (2…5). Default 5. RocksDB: `BlockBasedTableOptions::format_version`.
+    /// Table format version of the tables written (2…6). Default 5, which
+    /// RocksDB 7.8.3 and later read. 6 adds context checksums (a block
+    /// misplaced in a file fails its checksum) and a checksummed footer;
+    /// RocksDB 8.6+ reads it, RocksDB 7.8.3's tools cannot. 7 is read but not
+    /// written (`Database.open` / `createColumnFamily` fail with
+    /// `.notSupported`). Tables of every version 0…7 are read whatever this
+    /// says. RocksDB: `BlockBasedTableOptions::format_version`.
     public var formatVersion: UInt32 = 5
 
     /// Compaction style. Default `.leveled`. RocksDB: `compaction_style`.
@@ -139,5 +145,22 @@ extension Options {
     /// `columnFamilyOptions`, else the default family's settings.
     func familyOptions(named name: String) -> ColumnFamilyOptions {
         columnFamilyOptions[name] ?? ColumnFamilyOptions(self)
+    }
+}
+
+extension ColumnFamilyOptions {
+    /// Table format versions Strata writes (`formatVersion`): 2...6.
+    static let writableFormatVersions: ClosedRange<UInt32> = 2...6
+
+    /// Throws if `formatVersion` is one Strata cannot write (7 is read, not
+    /// written), so a bad setting fails `open` / `createColumnFamily`
+    /// instead of the first flush.
+    static func checkWritable(formatVersion: UInt32, family: String) throws(StrataError) {
+        guard !writableFormatVersions.contains(formatVersion) else { return }
+        if formatVersion == 7 {
+            throw .notSupported(
+                "column family \(family): table format_version 7 is read but not written by Strata; use 2...6")
+        }
+        throw .invalidArgument("column family \(family): table format_version must be 2...6, got \(formatVersion)")
     }
 }

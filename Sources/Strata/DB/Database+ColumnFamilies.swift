@@ -35,6 +35,7 @@ extension Database {
     {
         try checkOpen()
         guard !name.isEmpty else { throw StrataError.invalidArgument("column family name must not be empty") }
+        if let familyOptions { try ColumnFamilyOptions.checkWritable(formatVersion: familyOptions.formatVersion, family: name) }
         try familyOptions?.validate(family: name)
         guard !name.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") }) else {
             throw StrataError.invalidArgument(

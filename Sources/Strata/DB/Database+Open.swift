@@ -19,6 +19,10 @@ extension Database {
     /// `.busy` if the directory is locked by another open (this process or
     /// another, Strata or RocksDB).
     public static func open(at path: String, options: Options = Options()) throws -> Database {
+        try ColumnFamilyOptions.checkWritable(formatVersion: options.formatVersion, family: "default")
+        for (name, family) in options.columnFamilyOptions {
+            try ColumnFamilyOptions.checkWritable(formatVersion: family.formatVersion, family: name)
+        }
         try options.validate()
         let fs = options.fileSystem
         if options.createIfMissing { try fs.createDirectory(path) }
@@ -142,7 +146,7 @@ extension Database {
             let walPath = Path.join(path, DBFileName.wal(number))
             let file = try fileSystem.openRandomAccess(walPath)
             defer { file.close() }
-            let reader = LogReader(file: file)
+            let reader = LogReader(file: file, logNumber: number)
             while true {
                 let record: [UInt8]?
                 do {

@@ -78,7 +78,12 @@ public struct Options: Sendable {
     /// RocksDB instances of a slot.
     public var sharedMemoryBudget: MemoryBudget? = nil
 
-    /// Table format version (2…5). Default 5. RocksDB: `BlockBasedTableOptions::format_version`.
+    /// Table format version of the tables written (2…6). Default 5, which
+    /// RocksDB 7.8.3 and later read. 6 adds context checksums (a block
+    /// misplaced in a file fails its checksum) and a checksummed footer;
+    /// RocksDB 8.6+ reads it, RocksDB 7.8.3's tools cannot. 7 is read but not
+    /// written (`Database.open` fails with `.notSupported`). Tables of every version
+    /// 0…7 are read whatever this says. RocksDB: `BlockBasedTableOptions::format_version`.
     public var formatVersion: UInt32 = 5
 
     /// Compaction style. Default `.leveled`: low space amplification, more

@@ -167,6 +167,7 @@ struct TableSalvage {
         var previous: [UInt8]? = nil
         for (_, handle) in try reader.dataBlockHandles() {
             guard let block = try? TableReader.readBlock(file: reader.file, handle: handle, checksum: reader.checksumType,
+                                                         context: reader.baseContextChecksum,
                                                          verify: true, what: "data block")
             else {
                 result.damagedBlocks += 1

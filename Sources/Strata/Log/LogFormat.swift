@@ -29,5 +29,30 @@ public enum LogFormat {
         case recyclableLast = 8
         /// WAL compression marker (RocksDB `wal_compression`); Strata never writes it.
         case setCompressionType = 9
+        /// The user-defined timestamp size of column families whose write
+        /// batches follow (RocksDB 8.x+): a list of (fixed32 column family
+        /// id, fixed16 size). Strata reads it only when every size is 0.
+        case userDefinedTimestampSize = 10
+        /// The same in a recycled log (11-byte header).
+        case recyclableUserDefinedTimestampSize = 11
+        /// Information about the previous WAL, for WAL verification
+        /// (RocksDB `track_and_verify_wals`); carries the safe-to-ignore bit.
+        case predecessorWALInfo = 130
+        /// The same in a recycled log.
+        case recyclablePredecessorWALInfo = 131
+    }
+
+    /// Record types with this bit set may be skipped by a reader that does
+    /// not know them (RocksDB `kRecordTypeSafeIgnoreMask`); any other
+    /// unknown type is corruption.
+    public static let safeIgnoreMask: UInt8 = 1 << 7
+
+    /// True for the types written with the 11-byte header (the 7-byte one
+    /// plus the fixed32 low bits of the log number, so that a reused log
+    /// file's stale records are told apart).
+    public static func isRecyclable(_ type: UInt8) -> Bool {
+        (type >= RecordType.recyclableFull.rawValue && type <= RecordType.recyclableLast.rawValue)
+            || type == RecordType.recyclableUserDefinedTimestampSize.rawValue
+            || type == RecordType.recyclablePredecessorWALInfo.rawValue
     }
 }

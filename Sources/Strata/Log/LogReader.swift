@@ -39,10 +39,20 @@ public final class LogReader {
     /// bytes), else `.corruption` (a MANIFEST: its last edit may be one that
     /// WALs were deleted after, so silently dropping it could lose writes;
     /// RocksDB reports a MANIFEST checksum mismatch anywhere the same way).
-    public init(file: any RandomAccessFile, badChecksumAtEndIsTorn: Bool = true) {
+    ///
+    /// `logNumber`: the file number of a WAL, if known. A recycled log
+    /// (RocksDB `recycle_log_file_num`) holds records of its previous use
+    /// after the current ones; their recyclable header names another log
+    /// number, and the log ends there, as in RocksDB. nil reads every
+    /// recyclable record whatever number it carries.
+    public init(file: any RandomAccessFile, badChecksumAtEndIsTorn: Bool = true, logNumber: UInt64? = nil) {
         self.file = file
         self.badChecksumAtEndIsTorn = badChecksumAtEndIsTorn
+        self.logNumber = logNumber
     }
+
+    /// The WAL's file number, for telling a recycled log's stale records apart.
+    public let logNumber: UInt64?
 
     private func readNextBlock() throws -> Bool {
         let next = blockStart + UInt64(block.count)
@@ -94,7 +104,7 @@ public final class LogReader {
                 return nil
             }
             var headerSize = LogFormat.headerSize
-            if typeByte >= 5 && typeByte <= 8 { headerSize = LogFormat.recyclableHeaderSize }
+            if LogFormat.isRecyclable(typeByte) { headerSize = LogFormat.recyclableHeaderSize }
             if position + headerSize + length > block.count {
                 if block.count < LogFormat.blockSize {
                     // The file ends inside this record: a torn write.
@@ -115,6 +125,15 @@ public final class LogReader {
                 }
                 throw corruption("log record checksum mismatch: stored 0x\(hex32(storedCRC)), computed 0x\(hex32(computed))",
                                  at: headerOffset)
+            }
+            if headerSize == LogFormat.recyclableHeaderSize, let logNumber {
+                let recordLog = block.withUnsafeBytes { loadFixed32($0.baseAddress! + position + 7) }
+                if recordLog != UInt32(truncatingIfNeeded: logNumber) {
+                    // A record of the file's previous life as another log:
+                    // this log ends here.
+                    if inFragmented { isTruncatedTail = true }
+                    return nil
+                }
             }
             let payloadStart = position + headerSize
             position = payloadStart + length
@@ -140,8 +159,38 @@ public final class LogReader {
             case LogFormat.RecordType.setCompressionType.rawValue:
                 throw StrataError.notSupported("compressed WAL (record type 9): Strata reads uncompressed logs",
                                                file: file.path, offset: headerOffset)
+            case LogFormat.RecordType.userDefinedTimestampSize.rawValue,
+                 LogFormat.RecordType.recyclableUserDefinedTimestampSize.rawValue:
+                if inFragmented {
+                    throw corruption("user-defined timestamp size record inside a fragmented record", at: headerOffset)
+                }
+                guard payload.count % 6 == 0 else {
+                    throw corruption("user-defined timestamp size record of \(payload.count) bytes is not a multiple of 6",
+                                     at: headerOffset)
+                }
+                var at = payload.startIndex
+                while at < payload.endIndex {
+                    let family = UInt32(payload[at]) | UInt32(payload[at + 1]) << 8 | UInt32(payload[at + 2]) << 16
+                        | UInt32(payload[at + 3]) << 24
+                    let size = Int(payload[at + 4]) | Int(payload[at + 5]) << 8
+                    if size != 0 {
+                        throw StrataError.notSupported(
+                            "WAL record type \(typeByte) (user-defined timestamp size): column family \(family) has \(size)-byte user-defined timestamps, which Strata does not support",
+                            file: file.path, offset: headerOffset)
+                    }
+                    at += 6
+                }
             default:
-                throw corruption("unknown log record type \(typeByte)", at: headerOffset)
+                // RocksDB's rule: unknown types with the safe-to-ignore bit
+                // (e.g. 130/131, predecessor WAL info) are skipped, others
+                // are corruption. A skipped record ends a fragmented one.
+                guard typeByte & LogFormat.safeIgnoreMask != 0 else {
+                    throw corruption("unknown log record type \(typeByte)", at: headerOffset)
+                }
+                if inFragmented {
+                    inFragmented = false
+                    record.removeAll()
+                }
             }
         }
     }

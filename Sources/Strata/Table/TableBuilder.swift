@@ -1,6 +1,8 @@
 /// Writes one block-based table (an SST) in RocksDB 7.8.3's layout (spec
 /// section 2): data blocks, filter, index, range deletions, properties,
-/// metaindex, footer.
+/// metaindex, footer. At format_version 6 (RocksDB 8.6's layout) blocks get
+/// context checksums, the index handle goes into the metaindex and the
+/// footer carries its own checksum (docs/format.md).
 ///
 /// Entries are internal keys in strictly increasing internal-key order (range
 /// tombstones, type 0x0F, may come in any order: they go to their own block).
@@ -39,6 +41,8 @@ public final class TableBuilder {
     private var output: [UInt8] = []
     @exclusivity(unchecked)
     private var finished = false
+    /// Base of the context checksums (format_version ≥ 6), 0 before.
+    private var baseContextChecksum: UInt32 = 0
 
     /// Properties gathered so far; complete after `finish`.
     @exclusivity(unchecked)
@@ -57,8 +61,12 @@ public final class TableBuilder {
     /// Starts a table on `file`, which must be empty.
     public init(file: any WritableFile, options: TableOptions, fileNumber: UInt64 = 0, creationTime: UInt64 = 0,
                 oldestKeyTime: UInt64? = nil, fileCreationTime: UInt64 = 0) throws(StrataError) {
-        guard (2...5).contains(options.formatVersion) else {
-            throw .invalidArgument("table format_version must be 2...5, got \(options.formatVersion)")
+        guard (2...6).contains(options.formatVersion) else {
+            if options.formatVersion == 7 {
+                throw .notSupported(
+                    "table format_version 7 (RocksDB 10.4+'s compression-manager metadata) is read but not written by Strata; use 2...6")
+            }
+            throw .invalidArgument("table format_version must be 2...6, got \(options.formatVersion)")
         }
         guard options.compression == .none || options.compression == .snappy else {
             throw .notSupported("compression \(options.compression.rocksDBName): Strata writes Snappy or none")
@@ -66,6 +74,12 @@ public final class TableBuilder {
         try options.validate()  // block size, restart intervals, bloom bits
         self.file = file
         self.options = options
+        if options.formatVersion >= Footer.firstContextChecksumVersion {
+            // Any non-zero value works; random (as RocksDB's) so that a block
+            // copied from another table fails its checksum too.
+            var rng = SystemRandomNumberGenerator()
+            repeat { baseContextChecksum = rng.next() } while baseContextChecksum == 0
+        }
         dataBlock = BlockBuilder(restartInterval: options.blockRestartInterval)
         index = IndexBuilder(formatVersion: options.formatVersion, restartInterval: options.indexBlockRestartInterval)
         if options.bloomBitsPerKey > 0 {
@@ -229,7 +243,7 @@ public final class TableBuilder {
         let handle = BlockHandle(offset: offset, size: UInt64(output.count))
         output.append(type.rawValue)
         let checksum = output.withUnsafeBytes { blockChecksum(options.checksum, blockAndType: $0) }
-        output.appendFixed32(checksum)
+        output.appendFixed32(checksum &+ contextChecksumModifier(base: baseContextChecksum, offset: handle.offset))
         try append(output)
         return handle
     }
@@ -275,6 +289,10 @@ public final class TableBuilder {
         properties.indexValueIsDeltaEncoded = index.valuesDeltaEncoded
         properties.indexSize = UInt64(indexContents.count + blockTrailerSize)
         let indexHandle = try writeBlock(indexContents, compress: options.enableIndexCompression)
+        if options.formatVersion >= Footer.firstContextChecksumVersion {
+            // From format_version 6 the footer has no room for it.
+            metaEntries.append((Array(TableReader.indexBlockName.utf8), indexHandle))
+        }
 
         // Range deletions, sorted by internal key.
         if !rangeDeletions.isEmpty {
@@ -303,8 +321,8 @@ public final class TableBuilder {
 
         let footer = Footer(
             checksumType: options.checksum.rawValue, metaindexHandle: metaHandle,
-            indexHandle: indexHandle, formatVersion: options.formatVersion)
-        try append(footer.encode())
+            indexHandle: indexHandle, formatVersion: options.formatVersion, baseContextChecksum: baseContextChecksum)
+        try append(footer.encode(footerOffset: offset))
         return offset
     }
 

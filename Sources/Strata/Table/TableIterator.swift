@@ -105,8 +105,9 @@ public final class TableIterator: InternalIterator {
     /// current entry's type cannot be in a data block, so no reader takes a
     /// damaged entry for a deletion or a value (BlockIterator already
     /// refuses keys shorter than the trailer).
+    @inline(__always)
     private func checkEntry() {
-        guard dataValid, error == nil, let data else { return }
+        guard dataValid, error == nil else { return }
         let key = data.key
         if let e = TableEntryType.error(typeCode: key[key.count - 8], entryOffset: data.entryOffset) { fail(e) }
     }

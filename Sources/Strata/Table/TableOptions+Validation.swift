@@ -1,7 +1,7 @@
 extension TableOptions {
     /// Table format versions the builder writes. `TableBuilder.init` checks
     /// the same set; keep the two in step.
-    package static let supportedFormatVersions: ClosedRange<UInt32> = 2...5
+    package static let supportedFormatVersions: ClosedRange<UInt32> = 2...6
 
     /// Largest block size: block handles and the builder's bookkeeping are
     /// 32-bit. RocksDB: `BlockBasedTableFactory::ValidateOptions` refuses

@@ -2,10 +2,14 @@
 /// (`BlockBasedTableOptions` unless said otherwise); the defaults are
 /// RocksDB 7.8.3's, except where noted.
 public struct TableOptions: Sendable {
-    /// Table format version, 2 to 5. 5 (the default, RocksDB 7.8.3's) uses
+    /// Table format version, 2 to 6. 5 (the default, RocksDB 7.8.3's) uses
     /// FastLocalBloom filters and a user-key index with delta-encoded handles;
     /// 4 the same index with legacy Bloom filters; 3 a user-key index with full
-    /// handles; 2 an internal-key index. RocksDB: `format_version`.
+    /// handles; 2 an internal-key index. 6 is 5 plus context checksums (each
+    /// block's checksum depends on its offset, so a misplaced block is caught)
+    /// and a footer with its own checksum: RocksDB 8.6 and later read it,
+    /// RocksDB 7.8.3's tools do not. 7 is read, not written (`TableBuilder`
+    /// refuses it with `.notSupported`). RocksDB: `format_version`.
     public var formatVersion: UInt32 = 5
 
     /// Block checksum. Default `.xxh3`. RocksDB: `checksum`.

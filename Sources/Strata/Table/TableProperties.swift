@@ -40,6 +40,36 @@ public struct TableProperties: Sendable, Equatable {
     /// `rocksdb.index.value.is.delta.encoded` (required for fv ≥ 4 layouts).
     public var indexValueIsDeltaEncoded = false
 
+    // Written by newer RocksDB releases (8.x–11.x); nil = absent (Strata
+    // does not write them, so tables it writes keep 7.8.3's property set).
+    /// `rocksdb.num.data.blocks.compression.rejected`.
+    public var numDataBlocksCompressionRejected: UInt64? = nil
+    /// `rocksdb.num.data.blocks.compression.bypassed`.
+    public var numDataBlocksCompressionBypassed: UInt64? = nil
+    /// `rocksdb.num.uniform.blocks`.
+    public var numUniformBlocks: UInt64? = nil
+    /// `rocksdb.newest.key.time` (seconds since the epoch).
+    public var newestKeyTime: UInt64? = nil
+    /// `rocksdb.tail.start.offset`: where the meta blocks begin.
+    public var tailStartOffset: UInt64? = nil
+    /// `rocksdb.user.defined.timestamps.persisted`: written only as 0 (keys
+    /// stored without their user-defined timestamps); absent means 1.
+    public var userDefinedTimestampsPersisted: UInt64? = nil
+    /// `rocksdb.key.largest.seqno`: the largest sequence number of the keys.
+    public var keyLargestSeqno: UInt64? = nil
+    /// `rocksdb.key.smallest.seqno`: the smallest sequence number of the keys.
+    public var keySmallestSeqno: UInt64? = nil
+    /// `rocksdb.data.block.restart.interval` (informational).
+    public var dataBlockRestartInterval: UInt64? = nil
+    /// `rocksdb.index.block.restart.interval` (informational).
+    public var indexBlockRestartInterval: UInt64? = nil
+    /// `rocksdb.separate.key.value.in.data.block`: non-zero = data blocks in
+    /// a layout Strata does not read (refused at open).
+    public var separateKeyValueInDataBlock: UInt64? = nil
+    /// `rocksdb.udi.is.primary.index`: non-zero = a user-defined index
+    /// replaces the index block (refused at open).
+    public var udiIsPrimaryIndex: UInt64? = nil
+
     // Names (raw strings); empty means "omitted".
     public var columnFamilyName = ""
     public var comparatorName = ""
@@ -99,8 +129,31 @@ public struct TableProperties: Sendable, Equatable {
         wholeKey: "rocksdb.block.based.table.whole.key.filtering",
         prefix: "rocksdb.block.based.table.prefix.filtering",
         externalVersion: "rocksdb.external_sst_file.version",
-        externalSeqno: "rocksdb.external_sst_file.global_seqno"
+        externalSeqno: "rocksdb.external_sst_file.global_seqno",
+        compressionRejected: "rocksdb.num.data.blocks.compression.rejected",
+        compressionBypassed: "rocksdb.num.data.blocks.compression.bypassed",
+        uniformBlocks: "rocksdb.num.uniform.blocks", newestKeyTime: "rocksdb.newest.key.time",
+        tailStartOffset: "rocksdb.tail.start.offset",
+        timestampsPersisted: "rocksdb.user.defined.timestamps.persisted",
+        keyLargestSeqno: "rocksdb.key.largest.seqno", keySmallestSeqno: "rocksdb.key.smallest.seqno",
+        dataRestartInterval: "rocksdb.data.block.restart.interval",
+        indexRestartInterval: "rocksdb.index.block.restart.interval",
+        separateKeyValue: "rocksdb.separate.key.value.in.data.block",
+        udiIsPrimaryIndex: "rocksdb.udi.is.primary.index"
     )
+
+    /// The newer numeric properties: name and field, for encoding, parsing
+    /// and the raw listing alike.
+    static let newerNumbers: [(name: String, field: WritableKeyPath<TableProperties, UInt64?> & Sendable)] = [
+        (names.compressionRejected, \.numDataBlocksCompressionRejected),
+        (names.compressionBypassed, \.numDataBlocksCompressionBypassed),
+        (names.uniformBlocks, \.numUniformBlocks), (names.newestKeyTime, \.newestKeyTime),
+        (names.tailStartOffset, \.tailStartOffset), (names.timestampsPersisted, \.userDefinedTimestampsPersisted),
+        (names.keyLargestSeqno, \.keyLargestSeqno), (names.keySmallestSeqno, \.keySmallestSeqno),
+        (names.dataRestartInterval, \.dataBlockRestartInterval),
+        (names.indexRestartInterval, \.indexBlockRestartInterval),
+        (names.separateKeyValue, \.separateKeyValueInDataBlock), (names.udiIsPrimaryIndex, \.udiIsPrimaryIndex),
+    ]
 
     /// Every property as (key, encoded value), sorted by key: the contents
     /// of the properties block, following RocksDB's
@@ -159,6 +212,9 @@ public struct TableProperties: Sendable, Equatable {
         map[n.indexType] = indexTypeBytes
         map[n.wholeKey] = Array((wholeKeyFiltering ? "1" : "0").utf8)
         map[n.prefix] = Array((prefixFiltering ? "1" : "0").utf8)
+        for (name, field) in Self.newerNumbers {
+            if let value = self[keyPath: field] { number(name, value) }
+        }
         if let externalSstFileVersion {
             var v: [UInt8] = []
             v.appendFixed32(externalSstFileVersion)
@@ -243,7 +299,11 @@ public struct TableProperties: Sendable, Equatable {
                 guard value.count == 8 else { throw .corruption("table property \(key) must be a fixed64, has \(value.count) bytes") }
                 externalSstFileGlobalSeqno = value.withUnsafeBytes { loadFixed64($0.baseAddress!) }
             default:
-                userCollected[key] = value
+                if let field = Self.newerNumbers.first(where: { $0.name == key })?.field {
+                    self[keyPath: field] = try number()
+                } else {
+                    userCollected[key] = value
+                }
             }
         }
     }
@@ -254,14 +314,14 @@ public struct TableProperties: Sendable, Equatable {
     func rawUserCollected() -> [(String, [UInt8])] {
         let n = Self.names
         let encoded = encodedEntries()
-        let predefined: Set<String> = [
+        let predefined = Set<String>([
             n.dataSize, n.indexSize, n.indexPartitions, n.topLevelIndexSize, n.filterSize, n.rawKeySize,
             n.rawValueSize, n.numDataBlocks, n.numEntries, n.numFilterEntries, n.rangeDeletions, n.formatVersion,
             n.fixedKeyLength, n.columnFamilyID, n.creationTime, n.oldestKeyTime, n.fileCreationTime, n.slowSize,
             n.fastSize, n.originalFileNumber, n.indexKeyIsUserKey, n.indexValueIsDeltaEncoded, n.columnFamilyName,
             n.comparator, n.mergeOperator, n.prefixExtractor, n.propertyCollectors, n.compression,
             n.compressionOptions, n.filterPolicy, n.dbID, n.sessionID, n.hostID, n.seqnoTime,
-        ]
+        ]).union(Self.newerNumbers.map(\.name))
         return encoded.compactMap { entry in
             let key = String(decoding: entry.key, as: UTF8.self)
             return predefined.contains(key) ? nil : (key, entry.value)
@@ -270,9 +330,9 @@ public struct TableProperties: Sendable, Equatable {
 
     /// The "Table Properties" section exactly as RocksDB's sst_dump
     /// `--show_properties` prints it (TableProperties::ToString plus the raw
-    /// user-collected list). The unique ID is printed as "N/A", which is
-    /// what RocksDB prints when it cannot derive one; Strata does not derive
-    /// it yet.
+    /// user-collected list). The unique ID is derived from the DB id, session
+    /// id and file number as RocksDB does ("N/A" when they are missing, as
+    /// RocksDB prints then).
     public func rocksDBStyleDescription() -> String {
         func average(_ total: UInt64, _ count: UInt64) -> String {
             let value = count == 0 ? 0 : Double(total) / Double(count)
@@ -317,7 +377,7 @@ public struct TableProperties: Sendable, Equatable {
         line("DB session identity", dbSessionID)
         line("DB host id", dbHostID)
         line("original file number", "\(originalFileNumber)")
-        line("unique ID", "N/A")
+        line("unique ID", uniqueIDText ?? "N/A")
         line("Sequence number to time mapping", "")
         s += "  Raw user collected properties\n------------------------------\n"
         for (key, value) in rawUserCollected() {

@@ -9,7 +9,9 @@ extension TableReader {
         public var handle: BlockHandle
         /// Compression type byte of the trailer.
         public var compressionType: UInt8
-        /// Checksum stored in the trailer, and the one computed from the bytes.
+        /// Checksum stored in the trailer, and the one expected from the
+        /// bytes (with the context modifier of the block's offset added for
+        /// format_version ≥ 6).
         public var storedChecksum: UInt32
         public var computedChecksum: UInt32
         /// Size after decompression (nil if it could not be decompressed).
@@ -33,7 +35,7 @@ extension TableReader {
             result.append((it.keyArray, try indexHandle(it)))
             it.next()
         }
-        if let error = it.error { throw error.located(file: path, offset: footer.indexHandle.offset) }
+        if let error = it.error { throw error.located(file: path, offset: indexHandle.offset) }
         return result
     }
 
@@ -42,11 +44,16 @@ extension TableReader {
     /// bytes cannot be read at all.
     public func inspectBlock(_ handle: BlockHandle, kind: String) throws -> BlockInfo {
         let (storage, type) = try TableReader.readStored(file: file, handle: handle, checksum: checksumType,
-                                                         verify: false, what: "\(kind) block")
+                                                         context: baseContextChecksum, verify: false,
+                                                         what: "\(kind) block")
         let size = Int(handle.size)
         let stored = loadFixed32(storage + size + 1)
-        let computed = checksumType == .none
-            ? stored : blockChecksum(checksumType, blockAndType: UnsafeRawBufferPointer(start: storage, count: size + 1))
+        // With context checksums (format_version ≥ 6) the expected stored
+        // value includes the modifier of this offset.
+        let modifier = contextChecksumModifier(base: baseContextChecksum, offset: handle.offset)
+        let computed = checksumType == .none && baseContextChecksum == 0
+            ? stored
+            : blockChecksum(checksumType, blockAndType: UnsafeRawBufferPointer(start: storage, count: size + 1)) &+ modifier
         storage.deallocate()
         var info = BlockInfo(kind: kind, handle: handle, compressionType: type, storedChecksum: stored,
                              computedChecksum: computed, uncompressedSize: nil, entryCount: nil, firstKey: nil, lastKey: nil)
@@ -54,8 +61,8 @@ extension TableReader {
             info.uncompressedSize = size
             return info
         }
-        guard let block = try? TableReader.readBlock(file: file, handle: handle, checksum: checksumType, verify: false,
-                                                     what: "\(kind) block")
+        guard let block = try? TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
+                                                     context: baseContextChecksum, verify: false, what: "\(kind) block")
         else { return info }
         info.uncompressedSize = block.size
         let format: BlockValueFormat = kind == "index" && indexValueIsDeltaEncoded ? .deltaEncodedHandles : .lengthPrefixed
@@ -83,7 +90,8 @@ extension TableReader {
     public func allBlocks() throws -> [BlockInfo] {
         var blocks: [BlockInfo] = []
         for (_, handle) in try dataBlockHandles() { blocks.append(try inspectBlock(handle, kind: "data")) }
-        for (name, handle) in metaindex {
+        // format_version ≥ 6 lists the index in the metaindex: it is added below.
+        for (name, handle) in metaindex where name != TableReader.indexBlockName {
             let kind: String
             if name.hasPrefix("fullfilter.") || name.hasPrefix("filter.") || name.hasPrefix("partitionedfilter.") {
                 kind = "filter"
@@ -96,7 +104,7 @@ extension TableReader {
             }
             blocks.append(try inspectBlock(handle, kind: kind))
         }
-        blocks.append(try inspectBlock(footer.indexHandle, kind: "index"))
+        blocks.append(try inspectBlock(indexHandle, kind: "index"))
         blocks.append(try inspectBlock(footer.metaindexHandle, kind: "metaindex"))
         blocks.sort { $0.handle.offset < $1.handle.offset }
         return blocks
@@ -109,8 +117,8 @@ extension TableReader {
         // keys have at least their 8-byte trailer), across blocks.
         var previous: [UInt8] = []
         for (_, handle) in try dataBlockHandles() {
-            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType, verify: true,
-                                                  what: "data block")
+            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
+                                                  context: baseContextChecksum, verify: true, what: "data block")
             let it = block.makeIterator(order: .internalKey)
             it.seekToFirst()
             while it.isValid {
@@ -131,8 +139,8 @@ extension TableReader {
             if let error = it.error { throw error.located(file: path, offset: handle.offset) }
         }
         for (name, handle) in metaindex {
-            _ = try TableReader.readStored(file: file, handle: handle, checksum: checksumType, verify: true,
-                                           what: "\(name) block").0.deallocate()
+            _ = try TableReader.readStored(file: file, handle: handle, checksum: checksumType,
+                                           context: baseContextChecksum, verify: true, what: "\(name) block").0.deallocate()
         }
     }
 }

@@ -72,7 +72,9 @@ public typealias BlockCache = LRUCache<BlockCacheKey, Block>
 private let nextTableCacheID = Atomic<UInt64>(1)
 
 /// An open block-based table (SST), written by Strata or by RocksDB, format
-/// versions 0 to 5 (spec sections 2–11).
+/// versions 0 to 7 (spec sections 2–11; docs/format.md for 6 and 7: context
+/// checksums, the checksummed footer, the index handle in the metaindex,
+/// format_version 7's compression-manager property).
 ///
 /// Opening reads the footer, metaindex, properties, index, filter and range
 /// deletions; index and filter stay pinned in memory for the reader's life.
@@ -91,6 +93,11 @@ public final class TableReader: Sendable {
     public let footer: Footer
     /// Checksum type of every block (from the footer).
     public let checksumType: ChecksumType
+    /// Base of the context checksums (format_version ≥ 6; 0 before).
+    public let baseContextChecksum: UInt32
+    /// Handle of the index block: from the footer before format_version 6,
+    /// from the metaindex's `rocksdb.index` entry since.
+    public let indexHandle: BlockHandle
     /// Table properties (defaults when the file has none, as very old files).
     public let properties: TableProperties
     /// Whether the file has a properties block.
@@ -117,8 +124,12 @@ public final class TableReader: Sendable {
     let chargedBytes: Int
 
     /// Opens the table at `path`. Throws `.corruption` (naming the file and
-    /// offset) for anything malformed, `.notSupported` for compression types
-    /// other than none and Snappy, `.ioError` if the file cannot be read.
+    /// offset) for anything malformed — a misplaced block of a format_version
+    /// ≥ 6 table included — `.notSupported` (naming the feature) for what
+    /// Strata cannot honour: compression types other than none and Snappy, a
+    /// format_version 7 compression manager other than RocksDB's built-in
+    /// one, keys and values stored apart, partitioned or user-defined
+    /// indexes; `.ioError` if the file cannot be read.
     public static func open(path: String, fileSystem: any FileSystem = PosixFileSystem.shared,
                             options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
         let file = try options.allowMmapReads ? fileSystem.openMappedRandomAccess(path) : fileSystem.openRandomAccess(path)
@@ -147,7 +158,7 @@ public final class TableReader: Sendable {
         let tailOffset = fileSize - UInt64(tailSize)
         let tail = try file.read(at: tailOffset, count: tailSize)
         do {
-            footer = try tail.withUnsafeBytes { (raw) throws(StrataError) in try Footer.decode(raw) }
+            footer = try tail.withUnsafeBytes { (raw) throws(StrataError) in try Footer.decode(raw, tailOffset: tailOffset) }
         } catch let error as StrataError {
             // Footer offsets are relative to the tail: make them file offsets.
             throw StrataError(error.kind, error.message, file: file.path, offset: tailOffset + (error.offset ?? 0))
@@ -156,10 +167,12 @@ public final class TableReader: Sendable {
             throw StrataError.corruption("unknown checksum type \(footer.checksumType) in footer", file: file.path, offset: tailOffset)
         }
         checksumType = checksum
+        let context = footer.baseContextChecksum
+        baseContextChecksum = context
 
         // Metaindex, then properties: they decide how to read the index.
         let metaBlock = try TableReader.readBlock(file: file, handle: footer.metaindexHandle, checksum: checksum,
-                                                  verify: true, what: "metaindex block")
+                                                  context: context, verify: true, what: "metaindex block")
         var meta: [(String, BlockHandle)] = []
         let metaIter = metaBlock.makeIterator(order: .bytewise)
         metaIter.seekToFirst()
@@ -176,8 +189,8 @@ public final class TableReader: Sendable {
         metaindex = meta
 
         if let propsHandle = meta.first(where: { $0.0 == "rocksdb.properties" || $0.0 == "rocksdb.stats" })?.1 {
-            let block = try TableReader.readBlock(file: file, handle: propsHandle, checksum: checksum, verify: true,
-                                                  what: "properties block")
+            let block = try TableReader.readBlock(file: file, handle: propsHandle, checksum: checksum, context: context,
+                                                  verify: true, what: "properties block")
             var entries: [(key: [UInt8], value: [UInt8])] = []
             let it = block.makeIterator(order: .bytewise)
             it.seekToFirst()
@@ -205,9 +218,24 @@ public final class TableReader: Sendable {
         }
         indexKeyIsUserKey = properties.indexKeyIsUserKey
         indexValueIsDeltaEncoded = properties.indexValueIsDeltaEncoded
+        do {
+            try properties.checkReadable(formatVersion: footer.formatVersion)
+        } catch {
+            throw error.located(file: file.path, offset: meta.first(where: { $0.0 == "rocksdb.properties" })?.1.offset ?? 0)
+        }
 
-        indexBlock = try TableReader.readBlock(file: file, handle: footer.indexHandle, checksum: checksum, verify: true,
-                                               what: "index block")
+        if footer.formatVersion >= Footer.firstContextChecksumVersion {
+            guard let handle = meta.first(where: { $0.0 == TableReader.indexBlockName })?.1 else {
+                throw StrataError.corruption(
+                    "format_version \(footer.formatVersion) table has no \(TableReader.indexBlockName) entry in its metaindex (the index handle is not in its footer)",
+                    file: file.path, offset: footer.metaindexHandle.offset)
+            }
+            indexHandle = handle
+        } else {
+            indexHandle = footer.indexHandle
+        }
+        indexBlock = try TableReader.readBlock(file: file, handle: indexHandle, checksum: checksum, context: context,
+                                               verify: true, what: "index block")
 
         // Filter: full filters only (partitioned and block-based filters are not read).
         let filterNames = [
@@ -215,8 +243,8 @@ public final class TableReader: Sendable {
             "fullfilter.rocksdb.internal.LegacyBloomFilter", "fullfilter.bloomfilter",
         ]
         if let entry = meta.first(where: { filterNames.contains($0.0) }) {
-            let block = try TableReader.readRaw(file: file, handle: entry.1, checksum: checksum, verify: true,
-                                                what: "filter block")
+            let block = try TableReader.readRaw(file: file, handle: entry.1, checksum: checksum, context: context,
+                                                verify: true, what: "filter block")
             filter = FilterReader(block)
             filterHandle = entry.1
         } else {
@@ -226,8 +254,8 @@ public final class TableReader: Sendable {
 
         var tombstones: [(begin: [UInt8], end: [UInt8])] = []
         if let handle = meta.first(where: { $0.0 == "rocksdb.range_del" })?.1 {
-            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksum, verify: true,
-                                                  what: "range deletion block")
+            let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksum, context: context,
+                                                  verify: true, what: "range deletion block")
             let it = block.makeIterator(order: .internalKey)
             it.seekToFirst()
             while it.isValid {
@@ -258,11 +286,16 @@ public final class TableReader: Sendable {
 
     // MARK: Block access
 
+    /// The metaindex entry that holds the index handle from format_version 6
+    /// on (RocksDB `kIndexBlockName`).
+    static let indexBlockName = "rocksdb.index"
+
     /// Reads the raw stored bytes of a block (without trailer), verifying the
     /// checksum; no decompression. Used for filter blocks.
-    static func readRaw(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
-                        what: String) throws -> [UInt8] {
-        let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, verify: verify, what: what)
+    static func readRaw(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, context: UInt32,
+                        verify: Bool, what: String) throws -> [UInt8] {
+        let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, context: context,
+                                             verify: verify, what: what)
         defer { storage.deallocate() }
         guard type == 0 else {
             throw StrataError.corruption("\(what) is stored with compression type \(type), expected uncompressed",
@@ -284,31 +317,39 @@ public final class TableReader: Sendable {
     }
 
     /// Checks the trailer's checksum of a stored block (`stored`: block,
-    /// type byte and checksum).
+    /// type byte and checksum). `context` is the file's base context
+    /// checksum (format_version ≥ 6; 0 = none): the stored checksum then
+    /// includes the modifier of the block's offset, and a block whose
+    /// checksum is right for another offset is reported as misplaced. With a
+    /// context, kNoChecksum blocks are checked too (their stored value must
+    /// be the bare modifier).
     static func verifyStoredChecksum(_ stored: UnsafeRawBufferPointer, file: any RandomAccessFile, handle: BlockHandle,
-                                     checksum: ChecksumType, what: String) throws {
-        guard checksum != .none, let base = stored.baseAddress else { return }
+                                     checksum: ChecksumType, context: UInt32, what: String) throws {
+        guard checksum != .none || context != 0, let base = stored.baseAddress else { return }
         let size = Int(handle.size)
         let recorded = loadFixed32(base + size + 1)
         let computed = blockChecksum(checksum, blockAndType: UnsafeRawBufferPointer(start: base, count: size + 1))
-        if recorded != computed {
+        let modifier = contextChecksumModifier(base: context, offset: handle.offset)
+        if recorded &- modifier != computed {
             throw StrataError.corruption(
-                "block checksum mismatch in \(what) (size \(size)): stored 0x\(hex32(recorded)), computed 0x\(hex32(computed)) (\(checksum.rocksDBName))",
+                checksumMismatchMessage(what: what, size: size, stored: recorded, computed: computed, checksum: checksum,
+                                        context: context, offset: handle.offset, fileSize: file.size),
                 file: file.path, offset: handle.offset)
         }
     }
 
     /// Reads block + trailer into new memory, checks the handle and the
-    /// checksum. Returns the memory (caller frees) and the compression byte.
-    static func readStored(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
-                           what: String) throws -> (UnsafeMutableRawPointer, UInt8) {
+    /// checksum (see `verifyStoredChecksum`). Returns the memory (caller
+    /// frees) and the compression byte.
+    static func readStored(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, context: UInt32,
+                           verify: Bool, what: String) throws -> (UnsafeMutableRawPointer, UInt8) {
         let count = try storedLength(file: file, handle: handle, what: what)
         let storage = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
         do {
             try file.read(at: handle.offset, into: UnsafeMutableRawBufferPointer(start: storage, count: count))
             if verify {
                 try verifyStoredChecksum(UnsafeRawBufferPointer(start: storage, count: count), file: file, handle: handle,
-                                         checksum: checksum, what: what)
+                                         checksum: checksum, context: context, what: what)
             }
         } catch {
             storage.deallocate()
@@ -317,20 +358,47 @@ public final class TableReader: Sendable {
         return (storage, storage.load(fromByteOffset: Int(handle.size), as: UInt8.self))
     }
 
+    /// The message for a block whose checksum does not match. With context
+    /// checksums, the difference between the stored and the computed value
+    /// is the modifier of the offset the block was written for: if that is
+    /// another offset inside the file, the block is whole but misplaced.
+    static func checksumMismatchMessage(what: String, size: Int, stored: UInt32, computed: UInt32, checksum: ChecksumType,
+                                        context: UInt32, offset: UInt64, fileSize: UInt64) -> String {
+        let modifier = contextChecksumModifier(base: context, offset: offset)
+        var message = "block checksum mismatch in \(what) (size \(size)): stored 0x\(hex32(stored))"
+        if context != 0 {
+            message += " (0x\(hex32(stored &- modifier)) with the context of offset \(offset) removed)"
+        }
+        message += ", computed 0x\(hex32(computed)) (\(checksum.rocksDBName))"
+        if context != 0 {
+            // Offsets below 4 GiB: the modifier is base ^ offset, so the
+            // offset the stored checksum was made for is recoverable.
+            let writtenFor = UInt64((stored &- computed) ^ context)
+            if writtenFor != offset, writtenFor < fileSize {
+                message += "; the block's checksum is valid for offset \(writtenFor): a misplaced block (copied from another offset)"
+            }
+        }
+        return message
+    }
+
     /// Reads, verifies and decompresses a block. From a memory-mapped file
     /// the checksum and the decompression read the mapping in place (an
     /// uncompressed block is copied once, into the block's own memory).
-    static func readBlock(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, verify: Bool,
-                          what: String) throws -> Block {
+    static func readBlock(file: any RandomAccessFile, handle: BlockHandle, checksum: ChecksumType, context: UInt32,
+                          verify: Bool, what: String) throws -> Block {
         do {
             let count = try storedLength(file: file, handle: handle, what: what)
             if let mapped = try file.mappedBytes(at: handle.offset, count: count), let base = mapped.baseAddress {
-                if verify { try verifyStoredChecksum(mapped, file: file, handle: handle, checksum: checksum, what: what) }
+                if verify {
+                    try verifyStoredChecksum(mapped, file: file, handle: handle, checksum: checksum, context: context,
+                                             what: what)
+                }
                 let size = Int(handle.size)
                 return try decodeBlock(UnsafeRawBufferPointer(start: base, count: size), type: mapped[size], owned: nil,
                                        handle: handle, what: what)
             }
-            let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, verify: verify, what: what)
+            let (storage, type) = try readStored(file: file, handle: handle, checksum: checksum, context: context,
+                                                 verify: verify, what: what)
             return try decodeBlock(UnsafeRawBufferPointer(start: storage, count: Int(handle.size)), type: type,
                                    owned: storage, handle: handle, what: what)
         } catch let error as StrataError {
@@ -400,7 +468,8 @@ public final class TableReader: Sendable {
 
     private func readDataBlock(_ handle: BlockHandle, reads: inout BlockReads) throws -> Block {
         let block = try TableReader.readBlock(file: file, handle: handle, checksum: checksumType,
-                                              verify: options.verifyChecksums, what: "data block")
+                                              context: baseContextChecksum, verify: options.verifyChecksums,
+                                              what: "data block")
         reads.fromDisk &+= 1
         reads.bytesFromDisk &+= handle.size &+ UInt64(blockTrailerSize)
         return block
@@ -438,7 +507,7 @@ public final class TableReader: Sendable {
         var cursor = ByteCursor(it.value)
         guard let handle = BlockHandle.decode(from: &cursor) else {
             throw StrataError.corruption("bad block handle in index entry at index offset \(it.entryOffset)",
-                                         file: path, offset: footer.indexHandle.offset)
+                                         file: path, offset: indexHandle.offset)
         }
         return handle
     }
@@ -503,7 +572,7 @@ public final class TableReader: Sendable {
                 if indexKeyIsUserKey { return }
                 index.next()
             }
-            if let error = index.error { throw error.located(file: path, offset: footer.indexHandle.offset) }
+            if let error = index.error { throw error.located(file: path, offset: indexHandle.offset) }
         }
         return true
     }

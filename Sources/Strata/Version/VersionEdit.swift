@@ -38,6 +38,11 @@ public struct VersionEdit: Sendable, Equatable {
 
     /// Tags with this bit can be skipped by readers that do not know them.
     static let safeIgnoreMask: UInt32 = 1 << 13
+    /// RocksDB `kBlobFileAddition` / `kBlobFileGarbage` (BlobDB, RocksDB 6.x+):
+    /// without the safe-to-ignore bit, so a reader that cannot follow blob
+    /// references must refuse the MANIFEST.
+    static let blobFileAdditionTag: UInt32 = 400
+    static let blobFileGarbageTag: UInt32 = 401
 
     /// Custom-field tags of kNewFile4.
     enum FileTag: UInt32 {
@@ -296,8 +301,14 @@ public struct VersionEdit: Sendable, Equatable {
             case nil:
                 if tagValue & safeIgnoreMask != 0 {
                     guard c.readLengthPrefixed() != nil else { throw bad("ignorable field \(tagValue)") }
+                } else if tagValue == blobFileAdditionTag || tagValue == blobFileGarbageTag {
+                    // Valid RocksDB records Strata cannot honour: the
+                    // database keeps values in BlobDB blob files.
+                    throw StrataError.notSupported(
+                        "VersionEdit: tag \(tagValue) (\(tagValue == blobFileAdditionTag ? "kBlobFileAddition" : "kBlobFileGarbage")) at record offset \(c.position): the database uses blob files (RocksDB enable_blob_files), which Strata does not read")
                 } else {
-                    throw StrataError.corruption("VersionEdit: unknown tag \(tagValue) at record offset \(c.position)")
+                    throw StrataError.corruption(
+                        "VersionEdit: unknown tag \(tagValue) at record offset \(c.position) (without the safe-to-ignore bit 0x2000, so it must be understood)")
                 }
             }
         }

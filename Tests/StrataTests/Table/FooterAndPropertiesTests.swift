@@ -108,7 +108,7 @@ struct FooterAndPropertiesTests {
         }
     }
 
-    @Test("format_version 6 and 7 (newer RocksDB) are not supported; 0 with the new magic, or above 7, is corruption")
+    @Test("format_version 6 or 7 over an older footer's bytes (no extended magic), 0 with the new magic, or above 7, is corruption")
     func unsupportedVersion() {
         for version: UInt32 in [6, 7, 0, 8, 14853, 0xFFFF_FFFF] {
             var bytes = Footer(checksumType: 4, metaindexHandle: BlockHandle(offset: 1, size: 2),
@@ -116,7 +116,7 @@ struct FooterAndPropertiesTests {
             // The version sits before the 8-byte magic number.
             for i in 0..<4 { bytes[bytes.count - 12 + i] = UInt8(truncatingIfNeeded: version >> (8 * UInt32(i))) }
             // CorruptionSweepTests found 14853: one flipped footer byte read as "not supported".
-            Self.expectError(version == 6 || version == 7 ? .notSupported : .corruption, bytes, "format_version \(version)")
+            Self.expectError(.corruption, bytes, "format_version \(version)")
         }
     }
 
@@ -351,7 +351,7 @@ struct FooterAndPropertiesTests {
         #expect(plainText.contains("\n  raw average key size: 0.000000\n"))
     }
 
-    @Test("the description reproduces sst_dump's output for the mixed_types vector (except the unique ID)")
+    @Test("the description reproduces sst_dump's output for the mixed_types vector, unique ID included")
     func descriptionMatchesSSTDump() {
         var p = TableProperties()
         p.numDataBlocks = 1
@@ -380,7 +380,7 @@ struct FooterAndPropertiesTests {
         p.dbSessionID = "58GWJF525TOFFHOSTNY5"
         p.dbHostID = "vector-gen"
         p.originalFileNumber = 101
-        // ../shared/vectors/rocksdb-7.8.3/mixed_types.props.txt, unique ID replaced by N/A.
+        // ../shared/vectors/rocksdb-7.8.3/mixed_types.props.txt.
         let expected = """
             Table Properties:
             ------------------------------
@@ -416,7 +416,7 @@ struct FooterAndPropertiesTests {
               DB session identity: 58GWJF525TOFFHOSTNY5
               DB host id: vector-gen
               original file number: 101
-              unique ID: N/A
+              unique ID: F2703D3F76CDD5D6-6435B3571F1B4CDE
               Sequence number to time mapping: 
               Raw user collected properties
             ------------------------------

@@ -40,7 +40,7 @@ struct TableRoundTripTests {
 
     static func randomOptions(_ rng: inout TestRandom) -> TableOptions {
         var o = TableOptions()
-        o.formatVersion = UInt32(rng.int(2..<6))
+        o.formatVersion = UInt32(rng.int(2..<7))
         o.checksum = [ChecksumType.crc32c, .xxHash, .xxHash64, .xxh3][rng.int(0..<4)]
         o.compression = rng.int(0..<2) == 0 ? .none : .snappy
         o.blockSize = [64, 256, 1024, 4096][rng.int(0..<4)]

@@ -114,4 +114,13 @@ struct TableVectorTests {
             }
         }
     }
+
+    @Test("every vector's properties print as RocksDB 7.8.3's sst_dump --show_properties prints them, unique ID included",
+          arguments: Vectors.tables)
+    func propertiesMatch(name: String) throws {
+        let table = try TableReader.open(path: Vectors.path("\(name).sst"))
+        let text = try String(contentsOfFile: Vectors.path("\(name).props.txt"), encoding: .utf8)
+        let expected = String(text[try #require(text.range(of: "Table Properties:")).lowerBound...])
+        #expect(table.properties.rocksDBStyleDescription() == expected)
+    }
 }

@@ -316,6 +316,25 @@ struct VersionEditTests {
             unknown += [0x00]
             #expect(Self.failure(unknown)?.kind == .corruption, "tag \(tag)")
         }
+        // RocksDB 8.x-11.x's forward-compatible records (kWalAddition2,
+        // kPersistUserDefinedTimestamps, kSubcompactionProgress, ...: 8192 + 6...11) are skipped.
+        for tag: UInt32 in 8198...8203 {
+            var newer: [UInt8] = []
+            newer.appendVarint32(tag)
+            newer.appendLengthPrefixed([0x01, 0x02])
+            newer += [0x04, 0x07]
+            #expect(try VersionEdit.decode(newer).lastSequence == 7, "tag \(tag)")
+        }
+        // Blob files (kBlobFileAddition 400, kBlobFileGarbage 401) are refused by name.
+        for tag: UInt32 in [400, 401] {
+            var blob: [UInt8] = []
+            blob.appendVarint32(tag)
+            blob += [0x00]
+            let error = Self.failure(blob)
+            #expect(error?.kind == .notSupported, "tag \(tag)")
+            #expect(error?.message.contains("blob files") == true)
+            #expect(error?.message.contains("\(tag)") == true)
+        }
         // A skippable tag whose length runs past the record is corruption.
         var short: [UInt8] = []
         short.appendVarint32(8192 + 77)
