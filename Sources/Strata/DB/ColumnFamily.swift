@@ -142,8 +142,15 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// its tables (RocksDB's per-family log number; it moves ahead in memory
     /// for an empty family when a new WAL starts, without a MANIFEST record).
     var logNumber: UInt64
-    /// What readers of this family pin.
-    var current: SuperVersion
+    /// What readers of this family pin. Written under the monitor; kept in
+    /// `readerView`, so a lookup takes only that small lock, never the
+    /// monitor that commits, flushes and compactions hold.
+    var current: SuperVersion {
+        get { readerView.withLock { $0.current } }
+        set { readerView.withLock { $0.current = newValue } }
+    }
+    /// `current` and `dropped`, behind a lock of their own (see `current`).
+    let readerView: Locked<(current: SuperVersion, dropped: Bool)>
     var flushRunning = false
     /// Background compactions of this family now running.
     var runningCompactions: [CompactionPlan] = []
@@ -161,7 +168,11 @@ final class ColumnFamilyData: @unchecked Sendable {
         return numbers
     }
     /// Set by `dropColumnFamily`: no new writes, reads or background work.
-    var dropped = false
+    /// Written under the monitor (kept in `readerView`).
+    var dropped: Bool {
+        get { readerView.withLock { $0.dropped } }
+        set { readerView.withLock { $0.dropped = newValue } }
+    }
     /// Estimated compaction debt of the installed version (see
     /// `pendingCompactionBytes(version:options:)`). Under the monitor.
     var pendingCompactionBytes: UInt64 = 0
@@ -192,7 +203,7 @@ final class ColumnFamilyData: @unchecked Sendable {
         isUniversal = options.compactionStyle == .universal
         self.logNumber = logNumber
         mem = Self.newMemTable(memory: memory, writeBufferSize: options.writeBufferSize, bloomBytes: bloomBytes)
-        current = SuperVersion(mem: mem, imm: [], version: version)
+        readerView = Locked((current: SuperVersion(mem: mem, imm: [], version: version), dropped: false))
     }
 
     /// A new empty memtable for this family, charged to the database's memory accounts.

@@ -151,11 +151,12 @@ public final class Database: @unchecked Sendable {
 
     /// The current SuperVersion of `family` (pins memtables and files).
     /// Throws `.invalidArgument` if the family was dropped.
+    /// The family's current super version, for a read. Takes only the
+    /// family's reader lock (not the monitor). Throws if it was dropped.
     func superVersion(_ family: ColumnFamilyData) throws -> SuperVersion {
-        try monitor.withLock {
-            if family.dropped { throw StrataError.invalidArgument("column family \(family.name) was dropped") }
-            return family.current
-        }
+        let (current, dropped) = family.readerView.withLock { ($0.current, $0.dropped) }
+        if dropped { throw StrataError.invalidArgument("column family \(family.name) was dropped") }
+        return current
     }
 
     func checkOpen() throws {
