@@ -248,9 +248,15 @@ extension Database {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             return .damaged(.corruption("OPTIONS file is not UTF-8 text", file: full))
         }
-        let headers = Set(RocksDBOptionsFile.sections(text).compactMap(\.header))
-        for required in ["[Version]", "[DBOptions]", "[CFOptions \"default\"]"] where !headers.contains(required) {
-            return .damaged(.corruption("OPTIONS file has no \(required) section", file: full))
+        do {
+            let parsed = try OptionsFile.parse(text, file: full)
+            guard parsed.rocksDBVersion != nil else {
+                return .damaged(.corruption("OPTIONS file has no [Version] section", file: full))
+            }
+        } catch let error as StrataError {
+            return .damaged(error)
+        } catch {
+            return .damaged(.corruption("\(error)", file: full))
         }
         return .ok
     }
