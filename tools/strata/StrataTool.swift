@@ -81,13 +81,32 @@ struct StrataTool {
         case "no", "none": options.compression = .none
         case let other?: throw ToolError("unsupported --compression_type=\(other) (snappy or no)")
         }
-        // Like ldb, which always opens with a ':' string-append operator,
-        // so merge operands read (and compact) the same in both tools.
-        switch flags.string("merge_operator") {
-        case nil, "stringappend", "StringAppendOperator": options.mergeOperator = StringAppendOperator(separator: ":")
-        case "int64add", "uint64add", "UInt64AddOperator": options.mergeOperator = Int64AddOperator()
-        case "none": options.mergeOperator = nil
-        case let other?: throw ToolError("unsupported --merge_operator=\(other) (stringappend, int64add or none)")
+        // Like ldb --try_load_options (its default): the newest OPTIONS file
+        // gives each family its settings and merge operator; a family it
+        // leaves without one gets ldb's ':' string-append operator, so merge
+        // operands read (and compact) the same in both tools.
+        options.mergeOperator = StringAppendOperator(separator: ":")
+        if !flags.bool("no_try_load_options") && !create, options.fileSystem.exists(path),
+           let loaded = try options.loadingLatestOptionsFile(inDatabase: path)
+        {
+            options = loaded.options
+            options.createIfMissing = create || flags.bool("create_if_missing")
+            if options.mergeOperator == nil { options.mergeOperator = StringAppendOperator(separator: ":") }
+            for (name, family) in options.columnFamilyOptions where family.mergeOperator == nil {
+                options.columnFamilyOptions[name]!.mergeOperator = StringAppendOperator(separator: ":")
+            }
+        }
+        if let name = flags.string("merge_operator") {
+            // The flag overrides what the OPTIONS file says, in every family.
+            let op: (any MergeOperator)?
+            switch name {
+            case "stringappend", "StringAppendOperator": op = StringAppendOperator(separator: ":")
+            case "int64add", "uint64add", "UInt64AddOperator": op = Int64AddOperator()
+            case "none": op = nil
+            default: throw ToolError("unsupported --merge_operator=\(name) (stringappend, int64add or none)")
+            }
+            options.mergeOperator = op
+            for name in options.columnFamilyOptions.keys { options.columnFamilyOptions[name]!.mergeOperator = op }
         }
         return try Database.open(at: path, options: options)
     }
@@ -106,6 +125,7 @@ struct StrataTool {
     func run(command: String, args: [String]) throws -> Int32 {
         switch command {
         case "write_sst": return try writeSST()
+        case "ingest_extern_sst": return try ingestExternSST(args)
         case "put":
             guard args.count == 2 else { throw ToolError("put needs KEY VALUE") }
             let db = try openDatabase()
@@ -171,7 +191,7 @@ struct StrataTool {
         case "checkpoint": return try checkpoint(args: args)
         case "checkpoint_store": return try checkpointStore(args: args)
         default:
-            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.repairUsage)\n\(Self.checkpointUsage)")
+            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.ingestUsage)\n\(Self.repairUsage)\n\(Self.checkpointUsage)")
             return 1
         }
         return 0

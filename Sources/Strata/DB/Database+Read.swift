@@ -68,7 +68,7 @@ extension Database {
     @inline(__always)
     private func probe(_ file: TableFile, _ userKey: UnsafeRawBufferPointer, snapshot: UInt64, fillCache: Bool,
                        state: inout LookupState, counts: inout LevelProbeCounts) throws -> Bool {
-        let table = try tableCache.table(file.number)
+        let table = try tableCache.table(file)
         if !table.rangeTombstones.isEmpty {
             state.coveringTombstone = max(state.coveringTombstone,
                                           table.rangeTombstoneList.maxCoveringSequence(userKey, snapshot: snapshot))
@@ -103,7 +103,7 @@ extension Database {
         children.append(sv.mem.makeIterator())
         for table in sv.imm { children.append(table.makeIterator()) }
         for file in sv.version.levels[0] {
-            children.append(try tableCache.table(file.number).makeIterator(fillCache: options.fillCache))
+            children.append(try tableCache.table(file).makeIterator(fillCache: options.fillCache))
         }
         for level in 1..<sv.version.levels.count where !sv.version.levels[level].isEmpty {
             children.append(LevelIterator(files: sv.version.levels[level], tables: tableCache, fillCache: options.fillCache))

@@ -37,7 +37,7 @@ public final class LevelIterator: InternalIterator {
         if i == index && current != nil { return true }
         index = i
         do {
-            current = try tables.table(files[i].number).makeIterator(fillCache: fillCache)
+            current = try tables.table(files[i]).makeIterator(fillCache: fillCache)
             return true
         } catch let e as StrataError {
             error = e
