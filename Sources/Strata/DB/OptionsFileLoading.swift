@@ -10,10 +10,11 @@
 /// `max_bytes_for_level_base`, `max_bytes_for_level_multiplier`,
 /// `level_compaction_dynamic_level_bytes`, `target_file_size_base`,
 /// `memtable_prefix_bloom_size_ratio` (with `memtable_whole_key_filtering`),
-/// `compaction_options_universal` (size_ratio, min/max_merge_width,
-/// max_size_amplification_percent) and the table options `block_size`,
+/// and the table options `block_size`,
 /// `format_version` (2…5), `checksum` and `filter_policy` (bloomfilter);
-/// from the default family also `soft/hard_pending_compaction_bytes_limit`;
+/// from the default family also `soft/hard_pending_compaction_bytes_limit`
+/// and `compaction_options_universal` (size_ratio, min/max_merge_width,
+/// max_size_amplification_percent: database-wide in Strata);
 /// from `[DBOptions]` `paranoid_checks`, `max_background_jobs` and
 /// `delayed_write_rate`. Everything else is ignored and listed in `ignored`
 /// when Strata has no way to honour a value it names (a compression type,
@@ -57,6 +58,17 @@ extension Options {
             if family.name == "default" {
                 let pending = family.options
                 result = result.withFamilySettings(applied)
+                // Strata's universal settings are database-wide: the default family's apply.
+                if let universal = pending["compaction_options_universal"].flatMap(OptionsFile.structFields) {
+                    if let v = universal["size_ratio"].flatMap({ Int($0) }), v >= 0 { result.universalSizeRatio = v }
+                    if let v = universal["min_merge_width"].flatMap({ Int($0) }), v >= 2 { result.universalMinMergeWidth = v }
+                    if let v = universal["max_merge_width"].flatMap({ Int($0) }), v >= 2 {
+                        result.universalMaxMergeWidth = v >= Int(UInt32.max) ? .max : v
+                    }
+                    if let v = universal["max_size_amplification_percent"].flatMap({ Int($0) }), v >= 0 {
+                        result.universalMaxSizeAmplificationPercent = v
+                    }
+                }
                 if let v = pending["soft_pending_compaction_bytes_limit"].flatMap({ UInt64($0) }) {
                     result.softPendingCompactionBytesLimit = v
                 }
@@ -148,11 +160,11 @@ extension Options {
     /// The operator an OPTIONS `merge_operator` value names: RocksDB's
     /// registered built-ins Strata has, or `known` if it has that name.
     static func mergeOperator(named value: String, known: (any MergeOperator)?) -> (any MergeOperator)? {
-        var id = value
+        var id = OptionsFile.unescape(Substring(value))
         var fields: [String: String] = [:]
         if let parsed = OptionsFile.structFields(value) {
             fields = parsed
-            id = parsed["id"] ?? ""
+            id = OptionsFile.unescape(Substring(parsed["id"] ?? ""))
         }
         switch id {
         case "StringAppendOperator", "stringappend":

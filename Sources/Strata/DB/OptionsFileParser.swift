@@ -1,6 +1,7 @@
 /// A parsed RocksDB `OPTIONS-NNNNNN` file (written by RocksDB or Strata):
-/// its sections' `name=value` lines, values unescaped as RocksDB's
-/// `UnescapeOptionString` does. Nothing is interpreted here; see
+/// its sections' `name=value` lines, values as written (still escaped:
+/// RocksDB unescapes a string where it is used, a struct's fields one by
+/// one — see `unescape`). Nothing is interpreted here; see
 /// `Options.applyingOptionsFile` for what Strata honours.
 ///
 /// Value type; `Sendable`.
@@ -67,9 +68,9 @@ package struct OptionsFile: Sendable {
                 throw StrataError.corruption("OPTIONS line \(index + 1): expected name=value, found \(line)", file: file)
             }
             let name = String(trimmed(line[..<eq]))
-            let value = unescape(trimmed(line[line.index(after: eq)...]))
+            let value = String(trimmed(line[line.index(after: eq)...]))
             switch section {
-            case .version: if name == "rocksdb_version" { result.rocksDBVersion = value }
+            case .version: if name == "rocksdb_version" { result.rocksDBVersion = unescape(Substring(value)) }
             case .db: result.dbOptions[name] = value
             case .family(let i): result.families[i].options[name] = value
             case .table(let i): result.families[i].tableOptions[name] = value
