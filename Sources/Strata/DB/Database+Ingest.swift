@@ -246,6 +246,11 @@ extension Database {
         return assigned
     }
 
+    /// Suffix of the table copy `writeGlobalSeqno` writes before renaming
+    /// it over the table (`NNNNNN.sst.ingesting`); a crash can leave one,
+    /// which the next open deletes.
+    static let ingestTempSuffix = ".ingesting"
+
     private static func notBottommost() -> StrataError {
         StrataError(.busy, "Files cannot be ingested to Lmax. Please make sure key range of Lmax does not overlap with files to ingest.")
     }
@@ -304,7 +309,8 @@ extension Database {
             throw StrataError.invalidArgument("Trying to set global seqno for a file that don't have a global seqno field",
                                               file: file.externalPath)
         }
-        let temp = Path.join(path, DBFileName.temp(versions.newFileNumber()))
+        // Not `NNNNNN.dbtmp`: background purges delete those at any time.
+        let temp = internalPath + Self.ingestTempSuffix
         do {
             let input = try fileSystem.openRandomAccess(internalPath)
             defer { input.close() }

@@ -36,7 +36,8 @@ public struct IngestExternalFileOptions: Sendable {
     /// records it either way, and both RocksDB and Strata read it from
     /// there). Strata has no in-place writes: the database's copy is
     /// rewritten (a linked file is replaced by a patched copy, leaving the
-    /// caller's file untouched), while writes wait. Default false (RocksDB
+    /// caller's file untouched) while writes and other database operations
+    /// wait — RocksDB writes the 8 bytes in place. Default false (RocksDB
     /// 7.8.3's default is true; later releases recommend false).
     /// RocksDB: `write_global_seqno`.
     public var writeGlobalSeqno = false

@@ -280,4 +280,30 @@ struct IngestTests {
         try family.put(Array("key1".utf8), Array("later".utf8))
         #expect(try family.get(Array("key1".utf8)) == Array("later".utf8))
     }
+
+    @Test("a global seqno written in place (RocksDB's write_global_seqno, checksum left as it was) reads; other damage does not")
+    func inPlaceGlobalSeqno() throws {
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        try Self.writeExternal(dir.file("x.sst"), [("a", "1"), ("b", "2")])
+        let offset = try #require(try TableReader.open(path: dir.file("x.sst")).globalSeqnoFieldOffset())
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.file("x.sst"))))
+        var seqno: [UInt8] = []
+        seqno.appendFixed64(77)
+        bytes.replaceSubrange(Int(offset)..<Int(offset) + 8, with: seqno)
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.file("patched.sst")))
+        let reader = try TableReader.open(path: dir.file("patched.sst"))
+        #expect(reader.globalSequence == 77)
+        let it = reader.makeIterator()
+        it.seekToFirst()
+        #expect(ParsedInternalKey(it.key)?.sequence == 77)
+        // The MANIFEST must agree: a different largest sequence is corruption.
+        var options = TableReaderOptions()
+        options.largestSequence = 76
+        #expect(throws: StrataError.self) { try TableReader.open(path: dir.file("patched.sst"), options: options) }
+        // A flipped byte elsewhere in the properties block still fails its checksum.
+        bytes[Int(offset) - 3] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.file("damaged.sst")))
+        #expect(throws: StrataError.self) { try TableReader.open(path: dir.file("damaged.sst")) }
+    }
 }
