@@ -28,7 +28,7 @@ struct StrataTool {
           create_column_family NAME
           drop_column_family NAME
           write_sst --file=OUT [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
-                    [--bloom_bits=10] [--block_size=4096] [--format_version=5]
+                    [--bloom_bits=10] [--block_size=4096] [--format_version=5] [--column_family_id=N|unknown]
         """
 
     var keyHex: Bool { flags.bool("hex") || flags.bool("key_hex") }
@@ -274,6 +274,20 @@ struct StrataTool {
         if let fv = try flags.int("format_version") {
             guard (2...5).contains(fv) else { throw ToolError("--format_version must be 2..5") }
             options.formatVersion = UInt32(fv)
+        }
+        // The family the file is for (IngestExternalFile refuses it for
+        // another one): an id, or "unknown" (any family, RocksDB's
+        // kUnknownColumnFamily). Default 0, "default", as ldb write_extern_sst
+        // on the default family.
+        switch flags.string("column_family_id") {
+        case nil: break
+        case "unknown":
+            options.columnFamilyID = UInt32(Int32.max)
+            options.columnFamilyName = ""
+        case let text?:
+            guard let id = UInt32(text) else { throw ToolError("--column_family_id must be a number or 'unknown'") }
+            options.columnFamilyID = id
+            options.columnFamilyName = flags.string("column_family") ?? ""
         }
         // Read everything, keep the last value of each key, sort bytewise.
         var entries: [[UInt8]: [UInt8]] = [:]

@@ -178,7 +178,7 @@ extension Database {
         let full = Path.join(path, name)
         let scan: TableScan
         do {
-            scan = try TableScan.scan(path: full, fileSystem: fs)
+            scan = try TableScan.scan(path: full, fileSystem: fs, largestSequence: recorded?.meta.largestSequence)
         } catch {
             return .damaged((error as? StrataError)?.located(file: full) ?? .ioError("\(error)", file: full))
         }
