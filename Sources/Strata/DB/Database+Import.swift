@@ -74,10 +74,9 @@ extension Database {
             try monitor.withLock {
                 try atWriterQueueHead {
                     if family.dropped { throw StrataError.invalidArgument("column family \(name) was dropped") }
-                    if largest > versions.lastSequence { versions.setLastSequence(largest) }
                     manifestWritten = true
                     do {
-                        try versions.logAndApply([edit])
+                        try versions.logAndApply([edit], recordingLastSequence: largest)
                     } catch let error as StrataError where error.kind == .ioError {
                         if backgroundError == nil { backgroundError = error }
                         monitor.broadcast()
@@ -87,6 +86,7 @@ extension Database {
                         throw error
                     }
                     installSuperVersion(family)
+                    if largest > versions.lastSequence { versions.setLastSequence(largest) }
                     backgroundWorkDone += 1
                     maybeScheduleWork()
                 }

@@ -174,10 +174,9 @@ extension Database {
             meta.fileCreationTime = now
             edit.newFiles.append((files[i].level, meta))
         }
-        if last > versions.lastSequence { versions.setLastSequence(last) }
         do {
             manifestWritten = true
-            try versions.logAndApply([edit])
+            try versions.logAndApply([edit], recordingLastSequence: last)
         } catch let error as StrataError where error.kind == .ioError {
             if backgroundError == nil { backgroundError = error }
             monitor.broadcast()
@@ -187,7 +186,11 @@ extension Database {
             manifestWritten = false
             throw error
         }
+        // Published only now: a snapshot taken meanwhile (snapshot() reads
+        // the last sequence without the monitor) has an older number, so it
+        // never sees the files — neither before nor after they appear.
         installSuperVersion(family)
+        if last > versions.lastSequence { versions.setLastSequence(last) }
         backgroundWorkDone += 1
         maybeScheduleWork()
     }

@@ -26,7 +26,7 @@ public final class TableCache: Sendable {
     /// The reader for table `number` whose MANIFEST record says its largest
     /// sequence number is `largestSequence` (an ingested external table
     /// reads every entry at it; see `TableReader.globalSequence`).
-    public func table(_ number: UInt64, largestSequence: UInt64?) throws -> TableReader {
+    package func table(_ number: UInt64, largestSequence: UInt64?) throws -> TableReader {
         if let t = tables.withLock({ $0[number] }) { return t }
         let path = Path.join(directory, DBFileName.table(number))
         var options = readerOptions

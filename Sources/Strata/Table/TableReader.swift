@@ -180,8 +180,8 @@ public final class TableReader: Sendable {
         if let propsHandle = meta.first(where: { $0.0 == "rocksdb.properties" || $0.0 == "rocksdb.stats" })?.1 {
             let block: Block
             do {
-                block = try TableReader.readBlock(file: file, handle: propsHandle, checksum: checksum, verify: true,
-                                                  what: "properties block")
+                block = try TableReader.readBlock(
+                    file: file, handle: propsHandle, checksum: checksum, verify: true, what: "properties block")
             } catch let error as StrataError where error.kind == .corruption {
                 // RocksDB's write_global_seqno leaves the checksum of the
                 // block as it was before the seqno was written.
