@@ -60,8 +60,24 @@ struct StrataTool {
 
     func openDatabase(create: Bool = false) throws -> Database {
         guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        // Like ldb --try_load_options (its default): the newest OPTIONS file
+        // gives each family its settings and merge operator; a family it
+        // leaves without one gets ldb's ':' string-append operator, so merge
+        // operands read (and compact) the same in both tools. Flags below
+        // override the file, as ldb's do.
         var options = Options()
+        options.mergeOperator = StringAppendOperator(separator: ":")
+        if !flags.bool("no_try_load_options"), options.fileSystem.exists(Path.join(path, "CURRENT")),
+           let loaded = try options.loadingLatestOptionsFile(inDatabase: path)
+        {
+            options = loaded.options
+            if options.mergeOperator == nil { options.mergeOperator = StringAppendOperator(separator: ":") }
+            for (name, family) in options.columnFamilyOptions where family.mergeOperator == nil {
+                options.columnFamilyOptions[name]!.mergeOperator = StringAppendOperator(separator: ":")
+            }
+        }
         options.createIfMissing = create || flags.bool("create_if_missing")
+        options.errorIfExists = false
         if let bits = try flags.int("bloom_bits") { options.bloomBitsPerKey = Double(bits) }
         if let size = try flags.int("write_buffer_size") {
             guard size >= 64 << 10 else { throw ToolError("--write_buffer_size must be at least 65536") }
@@ -80,21 +96,6 @@ struct StrataTool {
         case "snappy": options.compression = .snappy
         case "no", "none": options.compression = .none
         case let other?: throw ToolError("unsupported --compression_type=\(other) (snappy or no)")
-        }
-        // Like ldb --try_load_options (its default): the newest OPTIONS file
-        // gives each family its settings and merge operator; a family it
-        // leaves without one gets ldb's ':' string-append operator, so merge
-        // operands read (and compact) the same in both tools.
-        options.mergeOperator = StringAppendOperator(separator: ":")
-        if !flags.bool("no_try_load_options") && !create, options.fileSystem.exists(path),
-           let loaded = try options.loadingLatestOptionsFile(inDatabase: path)
-        {
-            options = loaded.options
-            options.createIfMissing = create || flags.bool("create_if_missing")
-            if options.mergeOperator == nil { options.mergeOperator = StringAppendOperator(separator: ":") }
-            for (name, family) in options.columnFamilyOptions where family.mergeOperator == nil {
-                options.columnFamilyOptions[name]!.mergeOperator = StringAppendOperator(separator: ":")
-            }
         }
         if let name = flags.string("merge_operator") {
             // The flag overrides what the OPTIONS file says, in every family.
