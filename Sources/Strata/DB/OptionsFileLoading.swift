@@ -20,6 +20,9 @@
 /// when Strata has no way to honour a value it names (a compression type,
 /// a merge operator or a filter policy it does not have). A comparator
 /// other than `leveldb.BytewiseComparator` is refused (`.notSupported`).
+/// Values outside the ranges Strata can run with (a write buffer outside
+/// RocksDB's 64 KiB…64 GiB, more than 256 background jobs, a non-finite
+/// multiplier, …) are ignored like unknown options: the file is input.
 extension Options {
     /// The newest `OPTIONS-NNNNNN` of the database in `path` applied to
     /// these options, or nil if the directory has none. `ignored` names
@@ -45,7 +48,8 @@ extension Options {
         var ignored: [String] = []
         let db = file.dbOptions
         if let v = db["paranoid_checks"].flatMap(Self.parseBool) { result.paranoidChecks = v }
-        if let v = db["max_background_jobs"].flatMap({ Int($0) }), v > 0 { result.maxBackgroundJobs = v }
+        // Bounded: each job is a thread.
+        if let v = db["max_background_jobs"].flatMap({ Int($0) }), v > 0, v <= 256 { result.maxBackgroundJobs = v }
         if let v = db["delayed_write_rate"].flatMap({ UInt64($0) }), v > 0 { result.delayedWriteRate = v }
         for family in file.families {
             let base = result.columnFamilyOptions[family.name] ?? ColumnFamilyOptions(self)
@@ -100,8 +104,9 @@ extension Options {
                 ignored.append("\(label) merge_operator=\(value): no such operator in Strata (merges refused)")
             }
         }
-        if let v = o["write_buffer_size"].flatMap({ Int($0) }), v > 0 { f.writeBufferSize = v }
-        if let v = o["max_write_buffer_number"].flatMap({ Int($0) }), v > 0 { f.maxWriteBufferNumber = v }
+        // RocksDB's sanitized range (64 KiB … 64 GiB); the memtable bloom is sized from it.
+        if let v = o["write_buffer_size"].flatMap({ Int($0) }), v >= 64 << 10, v <= 64 << 30 { f.writeBufferSize = v }
+        if let v = o["max_write_buffer_number"].flatMap({ Int($0) }), v > 0, v <= 1000 { f.maxWriteBufferNumber = v }
         if let v = o["compression"] {
             switch v {
             case "kNoCompression": f.compression = .none
@@ -120,15 +125,18 @@ extension Options {
         if let v = o["level0_slowdown_writes_trigger"].flatMap({ Int($0) }), v > 0 { f.level0SlowdownWritesTrigger = v }
         if let v = o["level0_stop_writes_trigger"].flatMap({ Int($0) }), v > 0 { f.level0StopWritesTrigger = v }
         if let v = o["max_bytes_for_level_base"].flatMap({ UInt64($0) }), v > 0 { f.maxBytesForLevelBase = v }
-        if let v = o["max_bytes_for_level_multiplier"].flatMap({ Double($0) }), v > 1 { f.maxBytesForLevelMultiplier = v }
+        if let v = o["max_bytes_for_level_multiplier"].flatMap({ Double($0) }), v > 1, v <= 1e6 {
+            // Finite and bounded: level targets are computed from it in UInt64.
+            f.maxBytesForLevelMultiplier = v
+        }
         if let v = o["level_compaction_dynamic_level_bytes"].flatMap(Self.parseBool) { f.levelCompactionDynamicLevelBytes = v }
         if let v = o["target_file_size_base"].flatMap({ UInt64($0) }), v > 0 { f.targetFileSizeBase = v }
-        if let v = o["memtable_prefix_bloom_size_ratio"].flatMap({ Double($0) }), v >= 0 {
+        if let v = o["memtable_prefix_bloom_size_ratio"].flatMap({ Double($0) }), v >= 0, v.isFinite {
             // Strata's memtable bloom is whole-key only.
             let wholeKey = o["memtable_whole_key_filtering"].flatMap(Self.parseBool) ?? false
             f.memtableBloomSizeRatio = wholeKey ? min(v, 0.25) : 0
         }
-        if let v = t["block_size"].flatMap({ Int($0) }), v > 0 { f.blockSize = v }
+        if let v = t["block_size"].flatMap({ Int($0) }), v > 0, v <= 1 << 30 { f.blockSize = v }
         if let v = t["format_version"].flatMap({ UInt32($0) }) {
             if (2...5).contains(v) {
                 f.formatVersion = v
@@ -140,7 +148,7 @@ extension Options {
         if let v = t["filter_policy"] {
             if v == "nullptr" || v.isEmpty {
                 f.bloomBitsPerKey = 0
-            } else if let bits = Self.bloomBits(v) {
+            } else if let bits = Self.bloomBits(v), bits <= 1000 {
                 f.bloomBitsPerKey = bits
             } else {
                 ignored.append("[TableOptions/BlockBasedTable \"\(family.name)\"] filter_policy=\(v): Strata builds bloom filters (kept \(f.bloomBitsPerKey) bits per key)")

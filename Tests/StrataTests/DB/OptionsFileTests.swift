@@ -193,4 +193,55 @@ struct OptionsFileTests {
             #expect(op.separator == Array(separator.utf8), "separator \(separator.debugDescription)")
         }
     }
+
+    @Test("mutated OPTIONS files (seeded) parse or fail with a StrataError, never crash or loop")
+    func mutations() throws {
+        let seed: UInt64 = 2222
+        print("seed: \(seed)")
+        var rng = TestRandom(seed: seed)
+        var options = Options()
+        options.mergeOperator = StringAppendOperator(separator: ",")
+        let text = OptionsFileWriter.text(options: options, families: [("default", options), ("x", options)])
+        let base = Array(text.utf8)
+        let specials: [UInt8] = Array("[]{}=;\\#\"\n :".utf8)
+        var parsed = 0
+        for _ in 0..<1500 {
+            var bytes = base
+            for _ in 0..<rng.int(1..<6) {
+                let at = rng.int(0..<bytes.count)
+                switch rng.int(0..<4) {
+                case 0: bytes[at] = specials[rng.int(0..<specials.count)]
+                case 1: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
+                case 2: bytes.removeSubrange(at..<min(bytes.count, at + rng.int(1..<40)))
+                default: bytes.insert(specials[rng.int(0..<specials.count)], at: at)
+                }
+                if bytes.isEmpty { bytes = [0x5B] }
+            }
+            do {
+                let file = try OptionsFile.parse(String(decoding: bytes, as: UTF8.self), file: "m")
+                _ = try Options().applyingOptionsFile(file, file: "m")
+                parsed += 1
+            } catch is StrataError {
+                continue
+            }
+        }
+        #expect(parsed > 0)
+        // Values a database cannot run with are ignored, not applied.
+        let hostile = """
+            [DBOptions]
+              max_background_jobs=100000000
+            [CFOptions "default"]
+              write_buffer_size=9223372036854775807
+              max_bytes_for_level_multiplier=inf
+              memtable_prefix_bloom_size_ratio=nan
+            [TableOptions/BlockBasedTable "default"]
+              filter_policy=bloomfilter:1e300:false
+            """
+        let (safe, _) = try Options().applyingOptionsFile(try OptionsFile.parse(hostile, file: "h"), file: "h")
+        #expect(safe.maxBackgroundJobs == Options().maxBackgroundJobs)
+        #expect(safe.writeBufferSize == Options().writeBufferSize)
+        #expect(safe.maxBytesForLevelMultiplier == 10)
+        #expect(safe.memtableBloomSizeRatio == Options().memtableBloomSizeRatio)
+        #expect(safe.bloomBitsPerKey == 10)
+    }
 }
