@@ -60,6 +60,12 @@ struct StrataTool {
 
     func openDatabase(create: Bool = false) throws -> Database {
         guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        return try Database.open(at: path, options: try databaseOptions(path: path, create: create))
+    }
+
+    /// The options `openDatabase` opens `path` with: the newest OPTIONS
+    /// file's, then the flags.
+    func databaseOptions(path: String, create: Bool = false) throws -> Options {
         // Like ldb --try_load_options (its default): the newest OPTIONS file
         // gives each family its settings and merge operator; a family it
         // leaves without one gets ldb's ':' string-append operator, so merge
@@ -109,7 +115,7 @@ struct StrataTool {
             options.mergeOperator = op
             for name in options.columnFamilyOptions.keys { options.columnFamilyOptions[name]!.mergeOperator = op }
         }
-        return try Database.open(at: path, options: options)
+        return options
     }
 
     /// The column family `--column_family=NAME` names (the default family
@@ -127,6 +133,7 @@ struct StrataTool {
         switch command {
         case "write_sst": return try writeSST()
         case "ingest_extern_sst": return try ingestExternSST(args)
+        case "write_extern_sst": return try writeExternSST(args)
         case "put":
             guard args.count == 2 else { throw ToolError("put needs KEY VALUE") }
             let db = try openDatabase()
@@ -290,6 +297,12 @@ struct StrataTool {
             options.columnFamilyID = id
             options.columnFamilyName = flags.string("column_family") ?? ""
         }
+        return try writeSST(to: out, options: options)
+    }
+
+    /// Reads load-format lines from stdin into one SST at `out` (sorted
+    /// here; the last value of a key wins).
+    func writeSST(to out: String, options: TableOptions) throws -> Int32 {
         // Read everything, keep the last value of each key, sort bytewise.
         var entries: [[UInt8]: [UInt8]] = [:]
         var bad = 0

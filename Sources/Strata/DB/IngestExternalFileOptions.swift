@@ -38,7 +38,7 @@ public struct IngestExternalFileOptions: Sendable {
     /// rewritten (a linked file is replaced by a patched copy, leaving the
     /// caller's file untouched) while writes and other database operations
     /// wait — RocksDB writes the 8 bytes in place. Default false (RocksDB
-    /// 7.8.3's default is true; later releases recommend false).
+    /// 7.8.3's default is true; 11.8.1's is false, the option deprecated).
     /// RocksDB: `write_global_seqno`.
     public var writeGlobalSeqno = false
     /// Read every block of each file (verifying its checksum) before
