@@ -12,6 +12,9 @@ struct StrataTool {
         "create_if_missing", "db", "disable_wal", "file", "file_size", "format_version", "from", "header", "help", "hex",
         "json", "keep_last", "key_hex", "link", "max_keys", "merge_operator", "path", "print_value", "stats", "store", "to",
         "value_hex", "verbose", "wal", "walfile", "write_buffer_size",
+        // ingest_extern_sst, write_sst, OPTIONS-file loading (ldb's spellings)
+        "allow_blocking_flush", "allow_global_seqno", "column_family_id", "ingest_behind", "move_files",
+        "no_try_load_options", "snapshot_consistency", "try_load_options", "write_global_seqno",
     ]
 
     static let usage = """
@@ -36,7 +39,7 @@ struct StrataTool {
           create_column_family NAME
           drop_column_family NAME
           write_sst --file=OUT [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
-                    [--bloom_bits=10] [--block_size=4096] [--format_version=5]
+                    [--bloom_bits=10] [--block_size=4096] [--format_version=5] [--column_family_id=N|unknown]
         """
 
     var keyHex: Bool { flags.bool("hex") || flags.bool("key_hex") }
@@ -75,8 +78,30 @@ struct StrataTool {
 
     func openDatabase(create: Bool = false) throws -> Database {
         guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        return try Database.open(at: path, options: try databaseOptions(path: path, create: create))
+    }
+
+    /// The options `openDatabase` opens `path` with: the newest OPTIONS
+    /// file's, then the flags.
+    func databaseOptions(path: String, create: Bool = false) throws -> Options {
+        // Like ldb --try_load_options (its default): the newest OPTIONS file
+        // gives each family its settings and merge operator; a family it
+        // leaves without one gets ldb's ':' string-append operator, so merge
+        // operands read (and compact) the same in both tools. Flags below
+        // override the file, as ldb's do.
         var options = Options()
+        options.mergeOperator = StringAppendOperator(separator: ":")
+        if !flags.bool("no_try_load_options"), options.fileSystem.exists(Path.join(path, "CURRENT")),
+           let loaded = try options.loadingLatestOptionsFile(inDatabase: path)
+        {
+            options = loaded.options
+            if options.mergeOperator == nil { options.mergeOperator = StringAppendOperator(separator: ":") }
+            for (name, family) in options.columnFamilyOptions where family.mergeOperator == nil {
+                options.columnFamilyOptions[name]!.mergeOperator = StringAppendOperator(separator: ":")
+            }
+        }
         options.createIfMissing = create || flags.bool("create_if_missing")
+        options.errorIfExists = false
         if let bits = try flags.int("bloom_bits") { options.bloomBitsPerKey = Double(bits) }
         if let size = try flags.int("write_buffer_size") {
             guard size >= 64 << 10 else { throw ToolError("--write_buffer_size must be at least 65536") }
@@ -96,15 +121,19 @@ struct StrataTool {
         case "no", "none": options.compression = .none
         case let other?: throw ToolError("unsupported --compression_type=\(other) (snappy or no)")
         }
-        // Like ldb, which always opens with a ':' string-append operator,
-        // so merge operands read (and compact) the same in both tools.
-        switch flags.string("merge_operator") {
-        case nil, "stringappend", "StringAppendOperator": options.mergeOperator = StringAppendOperator(separator: ":")
-        case "int64add", "uint64add", "UInt64AddOperator": options.mergeOperator = Int64AddOperator()
-        case "none": options.mergeOperator = nil
-        case let other?: throw ToolError("unsupported --merge_operator=\(other) (stringappend, int64add or none)")
+        if let name = flags.string("merge_operator") {
+            // The flag overrides what the OPTIONS file says, in every family.
+            let op: (any MergeOperator)?
+            switch name {
+            case "stringappend", "StringAppendOperator": op = StringAppendOperator(separator: ":")
+            case "int64add", "uint64add", "UInt64AddOperator": op = Int64AddOperator()
+            case "none": op = nil
+            default: throw ToolError("unsupported --merge_operator=\(name) (stringappend, int64add or none)")
+            }
+            options.mergeOperator = op
+            for name in options.columnFamilyOptions.keys { options.columnFamilyOptions[name]!.mergeOperator = op }
         }
-        return try Database.open(at: path, options: options)
+        return options
     }
 
     /// The column family `--column_family=NAME` names (the default family
@@ -124,6 +153,8 @@ struct StrataTool {
         let textArgs = args.map { String(decoding: $0, as: UTF8.self) }
         switch command {
         case "write_sst": return try writeSST()
+        case "ingest_extern_sst": return try ingestExternSST(textArgs)
+        case "write_extern_sst": return try writeExternSST(textArgs)
         case "put":
             guard args.count == 2 else { throw ToolError("put needs KEY VALUE") }
             let db = try openDatabase()
@@ -189,7 +220,7 @@ struct StrataTool {
         case "checkpoint": return try checkpoint(args: textArgs)
         case "checkpoint_store": return try checkpointStore(args: textArgs)
         default:
-            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.repairUsage)\n\(Self.checkpointUsage)")
+            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.ingestUsage)\n\(Self.repairUsage)\n\(Self.checkpointUsage)")
             return 1
         }
         return 0
@@ -273,6 +304,26 @@ struct StrataTool {
             guard (2...6).contains(fv) else { throw ToolError("--format_version must be 2..6 (6: RocksDB 8.6+ reads it, 7.8.3 does not)") }
             options.formatVersion = UInt32(fv)
         }
+        // The family the file is for (IngestExternalFile refuses it for
+        // another one): an id, or "unknown" (any family, RocksDB's
+        // kUnknownColumnFamily). Default 0, "default", as ldb write_extern_sst
+        // on the default family.
+        switch flags.string("column_family_id") {
+        case nil: break
+        case "unknown":
+            options.columnFamilyID = UInt32(Int32.max)
+            options.columnFamilyName = ""
+        case let text?:
+            guard let id = UInt32(text) else { throw ToolError("--column_family_id must be a number or 'unknown'") }
+            options.columnFamilyID = id
+            options.columnFamilyName = flags.string("column_family") ?? ""
+        }
+        return try writeSST(to: out, options: options)
+    }
+
+    /// Reads load-format lines from stdin into one SST at `out` (sorted
+    /// here; the last value of a key wins).
+    func writeSST(to out: String, options: TableOptions) throws -> Int32 {
         // Read everything, keep the last value of each key, sort bytewise.
         var entries: [[UInt8]: [UInt8]] = [:]
         var bad = 0

@@ -21,6 +21,9 @@
 //   write_sst --file=OUT [--hex] [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
 //             [--bloom_bits=10] [--block_size=4096] [--format_version=5]
 //                            read `KEY ==> VALUE` lines (sorted here, last one wins) into a new SST
+//   ingest_extern_sst PATH [--move_files] [--snapshot_consistency] [--allow_global_seqno]
+//             [--allow_blocking_flush] [--ingest_behind] [--write_global_seqno]
+//                            ingest an external SST (ldb's command, flags and defaults)
 import Glibc
 import Strata
 import ToolSupport
@@ -41,7 +44,7 @@ if let unknown = flags.unknownFlags(allowed: StrataTool.knownFlags).first {
     exit(1)
 }
 guard let command = flags.positionals.first else {
-    print(StrataTool.usage + "\n" + StrataTool.repairUsage + "\n" + StrataTool.checkpointUsage)
+    print(StrataTool.usage + "\n" + StrataTool.ingestUsage + "\n" + StrataTool.repairUsage + "\n" + StrataTool.checkpointUsage)
     exit(flags.bool("help") ? 0 : 1)
 }
 let args = Array(flags.positionalBytes.dropFirst())

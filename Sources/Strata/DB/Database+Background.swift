@@ -223,6 +223,9 @@ extension Database {
                 try? fileSystem.removeFile(Path.join(path, name))
             case .table(let n) where orphans && !liveTables.contains(n):
                 try? fileSystem.removeFile(Path.join(path, name))
+            case nil where orphans && name.hasSuffix(".sst" + Self.ingestTempSuffix):
+                // An ingestion's table copy left by a crash.
+                try? fileSystem.removeFile(Path.join(path, name))
             default:
                 break
             }

@@ -66,7 +66,7 @@ extension Database {
                 familyList.append(data)
                 familyList.sort { $0.id < $1.id }
             }
-            syncOptionsFile()
+            writeOptionsFile()
             return data
         }
         return ColumnFamily(database: self, data: data)
@@ -118,7 +118,7 @@ extension Database {
                 backgroundWorkDone += 1
                 monitor.broadcast()
             }
-            syncOptionsFile()
+            writeOptionsFile()
         }
         deleteObsoleteFiles()
     }

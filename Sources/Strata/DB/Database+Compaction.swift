@@ -26,7 +26,7 @@ extension Database {
         var readBytes: UInt64 = 0
         var tombstones: [(begin: [UInt8], end: [UInt8])] = []
         for f in plan.allInputs {
-            let table = try tableCache.table(f.number)
+            let table = try tableCache.table(f)
             // Compaction inputs stay out of the block cache (RocksDB reads
             // them with fill_cache = false): each is read once, and filling
             // the cache with them would evict the blocks lookups reuse.

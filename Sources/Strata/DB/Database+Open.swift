@@ -54,7 +54,7 @@ extension Database {
             let db = Database(path: path, options: options, fileSystem: fs, versions: versions, lockFile: lock, dbID: dbID)
             try db.recoverWALs()
             db.deleteObsoleteFiles(orphans: true)
-            db.syncOptionsFile()
+            db.writeOptionsFile()
             db.startBackgroundThreads()
             db.monitor.withLock { db.maybeScheduleWork() }
             return db
@@ -116,9 +116,16 @@ extension Database {
         let minLog = versions.minLogNumberToKeep
         var logs: [UInt64] = []
         for name in try fileSystem.listDirectory(path) {
-            if case .wal(let n) = DBFileName.parse(name) {
+            switch DBFileName.parse(name) {
+            case .wal(let n):
                 versions.markFileNumberUsed(n)
                 if n >= minLog { logs.append(n) }
+            case .options(let n):
+                // OPTIONS files take numbers from the same counter (RocksDB),
+                // which the MANIFEST may not have recorded yet.
+                versions.markFileNumberUsed(n)
+            default:
+                break
             }
         }
         logs.sort()

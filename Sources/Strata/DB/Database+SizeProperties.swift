@@ -34,7 +34,7 @@ extension Database {
         case "estimate-num-keys":
             var total = Int64(sv.mem.entryCount) + sv.imm.reduce(0) { $0 + Int64($1.entryCount) }
             for file in sv.version.allFiles {
-                guard let table = try? tableCache.table(file.meta.number) else { continue }
+                guard let table = try? tableCache.table(file.meta.number, largestSequence: file.meta.largestSequence) else { continue }
                 total += Int64(table.properties.numEntries) - 2 * Int64(table.properties.numDeletions)
             }
             return String(max(0, total))

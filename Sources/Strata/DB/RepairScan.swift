@@ -55,10 +55,15 @@ public struct TableScan: Sendable {
     /// checksum verified, checks that the internal keys strictly increase
     /// across the whole table and that every key has its 8-byte trailer, and
     /// hashes the file. Throws `.corruption` naming the file and offset of
-    /// the first problem, `.ioError` if it cannot be read.
-    public static func scan(path: String, fileSystem: any FileSystem) throws -> TableScan {
+    /// the first problem, `.ioError` if it cannot be read. `largestSequence`
+    /// is the MANIFEST's for the table, if known: an ingested external table
+    /// reads with it as its global sequence number.
+    public static func scan(path: String, fileSystem: any FileSystem, largestSequence: UInt64? = nil) throws
+        -> TableScan
+    {
         var readerOptions = TableReaderOptions()
         readerOptions.verifyChecksums = true
+        readerOptions.largestSequence = largestSequence
         let reader = try TableReader.open(path: path, fileSystem: fileSystem, options: readerOptions)
         try reader.verifyAll()
         var result = TableScan(fileSize: reader.fileSize, entries: 0, rangeTombstones: reader.rangeTombstones.count,

@@ -190,7 +190,7 @@ extension Database {
         let full = Path.join(path, name)
         let scan: TableScan
         do {
-            scan = try TableScan.scan(path: full, fileSystem: fs)
+            scan = try TableScan.scan(path: full, fileSystem: fs, largestSequence: recorded?.meta.largestSequence)
         } catch {
             let located = (error as? StrataError)?.located(file: full) ?? .ioError("\(error)", file: full)
             // A table no MANIFEST lists is one a flush or compaction was
@@ -266,9 +266,15 @@ extension Database {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             return .damaged(.corruption("OPTIONS file is not UTF-8 text", file: full))
         }
-        let headers = Set(RocksDBOptionsFile.sections(text).compactMap(\.header))
-        for required in ["[Version]", "[DBOptions]", "[CFOptions \"default\"]"] where !headers.contains(required) {
-            return .damaged(.corruption("OPTIONS file has no \(required) section", file: full))
+        do {
+            let parsed = try OptionsFile.parse(text, file: full)
+            guard parsed.rocksDBVersion != nil else {
+                return .damaged(.corruption("OPTIONS file has no [Version] section", file: full))
+            }
+        } catch let error as StrataError {
+            return .damaged(error)
+        } catch {
+            return .damaged(.corruption("\(error)", file: full))
         }
         return .ok
     }

@@ -19,7 +19,7 @@ final class SuperVersion: Sendable {
         var all: [(begin: [UInt8], end: [UInt8])] = []
         for table in imm { all += table.rangeTombstones() }
         for level in version.levels {
-            for file in level { all += try tables.table(file.number).rangeTombstones }
+            for file in level { all += try tables.table(file).rangeTombstones }
         }
         let list = all.isEmpty ? RangeTombstoneList.empty : RangeTombstoneList(internalTombstones: all)
         fixedTombstones.withLock { $0 = list }

@@ -28,20 +28,48 @@ public final class TableIterator: InternalIterator {
 
     /// Whether blocks read from the file go into the block cache.
     private let fillCache: Bool
+    /// The table's global sequence number (ingested external tables), and
+    /// the buffer `key` rewrites the current key into when there is one.
+    private let globalSequence: UInt64?
+    @exclusivity(unchecked)
+    private var rewritten: UnsafeMutableRawPointer? = nil
+    @exclusivity(unchecked)
+    private var rewrittenCapacity = 0
 
     init(table: TableReader, fillCache: Bool = true) {
         self.table = table
         self.fillCache = fillCache
+        globalSequence = table.globalSequence
         index = table.makeIndexIterator()
         data = Block.empty.makeIterator(order: .internalKey)
     }
 
     deinit {
+        rewritten?.deallocate()
         if let pin { table.options.blockCache?.release(pin) }
     }
 
     public var isValid: Bool { dataValid && error == nil }
-    public var key: UnsafeRawBufferPointer { data.key }
+    /// The current internal key; for an ingested table with a global
+    /// sequence number, with that sequence (valid until the iterator moves).
+    public var key: UnsafeRawBufferPointer {
+        guard let globalSequence else { return data.key }
+        return withGlobalSequence(data.key, globalSequence)
+    }
+
+    private func withGlobalSequence(_ stored: UnsafeRawBufferPointer, _ sequence: UInt64) -> UnsafeRawBufferPointer {
+        guard stored.count >= 8, let source = stored.baseAddress else { return stored }
+        if rewrittenCapacity < stored.count {
+            rewritten?.deallocate()
+            rewrittenCapacity = max(stored.count, 64)
+            rewritten = UnsafeMutableRawPointer.allocate(byteCount: rewrittenCapacity, alignment: 8)
+        }
+        guard let buffer = rewritten else { return stored }
+        buffer.copyMemory(from: source, byteCount: stored.count)
+        let type = stored[stored.count - 8]
+        storeFixed64(buffer + stored.count - 8, packSequenceAndType(sequence, type))
+        return UnsafeRawBufferPointer(start: buffer, count: stored.count)
+    }
     public var value: UnsafeRawBufferPointer { data.value }
 
     /// The handle of the data block holding the current entry.

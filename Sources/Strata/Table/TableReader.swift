@@ -24,6 +24,11 @@ public struct TableReaderOptions: Sendable {
     /// instead of `pread` into buffers. Default false.
     /// RocksDB: `DBOptions::allow_mmap_reads`.
     public var allowMmapReads: Bool = false
+    /// The MANIFEST's largest sequence number of the table being opened: an
+    /// external (ingested) table reads every entry at it, its global
+    /// sequence number (see `TableReader.globalSequence`). nil (default) =
+    /// unknown: the table's own global seqno property applies.
+    public var largestSequence: UInt64? = nil
     /// Default options.
     public init() {}
 }
@@ -116,6 +121,9 @@ public final class TableReader: Sendable {
     public let rangeTombstones: [(begin: [UInt8], end: [UInt8])]
     /// The same tombstones fragmented for lookups, made once at open.
     public let fragmentedRangeTombstones: RangeTombstoneList
+    /// The sequence number every entry reads with (an ingested external
+    /// table's global sequence number), or nil when the stored ones apply.
+    public let globalSequence: UInt64?
     /// The metaindex entries (name → handle).
     public let metaindex: [(name: String, handle: BlockHandle)]
     let options: TableReaderOptions
@@ -189,8 +197,17 @@ public final class TableReader: Sendable {
         metaindex = meta
 
         if let propsHandle = meta.first(where: { $0.0 == "rocksdb.properties" || $0.0 == "rocksdb.stats" })?.1 {
-            let block = try TableReader.readBlock(file: file, handle: propsHandle, checksum: checksum, context: context,
+            let block: Block
+            do {
+                block = try TableReader.readBlock(file: file, handle: propsHandle, checksum: checksum, context: context,
                                                   verify: true, what: "properties block")
+            } catch let error as StrataError where error.kind == .corruption {
+                // RocksDB's write_global_seqno leaves the checksum of the
+                // block as it was before the seqno was written.
+                guard let repaired = try? TableReader.readPropertiesAllowingGlobalSeqno(
+                    file: file, handle: propsHandle, checksum: checksum, context: context) else { throw error }
+                block = repaired
+            }
             var entries: [(key: [UInt8], value: [UInt8])] = []
             let it = block.makeIterator(order: .bytewise)
             it.seekToFirst()
@@ -216,6 +233,8 @@ public final class TableReader: Sendable {
             properties = TableProperties()
             hasProperties = false
         }
+        globalSequence = try TableReader.globalSequence(properties: properties, largestSequence: options.largestSequence,
+                                                        file: file.path)
         indexKeyIsUserKey = properties.indexKeyIsUserKey
         indexValueIsDeltaEncoded = properties.indexValueIsDeltaEncoded
         do {
@@ -268,6 +287,7 @@ public final class TableReader: Sendable {
             }
             if let error = it.error { throw error.located(file: file.path, offset: handle.offset) }
         }
+        if let globalSequence { tombstones = TableReader.applyingGlobalSequence(globalSequence, to: tombstones) }
         rangeTombstones = tombstones
         fragmentedRangeTombstones = tombstones.isEmpty ? .empty : RangeTombstoneList(internalTombstones: tombstones)
         // Index and filter stay in memory for the reader's life: charged
@@ -556,13 +576,18 @@ public final class TableReader: Sendable {
                 let it = dataIter!
                 it.seek(seekKey)
                 while it.isValid {
-                    guard let parsed = ParsedInternalKey(it.key) else {
+                    guard var parsed = ParsedInternalKey(it.key) else {
                         throw StrataError.corruption("data block key shorter than 8 bytes", file: path,
                                                      offset: try indexHandle(index).offset)
                     }
                     if Bytewise.compare(parsed.userKey, userKey) != 0 { return }
                     if let error = TableEntryType.error(typeCode: parsed.typeCode, entryOffset: it.entryOffset) {
                         throw error.located(file: path, offset: try indexHandle(index).offset)
+                    }
+                    if let globalSequence {
+                        // Every entry of an ingested table has this sequence.
+                        if globalSequence > sequence { return }
+                        parsed.sequence = globalSequence
                     }
                     if try !body(parsed, it.value) { return }
                     it.next()

@@ -41,7 +41,9 @@ public final class TableFile: Sendable {
     /// use and remembered. Throws as `TableCache.table` does.
     public func reader(_ tables: TableCache) throws -> TableReader {
         if let reader = openReader.load() { return reader }
-        return openReader.storeIfNil(try tables.table(meta.number))
+        // The MANIFEST's largest sequence: an ingested table reads every
+        // entry at it (its global sequence number).
+        return openReader.storeIfNil(try tables.table(meta.number, largestSequence: meta.largestSequence))
     }
 
     /// The file number.

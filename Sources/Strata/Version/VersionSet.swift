@@ -54,6 +54,11 @@ public final class VersionSet: Sendable {
         /// further edit is written until the database is reopened (which
         /// starts a new MANIFEST).
         var failure: StrataError?
+        /// The largest last sequence number an edit recorded: later edits
+        /// never record less, even before that number is published (see
+        /// `logAndApply(_:recordingLastSequence:)`), since recovery takes
+        /// the last record's.
+        var recordedLastSequence: UInt64 = 0
     }
 
     private init(directory: String, fileSystem: any FileSystem) {
@@ -485,7 +490,11 @@ public final class VersionSet: Sendable {
     /// may still be in the MANIFEST (replayed on reopen), so the caller must
     /// keep the files it adds. Every later call throws `.ioError` until the
     /// database is reopened.
-    public func logAndApply(_ edits: [VersionEdit]) throws {
+    ///
+    /// `recordingLastSequence`: a last sequence number to record if larger
+    /// than `lastSequence` — for an edit whose files carry sequence numbers
+    /// the database publishes only after the edit is installed (ingestion).
+    public func logAndApply(_ edits: [VersionEdit], recordingLastSequence: UInt64? = nil) throws {
         precondition(!edits.isEmpty)
         try manifest.withLock { m in
             var edits = edits
@@ -516,7 +525,8 @@ public final class VersionSet: Sendable {
                 newVersions[cf] = built
             }
             edits[edits.count - 1].nextFileNumber = nextFileNumber
-            edits[edits.count - 1].lastSequence = lastSequence
+            let recorded = max(lastSequence, recordingLastSequence ?? 0, m.recordedLastSequence)
+            edits[edits.count - 1].lastSequence = recorded
             if !addedFamilies.isEmpty {
                 edits[edits.count - 1].maxColumnFamily = state.withLock { s in
                     max(s.maxColumnFamily, addedFamilies.keys.max() ?? 0)
@@ -533,6 +543,9 @@ public final class VersionSet: Sendable {
                                           file: failure.file ?? Path.join(directory, DBFileName.manifest(m.number)))
             }
             do {
+                // Recorded from the first byte on: a failed write may still
+                // have reached the file, and recovery would read it.
+                m.recordedLastSequence = recorded
                 for edit in edits { try writer.addRecord(edit.encode()) }
                 try writer.sync()
             } catch {
