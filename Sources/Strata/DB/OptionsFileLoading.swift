@@ -11,11 +11,11 @@
 /// `level_compaction_dynamic_level_bytes`, `target_file_size_base`,
 /// `memtable_prefix_bloom_size_ratio` (with `memtable_whole_key_filtering`),
 /// and the table options `block_size`,
-/// `format_version` (2…5), `checksum` and `filter_policy` (bloomfilter);
+/// `format_version` (2…6), `checksum` and `filter_policy` (bloomfilter);
 /// from the default family also `soft/hard_pending_compaction_bytes_limit`
 /// and `compaction_options_universal` (size_ratio, min/max_merge_width,
 /// max_size_amplification_percent: database-wide in Strata);
-/// from `[DBOptions]` `paranoid_checks`, `max_background_jobs` and
+/// from `[DBOptions]` `paranoid_checks`, `allow_mmap_reads`, `max_background_jobs` and
 /// `delayed_write_rate`. Everything else is ignored and listed in `ignored`
 /// when Strata has no way to honour a value it names (a compression type,
 /// a merge operator or a filter policy it does not have). A comparator
@@ -48,6 +48,7 @@ extension Options {
         var ignored: [String] = []
         let db = file.dbOptions
         if let v = db["paranoid_checks"].flatMap(Self.parseBool) { result.paranoidChecks = v }
+        if let v = db["allow_mmap_reads"].flatMap(Self.parseBool) { result.allowMmapReads = v }
         // Bounded: each job is a thread.
         if let v = db["max_background_jobs"].flatMap({ Int($0) }), v > 0, v <= 256 { result.maxBackgroundJobs = v }
         if let v = db["delayed_write_rate"].flatMap({ UInt64($0) }), v > 0 { result.delayedWriteRate = v }
@@ -138,10 +139,10 @@ extension Options {
         }
         if let v = t["block_size"].flatMap({ Int($0) }), v > 0, v <= 1 << 30 { f.blockSize = v }
         if let v = t["format_version"].flatMap({ UInt32($0) }) {
-            if (2...5).contains(v) {
+            if TableOptions.supportedFormatVersions.contains(v) {
                 f.formatVersion = v
             } else {
-                ignored.append("[TableOptions/BlockBasedTable \"\(family.name)\"] format_version=\(v): Strata writes 2…5 (kept \(f.formatVersion))")
+                ignored.append("[TableOptions/BlockBasedTable \"\(family.name)\"] format_version=\(v): Strata writes 2…6 (kept \(f.formatVersion))")
             }
         }
         if let v = t["checksum"], let type = Self.checksumType(v) { f.checksum = type }

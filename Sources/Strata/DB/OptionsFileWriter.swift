@@ -51,6 +51,7 @@ enum OptionsFileWriter {
             ("create_if_missing", bool(o.createIfMissing)),
             ("error_if_exists", bool(o.errorIfExists)),
             ("paranoid_checks", bool(o.paranoidChecks)),
+            ("allow_mmap_reads", bool(o.allowMmapReads)),
             ("max_background_jobs", String(max(2, o.maxBackgroundJobs))),
             ("delayed_write_rate", String(o.delayedWriteRate)),
             // Every live table stays open (TableCache).
