@@ -149,18 +149,14 @@ extension Options {
 }
 
 extension ColumnFamilyOptions {
-    /// Table format versions Strata writes (`formatVersion`): 2...6.
-    static let writableFormatVersions: ClosedRange<UInt32> = 2...6
-
-    /// Throws if `formatVersion` is one Strata cannot write (7 is read, not
-    /// written), so a bad setting fails `open` / `createColumnFamily`
-    /// instead of the first flush.
+    /// Throws `.notSupported` for format_version 7, which Strata reads but
+    /// does not write, so that setting fails `open` / `createColumnFamily`
+    /// with that reason; other out-of-range values are left to `validate`
+    /// (`.invalidArgument` naming the option and its range).
     static func checkWritable(formatVersion: UInt32, family: String) throws(StrataError) {
-        guard !writableFormatVersions.contains(formatVersion) else { return }
         if formatVersion == 7 {
             throw .notSupported(
                 "column family \(family): table format_version 7 is read but not written by Strata; use 2...6")
         }
-        throw .invalidArgument("column family \(family): table format_version must be 2...6, got \(formatVersion)")
     }
 }
