@@ -27,22 +27,25 @@ extension FuzzTargets {
     /// status); iteration ends; nothing traps or hangs.
     public static func dbTable(_ data: UnsafeRawBufferPointer) {
         guard let input = DBTableInput(data) else { return }
-        let fs = MemoryFileSystem()
         let path = "/db"
         var options = input.options
+        guard let files = undamagedDatabase(input, at: path) else { return }
+        // A fresh file system per input, holding the undamaged database.
+        let fs = MemoryFileSystem()
         options.fileSystem = fs
-        options.createIfMissing = true
-        // Write and flush: one table, listed in the MANIFEST.
         do {
-            let db = try Database.open(at: path, options: options)
-            try db.write(input.batch())
-            try db.flush()
-            try db.close()
+            try fs.createDirectory(path)
+            for (name, bytes) in files {
+                let file = try fs.createWritable(path + "/" + name)
+                try file.append(bytes)
+                try file.sync()
+                try file.close()
+            }
         } catch {
-            fuzzCheck(false, "writing the undamaged database failed: \(error)")
+            fuzzCheck(false, "copying the undamaged database failed: \(error)")
             return
         }
-        guard let tableName = ((try? fs.listDirectory(path)) ?? []).first(where: { $0.hasSuffix(".sst") }) else {
+        guard let tableName = files.map(\.name).first(where: { $0.hasSuffix(".sst") }) else {
             fuzzCheck(false, "the flush wrote no table")
             return
         }
@@ -62,6 +65,41 @@ extension FuzzTargets {
         driveDatabase(path, options: options, keys: input.keys)
         _ = try? Database.verify(at: path, options: options)
         driveSSTDump(tablePath, fs: fs)
+    }
+
+    /// Undamaged databases by shape (the input's first 4 bytes, which alone
+    /// decide them): writing one costs an open, a flush and a close, and
+    /// most inputs share their shape with others. A cache of a pure
+    /// function, so a finding still reproduces from its input alone;
+    /// emptied when it reaches 256 shapes. libFuzzer calls on one thread.
+    nonisolated(unsafe) private static var undamaged: [UInt32: [(name: String, bytes: [UInt8])]] = [:]
+
+    /// The files of the database `input` writes: its entries, flushed
+    /// into one table the MANIFEST lists, closed.
+    static func undamagedDatabase(_ input: DBTableInput, at path: String) -> [(name: String, bytes: [UInt8])]? {
+        if let files = undamaged[input.shape] { return files }
+        let fs = MemoryFileSystem()
+        var options = input.options
+        options.fileSystem = fs
+        options.createIfMissing = true
+        var files: [(name: String, bytes: [UInt8])] = []
+        do {
+            let db = try Database.open(at: path, options: options)
+            try db.write(input.batch())
+            try db.flush()
+            try db.close()
+            for name in try fs.listDirectory(path).sorted() where name != "LOCK" {
+                let file = try fs.openRandomAccess(path + "/" + name)
+                files.append((name, try file.read(at: 0, count: Int(file.size))))
+                file.close()
+            }
+        } catch {
+            fuzzCheck(false, "writing the undamaged database failed: \(error)")
+            return nil
+        }
+        if undamaged.count >= 256 { undamaged.removeAll() }
+        undamaged[input.shape] = files
+        return files
     }
 
     /// The table at `path` with `patches` applied inside its blocks and the
@@ -195,6 +233,8 @@ struct DBTableInput {
         var bytes: [UInt8]
     }
 
+    /// The first 4 bytes: everything but the patches.
+    var shape: UInt32
     var options = Options()
     var keys: [[UInt8]] = []
     var operations: [(kind: UInt8, key: [UInt8], value: [UInt8])] = []
@@ -203,6 +243,7 @@ struct DBTableInput {
 
     init?(_ data: UnsafeRawBufferPointer) {
         guard data.count >= 4 else { return nil }
+        self.shape = UInt32(data[0]) | UInt32(data[1]) << 8 | UInt32(data[2]) << 16 | UInt32(data[3]) << 24
         let shape = data[0]
         let checksums: [ChecksumType] = [.crc32c, .xxHash, .xxHash64, .xxh3]
         options.checksum = checksums[Int(shape & 3)]
