@@ -90,7 +90,7 @@ let package = Package(
         // -sanitize=fuzzer -DSTRATA_FUZZ they are libFuzzer binaries.
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
         .target(name: "FuzzTargets", dependencies: ["Strata", "CLibFuzzer"], path: "Fuzz/FuzzTargets"),
-    ] + ["block", "table", "filter", "log", "writebatch", "versionedit", "manifest"].map { name in
+    ] + ["block", "table", "filter", "log", "writebatch", "versionedit", "manifest", "dbtable"].map { name in
         .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzTargets"], path: "Fuzz/fuzz-\(name)")
     } + [
         .testTarget(

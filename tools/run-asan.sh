@@ -5,7 +5,8 @@
 # edits, and the corruption, repair and fuzz-finding tests that feed them
 # damaged bytes. Its own build folder (.build-asan).
 # Fails if ASan reports anything (leaks included; the XCTest harness's own
-# allocations are suppressed in tools/lsan-suppressions.txt).
+# allocations are suppressed in tools/lsan-suppressions.txt), or if the
+# filter selects no test.
 #
 #   tools/run-asan.sh [FILTER]
 set -euo pipefail
@@ -23,7 +24,12 @@ if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer" "$out"; then
   grep -v "^0x" "$out" | grep -A30 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer" | head -80
   exit 1
 fi
+# A filter that selects no test would "pass" having run nothing.
+count=$(grep -oE "Test run with [0-9]+ tests?" "$out" | tail -1 | grep -oE "[0-9]+" || true)
+if [ -z "$count" ] || [ "$count" -eq 0 ]; then
+  echo "run-asan: FAIL — the filter selects no test (filter: $filter)"; tail -5 "$out"; exit 1
+fi
 if [ "$status" -ne 0 ]; then
   echo "run-asan: FAIL — tests failed (exit $status)"; tail -30 "$out"; exit "$status"
 fi
-echo "run-asan: PASS (no AddressSanitizer reports; filter: $filter)"
+echo "run-asan: PASS ($count tests; no AddressSanitizer reports; filter: $filter)"

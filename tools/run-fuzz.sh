@@ -4,7 +4,8 @@
 #   tools/run-fuzz.sh TARGET SECONDS [libFuzzer flags...]
 #   tools/run-fuzz.sh all SECONDS          each target in turn, SECONDS each
 #
-# TARGET: block, table, filter, log, writebatch, versionedit, manifest.
+# TARGET: block, table, filter, log, writebatch, versionedit, manifest,
+# dbtable (a whole database around a table damaged behind valid checksums).
 # Builds the fuzz executables (release, -sanitize=fuzzer,address, so an
 # out-of-bounds read in the unsafe-pointer decoders is a finding too) in
 # .build-fuzz, writes the seed corpus from the RocksDB 7.8.3 vectors into
@@ -25,7 +26,7 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: tools/run-fuzz.sh TARGET|all SECONDS [libFuzzer flags]}
 seconds=${2:?usage: tools/run-fuzz.sh TARGET|all SECONDS [libFuzzer flags]}
 shift 2
-all_targets="block table filter log writebatch versionedit manifest"
+all_targets="block table filter log writebatch versionedit manifest dbtable"
 if [ "$target" = all ]; then targets=$all_targets; else targets=$target; fi
 
 vectors=../shared/vectors/rocksdb-7.8.3

@@ -5,7 +5,7 @@
 # partition threads, compaction merging state operands).
 # Builds with -DSTRATA_TSAN so locks are pthread mutexes TSan can see (the
 # Synchronization library is not TSan-instrumented; see Sources/Strata/Util/Locked.swift).
-# Fails if TSan reports anything.
+# Fails if TSan reports anything, or if the filter selects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 filter=${1:-"Concurrency|CrashRecovery|MemTable|concurrentUniversalCompactions|severalJobs|PipelineTests"}
@@ -20,7 +20,12 @@ if grep -q "WARNING: ThreadSanitizer" "$out"; then
   grep -A12 "WARNING: ThreadSanitizer" "$out" | head -80
   exit 1
 fi
+# A filter that selects no test would "pass" having run nothing.
+count=$(grep -oE "Test run with [0-9]+ tests?" "$out" | tail -1 | grep -oE "[0-9]+" || true)
+if [ -z "$count" ] || [ "$count" -eq 0 ]; then
+  echo "run-tsan: FAIL — the filter selects no test (filter: $filter)"; tail -5 "$out"; exit 1
+fi
 if [ "$status" -ne 0 ]; then
   echo "run-tsan: FAIL — tests failed (exit $status)"; tail -30 "$out"; exit "$status"
 fi
-echo "run-tsan: PASS (no ThreadSanitizer reports; filter: $filter)"
+echo "run-tsan: PASS ($count tests; no ThreadSanitizer reports; filter: $filter)"

@@ -18,6 +18,7 @@ public enum FuzzTargets {
         ("writebatch", writeBatch),
         ("versionedit", versionEdit),
         ("manifest", manifest),
+        ("dbtable", dbTable),
     ]
 
     /// The body of target `name`, or nil.

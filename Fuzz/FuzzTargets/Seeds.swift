@@ -21,6 +21,7 @@ public enum FuzzSeeds {
         case "writebatch": return writeBatchSeeds(vectors)
         case "versionedit": return versionEditSeeds(vectors)
         case "manifest": return try manifestSeeds(vectors)
+        case "dbtable": return dbTableSeeds()
         default: throw StrataError.invalidArgument("no fuzz target named \(name)")
         }
     }
@@ -269,6 +270,25 @@ public enum FuzzSeeds {
         for name in try fs.listDirectory("/db") where name.hasPrefix("MANIFEST-") {
             let file = try fs.openRandomAccess(Path.join("/db", name))
             seeds.append(try file.read(at: 0, count: Int(file.size)))
+        }
+        return seeds
+    }
+
+    /// `dbtable` inputs (`DBTableInput`): every shape bit combination with
+    /// no patch (the undamaged database), and a few with patches at the
+    /// start, middle and end of the first blocks (entry headers, keys,
+    /// restart arrays).
+    static func dbTableSeeds() -> [[UInt8]] {
+        var seeds: [[UInt8]] = []
+        for shape in stride(from: 0, to: 64, by: 5) {
+            seeds.append([UInt8(shape), 20, UInt8(shape), 7])
+        }
+        for (shape, block) in [(0, 0), (4, 1), (3, 2), (7, 0), (32, 3), (36, 5)] as [(UInt8, UInt8)] {
+            var seed: [UInt8] = [shape, 30, block, 1]
+            seed += [block, 0, 0, 3, 0, 0x7F, 0x05, 0x41]          // an entry header: shared 0, huge lengths
+            seed += [block, 20, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8]       // inside the keys
+            seed += [block, 0xFC, 0xFF, 3, 0xFF, 0xFF, 0, 0]        // the restart count at the end
+            seeds.append(seed)
         }
         return seeds
     }

@@ -150,7 +150,9 @@ final class ClickLogic: PartitionLogic {
         let summary = try run(dir.path, seed: 9, count: 3_000,
                               interval: .auto(failuresPerHour: 3_600, costPerSecond: 1, minimum: 1, maximum: 50))
         #expect(summary.records == 3_000)
+        // Epochs 1, 2, … in order, each with a measured duration.
         #expect(summary.checkpoints.count >= 1)
-        #expect(summary.checkpoints.allSatisfy { $0.milliseconds >= 0 })
+        #expect(summary.checkpoints.map(\.epoch) == (0..<summary.checkpoints.count).map { UInt64($0) + 1 })
+        #expect(summary.checkpoints.allSatisfy { $0.milliseconds > 0 })
     }
 }

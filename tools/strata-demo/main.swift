@@ -23,7 +23,8 @@ let usage = """
       --fresh        start over (removes what the demo wrote in DIR: state/, checkpoints/, outputs/, results.sqlite)
       --input        read events from a JSON-lines event log instead of the generator
       --write_log    write the generated events to a JSON-lines event log and exit
-      --dump         print the committed output (JSON-lines sink, then SQLite rows), sorted, and exit
+      --dump         print the committed output and exit: each partition's JSON-lines rows in commit
+                     order, then the SQLite rows sorted
     """
 
 let flags: ParsedFlags
@@ -81,11 +82,15 @@ do {
         for (p, rows) in try Pipeline<GeneratorSource<ClickstreamEvent>>.committedOutput(directory: dir).enumerated() {
             for row in rows { lines.append("jsonl part-\(p) \(row.stream) \(row.key) \(row.value)") }
         }
+        // Each partition's JSON-lines rows in their commit order (part of
+        // what exactly-once promises: tools/exactly-once-check.sh compares
+        // it), partition by partition; the SQLite rows, a table, sorted.
+        var sqliteLines: [String] = []
         for row in try SQLiteEpochCommitter(path: "\(dir)/results.sqlite").rows() {
-            lines.append("sqlite \(row.stream) \(row.key) \(row.value)")
+            sqliteLines.append("sqlite \(row.stream) \(row.key) \(row.value)")
         }
-        // Per-partition order is part of the JSON-lines output: keep it, sort across partitions only.
-        for line in lines.sorted() { print(line) }
+        for line in lines { print(line) }
+        for line in sqliteLines.sorted() { print(line) }
         exit(0)
     }
     if flags.bool("fresh") {
@@ -110,6 +115,16 @@ do {
                                  p.records, rate, p.watermark == .min ? "-" : String(p.watermark), p.lastCheckpointEpoch))
         }
     }
+    // Said before the run starts (and flushed: a SIGKILL may follow), so a
+    // killed run's log shows where it resumed (tools/exactly-once-check.sh
+    // checks it): the pipeline restores from the latest complete checkpoint,
+    // the highest checkpoints/epoch-E.json.
+    let epochs = ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/checkpoints")) ?? []).compactMap { name -> UInt64? in
+        guard name.hasPrefix("epoch-"), name.hasSuffix(".json") else { return nil }
+        return UInt64(name.dropFirst(6).dropLast(5))
+    }
+    if let latest = epochs.max() { print("strata-demo: restoring from checkpoint \(latest)") } else { print("strata-demo: no checkpoint, starting from the first event") }
+    fflush(nil)
     let sqlite = try SQLiteEpochCommitter(path: "\(dir)/results.sqlite")
     let summary: PipelineSummary
     let started = ContinuousClock.now

@@ -109,10 +109,17 @@ struct Verification: CustomStringConvertible {
     var lost = 0
     var wrong = 0
     var pendingResolved = 0
+    /// Writes in flight at the kill that span several column families and
+    /// whose outcome the database shows (each key's old and new state
+    /// differ): all of them must have landed, or none.
+    var batchesChecked = 0
+    /// Of those, the ones that landed in part (counted in `wrong` too).
+    var tornBatches = 0
     var examples: [String] = []
 
     var description: String {
-        "verified \(keys) keys: \(lost) lost acknowledged writes, \(wrong) wrong reads, \(pendingResolved) writes in flight resolved"
+        "verified \(keys) keys: \(lost) lost acknowledged writes, \(wrong) wrong reads, \(pendingResolved) writes in flight resolved, "
+            + "\(batchesChecked) multi-family batches in flight checked atomic (\(tornBatches) torn)"
             + (examples.isEmpty ? "" : "; " + examples.joined(separator: "; "))
     }
 }
@@ -123,12 +130,49 @@ enum Verifier {
     /// records what the database holds as the new committed state
     /// (resolving writes in flight). Expected-state slot f·keys + k is key
     /// k of family f.
-    static func verify(_ families: [ColumnFamily], _ state: ExpectedState, keys: Int) throws -> Verification {
+    ///
+    /// Atomicity: each thread has at most one write in flight, over its own
+    /// keys (`threads` threads; thread t owns keys t·keys/threads ..<
+    /// (t+1)·keys/threads in every family), so the pending keys of one
+    /// thread's range are one write batch. Each key whose old and new state
+    /// read differently says whether the batch landed; a batch spanning
+    /// several families with both answers is torn (a wrong read).
+    static func verify(_ families: [ColumnFamily], _ state: ExpectedState, keys: Int, threads: Int) throws -> Verification {
         var result = Verification()
+        var outcomes = BatchOutcomes()
         for (f, family) in families.enumerated() {
-            try verify(family, f, state, keys: keys, into: &result)
+            try verify(family, f, state, keys: keys, into: &result, outcomes: &outcomes)
+        }
+        var byThread: [Int: [(slot: Int, landed: Bool)]] = [:]
+        for (slot, landed) in outcomes.votes {
+            let key = slot % keys
+            // The owner t of `key`: the largest t with t·keys/threads <= key.
+            var t = key * threads / keys
+            while t + 1 < threads && (t + 1) * keys / threads <= key { t += 1 }
+            while t > 0 && t * keys / threads > key { t -= 1 }
+            byThread[t, default: []].append((slot, landed))
+        }
+        for (t, votes) in byThread.sorted(by: { $0.key < $1.key }) {
+            let familiesTouched = Set(votes.map { $0.slot / keys })
+            guard familiesTouched.count > 1 else { continue }
+            result.batchesChecked += 1
+            let landed = votes.filter(\.landed).map(\.slot)
+            let missing = votes.filter { !$0.landed }.map(\.slot)
+            if !landed.isEmpty && !missing.isEmpty {
+                result.tornBatches += 1
+                result.wrong += 1
+                if result.examples.count < 5 {
+                    result.examples.append("thread \(t)'s batch in flight is torn: slots \(landed.sorted()) hold the new state, \(missing.sorted()) the old")
+                }
+            }
         }
         return result
+    }
+
+    /// Per pending slot whose two possible states read differently: whether
+    /// the database holds the new one.
+    struct BatchOutcomes {
+        var votes: [(slot: Int, landed: Bool)] = []
     }
 
     /// With the compaction filter on, a compaction may finish between the
@@ -142,7 +186,7 @@ enum Verifier {
 
     /// Checks family number `f` (expected-state slots f·keys ..< (f+1)·keys).
     static func verify(_ family: ColumnFamily, _ f: Int, _ state: ExpectedState, keys: Int,
-                       into result: inout Verification) throws {
+                       into result: inout Verification, outcomes: inout BatchOutcomes) throws {
         var scanned: [Int: [UInt8]] = [:]
         let it = try family.makeIterator()
         it.seekToFirst()
@@ -172,7 +216,10 @@ enum Verifier {
                 continue
             }
             if let pending {
-                if ExpectedState.matches(actual, pending) || ExpectedState.matches(actual, committed) {
+                let isNew = ExpectedState.matches(actual, pending)
+                let isOld = ExpectedState.matches(actual, committed)
+                if isNew != isOld { outcomes.votes.append((k, isNew)) }
+                if isNew || isOld {
                     result.pendingResolved += 1
                 } else {
                     result.wrong += 1

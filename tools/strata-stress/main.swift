@@ -128,7 +128,7 @@ func runMain() -> Int32 {
         let state = try ExpectedState(path: config.expectedPath, keys: config.keys * config.families)
         config.filterContext.countIn(state)
         var (database, families) = try config.open()
-        let verification = try Verifier.verify(families, state, keys: config.keys)
+        let verification = try Verifier.verify(families, state, keys: config.keys, threads: config.threads)
         print(verification)
         fflush(nil)
         if flags.bool("verify_only") {
@@ -172,7 +172,7 @@ func runMain() -> Int32 {
             if config.disableWAL { for family in families { try family.flush() } }
             try database.close()
             (database, families) = try config.open()
-            let check = try Verifier.verify(families, state, keys: config.keys)
+            let check = try Verifier.verify(families, state, keys: config.keys, threads: config.threads)
             reopens += 1
             guard check.lost == 0 && check.wrong == 0 && check.pendingResolved == 0 else {
                 printError("strata-stress: after reopen \(reopens): \(check)")

@@ -147,12 +147,22 @@ struct CheckpointTests {
         #expect(Set(second.newFiles) == expectedNew)
         #expect(Set(second.delta(since: first).map(\.name)) == expectedNew)
         #expect(second.sequence > first.sequence)
-        #expect(second.removed(since: first).allSatisfy { $0.kind != .table || !second.tables.contains($0) })
+        // No compaction ran (trigger 100): no table of the first is gone.
+        #expect(second.removed(since: first).filter { $0.kind == .table }.isEmpty)
         for f in second.files {
             #expect(try FileChecksum.of(path: dir.file("c2/\(f.name)"), fileSystem: PosixFileSystem.shared) == f.checksum)
         }
         let decoded = try CheckpointManifest.decode(try second.encoded(), file: "mem")
         #expect(decoded == second)
+        // A full compaction replaces every table: the third checkpoint has
+        // removed exactly the second's tables, and lists none of them.
+        try db.compactRange()
+        options.parent = second
+        let third = try db.checkpoint(to: dir.file("c3"), options: options).manifest
+        let removedTables = Set(third.removed(since: second).filter { $0.kind == .table }.map(\.name))
+        #expect(!removedTables.isEmpty)
+        #expect(removedTables == Set(second.tables.map(\.name)))
+        #expect(removedTables.isDisjoint(with: third.tables.map(\.name)))
         try db.close()
     }
 
@@ -193,16 +203,24 @@ struct CheckpointTests {
         return stat(path, &st) == 0 ? UInt64(st.st_dev) : nil
     }
 
-    @Test("across file systems (EXDEV) tables are copied, and the checkpoint opens")
+    /// A writable directory on another file system than the test
+    /// directories (nil if there is none: the cross-device test is then
+    /// reported as skipped, not passed).
+    static let secondFileSystem: String? = {
+        let other = "/dev/shm"
+        let probe = TestDirectory("ckpt-xdev-probe")
+        defer { probe.remove() }
+        guard let a = device(probe.path), let b = device(other), a != b,
+              FileManager.default.isWritableFile(atPath: other) else { return nil }
+        return other
+    }()
+
+    @Test("across file systems (EXDEV) tables are copied, and the checkpoint opens",
+          .enabled(if: secondFileSystem != nil, "no second writable file system at /dev/shm"))
     func crossDevice() throws {
         let dir = TestDirectory("ckpt-xdev")
         defer { dir.remove() }
-        let other = "/dev/shm"
-        guard let a = Self.device(dir.path), let b = Self.device(other), a != b,
-              FileManager.default.isWritableFile(atPath: other) else {
-            print("skipped: no second file system at \(other)")
-            return
-        }
+        let other = try #require(Self.secondFileSystem)
         let target = other + "/strata-ckpt-xdev-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: target) }
         let db = try Database.open(at: dir.file("db"), options: S.smallOptions())
@@ -217,5 +235,17 @@ struct CheckpointTests {
         #expect(try S.scan(copy) == model)
         try copy.close()
         try db.close()
+    }
+
+    @Test("a link refused with EXDEV (and kin) counts as 'links impossible', so the checkpoint copies; other errors do not")
+    func linkFailureClassification() {
+        for code in [EXDEV, EPERM, EMLINK, EOPNOTSUPP] {
+            errno = code
+            #expect(FileTransfer.linkUnsupported(posixError("link to /b", "/a")), "errno \(code)")
+        }
+        for code in [ENOENT, EIO, ENOSPC, EEXIST] {
+            errno = code
+            #expect(!FileTransfer.linkUnsupported(posixError("link to /b", "/a")), "errno \(code)")
+        }
     }
 }

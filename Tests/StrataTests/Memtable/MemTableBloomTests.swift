@@ -49,10 +49,13 @@ struct MemTableBloomTests {
             if key.withUnsafeBytes({ owned.bloom.mayContain(MemTableBloom.hash($0)) }) { positives += 1 }
         }
         let rate = Double(positives) / Double(probes)
-        // Six probes in one 512-bit line at 16 bits per key: ~0.1% for an
-        // ideal bloom, a few times more for a cache-local one.
-        #expect(rate < 0.01, "false-positive rate \(rate)")
-        #expect(positives > 0 || rate == 0)
+        print("MemTableBloom false-positive rate at 16 bits/key: \(rate)")
+        // Six probes in one 512-bit line at 16 bits per key: 0.094% for an
+        // ideal Bloom filter, 0.122% for one whose keys fall Poisson(32)
+        // per line (the cache-local model). Half to twice that: a filter
+        // that stopped setting or testing some bits leaves the band (and
+        // 200,000 probes put ~240 positives in it, far from the edges).
+        #expect(rate > 0.0006 && rate < 0.0025, "false-positive rate \(rate), expected about 0.0012")
     }
 
     @Test("a memtable with a bloom answers get exactly as one without; absent keys find nothing")

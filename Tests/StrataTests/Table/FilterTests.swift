@@ -93,7 +93,7 @@ struct FilterTests {
         }
     }
 
-    @Test("FastLocalBloom has no false negatives for 10,000 keys and < 2% false positives on 50,000 absent keys")
+    @Test("FastLocalBloom has no false negatives for 10,000 keys and about 1% false positives on 50,000 absent keys")
     func fastNoFalseNegativesAndLowFalsePositives() {
         let keys = (0..<10_000).map { Self.key($0) }
         let filter = Self.fastFilter(keys)
@@ -109,8 +109,10 @@ struct FilterTests {
         for i in 0..<50_000 where reader.mayMatch(Self.key(i, prefix: "absent")) { falsePositives += 1 }
         let rate = Double(falsePositives) / 50_000
         print("FastLocalBloom false-positive rate at 10 bits/key: \(rate)")
-        #expect(rate < 0.02)
-        #expect(rate > 0)  // a Bloom filter this full is never perfect
+        // The cache-local model (Poisson(51.2) keys per 512-bit line, 6
+        // probes) gives 0.96% (RocksDB measures ~0.95%); 50,000 probes put
+        // ~480 positives in the band.
+        #expect(rate > 0.006 && rate < 0.015, "false-positive rate \(rate), expected about 0.0096")
     }
 
     @Test("the FastLocalBloom probe count follows RocksDB's ChooseNumProbes table")
@@ -194,7 +196,7 @@ struct FilterTests {
         #expect((Self.legacyFilter((0..<60).map { Self.key($0) }).count - 5) / 64 == 3)
     }
 
-    @Test("legacy Bloom has no false negatives for 10,000 keys and < 2% false positives on 50,000 absent keys")
+    @Test("legacy Bloom has no false negatives for 10,000 keys and about 1.2% false positives on 50,000 absent keys")
     func legacyNoFalseNegativesAndLowFalsePositives() {
         let keys = (0..<10_000).map { Self.key($0) }
         let reader = FilterReader(Self.legacyFilter(keys))
@@ -208,8 +210,9 @@ struct FilterTests {
         for i in 0..<50_000 where reader.mayMatch(Self.key(i, prefix: "absent")) { falsePositives += 1 }
         let rate = Double(falsePositives) / 50_000
         print("legacy Bloom false-positive rate at 10 bits/key: \(rate)")
-        #expect(rate < 0.02)
-        #expect(rate > 0)
+        // The legacy filter's weaker probe sequence costs a little over the
+        // cache-local model's 0.96% (RocksDB documents ~1.2% at 10 bits/key).
+        #expect(rate > 0.007 && rate < 0.018, "false-positive rate \(rate), expected about 0.012")
     }
 
     @Test("random binary keys (including high bytes in the tail) are never false negatives")
