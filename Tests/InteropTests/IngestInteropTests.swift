@@ -152,8 +152,7 @@ struct IngestInteropTests {
         #expect(wrong.status != 0 && wrong.stderr.contains("column family id don't match"), "\(wrong.all)")
     }
 
-    @Test("RocksDB 11.8.1's default external file (format_version 7) ingests into Strata",
-          .disabled("needs format_version 6/7 table reading (issue 22 part 1, another branch); 11.8.1 writes fv7 by default"))
+    @Test("RocksDB 11.8.1's default external file (format_version 7) ingests into Strata")
     func rocksDB11DefaultFormat() throws {
         let dir = InteropDirectory()
         defer { dir.remove() }
@@ -162,6 +161,8 @@ struct IngestInteropTests {
         #expect(load.status == 0)
         let write = try Peers.ldb11(["--db=\(source)", "write_extern_sst", dir.file("x.sst")], input: "b ==> 2\n")
         #expect(write.status == 0)
+        // The file is RocksDB 11's default: format_version 7.
+        #expect(try TableReader.open(path: dir.file("x.sst")).footer.formatVersion == 7)
         let db = try Database.open(at: dir.file("db"))
         defer { try? db.close() }
         try db.ingestExternalFiles(paths: [dir.file("x.sst")])
