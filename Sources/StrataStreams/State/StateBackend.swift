@@ -34,6 +34,7 @@ public struct StateBackendOptions: Sendable {
 
 /// Something that buffers writes in memory and must write them to the
 /// engine before a checkpoint.
+@usableFromInline
 protocol WriteBackBuffer: AnyObject {
     /// Appends every buffered write to `batch` and empties the buffer.
     func drain(into batch: inout WriteBatch) throws
@@ -55,7 +56,10 @@ public final class StateBackend {
     /// The engine. Reading it directly is fine; writing into the state
     /// key ranges behind the backend's back is not.
     public let database: Database
-    let options: StateBackendOptions
+    @usableFromInline let options: StateBackendOptions
+    /// `options.writeBackCacheEntries`, read per event by the caches
+    /// (reading it through `options` copies the whole options value).
+    @usableFromInline let writeBackCacheEntries: Int
     let registry: StateRegistry
     private var buffers: [any WriteBackBuffer] = []
     private var closed = false
@@ -66,6 +70,7 @@ public final class StateBackend {
     private init(database: Database, options: StateBackendOptions, registry: StateRegistry) {
         self.database = database
         self.options = options
+        self.writeBackCacheEntries = options.writeBackCacheEntries
         self.registry = registry
     }
 
@@ -109,6 +114,7 @@ public final class StateBackend {
 
     /// The stored form of a key: its encoding (length-prefixed when the
     /// codec is not fixed-width) and its key group.
+    @inlinable
     public func stateKey<C: StateCodec>(_ key: C.Value, codec: C) -> StateKey {
         var encoded: [UInt8] = []
         if let width = codec.fixedWidth {
@@ -125,6 +131,7 @@ public final class StateBackend {
     }
 
     /// The key group of a stored key encoding.
+    @usableFromInline
     func keyGroup(ofEncoded encoded: [UInt8]) -> UInt16 {
         UInt16(XXPH3.hash64(encoded) % UInt64(options.maxParallelism))
     }
@@ -170,7 +177,23 @@ public final class StateBackend {
         return entry
     }
 
+    /// Declares an aggregating state (see `declare`); its id.
+    @usableFromInline
+    func declareAggregatingState(_ descriptor: StateDescriptor) throws -> UInt16 {
+        try declare(descriptor, kind: .aggregating).id
+    }
+
+    @usableFromInline
     func register(_ buffer: any WriteBackBuffer) { buffers.append(buffer) }
+
+    /// Registers the engine-side merge of aggregating state `id`'s encoded
+    /// accumulators (the merge operator and compaction call it).
+    @usableFromInline
+    func setAccumulatorMerger(
+        _ merger: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> [UInt8], for id: UInt16
+    ) {
+        registry.setMerger(merger, for: id)
+    }
 
     /// A value state: one engine entry per (key, namespace).
     public func valueState<V: StateCodec>(_ descriptor: StateDescriptor, valueCodec: V) throws -> ValueState<V> {
@@ -204,19 +227,20 @@ public final class StateBackend {
 
     /// An aggregating state: `add` folds inputs into a cached delta
     /// accumulator, written to the engine as merge operands.
+    @inlinable
     public func aggregatingState<F: AggregateFunction>(_ descriptor: StateDescriptor,
                                                        function: F) throws -> AggregatingState<F> {
         guard descriptor.ttl == nil else {
             throw StrataError(.notSupported, "state '\(descriptor.name)': TTL on aggregating state is not supported;"
                               + " clear it with timers")
         }
-        let entry = try declare(descriptor, kind: .aggregating)
+        let id = try declareAggregatingState(descriptor)
         let codec = function.accumulatorCodec
-        registry.setMerger({ a, b in
+        setAccumulatorMerger({ a, b in
             let merged = function.merge(try codec.decode(a), try codec.decode(b))
             return codec.encoded(merged)
-        }, for: entry.id)
-        let state = AggregatingState(backend: self, name: descriptor.name, id: entry.id, function: function)
+        }, for: id)
+        let state = AggregatingState(backend: self, name: descriptor.name, id: id, function: function)
         register(state)
         return state
     }
@@ -286,6 +310,7 @@ public final class StateBackend {
         try database.close()
     }
 
+    @usableFromInline
     func checkOpen() throws {
         if closed { throw StrataError(.closed, "state backend is closed") }
     }

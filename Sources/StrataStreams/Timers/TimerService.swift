@@ -120,6 +120,7 @@ public final class TimerService: WriteBackBuffer {
         pending.clear()
     }
 
+    @usableFromInline
     func drain(into batch: inout WriteBatch) throws {
         batch.append(contentsOf: pending)
         pending.clear()
