@@ -168,7 +168,7 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
     /// Keeps the cache bounded: when it is full, every change is written to
     /// the engine and a quarter of the entries whose engine value is then
     /// known stay cached.
-    @usableFromInline
+    @inlinable
     func spill() throws {
         guard cache.count >= backend.writeBackCacheEntries else { return }
         var batch = WriteBatch()
@@ -178,7 +178,7 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
 
     /// Writes every change into `batch` (the backend's flush); entries whose
     /// engine value is known afterwards stay cached.
-    @usableFromInline
+    @inlinable
     func drain(into batch: inout WriteBatch) throws {
         // A cache more than half full keeps half, so the next inserts do
         // not run straight into `makeRoom` (keys that are not read again,
@@ -186,7 +186,8 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
         writeChanges(into: &batch, keepEvery: cache.count > backend.writeBackCacheEntries / 2 ? 2 : 1)
     }
 
-    private func writeChanges(into batch: inout WriteBatch, keepEvery: Int) {
+    @inlinable
+    func writeChanges(into batch: inout WriteBatch, keepEvery: Int) {
         let codec = function.accumulatorCodec
         var bytes: [UInt8] = []
         var kept: [CacheKey: Slot] = [:]

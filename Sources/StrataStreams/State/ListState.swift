@@ -92,7 +92,6 @@ public final class ListState<V: StateCodec>: WriteBackBuffer {
         pending.clear()
     }
 
-    @usableFromInline
     func drain(into batch: inout WriteBatch) throws {
         batch.append(contentsOf: pending)
         pending.clear()

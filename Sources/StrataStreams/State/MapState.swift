@@ -148,7 +148,6 @@ public final class MapState<K: StateCodec, V: StateCodec>: WriteBackBuffer {
         pending.clear()
     }
 
-    @usableFromInline
     func drain(into batch: inout WriteBatch) throws {
         batch.append(contentsOf: pending)
         pending.clear()

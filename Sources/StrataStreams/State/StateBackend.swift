@@ -34,7 +34,6 @@ public struct StateBackendOptions: Sendable {
 
 /// Something that buffers writes in memory and must write them to the
 /// engine before a checkpoint.
-@usableFromInline
 protocol WriteBackBuffer: AnyObject {
     /// Appends every buffered write to `batch` and empties the buffer.
     func drain(into batch: inout WriteBatch) throws
@@ -61,7 +60,10 @@ public final class StateBackend {
     /// (reading it through `options` copies the whole options value).
     @usableFromInline let writeBackCacheEntries: Int
     let registry: StateRegistry
-    private var buffers: [any WriteBackBuffer] = []
+    /// Drains the write-back buffers (`flush`), in registration order. A
+    /// closure rather than `any WriteBackBuffer`, so a generic state's drain
+    /// can be registered as code compiled for its concrete types.
+    private var drains: [(inout WriteBatch) throws -> Void] = []
     private var closed = false
 
     /// Key groups: `maxParallelism`.
@@ -183,8 +185,11 @@ public final class StateBackend {
         try declare(descriptor, kind: .aggregating).id
     }
 
+    func register(_ buffer: any WriteBackBuffer) { drains.append { batch in try buffer.drain(into: &batch) } }
+
+    /// Registers a write-back buffer by its drain (see `drains`).
     @usableFromInline
-    func register(_ buffer: any WriteBackBuffer) { buffers.append(buffer) }
+    func registerDrain(_ drain: @escaping (inout WriteBatch) throws -> Void) { drains.append(drain) }
 
     /// Registers the engine-side merge of aggregating state `id`'s encoded
     /// accumulators (the merge operator and compaction call it).
@@ -241,7 +246,7 @@ public final class StateBackend {
             return codec.encoded(merged)
         }, for: id)
         let state = AggregatingState(backend: self, name: descriptor.name, id: id, function: function)
-        register(state)
+        registerDrain { batch in try state.drain(into: &batch) }
         return state
     }
 
@@ -260,7 +265,7 @@ public final class StateBackend {
     public func flush() throws {
         try checkOpen()
         var batch = WriteBatch()
-        for buffer in buffers { try buffer.drain(into: &batch) }
+        for drain in drains { try drain(&batch) }
         if !batch.isEmpty { try database.write(batch, options: options.writeOptions) }
     }
 
@@ -306,7 +311,7 @@ public final class StateBackend {
         guard !closed else { return }
         try flush()
         closed = true
-        buffers.removeAll()
+        drains.removeAll()
         try database.close()
     }
 
@@ -317,6 +322,7 @@ public final class StateBackend {
 
     // MARK: Engine access for the states
 
+    @usableFromInline
     func write(_ batch: WriteBatch) throws {
         try database.write(batch, options: options.writeOptions)
     }

@@ -118,7 +118,6 @@ public final class ValueState<V: StateCodec>: WriteBackBuffer {
 
     /// Writes every change into `batch` (the backend's flush); the entries
     /// stay cached, clean, so reads after a checkpoint still hit.
-    @usableFromInline
     func drain(into batch: inout WriteBatch) throws {
         // A cache more than half full keeps half, so the next inserts do
         // not run straight into `makeRoom` (keys that are not read again,

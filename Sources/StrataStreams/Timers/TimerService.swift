@@ -120,7 +120,6 @@ public final class TimerService: WriteBackBuffer {
         pending.clear()
     }
 
-    @usableFromInline
     func drain(into batch: inout WriteBatch) throws {
         batch.append(contentsOf: pending)
         pending.clear()
