@@ -31,7 +31,6 @@ for arg in "$@"; do
   esac
 done
 flagsBuild=(-c "$config")
-[ "$config" = release ] && flagsBuild+=(-Xswiftc -cross-module-optimization)
 if [ "$config" = release ]; then swift build "${flagsBuild[@]}" --product strata-demo >/dev/null; fi
 bin="$(swift build "${flagsBuild[@]}" --show-bin-path)/strata-demo"
 [ -x "$bin" ] || { echo "no $bin (run swift build first)" >&2; exit 2; }

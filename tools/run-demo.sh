@@ -13,9 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-# Cross-module optimization lets the generic operators specialize for the
-# job's types (StrataStreams is a separate module): ~30% less CPU per event.
-release=(-c release -Xswiftc -cross-module-optimization)
+# A plain release build, as a user's application builds StrataStreams: the
+# operators' hot paths are @inlinable, so they specialize for the job's types
+# without -cross-module-optimization (docs/pipeline.md, "Measuring as a user
+# builds").
+release=(-c release)
 swift build "${release[@]}" --product strata-demo >/dev/null
 bin=$(swift build "${release[@]}" --show-bin-path)
 dir=strata-demo-data

@@ -67,6 +67,22 @@ public struct DedupOutput<Key, Payload> {
     /// Keep-last: the timestamp of the earlier kept event this one
     /// replaces; nil when it is the first of its key within the TTL.
     public var replacesTimestamp: Int64?
+
+    @inlinable
+    init(event: Event<Key, Payload>, replacesTimestamp: Int64?) {
+        self.event = event
+        self.replacesTimestamp = replacesTimestamp
+    }
+}
+
+/// A dedup operator's verdict on one event, from its key and timestamp
+/// alone (the part of `processElement` that needs no generic type).
+@usableFromInline
+enum DedupVerdict {
+    /// Dropped: a duplicate, or stale (counted).
+    case drop
+    /// Emitted (counted); `replaces` is the kept timestamp it replaces.
+    case emit(replaces: Int64?)
 }
 
 extension DedupOutput: Equatable where Key: Equatable, Payload: Equatable {}
@@ -107,8 +123,8 @@ public struct DedupStatistics: Sendable, Hashable {
 public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     public typealias Key = KeyCodec.Value
 
-    private let backend: StateBackend
-    private let keyCodec: KeyCodec
+    @usableFromInline let backend: StateBackend
+    @usableFromInline let keyCodec: KeyCodec
     /// The operator's name (prefix of its state names).
     public let name: String
     /// Its options.
@@ -119,7 +135,7 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     private let kept: ExpiryBucketedTimestamps?
     private let bloomState: ValueState<BytesCodec>?
     private var bloom: GenerationalBloom?
-    private var output: [DedupOutput<Key, Payload>] = []
+    @usableFromInline var output: [DedupOutput<Key, Payload>] = []
     /// The current watermark (`Int64.min` before the first).
     public private(set) var watermark: Int64 = .min
     /// Counters.
@@ -186,22 +202,31 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
 
     /// Processes one event: emits it (see `DedupKeep`) or counts it as a
     /// duplicate or stale.
+    @inlinable
     public func processElement(_ event: Event<Key, Payload>) throws {
+        // Inlinable and thin: the caller's specialized code encodes the key
+        // and appends the output; the decision is made by non-generic code.
         let key = backend.stateKey(event.key, codec: keyCodec)
-        if let kept {
-            try processEventTime(event, key: key, kept: kept)
-            return
+        if case .emit(let replaces) = try verdict(key: key, timestamp: event.timestamp) {
+            output.append(DedupOutput(event: event, replacesTimestamp: replaces))
         }
-        let expiry = options.timeDomain == .eventTime ? event.timestamp &+ options.ttl : backend.now &+ options.ttl
+    }
+
+    /// Decides on an event of `key` at `timestamp`, updates the state and
+    /// the counters (emitted included); the caller appends the output.
+    @usableFromInline
+    func verdict(key: StateKey, timestamp: Int64) throws -> DedupVerdict {
+        if let kept { return try verdictEventTime(key: key, timestamp: timestamp, kept: kept) }
+        let expiry = options.timeDomain == .eventTime ? timestamp &+ options.ttl : backend.now &+ options.ttl
         guard let seen else {
             // Approximate: the filter alone decides.
             if bloom!.mayContain(key.encoded) {
                 statistics.duplicates += 1
-            } else {
-                bloom!.insert(key.encoded, expiry: expiry)
-                emit(event, replaces: nil)
+                return .drop
             }
-            return
+            bloom!.insert(key.encoded, expiry: expiry)
+            statistics.emitted += 1
+            return .emit(replaces: nil)
         }
         var stored: Int64? = nil
         if let bloom, !bloom.mayContain(key.encoded) {
@@ -209,10 +234,11 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
         } else {
             stored = try seen.value(for: key)
         }
-        if isDropped(event.timestamp, stored: stored) { return }
-        try seen.update(event.timestamp, for: key)
+        if isDropped(timestamp, stored: stored) { return .drop }
+        try seen.update(timestamp, for: key)
         bloom?.insert(key.encoded, expiry: expiry)
-        emit(event, replaces: stored)
+        statistics.emitted += 1
+        return .emit(replaces: stored)
     }
 
     /// True if an event at `timestamp` is dropped given the kept timestamp
@@ -235,23 +261,19 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     }
 
     /// Event time, exact modes.
-    private func processEventTime(_ event: Event<Key, Payload>, key: StateKey, kept: ExpiryBucketedTimestamps) throws {
+    private func verdictEventTime(key: StateKey, timestamp: Int64, kept: ExpiryBucketedTimestamps) throws -> DedupVerdict {
         var stored: Int64? = nil
         if let bloom, !bloom.mayContain(key.encoded) {
             statistics.lookupsSkipped += 1
         } else {
             stored = try kept.live(key)?.kept
         }
-        if isDropped(event.timestamp, stored: stored) { return }
-        try kept.keep(event.timestamp, for: key)
-        bloom?.insert(key.encoded, expiry: kept.expiry(keptAt: event.timestamp))
+        if isDropped(timestamp, stored: stored) { return .drop }
+        try kept.keep(timestamp, for: key)
+        bloom?.insert(key.encoded, expiry: kept.expiry(keptAt: timestamp))
         statistics.expired = kept.expired
-        emit(event, replaces: stored)
-    }
-
-    private func emit(_ event: Event<Key, Payload>, replaces: Int64?) {
-        output.append(DedupOutput(event: event, replacesTimestamp: replaces))
         statistics.emitted += 1
+        return .emit(replaces: stored)
     }
 
     /// Advances event time: keys whose kept timestamp + TTL ≤ `watermark`
@@ -273,6 +295,7 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
     }
 
     /// Outputs since the last call, in order.
+    @inlinable
     public func takeOutput() -> [DedupOutput<Key, Payload>] {
         defer { output.removeAll(keepingCapacity: true) }
         return output

@@ -234,7 +234,7 @@ final class ExpiryBucketedTimestamps: WriteBackBuffer {
     /// stays bounded by the cache size between checkpoints.
     private func noteDirty(_ key: StateKey) {
         dirtyKeys.append(key)
-        guard dirtyKeys.count > 2 * max(backend.options.writeBackCacheEntries, 32) else { return }
+        guard dirtyKeys.count > 2 * max(backend.writeBackCacheEntries, 32) else { return }
         var listed = Set<StateKey>()
         dirtyKeys = dirtyKeys.filter { cache[$0]?.dirty == true && listed.insert($0).inserted }
     }
@@ -259,7 +259,7 @@ final class ExpiryBucketedTimestamps: WriteBackBuffer {
     }
 
     private func insert(_ key: StateKey, _ slot: Slot) throws {
-        if cache.count >= backend.options.writeBackCacheEntries { try evict() }
+        if cache.count >= backend.writeBackCacheEntries { try evict() }
         cache[key] = slot
         order.append(key)
     }
@@ -267,7 +267,7 @@ final class ExpiryBucketedTimestamps: WriteBackBuffer {
     /// Writes and drops cached keys in CLOCK order (a referenced key gets a
     /// second chance) until the cache is three quarters full.
     private func evict() throws {
-        let target = backend.options.writeBackCacheEntries * 3 / 4
+        let target = backend.writeBackCacheEntries * 3 / 4
         var batch = WriteBatch()
         batch.append(contentsOf: pending)
         pending.clear()

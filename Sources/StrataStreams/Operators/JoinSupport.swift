@@ -75,14 +75,16 @@ struct FlaggedCodec<P: StateCodec>: StateCodec {
 }
 
 /// A payload with its event timestamp in front (8 bytes, order-preserving).
+@usableFromInline
 struct TimestampedCodec<P: StateCodec>: StateCodec {
-    let payload: P
-    var fixedWidth: Int? { payload.fixedWidth.map { $0 + 8 } }
-    func encode(_ value: (Int64, P.Value), into out: inout [UInt8]) {
+    @usableFromInline let payload: P
+    @inlinable init(payload: P) { self.payload = payload }
+    @inlinable var fixedWidth: Int? { payload.fixedWidth.map { $0 + 8 } }
+    @inlinable func encode(_ value: (Int64, P.Value), into out: inout [UInt8]) {
         Int64Codec().encode(value.0, into: &out)
         payload.encode(value.1, into: &out)
     }
-    func decode(_ bytes: UnsafeRawBufferPointer) throws -> (Int64, P.Value) {
+    @inlinable func decode(_ bytes: UnsafeRawBufferPointer) throws -> (Int64, P.Value) {
         guard bytes.count >= 8 else { throw codecError("TimestampedCodec", expected: "≥ 8 bytes", got: bytes.count) }
         return (try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[0..<8])),
                 try payload.decode(UnsafeRawBufferPointer(rebasing: bytes[8...])))

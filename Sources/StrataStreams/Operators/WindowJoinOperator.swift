@@ -20,22 +20,27 @@ public final class WindowJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCode
     public typealias Left = LeftCodec.Value
     public typealias Right = RightCodec.Value
 
-    private let backend: StateBackend
-    private let keyCodec: KeyCodec
+    @usableFromInline let backend: StateBackend
+    @usableFromInline let keyCodec: KeyCodec
     /// The operator's name (prefix of its state names).
     public let name: String
     /// Tumbling or sliding.
     public let assigner: WindowAssigner
     /// Inner or left outer.
     public let joinType: JoinType
-    private let left: ListState<TimestampedCodec<LeftCodec>>
-    private let right: ListState<TimestampedCodec<RightCodec>>
-    private let fire: TimerService
-    private var output: [JoinOutput<Key, Left, Right>] = []
+    @usableFromInline let left: ListState<TimestampedCodec<LeftCodec>>
+    @usableFromInline let right: ListState<TimestampedCodec<RightCodec>>
+    @usableFromInline let fire: TimerService
+    @usableFromInline var output: [JoinOutput<Key, Left, Right>] = []
     /// The current watermark (`Int64.min` before the first).
-    public private(set) var watermark: Int64 = .min
+    @inlinable public var watermark: Int64 { storedWatermark }
     /// Counters.
-    public private(set) var statistics = JoinStatistics()
+    @inlinable public var statistics: JoinStatistics { storedStatistics }
+    /// Storage of `watermark` (settable by the inlinable paths, which run
+    /// specialized for the caller's types).
+    @usableFromInline var storedWatermark: Int64 = .min
+    /// Storage of `statistics`.
+    @usableFromInline var storedStatistics = JoinStatistics()
 
     /// Builds the join. Throws `.notSupported` for session windows.
     public init(backend: StateBackend, name: String, keyCodec: KeyCodec, leftCodec: LeftCodec, rightCodec: RightCodec,
@@ -57,8 +62,9 @@ public final class WindowJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCode
     public var stateNames: [String] { ["\(name)/left", "\(name)/right", "\(name)/fire"] }
 
     /// The windows holding `t` that have not fired yet.
-    private func openWindows(_ t: Int64) throws -> [TimeWindow] {
-        guard Event<Int, Int>.validTimestamps.contains(t) else {
+    @inlinable
+    func openWindows(_ t: Int64) throws -> [TimeWindow] {
+        guard t >= -eventTimestampBound && t <= eventTimestampBound else {
             throw StrataError(.invalidArgument, "window join '\(name)': timestamp \(t) outside ±2^61 ms")
         }
         let all: [TimeWindow]
@@ -71,24 +77,27 @@ public final class WindowJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCode
     }
 
     /// Buffers a left event in each of its open windows (late if none is open).
+    @inlinable
     public func processLeft(_ event: Event<Key, Left>) throws {
-        statistics.leftEvents += 1
+        storedStatistics.leftEvents += 1
         try buffer(event, in: left) { .lateLeft($0) }
     }
 
     /// Buffers a right event in each of its open windows (late if none is open).
+    @inlinable
     public func processRight(_ event: Event<Key, Right>) throws {
-        statistics.rightEvents += 1
+        storedStatistics.rightEvents += 1
         try buffer(event, in: right) { .lateRight($0) }
     }
 
     /// Appends `event` to `side`'s list in each of its open windows and
     /// registers their fire timers; no open window: the late output.
-    private func buffer<P: StateCodec>(_ event: Event<Key, P.Value>, in side: ListState<TimestampedCodec<P>>,
+    @inlinable
+    func buffer<P: StateCodec>(_ event: Event<Key, P.Value>, in side: ListState<TimestampedCodec<P>>,
                                        late: (Event<Key, P.Value>) -> JoinOutput<Key, Left, Right>) throws {
         let windows = try openWindows(event.timestamp)
         guard !windows.isEmpty else {
-            statistics.late += 1
+            storedStatistics.late += 1
             output.append(late(event))
             return
         }
@@ -100,9 +109,10 @@ public final class WindowJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCode
     }
 
     /// Advances event time and fires every window whose end it passed.
+    @inlinable
     public func processWatermark(_ watermark: Int64) throws {
         guard watermark > self.watermark else { return }
-        self.watermark = watermark
+        storedWatermark = watermark
         try fire.fire(upTo: watermark) { timer in
             guard let window = timer.namespace.window else { return }
             let typedKey = try backend.decodeKey(timer.key, codec: keyCodec)
@@ -113,23 +123,24 @@ public final class WindowJoinOperator<KeyCodec: StateCodec, LeftCodec: StateCode
                 if rights.isEmpty {
                     if joinType == .leftOuter {
                         output.append(.unmatchedLeft(leftEvent, window: window))
-                        statistics.unmatchedLeft += 1
+                        storedStatistics.unmatchedLeft += 1
                     }
                     continue
                 }
                 for r in rights {
                     output.append(.joined(left: leftEvent, right: Event(key: typedKey, timestamp: r.0, payload: r.1),
                                           window: window))
-                    statistics.joined += 1
+                    storedStatistics.joined += 1
                 }
             }
             if !lefts.isEmpty { try left.clear(for: timer.key, in: timer.namespace) }
             if !rights.isEmpty { try right.clear(for: timer.key, in: timer.namespace) }
-            statistics.pruned += lefts.count + rights.count
+            storedStatistics.pruned += lefts.count + rights.count
         }
     }
 
     /// Outputs since the last call, in order.
+    @inlinable
     public func takeOutput() -> [JoinOutput<Key, Left, Right>] {
         defer { output.removeAll(keepingCapacity: true) }
         return output

@@ -29,54 +29,54 @@ public protocol AggregateFunction<Input, Accumulator, Output>: Sendable {
 
 /// Counts inputs (of any type). Output: the count.
 public struct CountAggregate<Input>: AggregateFunction {
-    public init() {}
-    public var accumulatorCodec: Int64Codec { Int64Codec() }
-    public func createAccumulator() -> Int64 { 0 }
+    @inlinable public init() {}
+    @inlinable public var accumulatorCodec: Int64Codec { Int64Codec() }
+    @inlinable public func createAccumulator() -> Int64 { 0 }
     @inlinable public func add(_ input: Input, to accumulator: inout Int64) { accumulator &+= 1 }
-    public func merge(_ a: Int64, _ b: Int64) -> Int64 { a &+ b }
-    public func result(_ accumulator: Int64) -> Int64 { accumulator }
+    @inlinable public func merge(_ a: Int64, _ b: Int64) -> Int64 { a &+ b }
+    @inlinable public func result(_ accumulator: Int64) -> Int64 { accumulator }
 }
 
 /// Sums Int64 inputs (wrapping on overflow, like the engine's Int64 add).
 public struct SumAggregate: AggregateFunction {
-    public init() {}
-    public var accumulatorCodec: Int64Codec { Int64Codec() }
-    public func createAccumulator() -> Int64 { 0 }
+    @inlinable public init() {}
+    @inlinable public var accumulatorCodec: Int64Codec { Int64Codec() }
+    @inlinable public func createAccumulator() -> Int64 { 0 }
     @inlinable public func add(_ input: Int64, to accumulator: inout Int64) { accumulator &+= input }
-    public func merge(_ a: Int64, _ b: Int64) -> Int64 { a &+ b }
-    public func result(_ accumulator: Int64) -> Int64 { accumulator }
+    @inlinable public func merge(_ a: Int64, _ b: Int64) -> Int64 { a &+ b }
+    @inlinable public func result(_ accumulator: Int64) -> Int64 { accumulator }
 }
 
 /// Sums Double inputs.
 public struct DoubleSumAggregate: AggregateFunction {
-    public init() {}
-    public var accumulatorCodec: DoubleCodec { DoubleCodec() }
-    public func createAccumulator() -> Double { 0 }
+    @inlinable public init() {}
+    @inlinable public var accumulatorCodec: DoubleCodec { DoubleCodec() }
+    @inlinable public func createAccumulator() -> Double { 0 }
     @inlinable public func add(_ input: Double, to accumulator: inout Double) { accumulator += input }
-    public func merge(_ a: Double, _ b: Double) -> Double { a + b }
-    public func result(_ accumulator: Double) -> Double { accumulator }
+    @inlinable public func merge(_ a: Double, _ b: Double) -> Double { a + b }
+    @inlinable public func result(_ accumulator: Double) -> Double { accumulator }
 }
 
 /// Smallest Int64 input. (A state holds an accumulator only after an
 /// input, so the empty accumulator's `Int64.max` is never a result.)
 public struct MinAggregate: AggregateFunction {
-    public init() {}
-    public var accumulatorCodec: Int64Codec { Int64Codec() }
-    public func createAccumulator() -> Int64 { .max }
+    @inlinable public init() {}
+    @inlinable public var accumulatorCodec: Int64Codec { Int64Codec() }
+    @inlinable public func createAccumulator() -> Int64 { .max }
     @inlinable public func add(_ input: Int64, to accumulator: inout Int64) { accumulator = Swift.min(accumulator, input) }
-    public func merge(_ a: Int64, _ b: Int64) -> Int64 { Swift.min(a, b) }
-    public func result(_ accumulator: Int64) -> Int64 { accumulator }
+    @inlinable public func merge(_ a: Int64, _ b: Int64) -> Int64 { Swift.min(a, b) }
+    @inlinable public func result(_ accumulator: Int64) -> Int64 { accumulator }
 }
 
 /// Largest Int64 input. (A state holds an accumulator only after an
 /// input, so the empty accumulator's `Int64.min` is never a result.)
 public struct MaxAggregate: AggregateFunction {
-    public init() {}
-    public var accumulatorCodec: Int64Codec { Int64Codec() }
-    public func createAccumulator() -> Int64 { .min }
+    @inlinable public init() {}
+    @inlinable public var accumulatorCodec: Int64Codec { Int64Codec() }
+    @inlinable public func createAccumulator() -> Int64 { .min }
     @inlinable public func add(_ input: Int64, to accumulator: inout Int64) { accumulator = Swift.max(accumulator, input) }
-    public func merge(_ a: Int64, _ b: Int64) -> Int64 { Swift.max(a, b) }
-    public func result(_ accumulator: Int64) -> Int64 { accumulator }
+    @inlinable public func merge(_ a: Int64, _ b: Int64) -> Int64 { Swift.max(a, b) }
+    @inlinable public func result(_ accumulator: Int64) -> Int64 { accumulator }
 }
 
 /// Mean of Double inputs (NaN for the empty accumulator, which a state
@@ -107,17 +107,17 @@ public struct AverageAggregate: AggregateFunction {
         }
     }
 
-    public init() {}
-    public var accumulatorCodec: Codec { Codec() }
-    public func createAccumulator() -> Accumulator { Accumulator(sum: 0, count: 0) }
+    @inlinable public init() {}
+    @inlinable public var accumulatorCodec: Codec { Codec() }
+    @inlinable public func createAccumulator() -> Accumulator { Accumulator(sum: 0, count: 0) }
     @inlinable public func add(_ input: Double, to accumulator: inout Accumulator) {
         accumulator.sum += input
         accumulator.count += 1
     }
-    public func merge(_ a: Accumulator, _ b: Accumulator) -> Accumulator {
+    @inlinable public func merge(_ a: Accumulator, _ b: Accumulator) -> Accumulator {
         Accumulator(sum: a.sum + b.sum, count: a.count + b.count)
     }
-    public func result(_ accumulator: Accumulator) -> Double {
+    @inlinable public func result(_ accumulator: Accumulator) -> Double {
         accumulator.sum / Double(accumulator.count)
     }
 }

@@ -13,36 +13,46 @@ import Strata
 /// Thread safety: owned by the backend's thread. Absent keys read as nil.
 public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
     /// What the engine holds for a cached key.
-    private enum Base {
+    @usableFromInline
+    enum Base {
         case unknown               // not read yet
         case absent                // nothing
         case present(F.Accumulator)
         case deleted               // something, to be deleted at the next flush
     }
 
-    private struct Slot {
-        var base: Base
-        var delta: F.Accumulator?
+    @usableFromInline
+    struct Slot {
+        @usableFromInline var base: Base
+        @usableFromInline var delta: F.Accumulator?
 
-        @inline(__always)
+        @inlinable
+        init(base: Base, delta: F.Accumulator?) {
+            self.base = base
+            self.delta = delta
+        }
+
+        @inlinable
         mutating func fold(_ input: F.Input, _ function: F) {
             if delta == nil { delta = function.createAccumulator() }
             function.add(input, to: &delta!)
         }
 
+        @usableFromInline
         mutating func combine(_ acc: F.Accumulator, _ function: F) {
             if let sofar = delta { delta = function.merge(sofar, acc) } else { delta = acc }
         }
     }
 
-    private unowned let backend: StateBackend
+    @usableFromInline unowned let backend: StateBackend
     /// The state's name in the catalog.
     public let name: String
-    let id: UInt16
+    @usableFromInline let id: UInt16
     /// The aggregation.
     public let function: F
-    private var cache: [CacheKey: Slot] = [:]
+    @usableFromInline var cache: [CacheKey: Slot] = [:]
 
+    @usableFromInline
     init(backend: StateBackend, name: String, id: UInt16, function: F) {
         self.backend = backend
         self.name = name
@@ -50,24 +60,28 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
         self.function = function
     }
 
-    private func engineKey(_ key: CacheKey) -> [UInt8] {
+    @usableFromInline
+    func engineKey(_ key: CacheKey) -> [UInt8] {
         StateKeyLayout.prefix(stateID: id, key: key.key, namespace: key.namespace)
     }
 
     /// Folds `input` into the aggregate (no engine read or write).
+    @inlinable
     public func add(_ input: F.Input, for key: StateKey, in namespace: Namespace = .none) throws {
         try backend.checkOpen()
         let cacheKey = CacheKey(key: key, namespace: namespace)
         try addInput(input, cacheKey)
     }
 
+    @inlinable
     func addInput(_ input: F.Input, _ cacheKey: CacheKey) throws {
-        if cache.count >= backend.options.writeBackCacheEntries, cache[cacheKey] == nil { try spill() }
+        if cache.count >= backend.writeBackCacheEntries, cache[cacheKey] == nil { try spill() }
         let function = self.function
         cache[cacheKey, default: Slot(base: .unknown, delta: nil)].fold(input, function)
     }
 
     /// The accumulator of everything added since the last clear, or nil if nothing was.
+    @inlinable
     public func accumulator(for key: StateKey, in namespace: Namespace = .none) throws -> F.Accumulator? {
         try backend.checkOpen()
         let cacheKey = CacheKey(key: key, namespace: namespace)
@@ -85,11 +99,13 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
     }
 
     /// The result of the aggregate, or nil if nothing was added since the last clear.
+    @inlinable
     public func get(for key: StateKey, in namespace: Namespace = .none) throws -> F.Output? {
         try accumulator(for: key, in: namespace).map { function.result($0) }
     }
 
     /// Removes the aggregate.
+    @inlinable
     public func clear(for key: StateKey, in namespace: Namespace = .none) throws {
         try backend.checkOpen()
         let cacheKey = CacheKey(key: key, namespace: namespace)
@@ -118,13 +134,15 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
         cache[cacheKey, default: Slot(base: .unknown, delta: nil)].combine(merged, function)
     }
 
-    private func readEngine(_ cacheKey: CacheKey) throws -> Base {
+    @inlinable
+    func readEngine(_ cacheKey: CacheKey) throws -> Base {
         guard let stored = try backend.database.get(engineKey(cacheKey)) else { return .absent }
         return .present(try decodeValue(stored))
     }
 
     /// Decodes a merged engine value (`0x00` + accumulator, or `0x03` + a run of them).
-    private func decodeValue(_ stored: [UInt8]) throws -> F.Accumulator {
+    @usableFromInline
+    func decodeValue(_ stored: [UInt8]) throws -> F.Accumulator {
         let codec = function.accumulatorCodec
         return try stored.withUnsafeBytes { raw in
             guard let tag = raw.first else {
@@ -150,8 +168,9 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
     /// Keeps the cache bounded: when it is full, every change is written to
     /// the engine and a quarter of the entries whose engine value is then
     /// known stay cached.
-    private func spill() throws {
-        guard cache.count >= backend.options.writeBackCacheEntries else { return }
+    @inlinable
+    func spill() throws {
+        guard cache.count >= backend.writeBackCacheEntries else { return }
         var batch = WriteBatch()
         writeChanges(into: &batch, keepEvery: 4)
         if !batch.isEmpty { try backend.write(batch) }
@@ -159,14 +178,16 @@ public final class AggregatingState<F: AggregateFunction>: WriteBackBuffer {
 
     /// Writes every change into `batch` (the backend's flush); entries whose
     /// engine value is known afterwards stay cached.
+    @inlinable
     func drain(into batch: inout WriteBatch) throws {
         // A cache more than half full keeps half, so the next inserts do
         // not run straight into `makeRoom` (keys that are not read again,
         // as in a dedup of unique ids, would only cost a scan there).
-        writeChanges(into: &batch, keepEvery: cache.count > backend.options.writeBackCacheEntries / 2 ? 2 : 1)
+        writeChanges(into: &batch, keepEvery: cache.count > backend.writeBackCacheEntries / 2 ? 2 : 1)
     }
 
-    private func writeChanges(into batch: inout WriteBatch, keepEvery: Int) {
+    @inlinable
+    func writeChanges(into batch: inout WriteBatch, keepEvery: Int) {
         let codec = function.accumulatorCodec
         var bytes: [UInt8] = []
         var kept: [CacheKey: Slot] = [:]

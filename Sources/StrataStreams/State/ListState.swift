@@ -11,11 +11,11 @@ import Strata
 ///
 /// Thread safety: owned by the backend's thread. Absent keys read as `[]`.
 public final class ListState<V: StateCodec>: WriteBackBuffer {
-    private unowned let backend: StateBackend
+    @usableFromInline unowned let backend: StateBackend
     /// The state's name in the catalog.
     public let name: String
     let id: UInt16
-    let codec: V
+    @usableFromInline let codec: V
     private var pending = WriteBatch()
 
     init(backend: StateBackend, name: String, id: UInt16, codec: V) {
@@ -29,7 +29,8 @@ public final class ListState<V: StateCodec>: WriteBackBuffer {
         StateKeyLayout.prefix(stateID: id, key: key, namespace: namespace)
     }
 
-    private func appendRun(_ elements: some Sequence<V.Value>, into out: inout [UInt8]) {
+    @inlinable
+    func appendRun(_ elements: some Sequence<V.Value>, into out: inout [UInt8]) {
         var scratch: [UInt8] = []
         for element in elements {
             scratch.removeAll(keepingCapacity: true)
@@ -39,25 +40,42 @@ public final class ListState<V: StateCodec>: WriteBackBuffer {
     }
 
     /// Appends one element (a merge operand; no read).
+    @inlinable
     public func add(_ element: V.Value, for key: StateKey, in namespace: Namespace = .none) throws {
         try addAll([element], for: key, in: namespace)
     }
 
     /// Appends elements in order, as one merge operand.
+    @inlinable
     public func addAll(_ elements: [V.Value], for key: StateKey, in namespace: Namespace = .none) throws {
         try backend.checkOpen()
         guard !elements.isEmpty else { return }
         var operand: [UInt8] = [MergeEncoding.listOperand]
         appendRun(elements, into: &operand)
+        try appendOperand(operand, for: key, in: namespace)
+    }
+
+    /// Queues a merge operand (`0x01` + a run) for (key, namespace): the
+    /// byte-level, non-generic half of `addAll`.
+    @usableFromInline
+    func appendOperand(_ operand: [UInt8], for key: StateKey, in namespace: Namespace) throws {
         pending.merge(engineKey(key, namespace), operand)
         try bound()
     }
 
-    /// The elements, oldest first; `[]` when none were added or the list was cleared.
-    public func get(for key: StateKey, in namespace: Namespace = .none) throws -> [V.Value] {
+    /// The engine's value of (key, namespace) after the pending writes: the
+    /// byte-level, non-generic half of `get`.
+    @usableFromInline
+    func storedRun(for key: StateKey, in namespace: Namespace) throws -> [UInt8]? {
         try backend.checkOpen()
         try writePending()
-        guard let stored = try backend.database.get(engineKey(key, namespace)) else { return [] }
+        return try backend.database.get(engineKey(key, namespace))
+    }
+
+    /// The elements, oldest first; `[]` when none were added or the list was cleared.
+    @inlinable
+    public func get(for key: StateKey, in namespace: Namespace = .none) throws -> [V.Value] {
+        guard let stored = try storedRun(for: key, in: namespace) else { return [] }
         var out: [V.Value] = []
         try stored.withUnsafeBytes { raw in
             try MergeEncoding.forEachElement(raw, what: "list state '\(name)'") { out.append(try codec.decode($0)) }

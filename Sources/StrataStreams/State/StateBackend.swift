@@ -55,9 +55,15 @@ public final class StateBackend {
     /// The engine. Reading it directly is fine; writing into the state
     /// key ranges behind the backend's back is not.
     public let database: Database
-    let options: StateBackendOptions
+    @usableFromInline let options: StateBackendOptions
+    /// `options.writeBackCacheEntries`, read per event by the caches
+    /// (reading it through `options` copies the whole options value).
+    @usableFromInline let writeBackCacheEntries: Int
     let registry: StateRegistry
-    private var buffers: [any WriteBackBuffer] = []
+    /// Drains the write-back buffers (`flush`), in registration order. A
+    /// closure rather than `any WriteBackBuffer`, so a generic state's drain
+    /// can be registered as code compiled for its concrete types.
+    private var drains: [(inout WriteBatch) throws -> Void] = []
     private var closed = false
 
     /// Key groups: `maxParallelism`.
@@ -66,6 +72,7 @@ public final class StateBackend {
     private init(database: Database, options: StateBackendOptions, registry: StateRegistry) {
         self.database = database
         self.options = options
+        self.writeBackCacheEntries = options.writeBackCacheEntries
         self.registry = registry
     }
 
@@ -109,6 +116,7 @@ public final class StateBackend {
 
     /// The stored form of a key: its encoding (length-prefixed when the
     /// codec is not fixed-width) and its key group.
+    @inlinable
     public func stateKey<C: StateCodec>(_ key: C.Value, codec: C) -> StateKey {
         var encoded: [UInt8] = []
         if let width = codec.fixedWidth {
@@ -125,6 +133,7 @@ public final class StateBackend {
     }
 
     /// The key group of a stored key encoding.
+    @usableFromInline
     func keyGroup(ofEncoded encoded: [UInt8]) -> UInt16 {
         UInt16(XXPH3.hash64(encoded) % UInt64(options.maxParallelism))
     }
@@ -170,7 +179,26 @@ public final class StateBackend {
         return entry
     }
 
-    func register(_ buffer: any WriteBackBuffer) { buffers.append(buffer) }
+    /// Declares an aggregating state (see `declare`); its id.
+    @usableFromInline
+    func declareAggregatingState(_ descriptor: StateDescriptor) throws -> UInt16 {
+        try declare(descriptor, kind: .aggregating).id
+    }
+
+    func register(_ buffer: any WriteBackBuffer) { drains.append { batch in try buffer.drain(into: &batch) } }
+
+    /// Registers a write-back buffer by its drain (see `drains`).
+    @usableFromInline
+    func registerDrain(_ drain: @escaping (inout WriteBatch) throws -> Void) { drains.append(drain) }
+
+    /// Registers the engine-side merge of aggregating state `id`'s encoded
+    /// accumulators (the merge operator and compaction call it).
+    @usableFromInline
+    func setAccumulatorMerger(
+        _ merger: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> [UInt8], for id: UInt16
+    ) {
+        registry.setMerger(merger, for: id)
+    }
 
     /// A value state: one engine entry per (key, namespace).
     public func valueState<V: StateCodec>(_ descriptor: StateDescriptor, valueCodec: V) throws -> ValueState<V> {
@@ -204,20 +232,21 @@ public final class StateBackend {
 
     /// An aggregating state: `add` folds inputs into a cached delta
     /// accumulator, written to the engine as merge operands.
+    @inlinable
     public func aggregatingState<F: AggregateFunction>(_ descriptor: StateDescriptor,
                                                        function: F) throws -> AggregatingState<F> {
         guard descriptor.ttl == nil else {
             throw StrataError(.notSupported, "state '\(descriptor.name)': TTL on aggregating state is not supported;"
                               + " clear it with timers")
         }
-        let entry = try declare(descriptor, kind: .aggregating)
+        let id = try declareAggregatingState(descriptor)
         let codec = function.accumulatorCodec
-        registry.setMerger({ a, b in
+        setAccumulatorMerger({ a, b in
             let merged = function.merge(try codec.decode(a), try codec.decode(b))
             return codec.encoded(merged)
-        }, for: entry.id)
-        let state = AggregatingState(backend: self, name: descriptor.name, id: entry.id, function: function)
-        register(state)
+        }, for: id)
+        let state = AggregatingState(backend: self, name: descriptor.name, id: id, function: function)
+        registerDrain { batch in try state.drain(into: &batch) }
         return state
     }
 
@@ -236,7 +265,7 @@ public final class StateBackend {
     public func flush() throws {
         try checkOpen()
         var batch = WriteBatch()
-        for buffer in buffers { try buffer.drain(into: &batch) }
+        for drain in drains { try drain(&batch) }
         if !batch.isEmpty { try database.write(batch, options: options.writeOptions) }
     }
 
@@ -282,16 +311,18 @@ public final class StateBackend {
         guard !closed else { return }
         try flush()
         closed = true
-        buffers.removeAll()
+        drains.removeAll()
         try database.close()
     }
 
+    @usableFromInline
     func checkOpen() throws {
         if closed { throw StrataError(.closed, "state backend is closed") }
     }
 
     // MARK: Engine access for the states
 
+    @usableFromInline
     func write(_ batch: WriteBatch) throws {
         try database.write(batch, options: options.writeOptions)
     }

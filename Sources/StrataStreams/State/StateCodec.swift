@@ -22,6 +22,7 @@ public protocol StateCodec<Value>: Sendable {
 
 extension StateCodec {
     /// The encoding of `value` as a new array.
+    @inlinable
     public func encoded(_ value: Value) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(fixedWidth ?? 16)
@@ -30,11 +31,13 @@ extension StateCodec {
     }
 
     /// Decodes a value from an array.
+    @inlinable
     public func decode(_ bytes: [UInt8]) throws -> Value {
         try bytes.withUnsafeBytes { try decode($0) }
     }
 }
 
+@usableFromInline
 func codecError(_ codec: String, expected: String, got: Int) -> StrataError {
     StrataError(.corruption, "\(codec): expected \(expected), got \(got) bytes")
 }
@@ -42,12 +45,13 @@ func codecError(_ codec: String, expected: String, got: Int) -> StrataError {
 /// Int64 as 8 bytes big-endian with the sign bit flipped, so the byte order
 /// of encodings is the numeric order (useful for keys and map keys).
 public struct Int64Codec: StateCodec {
-    public init() {}
-    public var fixedWidth: Int? { 8 }
+    @inlinable public init() {}
+    @inlinable public var fixedWidth: Int? { 8 }
     @inlinable public func encode(_ value: Int64, into out: inout [UInt8]) {
         let bits = UInt64(bitPattern: value) ^ (1 << 63)
         withUnsafeBytes(of: bits.bigEndian) { out.append(contentsOf: $0) }
     }
+    @inlinable
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
         guard bytes.count == 8 else { throw codecError("Int64Codec", expected: "8 bytes", got: bytes.count) }
         let bits = UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self))
@@ -57,11 +61,12 @@ public struct Int64Codec: StateCodec {
 
 /// UInt64 as 8 bytes big-endian (byte order = numeric order).
 public struct UInt64Codec: StateCodec {
-    public init() {}
-    public var fixedWidth: Int? { 8 }
+    @inlinable public init() {}
+    @inlinable public var fixedWidth: Int? { 8 }
     @inlinable public func encode(_ value: UInt64, into out: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { out.append(contentsOf: $0) }
     }
+    @inlinable
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> UInt64 {
         guard bytes.count == 8 else { throw codecError("UInt64Codec", expected: "8 bytes", got: bytes.count) }
         return UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self))
@@ -70,12 +75,13 @@ public struct UInt64Codec: StateCodec {
 
 /// Int32 as 4 bytes big-endian with the sign bit flipped (byte order = numeric order).
 public struct Int32Codec: StateCodec {
-    public init() {}
-    public var fixedWidth: Int? { 4 }
+    @inlinable public init() {}
+    @inlinable public var fixedWidth: Int? { 4 }
     @inlinable public func encode(_ value: Int32, into out: inout [UInt8]) {
         let bits = UInt32(bitPattern: value) ^ (1 << 31)
         withUnsafeBytes(of: bits.bigEndian) { out.append(contentsOf: $0) }
     }
+    @inlinable
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Int32 {
         guard bytes.count == 4 else { throw codecError("Int32Codec", expected: "4 bytes", got: bytes.count) }
         return Int32(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(as: UInt32.self)) ^ (1 << 31))
@@ -84,11 +90,12 @@ public struct Int32Codec: StateCodec {
 
 /// Double as its IEEE-754 bits, 8 bytes little-endian (not order-preserving).
 public struct DoubleCodec: StateCodec {
-    public init() {}
-    public var fixedWidth: Int? { 8 }
+    @inlinable public init() {}
+    @inlinable public var fixedWidth: Int? { 8 }
     @inlinable public func encode(_ value: Double, into out: inout [UInt8]) {
         withUnsafeBytes(of: value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
     }
+    @inlinable
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Double {
         guard bytes.count == 8 else { throw codecError("DoubleCodec", expected: "8 bytes", got: bytes.count) }
         return Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)))
@@ -97,8 +104,8 @@ public struct DoubleCodec: StateCodec {
 
 /// Bool as one byte, 0 or 1.
 public struct BoolCodec: StateCodec {
-    public init() {}
-    public var fixedWidth: Int? { 1 }
+    @inlinable public init() {}
+    @inlinable public var fixedWidth: Int? { 1 }
     public func encode(_ value: Bool, into out: inout [UInt8]) { out.append(value ? 1 : 0) }
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
         guard bytes.count == 1, bytes[0] <= 1 else {
@@ -110,7 +117,7 @@ public struct BoolCodec: StateCodec {
 
 /// A String as its UTF-8 bytes (variable width; byte order = code point order).
 public struct StringCodec: StateCodec {
-    public init() {}
+    @inlinable public init() {}
     public var fixedWidth: Int? { nil }
     public func encode(_ value: String, into out: inout [UInt8]) { out.append(contentsOf: value.utf8) }
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> String {
@@ -123,7 +130,7 @@ public struct StringCodec: StateCodec {
 
 /// Raw bytes, as they are (variable width).
 public struct BytesCodec: StateCodec {
-    public init() {}
+    @inlinable public init() {}
     public var fixedWidth: Int? { nil }
     public func encode(_ value: [UInt8], into out: inout [UInt8]) { out.append(contentsOf: value) }
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] { Array(bytes) }
@@ -133,7 +140,7 @@ public struct BytesCodec: StateCodec {
 /// releases of Foundation's encoder for the same type definition). The
 /// default for user types; prefer a fixed-width codec on hot paths.
 public struct CodableCodec<T: Codable & Sendable>: StateCodec {
-    public init() {}
+    @inlinable public init() {}
     public var fixedWidth: Int? { nil }
     public func encode(_ value: T, into out: inout [UInt8]) {
         let encoder = JSONEncoder()

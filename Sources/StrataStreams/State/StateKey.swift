@@ -8,6 +8,7 @@ public struct TimeWindow: Hashable, Comparable, Sendable, CustomStringConvertibl
     public var end: Int64
 
     /// A window `[start, end)`; `start < end` is the caller's to keep.
+    @inlinable
     public init(start: Int64, end: Int64) {
         self.start = start
         self.end = end
@@ -15,7 +16,7 @@ public struct TimeWindow: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// The last timestamp inside the window (`end − 1`): the window fires
     /// when the watermark reaches it.
-    public var maxTimestamp: Int64 { end - 1 }
+    @inlinable public var maxTimestamp: Int64 { end - 1 }
 
     /// Whether the windows share at least one millisecond.
     public func intersects(_ other: TimeWindow) -> Bool { start < other.end && other.start < end }
@@ -43,10 +44,14 @@ public struct Namespace: Hashable, Sendable, CustomStringConvertible {
     /// The window, or nil for the empty namespace.
     public let window: TimeWindow?
 
+    @usableFromInline
+    init(window: TimeWindow?) { self.window = window }
+
     /// The empty namespace (plain keyed state).
     public static let none = Namespace(window: nil)
 
     /// The namespace of one window.
+    @inlinable
     public static func window(_ window: TimeWindow) -> Namespace { Namespace(window: window) }
 
     /// Bytes this namespace takes in a key.
@@ -87,6 +92,7 @@ public struct StateKey: Hashable, Sendable {
     public let encoded: [UInt8]
 
     /// A key from its parts; `StateBackend.stateKey(_:codec:)` computes them.
+    @inlinable
     public init(keyGroup: UInt16, encoded: [UInt8]) {
         self.keyGroup = keyGroup
         self.encoded = encoded
@@ -94,11 +100,13 @@ public struct StateKey: Hashable, Sendable {
 
     /// Hashes the key bytes in one call (an array's own hashing feeds the
     /// hasher byte by byte: the write-back caches hash a key per event).
+    @inlinable
     public func hash(into hasher: inout Hasher) {
         hasher.combine(keyGroup)
         encoded.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
+    @inlinable
     public static func == (a: StateKey, b: StateKey) -> Bool {
         a.keyGroup == b.keyGroup && a.encoded == b.encoded
     }
@@ -164,7 +172,9 @@ enum StateKeyLayout {
 }
 
 /// Varint (LEB128) length prefix for variable-width keys.
+@usableFromInline
 enum KeyLengthPrefix {
+    @inlinable
     static func append(_ length: Int, into out: inout [UInt8]) {
         var v = UInt32(length)
         while v >= 0x80 {

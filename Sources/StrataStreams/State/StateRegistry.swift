@@ -134,18 +134,21 @@ enum StateCatalog {
 ///   after open) — `0x03` + a run of accumulators `[length varint][bytes]`,
 ///   folded by the next reader that knows the function. So merges never fail
 ///   and never lose an operand.
+@usableFromInline
 enum MergeEncoding {
-    static let listOperand: UInt8 = 0x01
-    static let accumulatorOperand: UInt8 = 0x02
-    static let accumulatorValue: UInt8 = 0x00
+    @inlinable static var listOperand: UInt8 { 0x01 }
+    @inlinable static var accumulatorOperand: UInt8 { 0x02 }
+    @inlinable static var accumulatorValue: UInt8 { 0x00 }
     static let pendingAccumulators: UInt8 = 0x03
 
+    @inlinable
     static func appendElement(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         KeyLengthPrefix.append(bytes.count, into: &out)
         out.append(contentsOf: bytes)
     }
 
     /// Calls `body` with each element of a run.
+    @usableFromInline
     static func forEachElement(_ run: UnsafeRawBufferPointer, what: String,
                                _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var offset = 0

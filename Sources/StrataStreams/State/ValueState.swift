@@ -1,9 +1,16 @@
 import Strata
 
 /// The key of a write-back cache entry: a key and a namespace.
+@usableFromInline
 struct CacheKey: Hashable {
-    var key: StateKey
-    var namespace: Namespace
+    @usableFromInline var key: StateKey
+    @usableFromInline var namespace: Namespace
+
+    @inlinable
+    init(key: StateKey, namespace: Namespace) {
+        self.key = key
+        self.namespace = namespace
+    }
 }
 
 /// One value per (key, namespace).
@@ -103,7 +110,7 @@ public final class ValueState<V: StateCodec>: WriteBackBuffer {
     /// the engine and three quarters of the (now clean) entries are dropped,
     /// so the rest still answers reads.
     private func makeRoom() throws {
-        guard cache.count >= backend.options.writeBackCacheEntries else { return }
+        guard cache.count >= backend.writeBackCacheEntries else { return }
         var batch = WriteBatch()
         writeChanges(into: &batch, keepEvery: 4)
         if !batch.isEmpty { try backend.write(batch) }
@@ -115,7 +122,7 @@ public final class ValueState<V: StateCodec>: WriteBackBuffer {
         // A cache more than half full keeps half, so the next inserts do
         // not run straight into `makeRoom` (keys that are not read again,
         // as in a dedup of unique ids, would only cost a scan there).
-        writeChanges(into: &batch, keepEvery: cache.count > backend.options.writeBackCacheEntries / 2 ? 2 : 1)
+        writeChanges(into: &batch, keepEvery: cache.count > backend.writeBackCacheEntries / 2 ? 2 : 1)
     }
 
     /// Appends the puts and deletes of dirty entries to `batch` and keeps

@@ -40,4 +40,4 @@ extension Event: Hashable where Key: Hashable, Payload: Hashable {}
 /// 2^61 ms: the bound on event timestamps (±) and on window sizes, gaps and
 /// lateness (see `Event.validTimestamps`). A plain constant so that hot
 /// paths do not instantiate `Event`'s generic metadata to read it.
-let eventTimestampBound: Int64 = 1 << 61
+@usableFromInline let eventTimestampBound: Int64 = 1 << 61

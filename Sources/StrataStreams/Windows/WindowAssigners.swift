@@ -92,6 +92,7 @@ public struct SlidingWindows: Hashable, Sendable {
     }
 
     /// The panes a window is made of, in time order.
+    @inlinable
     public func panes(of window: TimeWindow) -> [TimeWindow] {
         stride(from: window.start, to: window.end, by: Int(paneSize)).map {
             TimeWindow(start: $0, end: $0 + paneSize)

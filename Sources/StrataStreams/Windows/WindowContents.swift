@@ -7,19 +7,36 @@ import Strata
 /// Closures rather than a protocol keep `WindowOperator`'s public type
 /// `WindowOperator<KeyCodec, Input, Value>` free of the state classes; the
 /// cost is one indirect call per operation.
+@usableFromInline
 struct WindowContents<Key, Input, Value> {
     /// Adds one element to (key, namespace). Touches the write-back cache only.
-    let add: (Input, StateKey, Namespace) throws -> Void
+    @usableFromInline let add: (Input, StateKey, Namespace) throws -> Void
     /// The value of `window`, made of the namespaces `panes` (one for
     /// tumbling and session windows); nil when they hold nothing.
-    let result: (StateKey, Key, TimeWindow, [Namespace]) throws -> Value?
+    @usableFromInline let result: (StateKey, Key, TimeWindow, [Namespace]) throws -> Value?
     /// Moves the contents of `sources` into `target` (session merges).
-    let merge: ([Namespace], Namespace, StateKey) throws -> Void
+    @usableFromInline let merge: ([Namespace], Namespace, StateKey) throws -> Void
     /// Removes (key, namespace).
-    let clear: (StateKey, Namespace) throws -> Void
+    @usableFromInline let clear: (StateKey, Namespace) throws -> Void
     /// The state names used, for `entryCount(ofStateNamed:)`.
-    let stateName: String
+    @usableFromInline let stateName: String
 
+    @usableFromInline
+    init(
+        add: @escaping (Input, StateKey, Namespace) throws -> Void,
+        result: @escaping (StateKey, Key, TimeWindow, [Namespace]) throws -> Value?,
+        merge: @escaping ([Namespace], Namespace, StateKey) throws -> Void,
+        clear: @escaping (StateKey, Namespace) throws -> Void,
+        stateName: String
+    ) {
+        self.add = add
+        self.result = result
+        self.merge = merge
+        self.clear = clear
+        self.stateName = stateName
+    }
+
+    @inlinable
     static func aggregating<F: AggregateFunction>(
         _ function: F, backend: StateBackend, name: String
     ) throws -> WindowContents where F.Input == Input, F.Output == Value {
@@ -40,6 +57,7 @@ struct WindowContents<Key, Input, Value> {
             stateName: name)
     }
 
+    @usableFromInline
     static func list<C: StateCodec>(
         elementCodec: C, backend: StateBackend, name: String,
         function: @escaping (Key, TimeWindow, [Input]) throws -> Value

@@ -16,6 +16,7 @@ import Strata
 /// always. A timer whose state window no longer has a session (absorbed by a
 /// merge, or cleaned up) is ignored.
 extension WindowOperator {
+    @usableFromInline
     func addSession(
         _ sessionWindows: SessionWindows, key: Key, stateKey: StateKey, timestamp: Int64, value: Input
     ) throws -> Bool {
@@ -33,7 +34,7 @@ extension WindowOperator {
         let entry = addition.entry
         let namespace = Namespace.window(entry.stateWindow)
         if !addition.absorbed.isEmpty {
-            statistics.sessionMerges += 1
+            storedStatistics.sessionMerges += 1
             try contents.merge(addition.absorbed.map { .window($0) }, namespace, stateKey)
         }
         try contents.add(value, stateKey, namespace)
@@ -62,6 +63,7 @@ extension WindowOperator {
     /// before the session's end − 1 `M` it moves on to `M`; at `M` it fires;
     /// between `M` and `M + lateness` it moves on to the cleanup time; at
     /// `M + lateness` it removes the session.
+    @usableFromInline
     func onSessionTimer(at timestamp: Int64, key: StateKey, stateWindow: TimeWindow) throws {
         let state = sessions!
         guard var set = try state.value(for: key), let index = set.index(ofStateWindow: stateWindow) else {
@@ -89,6 +91,6 @@ extension WindowOperator {
         } else {
             try state.update(set, for: key)
         }
-        statistics.windowsCleared += 1
+        storedStatistics.windowsCleared += 1
     }
 }

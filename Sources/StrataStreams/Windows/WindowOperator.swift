@@ -57,28 +57,32 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// re-fires. Flink: `WindowedStream.allowedLateness`. Default 0.
     public let allowedLateness: Int64
     /// The largest watermark processed; `Int64.min` before the first.
-    public private(set) var currentWatermark: Int64 = .min
+    @inlinable public var currentWatermark: Int64 { storedWatermark }
     /// Counters since creation.
-    public internal(set) var statistics = WindowOperatorStatistics()
+    @inlinable public var statistics: WindowOperatorStatistics { storedStatistics }
+    /// Storage of `currentWatermark` (settable by the inlinable paths).
+    @usableFromInline var storedWatermark: Int64 = .min
+    /// Storage of `statistics`.
+    @usableFromInline var storedStatistics = WindowOperatorStatistics()
     /// Bound on the in-memory set of (key, pane) whose timers are known to
     /// be registered. When it is full it is emptied (registering again is
     /// idempotent, so this costs timer writes, never correctness). Each entry
     /// is about 80 bytes plus the key. Default 2^20.
     public var maxCachedPanes: Int = 1 << 20
 
-    let backend: StateBackend
-    let keyCodec: KeyCodec
-    let contents: WindowContents<Key, Input, Value>
-    let timers: TimerService
+    @usableFromInline let backend: StateBackend
+    @usableFromInline let keyCodec: KeyCodec
+    @usableFromInline let contents: WindowContents<Key, Input, Value>
+    @usableFromInline let timers: TimerService
     let sessions: ValueState<SessionWindowSetCodec>?
-    var knownPanes: Set<WindowPaneKey> = []
+    @usableFromInline var knownPanes: Set<WindowPaneKey> = []
     /// Session timers delivered during the current `processWatermark`. A
     /// session timer handler may register a timer that is already due in
     /// the timer service's current scan (range-deleted, not yet delivered);
     /// the service then delivers it twice. The second delivery is skipped.
-    var sessionTimersFired: Set<KeyedTimer> = []
-    var results: [WindowResult<Key, Value>] = []
-    var lateEvents: [Event<Key, Input>] = []
+    @usableFromInline var sessionTimersFired: Set<KeyedTimer> = []
+    @usableFromInline var results: [WindowResult<Key, Value>] = []
+    @usableFromInline var lateEvents: [Event<Key, Input>] = []
 
 
     /// An operator that aggregates incrementally: each window (sliding: each
@@ -86,19 +90,19 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// `function.result`. State names start with `name`, which must be unique
     /// in the backend. Throws `StrataError.invalidArgument` for an empty name
     /// or a lateness outside 0...2^61, and what the backend throws.
-    public init<F: AggregateFunction>(
+    @inlinable
+    public convenience init<F: AggregateFunction>(
         name: String, backend: StateBackend, keyCodec: KeyCodec, assigner: WindowAssigner,
         allowedLateness: Int64 = 0, aggregate function: F
     ) throws where F.Input == Input, F.Output == Value {
+        // Inlinable, so that the contents' closures (the per-event path) are
+        // compiled for the caller's concrete types, not generically.
         try Self.validate(name: name, allowedLateness: allowedLateness)
-        self.name = name
-        self.backend = backend
-        self.keyCodec = keyCodec
-        self.assigner = assigner
-        self.allowedLateness = allowedLateness
-        contents = try .aggregating(function, backend: backend, name: "\(name)/contents")
-        timers = try backend.timerService(named: "\(name)/timers")
-        sessions = try Self.sessionState(assigner, backend: backend, name: name)
+        let contents = try WindowContents<Key, Input, Value>.aggregating(
+            function, backend: backend, name: "\(name)/contents")
+        try self.init(
+            name: name, backend: backend, keyCodec: keyCodec, assigner: assigner,
+            allowedLateness: allowedLateness, contents: contents)
     }
 
     /// An operator that keeps every element of a window (sliding: of a pane)
@@ -106,24 +110,37 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// window fires; elements in arrival order (sliding: pane by pane;
     /// sessions: merged sessions' elements after the survivor's). Flink:
     /// `ProcessWindowFunction`. Same errors as the aggregating initializer.
-    public init<C: StateCodec>(
+    public convenience init<C: StateCodec>(
         name: String, backend: StateBackend, keyCodec: KeyCodec, assigner: WindowAssigner,
         allowedLateness: Int64 = 0, elementCodec: C,
         process: @escaping (Key, TimeWindow, [Input]) throws -> Value
     ) throws where C.Value == Input {
         try Self.validate(name: name, allowedLateness: allowedLateness)
+        let contents = try WindowContents<Key, Input, Value>.list(
+            elementCodec: elementCodec, backend: backend, name: "\(name)/contents", function: process)
+        try self.init(
+            name: name, backend: backend, keyCodec: keyCodec, assigner: assigner,
+            allowedLateness: allowedLateness, contents: contents)
+    }
+
+    /// The operator over validated arguments and its contents' state.
+    @usableFromInline
+    init(
+        name: String, backend: StateBackend, keyCodec: KeyCodec, assigner: WindowAssigner,
+        allowedLateness: Int64, contents: WindowContents<Key, Input, Value>
+    ) throws {
         self.name = name
         self.backend = backend
         self.keyCodec = keyCodec
         self.assigner = assigner
         self.allowedLateness = allowedLateness
-        contents = try .list(
-            elementCodec: elementCodec, backend: backend, name: "\(name)/contents", function: process)
+        self.contents = contents
         timers = try backend.timerService(named: "\(name)/timers")
         sessions = try Self.sessionState(assigner, backend: backend, name: name)
     }
 
-    private static func validate(name: String, allowedLateness: Int64) throws {
+    @usableFromInline
+    static func validate(name: String, allowedLateness: Int64) throws {
         guard !name.isEmpty else { throw StrataError.invalidArgument("window operator: the name is empty") }
         guard allowedLateness >= 0 && allowedLateness <= eventTimestampBound else {
             throw StrataError.invalidArgument(
@@ -145,6 +162,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     }
 
     /// The results produced since the last call, in order; empties the buffer.
+    @inlinable
     public func takeResults() -> [WindowResult<Key, Value>] {
         var taken: [WindowResult<Key, Value>] = []
         swap(&taken, &results)
@@ -153,6 +171,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
 
     /// The late output since the last call: events beyond the allowed
     /// lateness of all their windows, in arrival order; empties the buffer.
+    @inlinable
     public func takeLateEvents() -> [Event<Key, Input>] {
         var taken: [Event<Key, Input>] = []
         swap(&taken, &lateEvents)
@@ -160,6 +179,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     }
 
     /// Processes one event (see the type's semantics).
+    @inlinable
     public func processElement(_ event: Event<Key, Input>) throws {
         try processElement(key: event.key, timestamp: event.timestamp, value: event.payload)
     }
@@ -168,12 +188,13 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// fired (`.lateUpdate`), or hands it to the late output. Throws
     /// `StrataError.invalidArgument` for a timestamp outside
     /// `Event.validTimestamps` (nothing is changed), and what the state throws.
+    @inlinable
     public func processElement(key: Key, timestamp: Int64, value: Input) throws {
         guard timestamp >= -eventTimestampBound && timestamp <= eventTimestampBound else {
             throw StrataError.invalidArgument(
                 "window operator '\(name)': event timestamp \(timestamp) ms; expected within ±2^61 ms")
         }
-        statistics.eventsProcessed += 1
+        storedStatistics.eventsProcessed += 1
         let stateKey = backend.stateKey(key, codec: keyCodec)
         let accepted: Bool
         switch assigner {
@@ -185,9 +206,9 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
             accepted = try addSession(session, key: key, stateKey: stateKey, timestamp: timestamp, value: value)
         }
         if accepted {
-            statistics.eventsAccepted += 1
+            storedStatistics.eventsAccepted += 1
         } else {
-            statistics.lateEventsDropped += 1
+            storedStatistics.lateEventsDropped += 1
             lateEvents.append(Event(key: key, timestamp: timestamp, payload: value))
         }
     }
@@ -196,9 +217,10 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// it reaches and removes the state of every window whose end − 1 +
     /// allowedLateness it reaches, in timer order. A watermark not above the
     /// current one is ignored (watermarks never go back).
+    @inlinable
     public func processWatermark(_ watermark: Int64) throws {
         guard watermark > currentWatermark else { return }
-        currentWatermark = watermark
+        storedWatermark = watermark
         guard case .session = assigner else {
             try timers.fire(upTo: watermark) { timer in try self.onTimer(timer) }
             return
@@ -219,7 +241,8 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
 
     // MARK: - Tumbling and sliding windows
 
-    private func addTumbling(
+    @inlinable
+    func addTumbling(
         _ tumbling: TumblingWindows, key: Key, stateKey: StateKey, timestamp: Int64, value: Input
     ) throws -> Bool {
         let window = tumbling.window(containing: timestamp)
@@ -238,7 +261,8 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         return true
     }
 
-    private func addSliding(
+    @inlinable
+    func addSliding(
         _ sliding: SlidingWindows, key: Key, stateKey: StateKey, timestamp: Int64, value: Input
     ) throws -> Bool {
         let lastStart = sliding.lastWindowStart(containing: timestamp)
@@ -273,28 +297,32 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     }
 
     /// Notes that (key, pane) has its timers; true when it was not known.
-    private func rememberPane(_ key: StateKey, _ start: Int64) -> Bool {
+    @inlinable
+    func rememberPane(_ key: StateKey, _ start: Int64) -> Bool {
         if knownPanes.count >= maxCachedPanes { knownPanes.removeAll(keepingCapacity: true) }
         return knownPanes.insert(WindowPaneKey(key: key, start: start)).inserted
     }
 
+    @inlinable
     func register(_ timer: KeyedTimer) throws {
-        statistics.timersRegistered += 1
+        storedStatistics.timersRegistered += 1
         try timers.register(timer)
     }
 
     /// Appends the window's result, if it holds anything.
+    @inlinable
     func emit(
         _ stateKey: StateKey, key: Key? = nil, window: TimeWindow, panes: [Namespace], firing: WindowFiring
     ) throws {
         let decoded = try key ?? backend.decodeKey(stateKey, codec: keyCodec)
         guard let value = try contents.result(stateKey, decoded, window, panes) else { return }
         results.append(WindowResult(key: decoded, window: window, value: value, firing: firing))
-        if firing == .onTime { statistics.onTimeResults += 1 } else { statistics.lateUpdates += 1 }
+        if firing == .onTime { storedStatistics.onTimeResults += 1 } else { storedStatistics.lateUpdates += 1 }
     }
 
-    private func onTimer(_ timer: KeyedTimer) throws {
-        statistics.timersFired += 1
+    @inlinable
+    func onTimer(_ timer: KeyedTimer) throws {
+        storedStatistics.timersFired += 1
         guard let window = timer.namespace.window else { return }
         let at = timer.timestamp
         switch assigner {
@@ -323,7 +351,8 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
     /// A tumbling or sliding window's timer: the end-of-window timer fires
     /// it (and cleans up when there is no lateness), the cleanup timer at
     /// end − 1 + lateness removes its state.
-    private func onWindowTimer(
+    @inlinable
+    func onWindowTimer(
         at timestamp: Int64, key: StateKey, window: TimeWindow, panes: [Namespace], cleanup: () throws -> Void
     ) throws {
         let maxTimestamp = window.maxTimestamp
@@ -331,13 +360,13 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
             try emit(key, window: window, panes: panes, firing: .onTime)
             if allowedLateness == 0 {
                 try cleanup()
-                statistics.windowsCleared += 1
+                storedStatistics.windowsCleared += 1
             } else {
                 try register(KeyedTimer(timestamp: maxTimestamp + allowedLateness, key: key, namespace: .window(window)))
             }
         } else if timestamp == maxTimestamp + allowedLateness {
             try cleanup()
-            statistics.windowsCleared += 1
+            storedStatistics.windowsCleared += 1
         }
     }
 }
@@ -346,16 +375,25 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
 /// in the generic operator (a nested type would need its generic metadata
 /// looked up on every event), and hashed over the key's bytes at once
 /// rather than byte by byte.
+@usableFromInline
 struct WindowPaneKey: Hashable {
-    var key: StateKey
-    var start: Int64
+    @usableFromInline var key: StateKey
+    @usableFromInline var start: Int64
 
+    @inlinable
+    init(key: StateKey, start: Int64) {
+        self.key = key
+        self.start = start
+    }
+
+    @inlinable
     func hash(into hasher: inout Hasher) {
         hasher.combine(start)
         hasher.combine(key.keyGroup)
         key.encoded.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
+    @inlinable
     static func == (a: WindowPaneKey, b: WindowPaneKey) -> Bool {
         a.start == b.start && a.key.keyGroup == b.key.keyGroup && a.key.encoded == b.key.encoded
     }
