@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 # A plain release build, as a user's application builds StrataStreams: the
 # operators' hot paths are @inlinable, so they specialize for the job's types
-# without -cross-module-optimization (docs/pipeline.md, "Measuring as a user
+# with no extra compiler settings (docs/pipeline.md, "Measuring as a user
 # builds").
 release=(-c release)
 swift build "${release[@]}" --product strata-demo >/dev/null

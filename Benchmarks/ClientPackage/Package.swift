@@ -2,9 +2,8 @@
 //
 // A client of StrataStreams built the way a user's application builds it:
 // its own package, depending on the repository's package through SwiftPM,
-// compiled with a plain `swift build -c release` (no -Xswiftc flags, no
-// unsafeFlags — SwiftPM refuses those in dependencies). Its figures show
-// what a user gets. Not part of the main package: the repository's own
+// compiled with a plain `swift build -c release` and no compiler settings
+// of its own. Its figures show what a user gets. Not part of the main package: the repository's own
 // `swift build` never builds it. See docs/pipeline.md, "Measuring as a
 // user builds".
 import Foundation

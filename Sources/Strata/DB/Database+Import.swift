@@ -74,21 +74,8 @@ extension Database {
             try monitor.withLock {
                 try atWriterQueueHead {
                     if family.dropped { throw StrataError.invalidArgument("column family \(name) was dropped") }
-                    manifestWritten = true
-                    do {
-                        try versions.logAndApply([edit], recordingLastSequence: largest)
-                    } catch let error as StrataError where error.kind == .ioError {
-                        if backgroundError == nil { backgroundError = error }
-                        monitor.broadcast()
-                        throw error
-                    } catch {
-                        manifestWritten = false
-                        throw error
-                    }
-                    installSuperVersion(family)
-                    if largest > versions.lastSequence { versions.setLastSequence(largest) }
-                    backgroundWorkDone += 1
-                    maybeScheduleWork()
+                    try installExternalFiles(edit, family: family, lastSequence: largest,
+                                             manifestWritten: &manifestWritten)
                 }
             }
         } catch {

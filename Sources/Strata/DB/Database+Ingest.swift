@@ -174,9 +174,19 @@ extension Database {
             meta.fileCreationTime = now
             edit.newFiles.append((files[i].level, meta))
         }
+        try installExternalFiles(edit, family: family, lastSequence: last, manifestWritten: &manifestWritten)
+    }
+
+    /// Logs `edit` (external tables of `family`, ingested or imported) to the
+    /// MANIFEST, installs the new version and publishes `lastSequence`.
+    /// `manifestWritten` says afterwards whether the edit may be in the
+    /// MANIFEST (then the files must stay). An I/O error becomes the
+    /// background error. Caller holds the monitor at the writer queue's head.
+    func installExternalFiles(_ edit: VersionEdit, family: ColumnFamilyData, lastSequence: UInt64,
+                              manifestWritten: inout Bool) throws {
         do {
             manifestWritten = true
-            try versions.logAndApply([edit], recordingLastSequence: last)
+            try versions.logAndApply([edit], recordingLastSequence: lastSequence)
         } catch let error as StrataError where error.kind == .ioError {
             if backgroundError == nil { backgroundError = error }
             monitor.broadcast()
@@ -190,7 +200,7 @@ extension Database {
         // the last sequence without the monitor) has an older number, so it
         // never sees the files — neither before nor after they appear.
         installSuperVersion(family)
-        if last > versions.lastSequence { versions.setLastSequence(last) }
+        if lastSequence > versions.lastSequence { versions.setLastSequence(lastSequence) }
         backgroundWorkDone += 1
         maybeScheduleWork()
     }
