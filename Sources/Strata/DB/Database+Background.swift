@@ -104,9 +104,7 @@ extension Database {
                     installSuperVersion(family)
                 }
             case .failure(let error):
-                if !family.dropped {
-                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
-                }
+                if !family.dropped { recordBackgroundErrorLocked(error, reason: .backgroundWork) }
             }
         case .compaction(let family, let plan):
             family.runningCompactions.append(plan)
@@ -121,9 +119,7 @@ extension Database {
             switch result {
             case .success: installSuperVersion(family)
             case .failure(let error):
-                if !family.dropped {
-                    backgroundError = (error as? StrataError) ?? StrataError.ioError("\(error)")
-                }
+                if !family.dropped { recordBackgroundErrorLocked(error, reason: .backgroundWork) }
             }
         }
         backgroundWorkDone += 1

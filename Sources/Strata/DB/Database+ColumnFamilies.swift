@@ -129,11 +129,8 @@ extension Database {
     private func logFamilyEdit(_ edit: VersionEdit) throws {
         do {
             try versions.logAndApply([edit])
-        } catch let error as StrataError where error.kind == .ioError {
-            monitor.withLock {
-                if backgroundError == nil { backgroundError = error }
-                monitor.broadcast()
-            }
+        } catch {
+            recordBackgroundError(error, reason: .manifestWrite)
             throw error
         }
     }

@@ -92,7 +92,7 @@ extension Database {
             stats.levels[plan.outputLevel].count.add(1, ordering: .relaxed)
         } catch {
             output.abandon()
-            stopWrites(after: error)
+            recordBackgroundError(error, reason: .manualCompaction)
             throw error
         }
     }

@@ -188,8 +188,7 @@ extension Database {
             manifestWritten = true
             try versions.logAndApply([edit], recordingLastSequence: lastSequence)
         } catch let error as StrataError where error.kind == .ioError {
-            if backgroundError == nil { backgroundError = error }
-            monitor.broadcast()
+            recordBackgroundErrorLocked(error, reason: .manifestWrite)
             throw error
         } catch {
             // Refused before anything was written (the edit did not apply).

@@ -82,8 +82,8 @@ extension Database {
             var count: UInt64 = 0
             for w in scratch.group { count += UInt64(w.batch.count) }
             versions.setLastSequence(firstSequence + count - 1)
-        } else if backgroundError == nil, let e = groupError as? StrataError, e.kind == .ioError {
-            backgroundError = e
+        } else if let groupError {
+            recordBackgroundErrorLocked(groupError, reason: .walWrite)
         }
         for w in scratch.group {
             w.done = true
@@ -295,8 +295,8 @@ extension Database {
         let file: any WritableFile
         do {
             file = try fileSystem.createWritable(Path.join(path, DBFileName.wal(number)))
-        } catch let error as StrataError {
-            backgroundError = error
+        } catch {
+            recordBackgroundErrorLocked(error, reason: .walSwitch)
             throw error
         }
         if let old = wal {
@@ -310,8 +310,8 @@ extension Database {
                 try old.flush()
                 try old.sync()
                 try old.close()
-            } catch let error as StrataError {
-                backgroundError = error
+            } catch {
+                recordBackgroundErrorLocked(error, reason: .walSwitch)
                 throw error
             }
         }

@@ -161,6 +161,10 @@ struct DamagedContentsTests {
             #expect(error.kind == .corruption, "compactRange: \(error)")
             #expect(error.file == table || error.message.contains(Path.basename(table)), "compactRange: \(error)")
         }
+        // Corruption found by a compaction stops writes (the background-error
+        // policy, Database+Errors.swift); reads keep working.
+        #expect(db.property("strata.background-error")?.isEmpty == false)
+        #expect(throws: StrataError.self) { try db.put(Array("z".utf8), Array("after".utf8)) }
         try? db.close()
     }
 
