@@ -4,8 +4,9 @@
 /// settings (file system, block cache, background threads, checksums on
 /// read) stay in `Options`.
 ///
-/// The default family takes these settings from the fields of the same
-/// names in `Options`; other families from `Options.columnFamilyOptions`
+/// The default family takes these settings from `Options.defaultColumnFamily`
+/// (which `Options` exposes by name: `options.writeBufferSize`); other
+/// families from `Options.columnFamilyOptions`
 /// at open, or from `Database.createColumnFamily(named:options:)`. A family
 /// that has no entry there gets the default family's settings
 /// (`ColumnFamilyOptions(options)`), as `ldb` applies one set of options
@@ -14,7 +15,9 @@
 /// Value type; `Sendable`. Read once, when the family is opened or created.
 public struct ColumnFamilyOptions: Sendable {
     /// Bytes of memtable before it is made immutable and flushed to an L0
-    /// table. Default 64 MiB. RocksDB: `write_buffer_size`.
+    /// table. Larger values mean fewer, larger L0 files and less write
+    /// amplification, at the cost of memory and recovery time. Default 64 MiB.
+    /// RocksDB: `write_buffer_size`.
     public var writeBufferSize: Int = 64 << 20
 
     /// Memtables (active + immutable) of this family allowed before writes
@@ -29,13 +32,19 @@ public struct ColumnFamilyOptions: Sendable {
     public var checksum: ChecksumType = .xxh3
 
     /// Bloom filter bits per key; 0 disables filters. Default 10.
-    /// RocksDB: `BlockBasedTableOptions::filter_policy`.
+    /// RocksDB: `BlockBasedTableOptions::filter_policy` (NewBloomFilterPolicy(10)).
     public var bloomBitsPerKey: Double = 10
 
-    /// Each memtable's whole-key bloom filter, as a fraction of
-    /// `writeBufferSize` (at most 0.25); 0 = none. Default 0.02. RocksDB:
-    /// `memtable_prefix_bloom_size_ratio` + `memtable_whole_key_filtering`
-    /// (off by default there; see `Options.memtableBloomSizeRatio`).
+    /// Size of each memtable's whole-key bloom filter as a fraction of
+    /// `writeBufferSize` (clamped to 0.25); 0 turns it off. With it, a point
+    /// lookup skips the memtable's skiplist search when the key is not
+    /// there — the common case once most data is in tables — for one
+    /// cache-line probe, at the cost of a hash and that probe per write.
+    /// Default 0.02 (1.3 MiB for 64 MiB: ~20 bits per 100-byte entry).
+    /// RocksDB: `memtable_prefix_bloom_size_ratio` with
+    /// `memtable_whole_key_filtering = true`; RocksDB's defaults are 0 and
+    /// false. Strata turns it on because a stream state backend's reads are
+    /// point lookups of keys mostly outside the memtable.
     public var memtableBloomSizeRatio: Double = 0.02
 
     /// Uncompressed data block size. Default 4096. RocksDB: `BlockBasedTableOptions::block_size`.
@@ -50,65 +59,63 @@ public struct ColumnFamilyOptions: Sendable {
     /// says. RocksDB: `BlockBasedTableOptions::format_version`.
     public var formatVersion: UInt32 = 5
 
-    /// Compaction style. Default `.leveled`. RocksDB: `compaction_style`.
+    /// Compaction style. Default `.leveled`: low space amplification, more
+    /// rewriting. `.universal` rewrites less (lower write amplification) at
+    /// the cost of more sorted runs to read and up to
+    /// `universalMaxSizeAmplificationPercent` extra space (docs/compaction.md).
+    /// RocksDB: `compaction_style`.
     public var compactionStyle: CompactionStyle = .leveled
 
-    /// L0 files that trigger an L0 compaction. Default 4.
+    /// Number of L0 files that triggers an L0 → L1 compaction; under
+    /// universal compaction, the number of sorted runs (L0 files plus
+    /// non-empty levels) at which compactions start. Default 4.
     /// RocksDB: `level0_file_num_compaction_trigger`.
     public var level0FileNumCompactionTrigger: Int = 4
 
-    /// L0 files at which writes (to every family: the WAL is shared) are
-    /// slowed down. Default 20. RocksDB: `level0_slowdown_writes_trigger`.
+    /// Number of L0 files at which writes are slowed down; under universal
+    /// compaction, sorted runs (L0 files plus non-empty levels), as RocksDB
+    /// counts them. Default 20. RocksDB: `level0_slowdown_writes_trigger`.
     public var level0SlowdownWritesTrigger: Int = 20
 
-    /// L0 files at which writes stop until compaction catches up. Default 36.
-    /// RocksDB: `level0_stop_writes_trigger`.
+    /// Number of L0 files at which writes stop until compaction catches up;
+    /// under universal compaction, sorted runs, as for the slowdown trigger.
+    /// Default 36. RocksDB: `level0_stop_writes_trigger`.
     public var level0StopWritesTrigger: Int = 36
 
-    /// Target size of the base level. Default 256 MiB. RocksDB: `max_bytes_for_level_base`.
+    /// Target size of the first non-zero level (L1, or the base level with
+    /// dynamic level bytes). Default 256 MiB. RocksDB: `max_bytes_for_level_base`.
     public var maxBytesForLevelBase: UInt64 = 256 << 20
 
-    /// Size ratio between adjacent levels. Default 10. RocksDB: `max_bytes_for_level_multiplier`.
+    /// Size ratio between adjacent levels. Default 10.
+    /// RocksDB: `max_bytes_for_level_multiplier`.
     public var maxBytesForLevelMultiplier: Double = 10
 
-    /// Size level targets from the last level up. Default true.
-    /// RocksDB: `level_compaction_dynamic_level_bytes`.
+    /// Size level targets from the last level up, so the last level holds
+    /// about 90% of the data and space amplification stays near 1.1. Default
+    /// true (RocksDB 7.8.3's default is false; true is its recommended setting
+    /// and the default from RocksDB 8.4). RocksDB: `level_compaction_dynamic_level_bytes`.
     public var levelCompactionDynamicLevelBytes: Bool = true
 
-    /// Target size of compaction output files. Default 64 MiB. RocksDB: `target_file_size_base`.
+    /// Target size of compaction output files. Default 64 MiB.
+    /// RocksDB: `target_file_size_base`.
     public var targetFileSizeBase: UInt64 = 64 << 20
 
     /// Merge operator for `merge` in this family; nil means merges to it are
     /// refused with `.invalidArgument`. Default nil. RocksDB: `merge_operator`.
     public var mergeOperator: (any MergeOperator)? = nil
 
-    /// Compaction filter for this family's compactions; nil = none. Default nil.
+    /// Compaction filter applied to values during compaction (not flush);
+    /// nil = none. Values a snapshot (taken before the compaction began) can
+    /// see are never filtered; see `CompactionFilter`.
     /// RocksDB: `compaction_filter`.
     public var compactionFilter: (any CompactionFilter)? = nil
 
     /// RocksDB's defaults (Strata's, where they differ; see `Options`).
     public init() {}
 
-    /// The family settings of a database's options (what its default family uses).
+    /// The family settings of a database's options: `options.defaultColumnFamily`.
     public init(_ options: Options) {
-        writeBufferSize = options.writeBufferSize
-        maxWriteBufferNumber = options.maxWriteBufferNumber
-        compression = options.compression
-        checksum = options.checksum
-        bloomBitsPerKey = options.bloomBitsPerKey
-        memtableBloomSizeRatio = options.memtableBloomSizeRatio
-        blockSize = options.blockSize
-        formatVersion = options.formatVersion
-        compactionStyle = options.compactionStyle
-        level0FileNumCompactionTrigger = options.level0FileNumCompactionTrigger
-        level0SlowdownWritesTrigger = options.level0SlowdownWritesTrigger
-        level0StopWritesTrigger = options.level0StopWritesTrigger
-        maxBytesForLevelBase = options.maxBytesForLevelBase
-        maxBytesForLevelMultiplier = options.maxBytesForLevelMultiplier
-        levelCompactionDynamicLevelBytes = options.levelCompactionDynamicLevelBytes
-        targetFileSizeBase = options.targetFileSizeBase
-        mergeOperator = options.mergeOperator
-        compactionFilter = options.compactionFilter
+        self = options.defaultColumnFamily
     }
 }
 
@@ -118,24 +125,7 @@ extension Options {
     /// reads use (the pickers and table builders take an `Options`).
     func applying(_ family: ColumnFamilyOptions) -> Options {
         var o = self
-        o.writeBufferSize = family.writeBufferSize
-        o.maxWriteBufferNumber = family.maxWriteBufferNumber
-        o.compression = family.compression
-        o.checksum = family.checksum
-        o.bloomBitsPerKey = family.bloomBitsPerKey
-        o.memtableBloomSizeRatio = family.memtableBloomSizeRatio
-        o.blockSize = family.blockSize
-        o.formatVersion = family.formatVersion
-        o.compactionStyle = family.compactionStyle
-        o.level0FileNumCompactionTrigger = family.level0FileNumCompactionTrigger
-        o.level0SlowdownWritesTrigger = family.level0SlowdownWritesTrigger
-        o.level0StopWritesTrigger = family.level0StopWritesTrigger
-        o.maxBytesForLevelBase = family.maxBytesForLevelBase
-        o.maxBytesForLevelMultiplier = family.maxBytesForLevelMultiplier
-        o.levelCompactionDynamicLevelBytes = family.levelCompactionDynamicLevelBytes
-        o.targetFileSizeBase = family.targetFileSizeBase
-        o.mergeOperator = family.mergeOperator
-        o.compactionFilter = family.compactionFilter
+        o.defaultColumnFamily = family
         o.columnFamilyOptions = [:]
         return o
     }

@@ -1,8 +1,31 @@
 /// How a database is opened and how it behaves. Every field documents its
 /// default and the RocksDB option it mirrors.
 ///
+/// As RocksDB's `Options` is a `DBOptions` and a `ColumnFamilyOptions`,
+/// these options contain the default family's `ColumnFamilyOptions`
+/// (`defaultColumnFamily`), and every one of its settings reads and writes
+/// through `Options` by name: `options.writeBufferSize` is
+/// `options.defaultColumnFamily.writeBufferSize`. Each setting is declared,
+/// with its default and documentation, once — in `ColumnFamilyOptions`.
+///
 /// Value type; `Sendable`. Options are read once at open.
+@dynamicMemberLookup
 public struct Options: Sendable {
+    /// The default family's settings (write buffer, compression, checksums,
+    /// bloom filter, block size, format version, compaction style and
+    /// triggers, merge operator, compaction filter), which are also the
+    /// settings of every other family that has no entry in
+    /// `columnFamilyOptions`. Default `ColumnFamilyOptions()`.
+    public var defaultColumnFamily = ColumnFamilyOptions()
+
+    /// Reads and writes a setting of `defaultColumnFamily` by name
+    /// (`options.writeBufferSize`, `options.mergeOperator`, ...).
+    @inlinable
+    public subscript<Value>(dynamicMember setting: WritableKeyPath<ColumnFamilyOptions, Value>) -> Value {
+        get { defaultColumnFamily[keyPath: setting] }
+        set { defaultColumnFamily[keyPath: setting] = newValue }
+    }
+
     /// Create the database if the directory holds none. Default true.
     /// RocksDB: `create_if_missing` (RocksDB's default is false; Strata's
     /// is true, as api.md specifies).
@@ -11,41 +34,6 @@ public struct Options: Sendable {
     /// Fail to open if a database already exists. Default false.
     /// RocksDB: `error_if_exists`.
     public var errorIfExists: Bool = false
-
-    /// Bytes of memtable before it is made immutable and flushed to an L0
-    /// table. Larger values mean fewer, larger L0 files and less write
-    /// amplification, at the cost of memory and recovery time. Default 64 MiB.
-    /// RocksDB: `write_buffer_size`.
-    public var writeBufferSize: Int = 64 << 20
-
-    /// Memtables (active + immutable) allowed before writes stall waiting for
-    /// flushes. Default 2. RocksDB: `max_write_buffer_number`.
-    public var maxWriteBufferNumber: Int = 2
-
-    /// Block compression: `.none` or `.snappy` (default). RocksDB: `compression`.
-    public var compression: CompressionType = .snappy
-
-    /// Block checksum type. Default `.xxh3`. RocksDB: `BlockBasedTableOptions::checksum`.
-    public var checksum: ChecksumType = .xxh3
-
-    /// Bloom filter bits per key; 0 disables filters. Default 10.
-    /// RocksDB: `BlockBasedTableOptions::filter_policy` (NewBloomFilterPolicy(10)).
-    public var bloomBitsPerKey: Double = 10
-
-    /// Size of each memtable's whole-key bloom filter as a fraction of
-    /// `writeBufferSize` (clamped to 0.25); 0 turns it off. With it, a point
-    /// lookup skips the memtable's skiplist search when the key is not
-    /// there — the common case once most data is in tables — for one
-    /// cache-line probe, at the cost of a hash and that probe per write.
-    /// Default 0.02 (1.3 MiB for 64 MiB: ~20 bits per 100-byte entry).
-    /// RocksDB: `memtable_prefix_bloom_size_ratio` with
-    /// `memtable_whole_key_filtering = true`; RocksDB's defaults are 0 and
-    /// false. Strata turns it on because a stream state backend's reads are
-    /// point lookups of keys mostly outside the memtable.
-    public var memtableBloomSizeRatio: Double = 0.02
-
-    /// Uncompressed data block size. Default 4096. RocksDB: `BlockBasedTableOptions::block_size`.
-    public var blockSize: Int = 4096
 
     /// Bytes of uncompressed blocks cached in memory. Default 32 MiB.
     /// RocksDB: `BlockBasedTableOptions::block_cache` (an LRU cache of this capacity).
@@ -78,21 +66,6 @@ public struct Options: Sendable {
     /// RocksDB instances of a slot.
     public var sharedMemoryBudget: MemoryBudget? = nil
 
-    /// Table format version of the tables written (2…6). Default 5, which
-    /// RocksDB 7.8.3 and later read. 6 adds context checksums (a block
-    /// misplaced in a file fails its checksum) and a checksummed footer;
-    /// RocksDB 8.6+ reads it, RocksDB 7.8.3's tools cannot. 7 is read but not
-    /// written (`Database.open` fails with `.notSupported`). Tables of every version
-    /// 0…7 are read whatever this says. RocksDB: `BlockBasedTableOptions::format_version`.
-    public var formatVersion: UInt32 = 5
-
-    /// Compaction style. Default `.leveled`: low space amplification, more
-    /// rewriting. `.universal` rewrites less (lower write amplification) at
-    /// the cost of more sorted runs to read and up to
-    /// `universalMaxSizeAmplificationPercent` extra space (docs/compaction.md).
-    /// RocksDB: `compaction_style`.
-    public var compactionStyle: CompactionStyle = .leveled
-
     /// Universal compaction: percent by which a run may be larger than the
     /// total size of the newer runs before it in a size-ratio window and
     /// still be merged with them. Larger values merge more eagerly (more
@@ -117,22 +90,6 @@ public struct Options: Sendable {
     /// RocksDB: `compaction_options_universal.max_size_amplification_percent`.
     public var universalMaxSizeAmplificationPercent: Int = 200
 
-    /// Number of L0 files that triggers an L0 → L1 compaction; under
-    /// universal compaction, the number of sorted runs (L0 files plus
-    /// non-empty levels) at which compactions start. Default 4.
-    /// RocksDB: `level0_file_num_compaction_trigger`.
-    public var level0FileNumCompactionTrigger: Int = 4
-
-    /// Number of L0 files at which writes are slowed down; under universal
-    /// compaction, sorted runs (L0 files plus non-empty levels), as RocksDB
-    /// counts them. Default 20. RocksDB: `level0_slowdown_writes_trigger`.
-    public var level0SlowdownWritesTrigger: Int = 20
-
-    /// Number of L0 files at which writes stop until compaction catches up;
-    /// under universal compaction, sorted runs, as for the slowdown trigger.
-    /// Default 36. RocksDB: `level0_stop_writes_trigger`.
-    public var level0StopWritesTrigger: Int = 36
-
     /// Write rate, in bytes per second, while writes are slowed down (L0 at
     /// its slowdown trigger, memtables piling up, compaction debt over the
     /// soft limit): each write group waits so the rate is not exceeded, and
@@ -149,40 +106,12 @@ public struct Options: Sendable {
     /// RocksDB: `hard_pending_compaction_bytes_limit`.
     public var hardPendingCompactionBytesLimit: UInt64 = 256 << 30
 
-    /// Target size of the first non-zero level (L1, or the base level with
-    /// dynamic level bytes). Default 256 MiB. RocksDB: `max_bytes_for_level_base`.
-    public var maxBytesForLevelBase: UInt64 = 256 << 20
-
-    /// Size ratio between adjacent levels. Default 10.
-    /// RocksDB: `max_bytes_for_level_multiplier`.
-    public var maxBytesForLevelMultiplier: Double = 10
-
-    /// Size level targets from the last level up, so the last level holds
-    /// about 90% of the data and space amplification stays near 1.1. Default
-    /// true (RocksDB 7.8.3's default is false; true is its recommended setting
-    /// and the default from RocksDB 8.4). RocksDB: `level_compaction_dynamic_level_bytes`.
-    public var levelCompactionDynamicLevelBytes: Bool = true
-
-    /// Target size of compaction output files. Default 64 MiB.
-    /// RocksDB: `target_file_size_base`.
-    public var targetFileSizeBase: UInt64 = 64 << 20
-
     /// Background threads for flushes and compactions. Default 2. One
     /// thread is kept for flushes, so up to `max(1, maxBackgroundJobs - 1)`
     /// compactions on disjoint files run at once (RocksDB with 2 jobs also
     /// runs one flush and one compaction). Values below 2 count as 2.
     /// RocksDB: `max_background_jobs`.
     public var maxBackgroundJobs: Int = 2
-
-    /// Merge operator used by `merge`; nil means merges are refused.
-    /// RocksDB: `merge_operator`.
-    public var mergeOperator: (any MergeOperator)? = nil
-
-    /// Compaction filter applied to values during compaction (not flush);
-    /// nil = none. Values a snapshot (taken before the compaction began) can
-    /// see are never filtered; see `CompactionFilter`.
-    /// RocksDB: `compaction_filter`.
-    public var compactionFilter: (any CompactionFilter)? = nil
 
     /// Verify block checksums on every read. Default true.
     /// RocksDB: `ReadOptions::verify_checksums` (default true there too).
