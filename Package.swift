@@ -93,9 +93,11 @@ let package = Package(
     ] + ["block", "table", "filter", "log", "writebatch", "versionedit", "manifest", "dbtable"].map { name in
         .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzTargets"], path: "Fuzz/fuzz-\(name)")
     } + [
+        // Test-only file systems (fault injection), kept out of the shipped library.
+        .target(name: "StrataTestSupport", dependencies: ["Strata"], path: "Tests/StrataTestSupport"),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata", "ToolSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["Strata", "ToolSupport", "StrataTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataTests"),
         .testTarget(
             name: "StrataStreamsTests",

@@ -1,3 +1,6 @@
+import Strata
+import Synchronization
+
 /// A `FileSystem` wrapper that injects I/O errors and marks crash points,
 /// for the reliability tests (testing.md, layer 4; LevelDB's
 /// `FaultInjectionTestEnv`, RocksDB's `FaultInjectionTestFS`).
@@ -32,9 +35,9 @@
 ///
 /// Thread safety: `Sendable`; internally locked. The hook runs under that
 /// lock: it must not call back into this file system.
-public final class FaultInjectionFileSystem: FileSystem {
+package final class FaultInjectionFileSystem: FileSystem {
     /// The classes of operations errors can be injected into.
-    public enum OperationClass: String, CaseIterable, Sendable {
+    package enum OperationClass: String, CaseIterable, Sendable {
         /// `RandomAccessFile.read`.
         case read
         /// `WritableFile.append` and `flush`.
@@ -58,7 +61,7 @@ public final class FaultInjectionFileSystem: FileSystem {
 
         /// True for the classes that change what is (or may become) on disk;
         /// only these are numbered for crash points.
-        public var isMutation: Bool {
+        package var isMutation: Bool {
             switch self {
             case .write, .sync, .create, .rename, .syncDirectory, .remove, .link: true
             case .read, .open, .list: false
@@ -67,7 +70,7 @@ public final class FaultInjectionFileSystem: FileSystem {
     }
 
     /// When an injection rule fires.
-    public enum Trigger: Sendable, Equatable {
+    package enum Trigger: Sendable, Equatable {
         /// At the k-th matching operation (1-based) counted from when the
         /// rule was added, then never again.
         case nth(Int)
@@ -79,16 +82,16 @@ public final class FaultInjectionFileSystem: FileSystem {
     }
 
     /// One operation, as the hook sees it.
-    public struct Operation: Sendable, CustomStringConvertible {
+    package struct Operation: Sendable, CustomStringConvertible {
         /// 1-based index among mutating operations; 0 for reads, opens and listings.
-        public let index: Int
+        package let index: Int
         /// The class of the operation.
-        public let operationClass: OperationClass
+        package let operationClass: OperationClass
         /// The path operated on (the source for rename and link).
-        public let path: String
+        package let path: String
 
         /// `#index class path`, e.g. `#212 write /db/MANIFEST-000001`.
-        public var description: String { "#\(index) \(operationClass.rawValue) \(path)" }
+        package var description: String { "#\(index) \(operationClass.rawValue) \(path)" }
     }
 
     struct Rule {
@@ -109,11 +112,11 @@ public final class FaultInjectionFileSystem: FileSystem {
     }
 
     /// The wrapped file system.
-    public let base: any FileSystem
+    package let base: any FileSystem
     let state = Locked(State())
 
     /// Wraps `base`; no faults until `inject` is called.
-    public init(base: any FileSystem) {
+    package init(base: any FileSystem) {
         self.base = base
     }
 
@@ -122,7 +125,7 @@ public final class FaultInjectionFileSystem: FileSystem {
     /// Adds a rule: operations of `operationClass` on paths ending with
     /// `pathSuffix` ("" = every path) fail as `trigger` says. Rules are
     /// independent; an operation fails if any rule fires.
-    public func inject(_ operationClass: OperationClass, pathSuffix: String = "", trigger: Trigger) {
+    package func inject(_ operationClass: OperationClass, pathSuffix: String = "", trigger: Trigger) {
         var seed: UInt64 = 0
         if case .probability(_, let s) = trigger { seed = s }
         state.withLock {
@@ -132,29 +135,29 @@ public final class FaultInjectionFileSystem: FileSystem {
     }
 
     /// Removes every injection rule (a halted file system stays halted).
-    public func clearFaults() {
+    package func clearFaults() {
         state.withLock { $0.rules.removeAll() }
     }
 
     /// Makes every later operation fail with `.ioError`, as a dead disk would.
-    public func halt() {
+    package func halt() {
         state.withLock { $0.halted = true }
     }
 
     /// Sets (or with nil removes) the hook called before each operation,
     /// under the internal lock. It must not call into this file system.
-    public func setHook(_ hook: (@Sendable (Operation) -> Void)?) {
+    package func setHook(_ hook: (@Sendable (Operation) -> Void)?) {
         state.withLock { $0.hook = hook }
     }
 
     /// Mutating operations executed (or attempted) so far.
-    public var mutationCount: Int { state.withLock { $0.mutations } }
+    package var mutationCount: Int { state.withLock { $0.mutations } }
 
     /// Errors injected so far, per class (halted operations not included).
-    public var injectedCounts: [OperationClass: Int] { state.withLock { $0.injected } }
+    package var injectedCounts: [OperationClass: Int] { state.withLock { $0.injected } }
 
     /// Total errors injected so far.
-    public var injectedTotal: Int { state.withLock { $0.injected.values.reduce(0, +) } }
+    package var injectedTotal: Int { state.withLock { $0.injected.values.reduce(0, +) } }
 
     // MARK: The gate every operation passes
 
@@ -198,58 +201,58 @@ public final class FaultInjectionFileSystem: FileSystem {
 
     // MARK: FileSystem
 
-    public func openRandomAccess(_ path: String) throws -> any RandomAccessFile {
+    package func openRandomAccess(_ path: String) throws -> any RandomAccessFile {
         let file = try perform(.open, path) { try base.openRandomAccess(path) }
         return FaultInjectionRandomAccessFile(base: file, fs: self)
     }
 
-    public func createWritable(_ path: String) throws -> any WritableFile {
+    package func createWritable(_ path: String) throws -> any WritableFile {
         let file = try perform(.create, path) { try base.createWritable(path) }
         return FaultInjectionWritableFile(base: file, fs: self)
     }
 
-    public func openAppendable(_ path: String) throws -> any WritableFile {
+    package func openAppendable(_ path: String) throws -> any WritableFile {
         let file = try perform(.create, path) { try base.openAppendable(path) }
         return FaultInjectionWritableFile(base: file, fs: self)
     }
 
-    public func exists(_ path: String) -> Bool {
+    package func exists(_ path: String) -> Bool {
         base.exists(path)
     }
 
-    public func fileSize(_ path: String) throws -> UInt64 {
+    package func fileSize(_ path: String) throws -> UInt64 {
         try perform(.list, path) { try base.fileSize(path) }
     }
 
-    public func listDirectory(_ path: String) throws -> [String] {
+    package func listDirectory(_ path: String) throws -> [String] {
         try perform(.list, path) { try base.listDirectory(path) }
     }
 
-    public func createDirectory(_ path: String) throws {
+    package func createDirectory(_ path: String) throws {
         try perform(.create, path) { try base.createDirectory(path) }
     }
 
-    public func removeFile(_ path: String) throws {
+    package func removeFile(_ path: String) throws {
         try perform(.remove, path) { try base.removeFile(path) }
     }
 
-    public func removeDirectory(_ path: String) throws {
+    package func removeDirectory(_ path: String) throws {
         try perform(.remove, path) { try base.removeDirectory(path) }
     }
 
-    public func rename(_ from: String, to: String) throws {
+    package func rename(_ from: String, to: String) throws {
         try perform(.rename, from) { try base.rename(from, to: to) }
     }
 
-    public func link(_ from: String, to: String) throws {
+    package func link(_ from: String, to: String) throws {
         try perform(.link, from) { try base.link(from, to: to) }
     }
 
-    public func syncDirectory(_ path: String) throws {
+    package func syncDirectory(_ path: String) throws {
         try perform(.syncDirectory, path) { try base.syncDirectory(path) }
     }
 
-    public func lock(_ path: String) throws -> any FileLock {
+    package func lock(_ path: String) throws -> any FileLock {
         try perform(.create, path) { try base.lock(path) }
     }
 }

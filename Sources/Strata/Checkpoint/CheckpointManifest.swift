@@ -150,12 +150,4 @@ public struct CheckpointManifest: Codable, Sendable, Equatable {
         }
         return manifest
     }
-
-    /// The checksum of a table recorded in `earlier`, if it is the same
-    /// database's table of the same name and size (tables are immutable and
-    /// their numbers are never reused, so the bytes are the same).
-    func knownChecksum(of name: String, size: UInt64, dbID: String) -> String? {
-        guard sourceDBID == dbID else { return nil }
-        return files.first { $0.kind == .table && $0.name == name && $0.size == size }?.checksum
-    }
 }

@@ -35,7 +35,7 @@
 /// Memory: the operands of one key's stripe are held while merging them.
 ///
 /// Thread safety: one thread at a time.
-public final class CompactionIterator {
+package final class CompactionIterator {
     private let input: any InternalIterator
     private let snapshots: [UInt64]
     private let bottommost: Bool
@@ -62,28 +62,28 @@ public final class CompactionIterator {
     private var failure: StrataError?
 
     /// Entries dropped because a newer entry in their stripe hides them.
-    public private(set) var droppedHidden: UInt64 = 0
+    package private(set) var droppedHidden: UInt64 = 0
     /// Deletions dropped at the bottom of the LSM.
-    public private(set) var droppedDeletions: UInt64 = 0
+    package private(set) var droppedDeletions: UInt64 = 0
     /// Entries dropped because a range tombstone of their stripe covers them.
-    public private(set) var droppedCovered: UInt64 = 0
+    package private(set) var droppedCovered: UInt64 = 0
     /// Entries read from the input.
-    public private(set) var inputEntries: UInt64 = 0
+    package private(set) var inputEntries: UInt64 = 0
     /// Merge operands consumed by full or partial merges.
-    public private(set) var mergedOperands: UInt64 = 0
+    package private(set) var mergedOperands: UInt64 = 0
     /// Values the compaction filter removed.
-    public private(set) var filterRemoved: UInt64 = 0
+    package private(set) var filterRemoved: UInt64 = 0
     /// Values the compaction filter changed.
-    public private(set) var filterChanged: UInt64 = 0
+    package private(set) var filterChanged: UInt64 = 0
     /// Values written with sequence number 0 (bottommost, older than every snapshot).
-    public private(set) var zeroedSequences: UInt64 = 0
+    package private(set) var zeroedSequences: UInt64 = 0
 
     /// Filters `input`. `snapshots` are the live snapshot sequence numbers,
     /// ascending; `bottommost` says no older data for these keys exists
     /// outside the input. `mergeOperator` enables merging operands;
     /// `compactionFilter` is called with `filterLevel` (the output level);
     /// `tombstones` are the range tombstones of the input.
-    public init(input: any InternalIterator, snapshots: [UInt64], bottommost: Bool,
+    package init(input: any InternalIterator, snapshots: [UInt64], bottommost: Bool,
                 mergeOperator: (any MergeOperator)? = nil, compactionFilter: (any CompactionFilter)? = nil,
                 filterLevel: Int = 0, tombstones: RangeTombstoneList = .empty) {
         self.input = input
@@ -96,16 +96,16 @@ public final class CompactionIterator {
     }
 
     /// True when positioned on an entry to output.
-    public var isValid: Bool { failure == nil && (fromPending || input.isValid) }
+    package var isValid: Bool { failure == nil && (fromPending || input.isValid) }
     /// The entry's internal key. Requires `isValid`.
-    public var key: UnsafeRawBufferPointer { fromPending ? keyScratch.bytes : (fromZeroed ? zeroedKey.bytes : input.key) }
+    package var key: UnsafeRawBufferPointer { fromPending ? keyScratch.bytes : (fromZeroed ? zeroedKey.bytes : input.key) }
     /// The entry's value. Requires `isValid`.
-    public var value: UnsafeRawBufferPointer { fromPending ? valueScratch.bytes : input.value }
+    package var value: UnsafeRawBufferPointer { fromPending ? valueScratch.bytes : input.value }
     /// The first error: the input's, or a failed merge.
-    public var error: StrataError? { failure ?? input.error }
+    package var error: StrataError? { failure ?? input.error }
 
     /// Positions at the first entry to output.
-    public func seekToFirst() {
+    package func seekToFirst() {
         input.seekToFirst()
         hasCurrentUserKey = false
         pending.removeAll()
@@ -114,7 +114,7 @@ public final class CompactionIterator {
     }
 
     /// Moves to the next entry to output.
-    public func next() {
+    package func next() {
         if fromPending {
             pendingIndex += 1
             if pendingIndex < pending.count {

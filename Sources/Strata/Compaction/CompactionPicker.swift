@@ -3,14 +3,14 @@
 /// the targets of the levels above it, divided by the multiplier each step,
 /// and L0 compacts into the first level whose target is at least
 /// `maxBytesForLevelBase / multiplier` (the "base level").
-public struct LevelTargets: Sendable {
+package struct LevelTargets: Sendable {
     /// The level L0 compacts into.
-    public var baseLevel: Int
+    package var baseLevel: Int
     /// Target bytes per level (index = level; 0 unused; levels above the
     /// base level have target 0 and must stay empty).
-    public var maxBytes: [UInt64]
+    package var maxBytes: [UInt64]
 
-    public init(version: Version, options: Options) {
+    package init(version: Version, options: Options) {
         let levelCount = version.levels.count
         let base = options.maxBytesForLevelBase
         let multiplier = max(options.maxBytesForLevelMultiplier, 1.0001)
@@ -74,13 +74,13 @@ public struct LevelTargets: Sendable {
 /// levels by size over target — and the highest score ≥ 1 wins. Within a
 /// level it picks the file whose overlap with the next level is smallest
 /// relative to its size (RocksDB's default `kMinOverlappingRatio`).
-public struct CompactionPicker {
+package struct CompactionPicker {
     let options: Options
 
-    public init(options: Options) { self.options = options }
+    package init(options: Options) { self.options = options }
 
     /// Scores per level (index = level; the last level has none).
-    public func scores(version: Version, busy: Set<UInt64> = []) -> [Double] {
+    package func scores(version: Version, busy: Set<UInt64> = []) -> [Double] {
         let targets = LevelTargets(version: version, options: options)
         var scores = [Double](repeating: 0, count: version.levels.count)
         let l0 = version.levels[0].filter { !busy.contains($0.number) }
@@ -102,7 +102,7 @@ public struct CompactionPicker {
     /// `UniversalCompactionPicker`). `busy` holds the numbers of files other
     /// compactions are reading; `running` are those compactions (a plan
     /// whose output would overlap theirs in the same level is not returned).
-    public func pick(version: Version, busy: Set<UInt64>, running: [CompactionPlan] = []) -> CompactionPlan? {
+    package func pick(version: Version, busy: Set<UInt64>, running: [CompactionPlan] = []) -> CompactionPlan? {
         if options.compactionStyle == .universal {
             return UniversalCompactionPicker(options: options).pick(version: version, busy: busy, running: running)
         }
@@ -251,7 +251,7 @@ public struct CompactionPicker {
 
     /// A manual compaction of everything in `level` overlapping [begin, end]
     /// into `outputLevel` (nil bounds = unbounded).
-    public func manual(version: Version, level: Int, outputLevel: Int, begin: [UInt8]?, end: [UInt8]?) -> CompactionPlan? {
+    package func manual(version: Version, level: Int, outputLevel: Int, begin: [UInt8]?, end: [UInt8]?) -> CompactionPlan? {
         let inputs = version.overlappingFiles(level: level, begin: begin, end: end)
         guard !inputs.isEmpty else { return nil }
         let (lo, hi) = Self.range(inputs)

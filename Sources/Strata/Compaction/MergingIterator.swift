@@ -7,7 +7,7 @@
 ///
 /// Thread safety: one thread at a time. The first child error ends the
 /// iteration and is reported by `error`.
-public final class MergingIterator: InternalIterator {
+package final class MergingIterator: InternalIterator {
     private let children: [any InternalIterator]
     /// `children` without reference counts, for the per-entry calls (the
     /// array above keeps them alive): a child taken out of `children` would
@@ -18,7 +18,7 @@ public final class MergingIterator: InternalIterator {
     @exclusivity(unchecked)
     private var forward = true
     @exclusivity(unchecked)
-    public private(set) var error: StrataError? {
+    package private(set) var error: StrataError? {
         didSet { failed = error != nil }
     }
     /// `error != nil`, without copying the error on every `isValid`.
@@ -32,38 +32,38 @@ public final class MergingIterator: InternalIterator {
     private var keys: [UnsafeRawBufferPointer]
 
     /// Merges `children`; on equal keys the earlier child comes first.
-    public init(children: [any InternalIterator]) {
+    package init(children: [any InternalIterator]) {
         self.children = children
         unretained = children.map { UnretainedIterator(iterator: $0) }
         keys = Array(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: children.count)
         heap.reserveCapacity(children.count)
     }
 
-    public var isValid: Bool { !heap.isEmpty && !failed }
-    public var key: UnsafeRawBufferPointer { keys[heap[0]] }
-    public var value: UnsafeRawBufferPointer { unretained[heap[0]].iterator.value }
+    package var isValid: Bool { !heap.isEmpty && !failed }
+    package var key: UnsafeRawBufferPointer { keys[heap[0]] }
+    package var value: UnsafeRawBufferPointer { unretained[heap[0]].iterator.value }
 
-    public func seekToFirst() {
+    package func seekToFirst() {
         for c in children { c.seekToFirst() }
         rebuild(forward: true)
     }
 
-    public func seekToLast() {
+    package func seekToLast() {
         for c in children { c.seekToLast() }
         rebuild(forward: false)
     }
 
-    public func seek(_ target: UnsafeRawBufferPointer) {
+    package func seek(_ target: UnsafeRawBufferPointer) {
         for c in children { c.seek(target) }
         rebuild(forward: true)
     }
 
-    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+    package func seekForPrev(_ target: UnsafeRawBufferPointer) {
         for c in children { c.seekForPrev(target) }
         rebuild(forward: false)
     }
 
-    public func next() {
+    package func next() {
         guard isValid else { return }
         if !forward {
             // Put every other child at the first entry after the current key.
@@ -90,7 +90,7 @@ public final class MergingIterator: InternalIterator {
         }
     }
 
-    public func prev() {
+    package func prev() {
         guard isValid else { return }
         if forward {
             let currentIndex = heap[0]

@@ -19,7 +19,7 @@
 /// when there are grandparents, so aligned files may grow past the target).
 ///
 /// Ownership: one per compaction output; not thread-safe.
-public struct OutputFileCutter {
+package struct OutputFileCutter {
     /// Grandparent files, sorted and disjoint: (smallest user key, largest
     /// user key, size).
     private let grandparents: [(smallest: [UInt8], largest: [UInt8], size: UInt64)]
@@ -39,7 +39,7 @@ public struct OutputFileCutter {
 
     /// A cutter for an output with the given grandparents; with none it only
     /// cuts at `targetFileSize`.
-    public init(grandparents: [TableFile], targetFileSize: UInt64, maxCompactionBytes: UInt64) {
+    package init(grandparents: [TableFile], targetFileSize: UInt64, maxCompactionBytes: UInt64) {
         self.grandparents = grandparents.map { ($0.meta.smallestUserKey, $0.meta.largestUserKey, $0.fileSize) }
         self.targetFileSize = targetFileSize
         self.maxFileSize = grandparents.isEmpty ? targetFileSize : targetFileSize &* 2

@@ -15,7 +15,7 @@ import Glibc
 /// does).
 ///
 /// Ownership: one owner; not thread-safe.
-public final class TableOutput {
+package final class TableOutput {
     let directory: String
     let fileSystem: any FileSystem
     let versions: VersionSet
@@ -39,9 +39,9 @@ public final class TableOutput {
     private var cutter: OutputFileCutter?
 
     /// Bytes written so far (finished files).
-    public var bytesWritten: UInt64 { finished.reduce(0) { $0 + $1.fileSize } }
+    package var bytesWritten: UInt64 { finished.reduce(0) { $0 + $1.fileSize } }
 
-    public init(directory: String, fileSystem: any FileSystem, versions: VersionSet, options: TableOptions,
+    package init(directory: String, fileSystem: any FileSystem, versions: VersionSet, options: TableOptions,
                 level: Int, targetFileSize: UInt64, columnFamilyID: UInt32, cutter: OutputFileCutter? = nil) {
         self.cutter = cutter
         self.directory = directory
@@ -55,7 +55,7 @@ public final class TableOutput {
     }
 
     /// Adds an entry (internal keys in increasing order).
-    public func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
+    package func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         let userKey = InternalKey.userKey(key)
         let wantsCut = cutter != nil
             ? cutter!.shouldCut(before: userKey, fileSize: builder?.fileSize ?? 0, hasOpenFile: builder != nil)
@@ -76,7 +76,7 @@ public final class TableOutput {
     /// Adds a range tombstone (begin internal key, end user key). Call
     /// before adding entries: each table gets the part of every tombstone
     /// within its key range.
-    public func addRangeTombstone(begin: [UInt8], end: [UInt8]) throws {
+    package func addRangeTombstone(begin: [UInt8], end: [UInt8]) throws {
         guard let parsed = begin.withUnsafeBytes({ ParsedInternalKey($0).map { (Array($0.userKey), $0.sequence) } }) else {
             throw StrataError.invalidArgument("range tombstone begin key of \(begin.count) bytes has no 8-byte trailer")
         }
@@ -132,7 +132,7 @@ public final class TableOutput {
     }
 
     /// Finishes the last table and syncs the directory. Returns every table written.
-    public func finish() throws -> [FileMetaData] {
+    package func finish() throws -> [FileMetaData] {
         do {
             try addTombstones(upTo: nil)
             tombstones.removeAll()
@@ -147,7 +147,7 @@ public final class TableOutput {
 
     /// Removes every file this output created — except, after
     /// `keepFilesFromNowOn`, the finished ones.
-    public func abandon() {
+    package func abandon() {
         try? file?.close()
         builder = nil
         file = nil
@@ -164,7 +164,7 @@ public final class TableOutput {
     /// if recording fails, the edit may still be in the MANIFEST (and be
     /// replayed on reopen), so `abandon` must not remove them. Tables no
     /// MANIFEST lists are deleted at the next open.
-    public func keepFilesFromNowOn() {
+    package func keepFilesFromNowOn() {
         keepFinished = true
     }
 }

@@ -1,19 +1,19 @@
 /// One sorted run of a universal-compaction LSM: a single L0 file, or a
 /// whole non-empty level ≥ 1.
-public struct SortedRun: Sendable {
+package struct SortedRun: Sendable {
     /// The level (0 for an L0 file).
-    public var level: Int
+    package var level: Int
     /// The files (one for L0, the whole level otherwise).
-    public var files: [TableFile]
+    package var files: [TableFile]
     /// Total bytes.
-    public var size: UInt64
+    package var size: UInt64
     /// True if any of its files is being compacted.
-    public var beingCompacted: Bool
+    package var beingCompacted: Bool
 
     /// The sorted runs of `version`, newest first: L0 files newest first,
     /// then each non-empty level from L1 down (RocksDB
     /// `UniversalCompactionBuilder::CalculateSortedRuns`).
-    public static func runs(of version: Version, busy: Set<UInt64>) -> [SortedRun] {
+    package static func runs(of version: Version, busy: Set<UInt64>) -> [SortedRun] {
         var runs: [SortedRun] = []
         for file in version.levels[0] {
             runs.append(SortedRun(level: 0, files: [file], size: file.fileSize, beingCompacted: busy.contains(file.number)))
@@ -50,13 +50,13 @@ public struct SortedRun: Sendable {
 /// otherwise to the level just above the next older run (L0 if that run is
 /// an L0 file), so the runs keep their newest-to-oldest order down the
 /// levels. Runs being compacted are never included.
-public struct UniversalCompactionPicker {
+package struct UniversalCompactionPicker {
     let options: Options
 
-    public init(options: Options) { self.options = options }
+    package init(options: Options) { self.options = options }
 
     /// The compaction to run now, or nil.
-    public func pick(version: Version, busy: Set<UInt64>, running: [CompactionPlan] = []) -> CompactionPlan? {
+    package func pick(version: Version, busy: Set<UInt64>, running: [CompactionPlan] = []) -> CompactionPlan? {
         let runs = SortedRun.runs(of: version, busy: busy)
         let trigger = max(1, options.level0FileNumCompactionTrigger)
         guard !runs.isEmpty, runs.count >= trigger else { return nil }
@@ -165,7 +165,7 @@ public struct UniversalCompactionPicker {
     /// level (RocksDB compacts all files to the last level for a universal
     /// `CompactRange` with more than one level, whatever the range).
     /// Nil if the LSM is empty.
-    public func manual(version: Version) -> CompactionPlan? {
+    package func manual(version: Version) -> CompactionPlan? {
         let runs = SortedRun.runs(of: version, busy: [])
         guard !runs.isEmpty else { return nil }
         return Self.plan(merging: runs, outputLevel: version.levels.count - 1, bottommost: true, reason: "manual",

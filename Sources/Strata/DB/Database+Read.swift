@@ -25,7 +25,7 @@ extension Database {
             if probe(sv.mem, userKey, snapshot: snapshot, state: &state) { return }
             for table in sv.imm where probe(table, userKey, snapshot: snapshot, state: &state) { return }
             // L0 files overlapping the key, newest first, then at most one
-            // file per deeper level (Version.filesForLookup's order).
+            // file per deeper level.
             let version = sv.version
             for level in 0..<version.levels.count {
                 var counts = LevelProbeCounts()

@@ -38,7 +38,7 @@ public final class MemoryBudget: Sendable {
     public let writeBufferLimit: Int
     /// The shared block cache, with memtables and index and filter blocks
     /// charged to it as reservations.
-    public let cache: BlockCache
+    package let cache: BlockCache
     /// Memtable memory (arena blocks) of every database using the budget:
     /// active, immutable, and flushed ones readers still hold.
     let memtables: MemoryCharge
@@ -68,7 +68,7 @@ public final class MemoryBudget: Sendable {
     /// The `writeBufferSize` a column family gets under the budget: the
     /// memtable share divided among its `maxWriteBufferNumber` memtables
     /// (at least 64 KiB).
-    public func writeBufferSize(maxWriteBufferNumber: Int) -> Int {
+    package func writeBufferSize(maxWriteBufferNumber: Int) -> Int {
         max(64 << 10, writeBufferLimit / max(1, maxWriteBufferNumber))
     }
 
@@ -77,7 +77,7 @@ public final class MemoryBudget: Sendable {
     /// `writeBufferLimit`, or all memtables reach the limit while active
     /// ones hold at least half of it (flushing immutable ones, already
     /// under way, would not be enough).
-    public var shouldFlush: Bool {
+    package var shouldFlush: Bool {
         let active = activeMemtables.current
         if active > writeBufferLimit / 8 * 7 { return true }
         return memtables.current >= writeBufferLimit && active >= writeBufferLimit / 2

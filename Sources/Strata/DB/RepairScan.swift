@@ -35,7 +35,7 @@ public struct TableScan: Sendable {
 
     /// The record a MANIFEST keeps for this table as file `number`
     /// (nil for a table with no entries and no tombstones).
-    public func fileMetaData(number: UInt64) -> FileMetaData? {
+    package func fileMetaData(number: UInt64) -> FileMetaData? {
         guard let smallest, let largest else { return nil }
         var meta = FileMetaData(number: number, fileSize: fileSize, smallest: smallest, largest: largest,
                                 smallestSequence: smallestSequence, largestSequence: largestSequence)

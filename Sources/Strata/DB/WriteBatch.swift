@@ -11,7 +11,7 @@
 /// copied in. The empty key is legal.
 public struct WriteBatch: Sendable, Equatable {
     /// Size of the header (sequence + count).
-    public static let headerSize = 12
+    package static let headerSize = 12
 
     /// Record tags (RocksDB `ValueType` as used in write batches).
     enum Tag: UInt8 {
@@ -37,11 +37,11 @@ public struct WriteBatch: Sendable, Equatable {
     }
 
     /// The encoded batch.
-    public private(set) var rep: [UInt8]
+    package private(set) var rep: [UInt8]
 
     /// True if some update names a column family other than the default
     /// one (the write path then checks and routes by family).
-    public private(set) var usesColumnFamilies = false
+    package private(set) var usesColumnFamilies = false
 
     /// An empty batch.
     public init() {
@@ -225,17 +225,17 @@ public struct WriteBatch: Sendable, Equatable {
     }
 
     /// One decoded update: views into the batch, valid during the callback.
-    public struct Operation {
-        public var type: ValueType
-        public var columnFamily: UInt32
-        public var key: UnsafeRawBufferPointer
+    package struct Operation {
+        package var type: ValueType
+        package var columnFamily: UInt32
+        package var key: UnsafeRawBufferPointer
         /// The value, merge operand or range end; empty for deletions.
-        public var value: UnsafeRawBufferPointer
+        package var value: UnsafeRawBufferPointer
     }
 
     /// Calls `body` for each update in order (log data and 2PC markers are
     /// skipped). Throws `.corruption` on a malformed record.
-    public func forEach(_ body: (Operation) throws -> Void) throws {
+    package func forEach(_ body: (Operation) throws -> Void) throws {
         var failure: StrataError? = nil
         var bodyError: (any Error)? = nil
         rep.withUnsafeBytes { raw in

@@ -7,16 +7,16 @@
 /// A logical record that does not fit in the rest of a block is split into
 /// FIRST, MIDDLE…, LAST fragments; one that fits is a FULL record. A record
 /// never starts in the last 6 bytes of a block: those are zero-filled.
-public enum LogFormat {
+package enum LogFormat {
     /// Bytes per block.
-    public static let blockSize = 32 * 1024
+    package static let blockSize = 32 * 1024
     /// Bytes of a physical record header (legacy, non-recyclable records).
-    public static let headerSize = 7
+    package static let headerSize = 7
     /// Header of recyclable records (5…8): the header plus a fixed32 log number.
-    public static let recyclableHeaderSize = 11
+    package static let recyclableHeaderSize = 11
 
     /// Physical record types.
-    public enum RecordType: UInt8, Sendable {
+    package enum RecordType: UInt8, Sendable {
         /// Zero bytes: preallocated or zero-filled space, never written as a record.
         case zero = 0
         case full = 1
@@ -45,12 +45,12 @@ public enum LogFormat {
     /// Record types with this bit set may be skipped by a reader that does
     /// not know them (RocksDB `kRecordTypeSafeIgnoreMask`); any other
     /// unknown type is corruption.
-    public static let safeIgnoreMask: UInt8 = 1 << 7
+    package static let safeIgnoreMask: UInt8 = 1 << 7
 
     /// True for the types written with the 11-byte header (the 7-byte one
     /// plus the fixed32 low bits of the log number, so that a reused log
     /// file's stale records are told apart).
-    public static func isRecyclable(_ type: UInt8) -> Bool {
+    package static func isRecyclable(_ type: UInt8) -> Bool {
         (type >= RecordType.recyclableFull.rawValue && type <= RecordType.recyclableLast.rawValue)
             || type == RecordType.recyclableUserDefinedTimestampSize.rawValue
             || type == RecordType.recyclablePredecessorWALInfo.rawValue

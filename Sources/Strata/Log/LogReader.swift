@@ -10,9 +10,9 @@
 /// the last intact record (point-in-time recovery); a MANIFEST must be intact.
 ///
 /// Ownership: one owner; reads the file sequentially by 32 KiB blocks.
-public final class LogReader {
+package final class LogReader {
     /// The file being read.
-    public let file: any RandomAccessFile
+    package let file: any RandomAccessFile
     @exclusivity(unchecked)
     private var block: [UInt8] = []
     @exclusivity(unchecked)
@@ -23,14 +23,14 @@ public final class LogReader {
     private var endOfFile = false
     /// Offset in the file where the last record returned began.
     @exclusivity(unchecked)
-    public private(set) var lastRecordOffset: UInt64 = 0
+    package private(set) var lastRecordOffset: UInt64 = 0
     /// True once the end was reached inside a partial record or header.
     @exclusivity(unchecked)
-    public private(set) var isTruncatedTail = false
+    package private(set) var isTruncatedTail = false
 
     /// Whether a bad checksum on the very last record of the file ends the
     /// log like a torn write (true) or is corruption (false).
-    public let badChecksumAtEndIsTorn: Bool
+    package let badChecksumAtEndIsTorn: Bool
 
     /// A reader from the start of `file`. A log ends cleanly at a partial
     /// header or payload (a write cut short). A complete last record with a
@@ -45,14 +45,14 @@ public final class LogReader {
     /// after the current ones; their recyclable header names another log
     /// number, and the log ends there, as in RocksDB. nil reads every
     /// recyclable record whatever number it carries.
-    public init(file: any RandomAccessFile, badChecksumAtEndIsTorn: Bool = true, logNumber: UInt64? = nil) {
+    package init(file: any RandomAccessFile, badChecksumAtEndIsTorn: Bool = true, logNumber: UInt64? = nil) {
         self.file = file
         self.badChecksumAtEndIsTorn = badChecksumAtEndIsTorn
         self.logNumber = logNumber
     }
 
     /// The WAL's file number, for telling a recycled log's stale records apart.
-    public let logNumber: UInt64?
+    package let logNumber: UInt64?
 
     private func readNextBlock() throws -> Bool {
         let next = blockStart + UInt64(block.count)
@@ -72,7 +72,7 @@ public final class LogReader {
     }
 
     /// The next logical record, or nil at the end of the log.
-    public func next() throws -> [UInt8]? {
+    package func next() throws -> [UInt8]? {
         var record: [UInt8] = []
         var inFragmented = false
         var recordStart: UInt64 = 0

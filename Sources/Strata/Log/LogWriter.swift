@@ -7,9 +7,9 @@
 ///
 /// Ownership: one owner at a time (the WAL is written by the group-commit
 /// leader, the MANIFEST under the version-set lock).
-public final class LogWriter {
+package final class LogWriter {
     /// The file being appended to.
-    public let file: any WritableFile
+    package let file: any WritableFile
     /// Offset within the current 32 KiB block.
     @exclusivity(unchecked)
     private var blockOffset: Int
@@ -21,14 +21,14 @@ public final class LogWriter {
 
     /// A writer appending to `file`, which may already hold `file.size` bytes
     /// of log (the writer continues in the right block position).
-    public init(file: any WritableFile) {
+    package init(file: any WritableFile) {
         self.file = file
         blockOffset = Int(file.size % UInt64(LogFormat.blockSize))
         typeCRC = (0...9).map { t in [UInt8(t)].withUnsafeBytes { CRC32C.value($0) } }
     }
 
     /// Appends one logical record (any length, including zero).
-    public func addRecord(_ payload: UnsafeRawBufferPointer) throws {
+    package func addRecord(_ payload: UnsafeRawBufferPointer) throws {
         var offset = 0
         var remaining = payload.count
         var begin = true
@@ -58,7 +58,7 @@ public final class LogWriter {
     }
 
     /// Appends one logical record.
-    public func addRecord(_ payload: [UInt8]) throws {
+    package func addRecord(_ payload: [UInt8]) throws {
         try payload.withUnsafeBytes { try addRecord($0) }
     }
 
@@ -80,15 +80,15 @@ public final class LogWriter {
     }
 
     /// Hands buffered bytes to the operating system.
-    public func flush() throws { try file.flush() }
+    package func flush() throws { try file.flush() }
 
     /// Makes everything appended so far durable.
-    public func sync() throws {
+    package func sync() throws {
         killPoint(role + ".sync")
         try file.sync()
         killPoint(role + ".synced")
     }
 
     /// Closes the file (does not sync).
-    public func close() throws { try file.close() }
+    package func close() throws { try file.close() }
 }

@@ -12,7 +12,7 @@ import Synchronization
 /// Thread safety: `add` from one thread at a time (the database's write
 /// leader); `get`, iterators and the size accessors from any thread,
 /// concurrently with the writer and without locks.
-public final class MemTable: @unchecked Sendable {
+package final class MemTable: @unchecked Sendable {
     // @unchecked: the skiplist is single-writer/lock-free-reader by design;
     // the tombstone list is under a mutex; counters are atomics.
     let arena: Arena
@@ -35,7 +35,7 @@ public final class MemTable: @unchecked Sendable {
     /// `bloomBytes` > 0 adds a whole-key bloom filter of that size (in the
     /// arena's memory, not counted toward `approximateMemoryUsage`), which
     /// lets `get` skip the skiplist for keys the memtable does not hold.
-    public init(arenaBlockSize: Int = 256 << 10, charge: MemoryCharge? = nil, activeCharge: MemoryCharge? = nil,
+    package init(arenaBlockSize: Int = 256 << 10, charge: MemoryCharge? = nil, activeCharge: MemoryCharge? = nil,
                 bloomBytes: Int = 0) {
         arena = Arena(blockSize: arenaBlockSize, charge: charge, activeCharge: activeCharge)
         list = SkipList(arena: arena)
@@ -50,18 +50,18 @@ public final class MemTable: @unchecked Sendable {
     /// Bytes of memory the memtable holds: its arena blocks (what a memory
     /// budget is charged), which is at least `approximateMemoryUsage`
     /// less the tombstones.
-    public var arenaMemoryUsage: Int { arena.memoryUsage }
+    package var arenaMemoryUsage: Int { arena.memoryUsage }
 
     /// Marks the memtable as no longer taking writes: its memory leaves the
     /// active charge. Call from the writer (or with writes excluded).
-    public func markImmutable() { arena.deactivate() }
+    package func markImmutable() { arena.deactivate() }
 
     /// Adds an entry. Range deletions (`key` = begin, `value` = end user
     /// key) go to the tombstone list; an empty or inverted one (begin ≥
     /// end) deletes nothing and is dropped — `WriteBatch` never records one,
     /// but a WAL written elsewhere may hold it, and a flushed table would
     /// get a smallest key after its largest. Sequence numbers must be unique.
-    public func add(sequence: UInt64, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+    package func add(sequence: UInt64, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         if type == .rangeDeletion {
             guard Bytewise.compare(key, value) < 0 else { return }
             var begin = Array(key)
@@ -86,34 +86,34 @@ public final class MemTable: @unchecked Sendable {
     }
 
     /// Adds an entry from arrays (convenience for tests and tools).
-    public func add(sequence: UInt64, type: ValueType, key: [UInt8], value: [UInt8]) {
+    package func add(sequence: UInt64, type: ValueType, key: [UInt8], value: [UInt8]) {
         key.withUnsafeBytes { k in value.withUnsafeBytes { v in add(sequence: sequence, type: type, key: k, value: v) } }
     }
 
     /// Bytes the entries take in the arena plus the tombstones: what the
     /// database compares with `writeBufferSize`.
-    public var approximateMemoryUsage: Int {
+    package var approximateMemoryUsage: Int {
         arena.allocatedBytes + tombstoneBytes.load(ordering: .relaxed)
     }
 
     /// Number of point entries.
-    public var entryCount: Int { entries.load(ordering: .acquiring) }
+    package var entryCount: Int { entries.load(ordering: .acquiring) }
 
     /// Number of range tombstones.
-    public var rangeTombstoneCount: Int { tombstoneCount.load(ordering: .acquiring) }
+    package var rangeTombstoneCount: Int { tombstoneCount.load(ordering: .acquiring) }
 
     /// True if nothing was added.
-    public var isEmpty: Bool { entryCount == 0 && rangeTombstoneCount == 0 }
+    package var isEmpty: Bool { entryCount == 0 && rangeTombstoneCount == 0 }
 
     /// The range tombstones: begin as an internal key (begin user key,
     /// sequence, 0x0F), end as an exclusive user key, in insertion order.
-    public func rangeTombstones() -> [(begin: [UInt8], end: [UInt8])] {
+    package func rangeTombstones() -> [(begin: [UInt8], end: [UInt8])] {
         tombstones.withLock { $0 }
     }
 
     /// The range tombstones fragmented for lookups (cached until the next
     /// range deletion is added). Thread-safe.
-    public var fragmentedRangeTombstones: RangeTombstoneList {
+    package var fragmentedRangeTombstones: RangeTombstoneList {
         guard tombstoneCount.load(ordering: .acquiring) > 0 else { return .empty }
         let all = tombstones.withLock { $0 }
         if let cached = fragmentedCache.withLock({ $0 }), cached.count == all.count { return cached.list }
@@ -127,7 +127,7 @@ public final class MemTable: @unchecked Sendable {
     /// Visits the point entries of `userKey` with sequence ≤ `sequence`,
     /// newest first, calling `body(key, value)` until it returns false.
     /// Range tombstones are not applied (see `rangeTombstones`).
-    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
+    package func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
                     _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) rethrows {
         if let bloom, !bloom.mayContain(MemTableBloom.hash(userKey)) { return }
         // The seek key: user key ‖ (sequence, highest type), on the stack
@@ -149,30 +149,30 @@ public final class MemTable: @unchecked Sendable {
     /// An iterator over the point entries (not the range tombstones). It
     /// keeps this memtable alive; it sees entries added after it was
     /// created as it moves (callers filter by sequence number).
-    public func makeIterator() -> MemTableIterator {
+    package func makeIterator() -> MemTableIterator {
         MemTableIterator(self)
     }
 }
 
 /// Iterator over a memtable's point entries in internal-key order.
 /// Thread safety: one thread at a time; safe against the memtable's writer.
-public final class MemTableIterator: InternalIterator {
+package final class MemTableIterator: InternalIterator {
     let table: MemTable
     @exclusivity(unchecked)
     private var node: UnsafeRawPointer? = nil
 
     init(_ table: MemTable) { self.table = table }
 
-    public var isValid: Bool { node != nil }
-    public var key: UnsafeRawBufferPointer { SkipList.key(node!) }
-    public var value: UnsafeRawBufferPointer { SkipList.value(node!) }
-    public var error: StrataError? { nil }
+    package var isValid: Bool { node != nil }
+    package var key: UnsafeRawBufferPointer { SkipList.key(node!) }
+    package var value: UnsafeRawBufferPointer { SkipList.value(node!) }
+    package var error: StrataError? { nil }
 
-    public func seekToFirst() { node = SkipList.next(table.list.head, 0) }
-    public func seekToLast() { node = table.list.findLast() }
-    public func seek(_ target: UnsafeRawBufferPointer) { node = table.list.findGreaterOrEqual(target) }
+    package func seekToFirst() { node = SkipList.next(table.list.head, 0) }
+    package func seekToLast() { node = table.list.findLast() }
+    package func seek(_ target: UnsafeRawBufferPointer) { node = table.list.findGreaterOrEqual(target) }
 
-    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+    package func seekForPrev(_ target: UnsafeRawBufferPointer) {
         seek(target)
         if let n = node {
             if InternalKey.compare(SkipList.key(n), target) > 0 { node = table.list.findLessThan(SkipList.key(n)) }
@@ -181,12 +181,12 @@ public final class MemTableIterator: InternalIterator {
         }
     }
 
-    public func next() {
+    package func next() {
         guard let n = node else { return }
         node = SkipList.next(n, 0)
     }
 
-    public func prev() {
+    package func prev() {
         guard let n = node else { return }
         node = table.list.findLessThan(SkipList.key(n))
     }

@@ -4,24 +4,24 @@
 /// Thread safety: immutable, so any number of threads may iterate it at once
 /// (each with its own `BlockIterator`). Blocks live in the block cache and
 /// are shared between readers.
-public final class Block: @unchecked Sendable {
+package final class Block: @unchecked Sendable {
     // @unchecked: `base` is written once in init and only read afterwards;
     // the memory is freed in deinit when no reference remains.
     let base: UnsafeMutableRawPointer
     /// Bytes of block contents (entries + restarts + footer).
-    public let size: Int
+    package let size: Int
     /// Offset where the restart array begins (= end of the entries).
     let restartsOffset: Int
     /// Number of restart points.
-    public let restartCount: Int
+    package let restartCount: Int
     /// True when a data-block hash index follows the restart array.
-    public let hasHashIndex: Bool
+    package let hasHashIndex: Bool
 
     /// Takes ownership of `storage` (allocated with
     /// `UnsafeMutableRawPointer.allocate`), whose first `size` bytes are the
     /// block. Throws `.corruption` (no file; the caller adds it) when the
     /// footer or restart array is impossible; the memory is then freed.
-    public init(taking storage: UnsafeMutableRawPointer, size: Int) throws(StrataError) {
+    package init(taking storage: UnsafeMutableRawPointer, size: Int) throws(StrataError) {
         // Validate with locals first: once every stored property is set, a
         // throw would run deinit (which frees `storage`) as well.
         guard size >= 4 else {
@@ -70,14 +70,14 @@ public final class Block: @unchecked Sendable {
     }()
 
     /// Copies `bytes` into a new block.
-    public convenience init(copying bytes: UnsafeRawBufferPointer) throws(StrataError) {
+    package convenience init(copying bytes: UnsafeRawBufferPointer) throws(StrataError) {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
         if bytes.count > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
         try self.init(taking: storage, size: bytes.count)
     }
 
     /// Copies `bytes` into a new block.
-    public convenience init(copying bytes: [UInt8]) throws(StrataError) {
+    package convenience init(copying bytes: [UInt8]) throws(StrataError) {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
         bytes.withUnsafeBytes { raw in
             if raw.count > 0 { storage.copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
@@ -88,7 +88,7 @@ public final class Block: @unchecked Sendable {
     deinit { base.deallocate() }
 
     /// The block's bytes (valid while the block is alive).
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
     /// Offset of restart point `i`.
     func restartPoint(_ i: Int) -> Int {
@@ -96,13 +96,13 @@ public final class Block: @unchecked Sendable {
     }
 
     /// An iterator over this block's entries.
-    public func makeIterator(order: KeyOrder, valueFormat: BlockValueFormat = .lengthPrefixed) -> BlockIterator {
+    package func makeIterator(order: KeyOrder, valueFormat: BlockValueFormat = .lengthPrefixed) -> BlockIterator {
         BlockIterator(block: self, order: order, valueFormat: valueFormat)
     }
 }
 
 /// How entries store their values.
-public enum BlockValueFormat: Sendable {
+package enum BlockValueFormat: Sendable {
     /// `varint32 value_length` then the value (every block but fv ≥ 4 indexes).
     case lengthPrefixed
     /// Index blocks of format_version ≥ 4 (`rocksdb.index.value.is.delta.encoded`):

@@ -14,41 +14,38 @@
 /// Ownership: a builder is a value with one owner. Keys must be added in
 /// strictly increasing order of the block's key order (not checked here: the
 /// table builder checks).
-public struct BlockBuilder {
+package struct BlockBuilder {
     /// Entries between restart points (data blocks 16, index 1 in RocksDB).
-    public let restartInterval: Int
+    package let restartInterval: Int
     /// Index-block layout of format_version ≥ 4: no value length, and the
     /// delta value is written for entries that share a key prefix.
-    public let valueDeltaEncoded: Bool
+    package let valueDeltaEncoded: Bool
 
     private var buffer: [UInt8] = []
     private var restarts: [UInt32] = [0]
     private var counter = 0
     private var lastKey: [UInt8] = []
     /// Entries added since the last reset.
-    public private(set) var entryCount = 0
+    package private(set) var entryCount = 0
 
     /// A builder with the given restart interval (≥ 1).
-    public init(restartInterval: Int, valueDeltaEncoded: Bool = false) {
+    package init(restartInterval: Int, valueDeltaEncoded: Bool = false) {
         precondition(restartInterval >= 1, "restart interval must be at least 1")
         self.restartInterval = restartInterval
         self.valueDeltaEncoded = valueDeltaEncoded
     }
 
     /// True if nothing was added since the last reset.
-    public var isEmpty: Bool { entryCount == 0 }
-
-    /// The key most recently added.
-    public var lastAddedKey: [UInt8] { lastKey }
+    package var isEmpty: Bool { entryCount == 0 }
 
     /// Size of the block if it were finished now (RocksDB's
     /// `CurrentSizeEstimate`: entries + restart array + footer).
-    public var currentSizeEstimate: Int { buffer.count + restarts.count * 4 + 4 }
+    package var currentSizeEstimate: Int { buffer.count + restarts.count * 4 + 4 }
 
     /// Size estimate after adding an entry with these key and value sizes:
     /// RocksDB's `EstimateSizeAfterKV`, reproduced term by term so that our
     /// blocks end where RocksDB's would for the same input.
-    public func estimatedSizeAfter(keySize: Int, valueSize: Int) -> Int {
+    package func estimatedSizeAfter(keySize: Int, valueSize: Int) -> Int {
         let newRestart = counter >= restartInterval
         var estimate = currentSizeEstimate + keySize
         // With delta-encoded values only the size delta is written: RocksDB
@@ -62,7 +59,7 @@ public struct BlockBuilder {
     }
 
     /// Forgets everything; keeps allocated capacity.
-    public mutating func reset() {
+    package mutating func reset() {
         buffer.removeAll(keepingCapacity: true)
         restarts.removeAll(keepingCapacity: true)
         restarts.append(0)
@@ -74,7 +71,7 @@ public struct BlockBuilder {
     /// Adds an entry. `deltaValue` (index blocks with `valueDeltaEncoded`
     /// only) replaces `value` when the key shares a prefix with the previous
     /// key — exactly when RocksDB's reader expects the delta form.
-    public mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, deltaValue: UnsafeRawBufferPointer? = nil) {
+    package mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, deltaValue: UnsafeRawBufferPointer? = nil) {
         var shared = 0
         if counter >= restartInterval {
             restarts.append(UInt32(buffer.count))
@@ -100,13 +97,13 @@ public struct BlockBuilder {
     }
 
     /// Adds an entry given as arrays.
-    public mutating func add(_ key: [UInt8], _ value: [UInt8]) {
+    package mutating func add(_ key: [UInt8], _ value: [UInt8]) {
         key.withUnsafeBytes { k in value.withUnsafeBytes { v in add(key: k, value: v) } }
     }
 
     /// Appends the restart array and footer and returns the finished block;
     /// the builder is reset for the next block.
-    public mutating func finish() -> [UInt8] {
+    package mutating func finish() -> [UInt8] {
         for r in restarts { buffer.appendFixed32(r) }
         buffer.appendFixed32(UInt32(restarts.count))
         let block = buffer

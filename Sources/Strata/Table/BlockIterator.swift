@@ -8,13 +8,13 @@
 ///
 /// Thread safety: one thread at a time. Reuse one iterator for many blocks
 /// with `reset(block:…)` to avoid allocating on hot paths.
-public final class BlockIterator {
+package final class BlockIterator {
     @exclusivity(unchecked)
-    public private(set) var block: Block
+    package private(set) var block: Block
     @exclusivity(unchecked)
-    public private(set) var order: KeyOrder
+    package private(set) var order: KeyOrder
     @exclusivity(unchecked)
-    public private(set) var valueFormat: BlockValueFormat
+    package private(set) var valueFormat: BlockValueFormat
 
     @exclusivity(unchecked)
     private var data: UnsafeRawPointer
@@ -42,10 +42,10 @@ public final class BlockIterator {
     private var valueLength = 0
     /// The block handle of the current entry (`.deltaEncodedHandles` only).
     @exclusivity(unchecked)
-    public private(set) var handle = BlockHandle(offset: 0, size: 0)
+    package private(set) var handle = BlockHandle(offset: 0, size: 0)
     /// Set when an entry could not be decoded; the iterator is then invalid.
     @exclusivity(unchecked)
-    public private(set) var error: StrataError?
+    package private(set) var error: StrataError?
 
     init(block: Block, order: KeyOrder, valueFormat: BlockValueFormat) {
         self.block = block
@@ -63,7 +63,7 @@ public final class BlockIterator {
     deinit { keyStorage.deallocate() }
 
     /// Points this iterator at another block (unpositioned), keeping its buffers.
-    public func reset(block: Block, order: KeyOrder, valueFormat: BlockValueFormat = .lengthPrefixed) {
+    package func reset(block: Block, order: KeyOrder, valueFormat: BlockValueFormat = .lengthPrefixed) {
         self.block = block
         self.order = order
         self.valueFormat = valueFormat
@@ -77,42 +77,42 @@ public final class BlockIterator {
     }
 
     /// True when positioned on an entry.
-    public var isValid: Bool { current < restartsOffset && error == nil }
+    package var isValid: Bool { current < restartsOffset && error == nil }
 
     /// The current key (valid until the iterator moves). Requires `isValid`.
-    public var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: keyStorage, count: keyLength) }
+    package var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: keyStorage, count: keyLength) }
 
     /// The current value bytes as stored (for `.deltaEncodedHandles`, the
     /// encoded handle or delta; use `handle`). Requires `isValid`.
-    public var value: UnsafeRawBufferPointer {
+    package var value: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: data + valueStart, count: valueLength)
     }
 
     /// Copies of the current key and value.
-    public var keyArray: [UInt8] { Array(key) }
-    public var valueArray: [UInt8] { Array(value) }
+    package var keyArray: [UInt8] { Array(key) }
+    package var valueArray: [UInt8] { Array(value) }
 
     /// Offset of the current entry in the block (for diagnostics).
-    public var entryOffset: Int { current }
+    package var entryOffset: Int { current }
 
     // MARK: Positioning
 
     /// Moves to the first entry (invalid if the block is empty).
-    public func seekToFirst() {
+    package func seekToFirst() {
         guard error == nil else { return }
         seekToRestartPoint(0)
         _ = parseNextEntry()
     }
 
     /// Moves to the last entry.
-    public func seekToLast() {
+    package func seekToLast() {
         guard error == nil, block.restartCount > 0 else { return markInvalid() }
         seekToRestartPoint(block.restartCount - 1)
         while parseNextEntry() && nextOffset < restartsOffset {}
     }
 
     /// Moves to the first entry whose key is ≥ `target` (invalid if none).
-    public func seek(_ target: UnsafeRawBufferPointer) {
+    package func seek(_ target: UnsafeRawBufferPointer) {
         guard error == nil, block.restartCount > 0 else { return markInvalid() }
         // Binary search for the last restart point whose key is < target;
         // restart keys are stored whole (shared == 0), so compare in place.
@@ -134,7 +134,7 @@ public final class BlockIterator {
     }
 
     /// Moves to the last entry whose key is ≤ `target` (invalid if none).
-    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+    package func seekForPrev(_ target: UnsafeRawBufferPointer) {
         seek(target)
         if !isValid {
             if error == nil { seekToLast() }
@@ -144,13 +144,13 @@ public final class BlockIterator {
     }
 
     /// Moves to the next entry (invalid past the last). Requires `isValid`.
-    public func next() {
+    package func next() {
         guard isValid else { return }
         _ = parseNextEntry()
     }
 
     /// Moves to the previous entry (invalid before the first). Requires `isValid`.
-    public func prev() {
+    package func prev() {
         guard isValid else { return }
         let original = current
         // Find the restart point strictly before the current entry.

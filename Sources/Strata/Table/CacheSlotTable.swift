@@ -6,7 +6,7 @@
 /// `cacheHash` must be equal for equal keys; its bits should all depend on
 /// the whole key (the cache takes the shard from the top bits and the table
 /// position from the low bits).
-public protocol CacheKey: Hashable, Sendable {
+package protocol CacheKey: Hashable, Sendable {
     /// The key's 64-bit hash.
     var cacheHash: UInt64 { get }
 }
@@ -24,12 +24,12 @@ func mixBits(_ x: UInt64) -> UInt64 {
 
 extension BlockCacheKey: CacheKey {
     /// The file id and the block offset mixed together.
-    public var cacheHash: UInt64 { mixBits(fileID &* 0x9E37_79B9_7F4A_7C15 ^ offset) }
+    package var cacheHash: UInt64 { mixBits(fileID &* 0x9E37_79B9_7F4A_7C15 ^ offset) }
 }
 
 extension Int: CacheKey {
     /// The value's bits mixed (for caches keyed by integers).
-    public var cacheHash: UInt64 { mixBits(UInt64(bitPattern: Int64(self))) }
+    package var cacheHash: UInt64 { mixBits(UInt64(bitPattern: Int64(self))) }
 }
 
 /// Open-addressing hash table from a key's hash to a node slot of one

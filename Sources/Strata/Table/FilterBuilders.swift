@@ -14,26 +14,26 @@ func filterMillibits(bitsPerKey: Double) -> Int {
 ///
 /// Adjacent identical hashes are added once, as RocksDB does, so the filter
 /// is byte-identical to RocksDB's for the same keys.
-public struct FastLocalBloomBuilder {
+package struct FastLocalBloomBuilder {
     let millibits: Int
     var hashes: [UInt64] = []
 
     /// `bitsPerKey` > 0 (RocksDB's `NewBloomFilterPolicy(bits_per_key)`).
-    public init(bitsPerKey: Double) {
+    package init(bitsPerKey: Double) {
         millibits = max(1, filterMillibits(bitsPerKey: bitsPerKey))
     }
 
     /// Number of distinct (adjacent-deduplicated) hashes added so far.
-    public var count: Int { hashes.count }
+    package var count: Int { hashes.count }
 
     /// Adds a user key.
-    public mutating func addKey(_ userKey: UnsafeRawBufferPointer) {
+    package mutating func addKey(_ userKey: UnsafeRawBufferPointer) {
         let h = XXPH3.hash64(userKey)
         if hashes.last != h { hashes.append(h) }
     }
 
     /// Probes per key for `millibits` per key (`FastLocalBloomImpl::ChooseNumProbes`).
-    public static func numProbes(millibits: Int) -> Int {
+    package static func numProbes(millibits: Int) -> Int {
         if millibits <= 2080 { return 1 }
         if millibits <= 3580 { return 2 }
         if millibits <= 5100 { return 3 }
@@ -52,7 +52,7 @@ public struct FastLocalBloomBuilder {
 
     /// The finished filter block (bit array + 5-byte metadata). Resets the
     /// builder.
-    public mutating func finish() -> [UInt8] {
+    package mutating func finish() -> [UInt8] {
         let n = hashes.count
         var rawLength = (UInt64(n) * UInt64(millibits) + 7999) / 8000
         rawLength = min(rawLength, 0xFFFF_FFC0)
@@ -85,29 +85,29 @@ public struct FastLocalBloomBuilder {
 /// Builds the legacy Bloom full filter that RocksDB writes for table
 /// format_version ≤ 4 (`LegacyBloomBitsBuilder`): odd number of 512-bit
 /// lines, LevelDB's Hash32, probes by double hashing within the line.
-public struct LegacyBloomBuilder {
+package struct LegacyBloomBuilder {
     let bitsPerKey: Int
     let probes: Int
     var hashes: [UInt32] = []
 
     /// `bitsPerKey` > 0; rounded to an integer as RocksDB does.
-    public init(bitsPerKey: Double) {
+    package init(bitsPerKey: Double) {
         let millibits = filterMillibits(bitsPerKey: bitsPerKey)
         self.bitsPerKey = max(1, (millibits + 500) / 1000)
         probes = min(30, max(1, Int(Double(self.bitsPerKey) * 0.69)))
     }
 
     /// Number of distinct (adjacent-deduplicated) hashes added so far.
-    public var count: Int { hashes.count }
+    package var count: Int { hashes.count }
 
     /// Adds a user key.
-    public mutating func addKey(_ userKey: UnsafeRawBufferPointer) {
+    package mutating func addKey(_ userKey: UnsafeRawBufferPointer) {
         let h = LegacyBloomHash.hash(userKey)
         if hashes.last != h { hashes.append(h) }
     }
 
     /// The finished filter block. Resets the builder.
-    public mutating func finish() -> [UInt8] {
+    package mutating func finish() -> [UInt8] {
         let lineBits = 512  // CACHE_LINE_SIZE 64 bytes × 8 on x86-64
         var totalBits = 0
         var lines = 0

@@ -7,28 +7,28 @@ import Glibc
 /// cannot interpret answers "may match".
 ///
 /// Thread safety: immutable after init, `Sendable`.
-public struct FilterReader: Sendable {
+package struct FilterReader: Sendable {
     /// What the metadata says the filter is.
-    public enum Kind: String, Sendable, CustomStringConvertible {
+    package enum Kind: String, Sendable, CustomStringConvertible {
         case fastLocalBloom = "FastLocalBloom"
         case legacyBloom = "LegacyBloom"
         case alwaysFalse = "AlwaysFalse"
         case alwaysTrue = "AlwaysTrue"
-        public var description: String { rawValue }
+        package var description: String { rawValue }
     }
 
     /// The kind of filter.
-    public let kind: Kind
+    package let kind: Kind
     /// Probes per key (0 for the degenerate kinds).
-    public let numProbes: Int
+    package let numProbes: Int
     /// Size of the bit array in bits.
-    public let bitCount: Int
+    package let bitCount: Int
     let bits: [UInt8]
     let lines: UInt32
     let log2LineBytes: Int
 
     /// Interprets `block` (the whole filter block, metadata included).
-    public init(_ block: [UInt8]) {
+    package init(_ block: [UInt8]) {
         bits = block
         let n = block.count
         guard n > filterMetadataLength else {
@@ -63,7 +63,7 @@ public struct FilterReader: Sendable {
     }
 
     /// False only if `userKey` was certainly not added to the filter.
-    public func mayMatch(_ userKey: UnsafeRawBufferPointer) -> Bool {
+    package func mayMatch(_ userKey: UnsafeRawBufferPointer) -> Bool {
         switch kind {
         case .alwaysFalse: return false
         case .alwaysTrue: return true
@@ -97,7 +97,7 @@ public struct FilterReader: Sendable {
     }
 
     /// False only if `userKey` was certainly not added to the filter.
-    public func mayMatch(_ userKey: [UInt8]) -> Bool {
+    package func mayMatch(_ userKey: [UInt8]) -> Bool {
         userKey.withUnsafeBytes { mayMatch($0) }
     }
 }
@@ -105,7 +105,7 @@ public struct FilterReader: Sendable {
 /// The textbook Bloom false-positive rate (1 − e^(−k/b))^k for `numProbes`
 /// = k hash functions and b = `bitsPerKey` (= m/n). Cache-local Blooms are
 /// slightly worse than this for the same bits per key.
-public func bloomFalsePositiveRate(bitsPerKey: Double, numProbes: Int) -> Double {
+package func bloomFalsePositiveRate(bitsPerKey: Double, numProbes: Int) -> Double {
     guard bitsPerKey > 0, numProbes > 0 else { return 1 }
     let k = Double(numProbes)
     return pow(1 - exp(-k / bitsPerKey), k)

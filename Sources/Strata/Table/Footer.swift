@@ -15,32 +15,32 @@
 ///   the metaindex under `rocksdb.index`. The footer checksum is the file's
 ///   checksum type over the 53 bytes with the checksum field zeroed, plus
 ///   the context modifier for the footer's own offset.
-public struct Footer: Sendable, Equatable {
+package struct Footer: Sendable, Equatable {
     /// Checksum type byte (0...4), kept raw so the reader can report an
     /// unknown value with its location.
-    public var checksumType: UInt8
+    package var checksumType: UInt8
     /// Handle of the metaindex block.
-    public var metaindexHandle: BlockHandle
+    package var metaindexHandle: BlockHandle
     /// Handle of the index block. For format_version ≥ 6 the footer does
     /// not hold it: `decode` leaves (0, 0) and the reader takes it from the
     /// metaindex; `encode` ignores it.
-    public var indexHandle: BlockHandle
+    package var indexHandle: BlockHandle
     /// Table format_version (0...7).
-    public var formatVersion: UInt32
+    package var formatVersion: UInt32
     /// The per-file base of context checksums (format_version ≥ 6, never 0
     /// there); 0 for older versions, which have no context checksums.
-    public var baseContextChecksum: UInt32
+    package var baseContextChecksum: UInt32
 
     /// Footer length for format_version ≥ 1.
-    public static let encodedLength = 53
+    package static let encodedLength = 53
     /// Footer length for format_version 0.
-    public static let legacyEncodedLength = 48
+    package static let legacyEncodedLength = 48
     /// Space for the two handles plus padding, in both layouts.
     static let handlesLength = 40
     /// kBlockBasedTableMagicNumber.
-    public static let blockBasedMagic: UInt64 = 0x88E2_41B7_85F4_CFF7
+    package static let blockBasedMagic: UInt64 = 0x88E2_41B7_85F4_CFF7
     /// kLegacyBlockBasedTableMagicNumber (LevelDB's table magic).
-    public static let legacyBlockBasedMagic: UInt64 = 0xDB47_7524_8B80_FB57
+    package static let legacyBlockBasedMagic: UInt64 = 0xDB47_7524_8B80_FB57
     /// The extended magic that opens part 2 of a format_version ≥ 6 footer
     /// (RocksDB `kExtendedMagic`): read as an older footer it would be two
     /// handles of size 0, so a damaged version number does not get far.
@@ -48,20 +48,20 @@ public struct Footer: Sendable, Equatable {
     /// Newest format_version any RocksDB release writes (6 from 8.6, 7
     /// from 10.4; RocksDB `kLatestBbtFormatVersion`): a larger one is a
     /// damaged footer, not a newer format. Strata reads all of them.
-    public static let newestKnownFormatVersion: UInt32 = 7
+    package static let newestKnownFormatVersion: UInt32 = 7
     /// Newest format_version Strata reads (the same as RocksDB 11's).
-    public static let newestFormatVersion: UInt32 = 7
+    package static let newestFormatVersion: UInt32 = 7
     /// Newest format_version RocksDB 7.8.3 reads: what Strata writes by default.
-    public static let newestFormatVersionOfRocksDB7: UInt32 = 5
+    package static let newestFormatVersionOfRocksDB7: UInt32 = 5
     /// First format_version with context checksums and the checksummed
     /// footer (RocksDB `FormatVersionUsesContextChecksum`).
-    public static let firstContextChecksumVersion: UInt32 = 6
+    package static let firstContextChecksumVersion: UInt32 = 6
     /// First format_version whose `rocksdb.compression` property names a
     /// compression manager (RocksDB `FormatVersionUsesCompressionManagerName`).
-    public static let firstCompressionManagerVersion: UInt32 = 7
+    package static let firstCompressionManagerVersion: UInt32 = 7
 
     /// A footer; `baseContextChecksum` must be non-zero for format_version ≥ 6.
-    public init(checksumType: UInt8, metaindexHandle: BlockHandle, indexHandle: BlockHandle, formatVersion: UInt32,
+    package init(checksumType: UInt8, metaindexHandle: BlockHandle, indexHandle: BlockHandle, formatVersion: UInt32,
                 baseContextChecksum: UInt32 = 0) {
         self.checksumType = checksumType
         self.metaindexHandle = metaindexHandle
@@ -71,13 +71,13 @@ public struct Footer: Sendable, Equatable {
     }
 
     /// True if blocks carry context checksums (format_version ≥ 6).
-    public var usesContextChecksum: Bool { formatVersion >= Footer.firstContextChecksumVersion }
+    package var usesContextChecksum: Bool { formatVersion >= Footer.firstContextChecksumVersion }
 
     /// The encoded footer (53 bytes; 48 for format_version 0).
     /// `footerOffset` is where the footer starts in the file: format_version
     /// ≥ 6 folds it into the footer checksum (older layouts ignore it), and
     /// the metaindex must end 5 bytes (its trailer) before it.
-    public func encode(footerOffset: UInt64 = 0) -> [UInt8] {
+    package func encode(footerOffset: UInt64 = 0) -> [UInt8] {
         var out: [UInt8] = []
         if formatVersion == 0 {
             metaindexHandle.encode(to: &out)
@@ -125,7 +125,7 @@ public struct Footer: Sendable, Equatable {
     /// `tailOffset` is where `tail` starts in the file (format_version ≥ 6
     /// footers are checksummed with their offset and imply the metaindex
     /// offset). Offsets in errors are relative to the start of `tail`.
-    public static func decode(_ tail: UnsafeRawBufferPointer, tailOffset: UInt64 = 0) throws(StrataError) -> Footer {
+    package static func decode(_ tail: UnsafeRawBufferPointer, tailOffset: UInt64 = 0) throws(StrataError) -> Footer {
         guard tail.count >= legacyEncodedLength, let base = tail.baseAddress else {
             throw .corruption("file is too short (\(tail.count) bytes) to hold a table footer of \(legacyEncodedLength) or \(encodedLength) bytes")
         }

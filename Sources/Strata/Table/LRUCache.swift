@@ -2,10 +2,10 @@ import Synchronization
 
 /// Key of a block in the block cache: the table's process-unique id and the
 /// block's offset in it.
-public struct BlockCacheKey: Hashable, Sendable {
-    public var fileID: UInt64
-    public var offset: UInt64
-    public init(fileID: UInt64, offset: UInt64) {
+package struct BlockCacheKey: Hashable, Sendable {
+    package var fileID: UInt64
+    package var offset: UInt64
+    package init(fileID: UInt64, offset: UInt64) {
         self.fileID = fileID
         self.offset = offset
     }
@@ -30,13 +30,13 @@ public struct BlockCacheKey: Hashable, Sendable {
 /// Values handed out stay valid after eviction (they are reference counted).
 /// Thread safety: every shard has its own mutex; all methods may be called
 /// from any thread.
-public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
+package final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     /// Smallest shard RocksDB makes when it picks the shard count itself
     /// (`GetDefaultCacheShardBits`: 512 KiB per shard, at most 64 shards).
     static var minShardSize: Int { 512 << 10 }
 
     /// An entry in use: keep it and pass it to `release` exactly once.
-    public struct Handle: Sendable {
+    package struct Handle: Sendable {
         let shard: Int32
         let slot: Int32
     }
@@ -154,7 +154,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     /// Capacity of each shard (the capacity split evenly, rounded up).
     let shardCapacity: Int
     /// Total capacity in bytes of charge.
-    public let capacity: Int
+    package let capacity: Int
     let hitCount = Atomic<UInt64>(0)
     let missCount = Atomic<UInt64>(0)
     /// Bytes reserved for memory held outside the cache.
@@ -164,7 +164,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     /// 2^`shardCountLog2` shards (default: one shard per 512 KiB, 1...64
     /// shards, as RocksDB chooses). An entry larger than a shard's room is
     /// not kept.
-    public init(capacity: Int, shardCountLog2: Int? = nil) {
+    package init(capacity: Int, shardCountLog2: Int? = nil) {
         var bits = 0
         if let shardCountLog2 {
             bits = max(0, min(shardCountLog2, 10))
@@ -203,7 +203,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     }
 
     /// The value for `key`, marked most recently used; nil if absent.
-    public func lookup(_ key: Key) -> Value? {
+    package func lookup(_ key: Key) -> Value? {
         let hash = key.cacheHash
         let value = shards[shard(hash)].withLock { s -> Value? in
             guard let i = s.find(key, hash: hash) else { return nil }
@@ -218,7 +218,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     }
 
     /// The value for `key`, pinned until `release(handle)`; nil if absent.
-    public func lookupPinned(_ key: Key) -> (value: Value, handle: Handle)? {
+    package func lookupPinned(_ key: Key) -> (value: Value, handle: Handle)? {
         let hash = key.cacheHash
         let index = shard(hash)
         let found = shards[index].withLock { s -> (Value, Int32)? in
@@ -233,7 +233,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
 
     /// Inserts or replaces `key`, charging `charge` bytes, then evicts least
     /// recently used entries until the shard fits its room.
-    public func insert(_ key: Key, _ value: Value, charge: Int) {
+    package func insert(_ key: Key, _ value: Value, charge: Int) {
         let limit = self.limit
         let hash = key.cacheHash
         shards[shard(hash)].withLock { s in
@@ -247,7 +247,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     /// Inserts or replaces `key` as `insert` does, pinned until
     /// `release(handle)`; nil (nothing kept, nothing to release) if the
     /// entry is larger than a shard's room.
-    public func insertPinned(_ key: Key, _ value: Value, charge: Int) -> Handle? {
+    package func insertPinned(_ key: Key, _ value: Value, charge: Int) -> Handle? {
         let hash = key.cacheHash
         let index = shard(hash)
         let limit = self.limit
@@ -263,7 +263,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
 
     /// Ends a pin: the entry becomes evictable (most recently used), or is
     /// freed if it was erased or replaced meanwhile.
-    public func release(_ handle: Handle) {
+    package func release(_ handle: Handle) {
         let shard = shards[Int(handle.shard)]
         let limit = self.limit
         shard.withLock { s in
@@ -283,7 +283,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     }
 
     /// Removes `key` if present (a pinned entry is freed at its last release).
-    public func erase(_ key: Key) {
+    package func erase(_ key: Key) {
         let hash = key.cacheHash
         shards[shard(hash)].withLock { s in
             if let i = s.find(key, hash: hash) { s.remove(i) }
@@ -295,7 +295,7 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     /// entries at once, in every shard, until the entries fit the room left.
     /// Reservations may exceed the capacity; the cache then keeps nothing
     /// unpinned.
-    public func adjustReservation(by delta: Int) {
+    package func adjustReservation(by delta: Int) {
         guard delta != 0 else { return }
         reserved.add(delta, ordering: .relaxed)
         guard delta > 0 else { return }
@@ -306,28 +306,28 @@ public final class LRUCache<Key: CacheKey, Value: Sendable>: Sendable {
     }
 
     /// Bytes of charge currently held: entries (pinned included) plus reservations.
-    public var usage: Int { entryUsage + reservedUsage }
+    package var usage: Int { entryUsage + reservedUsage }
 
     /// Bytes of charge of the entries (pinned included), without reservations.
-    public var entryUsage: Int {
+    package var entryUsage: Int {
         shards.reduce(0) { total, shard in total + shard.withLock { $0.usage } }
     }
 
     /// Bytes of charge of the pinned entries (in use by iterators).
-    public var pinnedUsage: Int {
+    package var pinnedUsage: Int {
         shards.reduce(0) { total, shard in total + shard.withLock { $0.pinnedUsage } }
     }
 
     /// Bytes reserved for memory held outside the cache (`adjustReservation`).
-    public var reservedUsage: Int { reserved.load(ordering: .relaxed) }
+    package var reservedUsage: Int { reserved.load(ordering: .relaxed) }
 
     /// Number of entries currently held (in the map: detached pinned entries excluded).
-    public var count: Int {
+    package var count: Int {
         shards.reduce(0) { total, shard in total + shard.withLock { $0.table.count } }
     }
 
     /// Lookups that found their key, since creation.
-    public var hits: UInt64 { hitCount.load(ordering: .relaxed) }
+    package var hits: UInt64 { hitCount.load(ordering: .relaxed) }
     /// Lookups that did not, since creation.
-    public var misses: UInt64 { missCount.load(ordering: .relaxed) }
+    package var misses: UInt64 { missCount.load(ordering: .relaxed) }
 }

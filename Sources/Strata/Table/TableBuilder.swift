@@ -12,8 +12,8 @@
 ///
 /// Ownership: one owner; not thread-safe. After an error the builder is
 /// unusable (`abandon` it and delete the file).
-public final class TableBuilder {
-    public let options: TableOptions
+package final class TableBuilder {
+    package let options: TableOptions
     private let file: any WritableFile
     @exclusivity(unchecked)
     private var offset: UInt64 = 0
@@ -46,20 +46,20 @@ public final class TableBuilder {
 
     /// Properties gathered so far; complete after `finish`.
     @exclusivity(unchecked)
-    public private(set) var properties = TableProperties()
+    package private(set) var properties = TableProperties()
     /// Smallest and largest internal keys added (point entries), for the
     /// MANIFEST; range tombstones widen them (see `largestKeyIncludingRanges`).
     @exclusivity(unchecked)
-    public private(set) var smallestKey: [UInt8]? = nil
-    public var largestKey: [UInt8]? { properties.numEntries > properties.numRangeDeletions ? lastKey : nil }
+    package private(set) var smallestKey: [UInt8]? = nil
+    package var largestKey: [UInt8]? { properties.numEntries > properties.numRangeDeletions ? lastKey : nil }
     /// Smallest and largest sequence numbers of the entries added.
     @exclusivity(unchecked)
-    public private(set) var smallestSequence: UInt64 = .max
+    package private(set) var smallestSequence: UInt64 = .max
     @exclusivity(unchecked)
-    public private(set) var largestSequence: UInt64 = 0
+    package private(set) var largestSequence: UInt64 = 0
 
     /// Starts a table on `file`, which must be empty.
-    public init(file: any WritableFile, options: TableOptions, fileNumber: UInt64 = 0, creationTime: UInt64 = 0,
+    package init(file: any WritableFile, options: TableOptions, fileNumber: UInt64 = 0, creationTime: UInt64 = 0,
                 oldestKeyTime: UInt64? = nil, fileCreationTime: UInt64 = 0) throws(StrataError) {
         guard (2...6).contains(options.formatVersion) else {
             if options.formatVersion == 7 {
@@ -122,14 +122,14 @@ public final class TableBuilder {
     }
 
     /// Entries added so far (point entries and range tombstones).
-    public var entryCount: UInt64 { properties.numEntries }
+    package var entryCount: UInt64 { properties.numEntries }
 
     /// Bytes written so far (an estimate of the final size before `finish`).
-    public var fileSize: UInt64 { offset + UInt64(dataBlock.currentSizeEstimate) }
+    package var fileSize: UInt64 { offset + UInt64(dataBlock.currentSizeEstimate) }
 
     /// Adds one entry. `internalKey` = user key ‖ fixed64(seq << 8 | type).
     /// Throws `.invalidArgument` if keys are out of order or malformed.
-    public func add(internalKey: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(StrataError) {
+    package func add(internalKey: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(StrataError) {
         precondition(!finished, "add after finish")
         guard let parsed = ParsedInternalKey(internalKey) else {
             throw .invalidArgument("internal key of \(internalKey.count) bytes is shorter than its 8-byte trailer")
@@ -189,7 +189,7 @@ public final class TableBuilder {
     }
 
     /// Adds one entry given as arrays.
-    public func add(internalKey: [UInt8], value: [UInt8]) throws(StrataError) {
+    package func add(internalKey: [UInt8], value: [UInt8]) throws(StrataError) {
         var result: Result<Void, StrataError> = .success(())
         internalKey.withUnsafeBytes { k in
             value.withUnsafeBytes { v in
@@ -200,7 +200,7 @@ public final class TableBuilder {
     }
 
     /// Adds a range tombstone deleting user keys in [begin, end) at `sequence`.
-    public func addRangeDeletion(begin: [UInt8], end: [UInt8], sequence: UInt64) throws(StrataError) {
+    package func addRangeDeletion(begin: [UInt8], end: [UInt8], sequence: UInt64) throws(StrataError) {
         try add(internalKey: InternalKey.make(begin, sequence: sequence, type: ValueType.rangeDeletion.rawValue), value: end)
     }
 
@@ -262,7 +262,7 @@ public final class TableBuilder {
     /// Writes the remaining blocks and the footer. Returns the file size.
     /// Does not sync or close the file.
     @discardableResult
-    public func finish() throws(StrataError) -> UInt64 {
+    package func finish() throws(StrataError) -> UInt64 {
         precondition(!finished, "finish called twice")
         finished = true
         try flushDataBlock()
@@ -329,7 +329,7 @@ public final class TableBuilder {
     /// The largest internal key covering everything in the table: the last
     /// point key, or a range tombstone's end (as (end, max seq, 0x0F)) when
     /// that is larger — what the MANIFEST records (spec section 8).
-    public var largestKeyIncludingRanges: [UInt8]? {
+    package var largestKeyIncludingRanges: [UInt8]? {
         var largest = largestKey
         for tombstone in rangeDeletions {
             let bound = InternalKey.make(tombstone.value, sequence: maxSequenceNumber, type: ValueType.rangeDeletion.rawValue)
@@ -339,7 +339,7 @@ public final class TableBuilder {
     }
 
     /// The smallest internal key covering everything in the table.
-    public var smallestKeyIncludingRanges: [UInt8]? {
+    package var smallestKeyIncludingRanges: [UInt8]? {
         var smallest = smallestKey
         for tombstone in rangeDeletions where smallest == nil || InternalKey.compare(tombstone.key, smallest!) < 0 {
             smallest = tombstone.key

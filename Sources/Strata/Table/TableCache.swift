@@ -4,14 +4,14 @@ import Synchronization
 /// `TableCache` with `max_open_files = -1`: every live table stays open).
 ///
 /// Thread safety: internally locked; readers are shared.
-public final class TableCache: Sendable {
+package final class TableCache: Sendable {
     let directory: String
     let fileSystem: any FileSystem
     let readerOptions: TableReaderOptions
     private let tables = Locked<[UInt64: TableReader]>([:])
 
     /// A cache for tables in `directory`.
-    public init(directory: String, fileSystem: any FileSystem, readerOptions: TableReaderOptions) {
+    package init(directory: String, fileSystem: any FileSystem, readerOptions: TableReaderOptions) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.readerOptions = readerOptions
@@ -19,7 +19,7 @@ public final class TableCache: Sendable {
 
     /// The reader for table `number`, opening it on first use. Throws if the
     /// file is missing or malformed (naming the file).
-    public func table(_ number: UInt64) throws -> TableReader {
+    package func table(_ number: UInt64) throws -> TableReader {
         try table(number, largestSequence: nil)
     }
 
@@ -45,10 +45,7 @@ public final class TableCache: Sendable {
     }
 
     /// Forgets table `number` (call before deleting its file).
-    public func evict(_ number: UInt64) {
+    package func evict(_ number: UInt64) {
         _ = tables.withLock { $0.removeValue(forKey: number) }
     }
-
-    /// Number of open tables.
-    public var openCount: Int { tables.withLock { $0.count } }
 }

@@ -7,8 +7,8 @@
 /// becomes false and `error` says what and where.
 ///
 /// Thread safety: one thread at a time; the table may be shared.
-public final class TableIterator: InternalIterator {
-    public let table: TableReader
+package final class TableIterator: InternalIterator {
+    package let table: TableReader
     private let index: BlockIterator
     /// The current data block's iterator, reset to each block in turn (a
     /// `let`, so the per-entry calls need no retain of it; before the first
@@ -24,7 +24,7 @@ public final class TableIterator: InternalIterator {
     private var pin: BlockCache.Handle?
     /// The first error met.
     @exclusivity(unchecked)
-    public private(set) var error: StrataError?
+    package private(set) var error: StrataError?
 
     /// Whether blocks read from the file go into the block cache.
     private let fillCache: Bool
@@ -49,10 +49,10 @@ public final class TableIterator: InternalIterator {
         if let pin { table.options.blockCache?.release(pin) }
     }
 
-    public var isValid: Bool { dataValid && error == nil }
+    package var isValid: Bool { dataValid && error == nil }
     /// The current internal key; for an ingested table with a global
     /// sequence number, with that sequence (valid until the iterator moves).
-    public var key: UnsafeRawBufferPointer {
+    package var key: UnsafeRawBufferPointer {
         guard let globalSequence else { return data.key }
         return withGlobalSequence(data.key, globalSequence)
     }
@@ -70,29 +70,29 @@ public final class TableIterator: InternalIterator {
         storeFixed64(buffer + stored.count - 8, packSequenceAndType(sequence, type))
         return UnsafeRawBufferPointer(start: buffer, count: stored.count)
     }
-    public var value: UnsafeRawBufferPointer { data.value }
+    package var value: UnsafeRawBufferPointer { data.value }
 
     /// The handle of the data block holding the current entry.
-    public var currentBlockHandle: BlockHandle? {
+    package var currentBlockHandle: BlockHandle? {
         guard index.isValid else { return nil }
         return try? table.indexHandle(index)
     }
 
-    public func seekToFirst() {
+    package func seekToFirst() {
         index.seekToFirst()
         loadBlock { $0.seekToFirst() }
         skipEmptyBlocksForward()
         checkEntry()
     }
 
-    public func seekToLast() {
+    package func seekToLast() {
         index.seekToLast()
         loadBlock { $0.seekToLast() }
         skipEmptyBlocksBackward()
         checkEntry()
     }
 
-    public func seek(_ target: UnsafeRawBufferPointer) {
+    package func seek(_ target: UnsafeRawBufferPointer) {
         if table.indexKeyIsUserKey {
             index.seek(InternalKey.userKey(target))
         } else {
@@ -103,7 +103,7 @@ public final class TableIterator: InternalIterator {
         checkEntry()
     }
 
-    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+    package func seekForPrev(_ target: UnsafeRawBufferPointer) {
         seek(target)
         if !isValid {
             if error == nil { seekToLast() }
@@ -111,7 +111,7 @@ public final class TableIterator: InternalIterator {
         while isValid && InternalKey.compare(key, target) > 0 { prev() }
     }
 
-    public func next() {
+    package func next() {
         guard isValid else { return }
         data.next()
         dataValid = data.isValid
@@ -120,7 +120,7 @@ public final class TableIterator: InternalIterator {
         checkEntry()
     }
 
-    public func prev() {
+    package func prev() {
         guard isValid else { return }
         data.prev()
         dataValid = data.isValid

@@ -70,7 +70,7 @@ extension TableProperties {
     /// it ("16 hex digits-16 hex digits"), or nil when the properties lack
     /// what it derives from (DB id, a base-36 session id of 13...24
     /// characters, a non-zero original file number).
-    public var uniqueIDText: String? {
+    package var uniqueIDText: String? {
         guard !dbID.isEmpty, originalFileNumber != 0, let (upper, lower) = Self.decodeSessionID(dbSessionID) else {
             return nil
         }
@@ -141,7 +141,7 @@ extension TableProperties {
     /// and the unique ID to 7.8.3's, plus the raw user-collected list).
     /// sst-dump uses it for format_version ≥ 6 tables, which only RocksDB
     /// 8.6 and later read.
-    public func rocksDB11StyleDescription() -> String {
+    package func rocksDB11StyleDescription() -> String {
         func average(_ total: UInt64, _ count: UInt64) -> String {
             fixedSix(count == 0 ? 0 : Double(total) / Double(count))
         }

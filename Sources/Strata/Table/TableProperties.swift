@@ -7,102 +7,102 @@
 /// `rocksdb.merge.operands`, which RocksDB also reports as user-collected
 /// for backward compatibility) are kept in `userCollected` as raw bytes, so
 /// a table read and rewritten keeps them.
-public struct TableProperties: Sendable, Equatable {
+package struct TableProperties: Sendable, Equatable {
     // Sizes and counts (varint64).
-    public var dataSize: UInt64 = 0
-    public var indexSize: UInt64 = 0
-    public var indexPartitions: UInt64 = 0
-    public var topLevelIndexSize: UInt64 = 0
-    public var filterSize: UInt64 = 0
-    public var rawKeySize: UInt64 = 0
-    public var rawValueSize: UInt64 = 0
-    public var numDataBlocks: UInt64 = 0
-    public var numEntries: UInt64 = 0
-    public var numFilterEntries: UInt64 = 0
+    package var dataSize: UInt64 = 0
+    package var indexSize: UInt64 = 0
+    package var indexPartitions: UInt64 = 0
+    package var topLevelIndexSize: UInt64 = 0
+    package var filterSize: UInt64 = 0
+    package var rawKeySize: UInt64 = 0
+    package var rawValueSize: UInt64 = 0
+    package var numDataBlocks: UInt64 = 0
+    package var numEntries: UInt64 = 0
+    package var numFilterEntries: UInt64 = 0
     /// DEL + SINGLE_DEL + range tombstones (`rocksdb.deleted.keys`).
-    public var numDeletions: UInt64 = 0
-    public var numMergeOperands: UInt64 = 0
-    public var numRangeDeletions: UInt64 = 0
+    package var numDeletions: UInt64 = 0
+    package var numMergeOperands: UInt64 = 0
+    package var numRangeDeletions: UInt64 = 0
     /// `rocksdb.format.version`: always 0 for block-based tables.
-    public var formatVersion: UInt64 = 0
-    public var fixedKeyLength: UInt64 = 0
-    public var columnFamilyID: UInt64 = 0
+    package var formatVersion: UInt64 = 0
+    package var fixedKeyLength: UInt64 = 0
+    package var columnFamilyID: UInt64 = 0
     /// Seconds since the epoch.
-    public var creationTime: UInt64 = 0
-    public var oldestKeyTime: UInt64 = 0
+    package var creationTime: UInt64 = 0
+    package var oldestKeyTime: UInt64 = 0
     /// Omitted from the block when 0.
-    public var fileCreationTime: UInt64 = 0
-    public var slowCompressionEstimatedDataSize: UInt64 = 0
-    public var fastCompressionEstimatedDataSize: UInt64 = 0
-    public var originalFileNumber: UInt64 = 0
+    package var fileCreationTime: UInt64 = 0
+    package var slowCompressionEstimatedDataSize: UInt64 = 0
+    package var fastCompressionEstimatedDataSize: UInt64 = 0
+    package var originalFileNumber: UInt64 = 0
     /// `rocksdb.index.key.is.user.key` (required to read fv ≥ 3 layouts).
-    public var indexKeyIsUserKey = false
+    package var indexKeyIsUserKey = false
     /// `rocksdb.index.value.is.delta.encoded` (required for fv ≥ 4 layouts).
-    public var indexValueIsDeltaEncoded = false
+    package var indexValueIsDeltaEncoded = false
 
     // Written by newer RocksDB releases (8.x–11.x); nil = absent (Strata
     // does not write them, so tables it writes keep 7.8.3's property set).
     /// `rocksdb.num.data.blocks.compression.rejected`.
-    public var numDataBlocksCompressionRejected: UInt64? = nil
+    package var numDataBlocksCompressionRejected: UInt64? = nil
     /// `rocksdb.num.data.blocks.compression.bypassed`.
-    public var numDataBlocksCompressionBypassed: UInt64? = nil
+    package var numDataBlocksCompressionBypassed: UInt64? = nil
     /// `rocksdb.num.uniform.blocks`.
-    public var numUniformBlocks: UInt64? = nil
+    package var numUniformBlocks: UInt64? = nil
     /// `rocksdb.newest.key.time` (seconds since the epoch).
-    public var newestKeyTime: UInt64? = nil
+    package var newestKeyTime: UInt64? = nil
     /// `rocksdb.tail.start.offset`: where the meta blocks begin.
-    public var tailStartOffset: UInt64? = nil
+    package var tailStartOffset: UInt64? = nil
     /// `rocksdb.user.defined.timestamps.persisted`: written only as 0 (keys
     /// stored without their user-defined timestamps); absent means 1.
-    public var userDefinedTimestampsPersisted: UInt64? = nil
+    package var userDefinedTimestampsPersisted: UInt64? = nil
     /// `rocksdb.key.largest.seqno`: the largest sequence number of the keys.
-    public var keyLargestSeqno: UInt64? = nil
+    package var keyLargestSeqno: UInt64? = nil
     /// `rocksdb.key.smallest.seqno`: the smallest sequence number of the keys.
-    public var keySmallestSeqno: UInt64? = nil
+    package var keySmallestSeqno: UInt64? = nil
     /// `rocksdb.data.block.restart.interval` (informational).
-    public var dataBlockRestartInterval: UInt64? = nil
+    package var dataBlockRestartInterval: UInt64? = nil
     /// `rocksdb.index.block.restart.interval` (informational).
-    public var indexBlockRestartInterval: UInt64? = nil
+    package var indexBlockRestartInterval: UInt64? = nil
     /// `rocksdb.separate.key.value.in.data.block`: non-zero = data blocks in
     /// a layout Strata does not read (refused at open).
-    public var separateKeyValueInDataBlock: UInt64? = nil
+    package var separateKeyValueInDataBlock: UInt64? = nil
     /// `rocksdb.udi.is.primary.index`: non-zero = a user-defined index
     /// replaces the index block (refused at open).
-    public var udiIsPrimaryIndex: UInt64? = nil
+    package var udiIsPrimaryIndex: UInt64? = nil
 
     // Names (raw strings); empty means "omitted".
-    public var columnFamilyName = ""
-    public var comparatorName = ""
-    public var mergeOperatorName = ""
-    public var prefixExtractorName = ""
-    public var propertyCollectorsNames = ""
-    public var compressionName = ""
-    public var compressionOptions = ""
+    package var columnFamilyName = ""
+    package var comparatorName = ""
+    package var mergeOperatorName = ""
+    package var prefixExtractorName = ""
+    package var propertyCollectorsNames = ""
+    package var compressionName = ""
+    package var compressionOptions = ""
     /// `rocksdb.filter.policy`; nil when the table has no filter.
-    public var filterPolicyName: String? = nil
-    public var dbID = ""
-    public var dbSessionID = ""
-    public var dbHostID = ""
-    public var seqnoToTimeMapping: [UInt8] = []
+    package var filterPolicyName: String? = nil
+    package var dbID = ""
+    package var dbSessionID = ""
+    package var dbHostID = ""
+    package var seqnoToTimeMapping: [UInt8] = []
 
     // BlockBasedTablePropertiesCollector's properties.
     /// `rocksdb.block.based.table.index.type` (fixed32; 0 = binary search).
-    public var indexType: UInt32 = 0
+    package var indexType: UInt32 = 0
     /// `rocksdb.block.based.table.whole.key.filtering` ("1"/"0").
-    public var wholeKeyFiltering = true
+    package var wholeKeyFiltering = true
     /// `rocksdb.block.based.table.prefix.filtering` ("1"/"0").
-    public var prefixFiltering = false
+    package var prefixFiltering = false
 
     // SstFileWriter's collector (present only in external files).
     /// `rocksdb.external_sst_file.version` (fixed32), e.g. 2.
-    public var externalSstFileVersion: UInt32? = nil
+    package var externalSstFileVersion: UInt32? = nil
     /// `rocksdb.external_sst_file.global_seqno` (fixed64).
-    public var externalSstFileGlobalSeqno: UInt64? = nil
+    package var externalSstFileGlobalSeqno: UInt64? = nil
 
     /// Any other property, raw.
-    public var userCollected: [String: [UInt8]] = [:]
+    package var userCollected: [String: [UInt8]] = [:]
 
-    public init() {}
+    package init() {}
 
     static let names = (
         dataSize: "rocksdb.data.size", indexSize: "rocksdb.index.size",
@@ -158,7 +158,7 @@ public struct TableProperties: Sendable, Equatable {
     /// Every property as (key, encoded value), sorted by key: the contents
     /// of the properties block, following RocksDB's
     /// `PropertyBlockBuilder::AddTableProperty` for what is omitted when empty.
-    public func encodedEntries() -> [(key: [UInt8], value: [UInt8])] {
+    package func encodedEntries() -> [(key: [UInt8], value: [UInt8])] {
         let n = Self.names
         var map: [String: [UInt8]] = userCollected
         func number(_ key: String, _ value: UInt64) {
@@ -232,7 +232,7 @@ public struct TableProperties: Sendable, Equatable {
     /// Parses the entries of a properties block. Unknown keys go to
     /// `userCollected`; a predefined number that is not a valid varint64 is
     /// corruption.
-    public init(entries: [(key: [UInt8], value: [UInt8])]) throws(StrataError) {
+    package init(entries: [(key: [UInt8], value: [UInt8])]) throws(StrataError) {
         self.init()
         let n = Self.names
         wholeKeyFiltering = true
@@ -333,7 +333,7 @@ public struct TableProperties: Sendable, Equatable {
     /// user-collected list). The unique ID is derived from the DB id, session
     /// id and file number as RocksDB does ("N/A" when they are missing, as
     /// RocksDB prints then).
-    public func rocksDBStyleDescription() -> String {
+    package func rocksDBStyleDescription() -> String {
         func average(_ total: UInt64, _ count: UInt64) -> String {
             let value = count == 0 ? 0 : Double(total) / Double(count)
             return fixedSix(value)

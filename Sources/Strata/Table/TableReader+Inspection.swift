@@ -2,32 +2,32 @@
 /// every block with its stored form, checksum and contents.
 extension TableReader {
     /// One block of the table as stored.
-    public struct BlockInfo: Sendable {
+    package struct BlockInfo: Sendable {
         /// "data", "index", "filter", "properties", "metaindex", "range_del" or another meta block name.
-        public var kind: String
+        package var kind: String
         /// Where it is (size excludes the 5-byte trailer).
-        public var handle: BlockHandle
+        package var handle: BlockHandle
         /// Compression type byte of the trailer.
-        public var compressionType: UInt8
+        package var compressionType: UInt8
         /// Checksum stored in the trailer, and the one expected from the
         /// bytes (with the context modifier of the block's offset added for
         /// format_version ≥ 6).
-        public var storedChecksum: UInt32
-        public var computedChecksum: UInt32
+        package var storedChecksum: UInt32
+        package var computedChecksum: UInt32
         /// Size after decompression (nil if it could not be decompressed).
-        public var uncompressedSize: Int?
+        package var uncompressedSize: Int?
         /// Entries in the block (nil for filter blocks and undecodable blocks).
-        public var entryCount: Int?
+        package var entryCount: Int?
         /// First and last keys (as stored: internal keys in data blocks).
-        public var firstKey: [UInt8]?
-        public var lastKey: [UInt8]?
+        package var firstKey: [UInt8]?
+        package var lastKey: [UInt8]?
 
         /// True if the stored checksum matches (always true for kNoChecksum).
-        public var checksumMatches: Bool { storedChecksum == computedChecksum }
+        package var checksumMatches: Bool { storedChecksum == computedChecksum }
     }
 
     /// Separator keys and handles of every data block, in file order.
-    public func dataBlockHandles() throws -> [(separator: [UInt8], handle: BlockHandle)] {
+    package func dataBlockHandles() throws -> [(separator: [UInt8], handle: BlockHandle)] {
         var result: [(separator: [UInt8], handle: BlockHandle)] = []
         let it = makeIndexIterator()
         it.seekToFirst()
@@ -42,7 +42,7 @@ extension TableReader {
     /// Reads and describes the block at `handle` without failing on a bad
     /// checksum (the mismatch is reported in the result). Throws only if the
     /// bytes cannot be read at all.
-    public func inspectBlock(_ handle: BlockHandle, kind: String) throws -> BlockInfo {
+    package func inspectBlock(_ handle: BlockHandle, kind: String) throws -> BlockInfo {
         let (storage, type) = try TableReader.readStored(file: file, handle: handle, checksum: checksumType,
                                                          context: baseContextChecksum, verify: false,
                                                          what: "\(kind) block")
@@ -87,7 +87,7 @@ extension TableReader {
 
     /// Every block of the table in file order: data blocks, then the meta
     /// blocks, the index and the metaindex.
-    public func allBlocks() throws -> [BlockInfo] {
+    package func allBlocks() throws -> [BlockInfo] {
         var blocks: [BlockInfo] = []
         for (_, handle) in try dataBlockHandles() { blocks.append(try inspectBlock(handle, kind: "data")) }
         // format_version ≥ 6 lists the index in the metaindex: it is added below.
@@ -112,7 +112,7 @@ extension TableReader {
 
     /// Reads every block, verifying every checksum and decoding every entry.
     /// Throws `.corruption` naming the file and the offset of the first bad block.
-    public func verifyAll() throws {
+    package func verifyAll() throws {
         // The previous key, in one reused buffer (empty before the first:
         // keys have at least their 8-byte trailer), across blocks.
         var previous: [UInt8] = []

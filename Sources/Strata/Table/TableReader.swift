@@ -1,61 +1,61 @@
 import Synchronization
 
 /// Options for opening a table.
-public struct TableReaderOptions: Sendable {
+package struct TableReaderOptions: Sendable {
     /// Verify every block's checksum when it is read from the file (not when
     /// it comes from the cache). Default true. RocksDB: `ReadOptions::verify_checksums`.
-    public var verifyChecksums: Bool = true
+    package var verifyChecksums: Bool = true
     /// Shared cache of uncompressed data blocks; nil reads every block from
     /// the file. RocksDB: `BlockBasedTableOptions::block_cache`.
-    public var blockCache: BlockCache? = nil
+    package var blockCache: BlockCache? = nil
     /// Charged with the bytes of the index and filter blocks each open
     /// table keeps in memory, from open until the reader is freed; nil
     /// (default) = not accounted. A database passes one that forwards to its
     /// memory budget (RocksDB `cache_index_and_filter_blocks`, as pinned
     /// reservations) and reports it as `strata.estimate-table-readers-mem`.
-    public var memoryCharge: MemoryCharge? = nil
+    package var memoryCharge: MemoryCharge? = nil
     /// Counts the data blocks table iterators load (scans and compactions);
     /// nil (default) = not counted. Point lookups count their own
     /// (`TableReader.get(userKey:sequence:reads:_:)`).
-    public var readCounters: BlockReadCounters? = nil
+    package var readCounters: BlockReadCounters? = nil
     /// Read the table through a read-only memory mapping of the whole file
     /// (where the file system can map: `FileSystem.openMappedRandomAccess`)
     /// instead of `pread` into buffers. Default false.
     /// RocksDB: `DBOptions::allow_mmap_reads`.
-    public var allowMmapReads: Bool = false
+    package var allowMmapReads: Bool = false
     /// The MANIFEST's largest sequence number of the table being opened: an
     /// external (ingested) table reads every entry at it, its global
     /// sequence number (see `TableReader.globalSequence`). nil (default) =
     /// unknown: the table's own global seqno property applies.
-    public var largestSequence: UInt64? = nil
+    package var largestSequence: UInt64? = nil
     /// Default options.
-    public init() {}
+    package init() {}
 }
 
 /// Data blocks read, from the block cache or from the file, for the read
 /// amplification counters (R-Amp).
-public struct BlockReads: Sendable {
+package struct BlockReads: Sendable {
     /// Blocks found in the block cache.
-    public var fromCache: UInt64 = 0
+    package var fromCache: UInt64 = 0
     /// Blocks read from the file (cache misses, or no cache).
-    public var fromDisk: UInt64 = 0
+    package var fromDisk: UInt64 = 0
     /// Bytes read from the file for them (stored size plus the 5-byte trailer).
-    public var bytesFromDisk: UInt64 = 0
+    package var bytesFromDisk: UInt64 = 0
     /// No reads.
-    public init() {}
+    package init() {}
 }
 
 /// Shared counters of the data blocks table iterators load, updated once
 /// per block loaded (not per key). Thread safety: atomics.
-public final class BlockReadCounters: Sendable {
+package final class BlockReadCounters: Sendable {
     /// Blocks found in the block cache.
-    public let fromCache = Atomic<UInt64>(0)
+    package let fromCache = Atomic<UInt64>(0)
     /// Blocks read from the file.
-    public let fromDisk = Atomic<UInt64>(0)
+    package let fromDisk = Atomic<UInt64>(0)
     /// Bytes read from the file for them.
-    public let bytesFromDisk = Atomic<UInt64>(0)
+    package let bytesFromDisk = Atomic<UInt64>(0)
     /// Counters at zero.
-    public init() {}
+    package init() {}
 
     /// Adds one block's read.
     @inline(__always)
@@ -70,7 +70,7 @@ public final class BlockReadCounters: Sendable {
 }
 
 /// The block cache: uncompressed data blocks keyed by (table id, offset).
-public typealias BlockCache = LRUCache<BlockCacheKey, Block>
+package typealias BlockCache = LRUCache<BlockCacheKey, Block>
 
 /// Ids that tell open tables apart in the shared block cache.
 private let nextTableCacheID = Atomic<UInt64>(1)
@@ -87,44 +87,44 @@ private let nextTableCacheID = Atomic<UInt64>(1)
 ///
 /// Thread safety: immutable after open; any number of threads may call
 /// `get` and create iterators concurrently.
-public final class TableReader: Sendable {
+package final class TableReader: Sendable {
     /// The path the table was opened from.
-    public let path: String
+    package let path: String
     let file: any RandomAccessFile
     /// File size in bytes.
-    public let fileSize: UInt64
+    package let fileSize: UInt64
     /// The decoded footer.
-    public let footer: Footer
+    package let footer: Footer
     /// Checksum type of every block (from the footer).
-    public let checksumType: ChecksumType
+    package let checksumType: ChecksumType
     /// Base of the context checksums (format_version ≥ 6; 0 before).
-    public let baseContextChecksum: UInt32
+    package let baseContextChecksum: UInt32
     /// Handle of the index block: from the footer before format_version 6,
     /// from the metaindex's `rocksdb.index` entry since.
-    public let indexHandle: BlockHandle
+    package let indexHandle: BlockHandle
     /// Table properties (defaults when the file has none, as very old files).
-    public let properties: TableProperties
+    package let properties: TableProperties
     /// Whether the file has a properties block.
-    public let hasProperties: Bool
+    package let hasProperties: Bool
     /// The pinned index block.
-    public let indexBlock: Block
+    package let indexBlock: Block
     /// True if index keys are user keys (property `rocksdb.index.key.is.user.key`).
-    public let indexKeyIsUserKey: Bool
+    package let indexKeyIsUserKey: Bool
     /// True if index values are delta encoded (`rocksdb.index.value.is.delta.encoded`).
-    public let indexValueIsDeltaEncoded: Bool
+    package let indexValueIsDeltaEncoded: Bool
     /// The filter, if the table has a full filter.
-    public let filter: FilterReader?
+    package let filter: FilterReader?
     /// Handle of the filter block, if any.
-    public let filterHandle: BlockHandle?
+    package let filterHandle: BlockHandle?
     /// Range tombstones (begin internal key, end user key), in internal-key order.
-    public let rangeTombstones: [(begin: [UInt8], end: [UInt8])]
+    package let rangeTombstones: [(begin: [UInt8], end: [UInt8])]
     /// The same tombstones fragmented for lookups, made once at open.
-    public let fragmentedRangeTombstones: RangeTombstoneList
+    package let fragmentedRangeTombstones: RangeTombstoneList
     /// The sequence number every entry reads with (an ingested external
     /// table's global sequence number), or nil when the stored ones apply.
-    public let globalSequence: UInt64?
+    package let globalSequence: UInt64?
     /// The metaindex entries (name → handle).
-    public let metaindex: [(name: String, handle: BlockHandle)]
+    package let metaindex: [(name: String, handle: BlockHandle)]
     let options: TableReaderOptions
     let cacheID: UInt64
     /// Bytes charged to `options.memoryCharge` (index and filter blocks).
@@ -137,7 +137,7 @@ public final class TableReader: Sendable {
     /// format_version 7 compression manager other than RocksDB's built-in
     /// one, keys and values stored apart, partitioned or user-defined
     /// indexes; `.ioError` if the file cannot be read.
-    public static func open(path: String, fileSystem: any FileSystem = PosixFileSystem.shared,
+    package static func open(path: String, fileSystem: any FileSystem = PosixFileSystem.shared,
                             options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
         let file = try options.allowMmapReads ? fileSystem.openMappedRandomAccess(path) : fileSystem.openRandomAccess(path)
         do {
@@ -149,7 +149,7 @@ public final class TableReader: Sendable {
     }
 
     /// Opens a table over an already open file.
-    public init(file: any RandomAccessFile, options: TableReaderOptions = TableReaderOptions()) throws {
+    package init(file: any RandomAccessFile, options: TableReaderOptions = TableReaderOptions()) throws {
         self.file = file
         path = file.path
         fileSize = file.size
@@ -301,7 +301,7 @@ public final class TableReader: Sendable {
     }
 
     /// Bytes of the index and filter blocks this reader keeps in memory.
-    public var indexAndFilterBytes: Int { chargedBytes }
+    package var indexAndFilterBytes: Int { chargedBytes }
 
     // MARK: Data blocks (reading one block: TableReader+BlockRead.swift)
 
@@ -378,7 +378,7 @@ public final class TableReader: Sendable {
 
     /// True if the filter allows that `userKey` may be in the table (always
     /// true without a filter).
-    public func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
+    package func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
         filter?.mayMatch(userKey) ?? true
     }
 
@@ -387,7 +387,7 @@ public final class TableReader: Sendable {
     /// not consult range tombstones (the caller applies `rangeTombstones`).
     /// Returns false if the filter ruled the key out without reading a block.
     @discardableResult
-    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
+    package func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber,
                     _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
         var reads = BlockReads()
         return try get(userKey: userKey, sequence: sequence, reads: &reads, body)
@@ -397,7 +397,7 @@ public final class TableReader: Sendable {
     /// false, blocks read from the file are not inserted into the block
     /// cache (RocksDB `ReadOptions::fill_cache`).
     @discardableResult
-    public func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber, fillCache: Bool = true,
+    package func get(userKey: UnsafeRawBufferPointer, sequence: UInt64 = maxSequenceNumber, fillCache: Bool = true,
                     reads: inout BlockReads,
                     _ body: (ParsedInternalKey, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
         if let filter, !filter.mayMatch(userKey) { return false }
@@ -447,7 +447,7 @@ public final class TableReader: Sendable {
     /// An iterator over every entry of the table in internal-key order.
     /// `fillCache` false: blocks it reads from the file are not inserted
     /// into the block cache (RocksDB `ReadOptions::fill_cache`).
-    public func makeIterator(fillCache: Bool = true) -> TableIterator {
+    package func makeIterator(fillCache: Bool = true) -> TableIterator {
         TableIterator(table: self, fillCache: fillCache)
     }
 }

@@ -4,14 +4,14 @@ import Glibc
 /// on a common prefix. This is RocksDB's `leveldb.BytewiseComparator`, the only
 /// user-key order Strata supports (its name is recorded in every table and
 /// MANIFEST; RocksDB refuses to open a database whose comparator differs).
-public enum Bytewise {
+package enum Bytewise {
     /// The comparator name RocksDB writes and checks.
-    public static let name = "leveldb.BytewiseComparator"
+    package static let name = "leveldb.BytewiseComparator"
 
     /// Three-way comparison: negative, zero or positive as `a` sorts before,
     /// equal to or after `b`.
     @inlinable
-    public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    package static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let n = min(a.count, b.count)
         if n > 0 {
             let r = memcmp(a.baseAddress!, b.baseAddress!, n)
@@ -22,7 +22,7 @@ public enum Bytewise {
 
     /// Three-way comparison of two arrays.
     @inlinable
-    public static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    package static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
         a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in compare(pa, pb) } }
     }
 
@@ -30,7 +30,7 @@ public enum Bytewise {
     /// for index separators between blocks. Returns `start` unchanged when no
     /// shorter key exists. Mirrors RocksDB's BytewiseComparator
     /// `FindShortestSeparator` (spec 6.1), so our index blocks are byte-identical.
-    public static func shortestSeparator(_ start: [UInt8], _ limit: [UInt8]) -> [UInt8] {
+    package static func shortestSeparator(_ start: [UInt8], _ limit: [UInt8]) -> [UInt8] {
         let minLength = min(start.count, limit.count)
         var diff = 0
         while diff < minLength && start[diff] == limit[diff] { diff += 1 }
@@ -58,17 +58,6 @@ public enum Bytewise {
         }
         return start
     }
-
-    /// A short key `s >= key`. RocksDB's `FindShortSuccessor`: increment the
-    /// first byte that is not 0xFF and cut after it; all-0xFF keys are kept.
-    public static func shortSuccessor(_ key: [UInt8]) -> [UInt8] {
-        for i in 0..<key.count where key[i] != 0xFF {
-            var result = Array(key[0...i])
-            result[i] += 1
-            return result
-        }
-        return key
-    }
 }
 
 extension Array where Element == UInt8 {
@@ -77,7 +66,7 @@ extension Array where Element == UInt8 {
     /// values then copy with one memcpy and no allocation); otherwise the
     /// array is refilled keeping its capacity.
     @inlinable
-    public mutating func assign(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func assign(_ bytes: UnsafeRawBufferPointer) {
         if count == bytes.count {
             if !bytes.isEmpty {
                 withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
@@ -92,7 +81,7 @@ extension Array where Element == UInt8 {
     /// walks an `UnsafeRawBufferPointer` byte by byte, because a raw buffer
     /// offers no typed contiguous storage; this overload is picked instead.)
     @inlinable
-    public mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {
+    package mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count))
     }

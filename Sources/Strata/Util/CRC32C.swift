@@ -12,7 +12,7 @@ import CCRC32C
 /// Check value: `value("123456789") == 0xE3069283`.
 ///
 /// Thread safety: stateless; the tables are immutable globals.
-public enum CRC32C {
+package enum CRC32C {
     /// The reflected Castagnoli polynomial.
     static let polynomial: UInt32 = 0x82F6_3B78
     /// RocksDB's mask delta (util/crc32c.h `kMaskDelta`).
@@ -37,17 +37,17 @@ public enum CRC32C {
     }()
 
     /// True when `extend` uses the CPU's CRC32 instruction.
-    public static let usesHardware: Bool = strata_crc32c_hw_available() != 0
+    package static let usesHardware: Bool = strata_crc32c_hw_available() != 0
 
     /// Extends `crc` (a finished CRC-32C of some prefix) with `bytes`, so
     /// `extend(value(a), b) == value(a ‖ b)`.
-    public static func extend(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func extend(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard usesHardware, let base = bytes.baseAddress else { return extendSoftware(crc, bytes) }
         return ~strata_crc32c_hw_update(~crc, base, bytes.count)
     }
 
     /// `extend` in software (slicing-by-8), whatever the CPU has.
-    public static func extendSoftware(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func extendSoftware(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var c = ~crc
         guard var p = bytes.baseAddress else { return crc }
         var n = bytes.count
@@ -73,24 +73,24 @@ public enum CRC32C {
     }
 
     /// CRC-32C of `bytes`.
-    public static func value(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func value(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         extend(0, bytes)
     }
 
     /// CRC-32C of `bytes`.
-    public static func value(_ bytes: [UInt8]) -> UInt32 {
+    package static func value(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { extend(0, $0) }
     }
 
     /// RocksDB's masked form, stored wherever a CRC is stored next to the
     /// data it covers (a CRC of data containing CRCs is otherwise weak):
     /// rotate right by 15 and add 0xA282EAD8.
-    public static func mask(_ crc: UInt32) -> UInt32 {
+    package static func mask(_ crc: UInt32) -> UInt32 {
         ((crc >> 15) | (crc << 17)) &+ maskDelta
     }
 
     /// Inverse of `mask`.
-    public static func unmask(_ masked: UInt32) -> UInt32 {
+    package static func unmask(_ masked: UInt32) -> UInt32 {
         let rot = masked &- maskDelta
         return (rot >> 17) | (rot << 15)
     }

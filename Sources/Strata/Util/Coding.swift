@@ -6,21 +6,17 @@
 /// `nil` on truncated or over-long input, never trap. Callers turn `nil`
 /// into a `StrataError.corruption` that names the file and offset.
 
-/// Largest encoded size of a varint32 / varint64 (7 payload bits per byte).
-public let maxVarint32Length = 5
-public let maxVarint64Length = 10
-
 extension Array where Element == UInt8 {
     /// Appends `value` as 2 little-endian bytes.
     @inlinable
-    public mutating func appendFixed16(_ value: UInt16) {
+    package mutating func appendFixed16(_ value: UInt16) {
         append(UInt8(truncatingIfNeeded: value))
         append(UInt8(truncatingIfNeeded: value >> 8))
     }
 
     /// Appends `value` as 4 little-endian bytes.
     @inlinable
-    public mutating func appendFixed32(_ value: UInt32) {
+    package mutating func appendFixed32(_ value: UInt32) {
         append(UInt8(truncatingIfNeeded: value))
         append(UInt8(truncatingIfNeeded: value >> 8))
         append(UInt8(truncatingIfNeeded: value >> 16))
@@ -29,20 +25,20 @@ extension Array where Element == UInt8 {
 
     /// Appends `value` as 8 little-endian bytes.
     @inlinable
-    public mutating func appendFixed64(_ value: UInt64) {
+    package mutating func appendFixed64(_ value: UInt64) {
         appendFixed32(UInt32(truncatingIfNeeded: value))
         appendFixed32(UInt32(truncatingIfNeeded: value >> 32))
     }
 
     /// Appends `value` as a LEB128 varint (1 to 5 bytes).
     @inlinable
-    public mutating func appendVarint32(_ value: UInt32) {
+    package mutating func appendVarint32(_ value: UInt32) {
         appendVarint64(UInt64(value))
     }
 
     /// Appends `value` as a LEB128 varint (1 to 10 bytes).
     @inlinable
-    public mutating func appendVarint64(_ value: UInt64) {
+    package mutating func appendVarint64(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -53,20 +49,20 @@ extension Array where Element == UInt8 {
 
     /// Appends `value` zigzag-encoded as a varint64 (RocksDB `PutVarsignedint64`).
     @inlinable
-    public mutating func appendVarsigned64(_ value: Int64) {
+    package mutating func appendVarsigned64(_ value: Int64) {
         appendVarint64(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
 
     /// Appends a varint32 length followed by the bytes.
     @inlinable
-    public mutating func appendLengthPrefixed(_ bytes: [UInt8]) {
+    package mutating func appendLengthPrefixed(_ bytes: [UInt8]) {
         appendVarint32(UInt32(bytes.count))
         append(contentsOf: bytes)
     }
 
     /// Appends a varint32 length followed by the bytes.
     @inlinable
-    public mutating func appendLengthPrefixed(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func appendLengthPrefixed(_ bytes: UnsafeRawBufferPointer) {
         appendVarint32(UInt32(bytes.count))
         append(contentsOf: bytes)
     }
@@ -74,7 +70,7 @@ extension Array where Element == UInt8 {
 
 /// Number of bytes `value` takes as a varint.
 @inlinable
-public func varintLength(_ value: UInt64) -> Int {
+package func varintLength(_ value: UInt64) -> Int {
     var v = value
     var n = 1
     while v >= 0x80 { v >>= 7; n += 1 }
@@ -83,31 +79,31 @@ public func varintLength(_ value: UInt64) -> Int {
 
 /// Reads a little-endian UInt32 at `p` (no alignment needed).
 @inlinable
-public func loadFixed32(_ p: UnsafeRawPointer) -> UInt32 {
+package func loadFixed32(_ p: UnsafeRawPointer) -> UInt32 {
     UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
 }
 
 /// Reads a little-endian UInt64 at `p` (no alignment needed).
 @inlinable
-public func loadFixed64(_ p: UnsafeRawPointer) -> UInt64 {
+package func loadFixed64(_ p: UnsafeRawPointer) -> UInt64 {
     UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
 }
 
 /// Reads a little-endian UInt16 at `p` (no alignment needed).
 @inlinable
-public func loadFixed16(_ p: UnsafeRawPointer) -> UInt16 {
+package func loadFixed16(_ p: UnsafeRawPointer) -> UInt16 {
     UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))
 }
 
 /// Writes `value` little-endian at `p`.
 @inlinable
-public func storeFixed32(_ p: UnsafeMutableRawPointer, _ value: UInt32) {
+package func storeFixed32(_ p: UnsafeMutableRawPointer, _ value: UInt32) {
     p.storeBytes(of: value.littleEndian, as: UInt32.self)
 }
 
 /// Writes `value` little-endian at `p`.
 @inlinable
-public func storeFixed64(_ p: UnsafeMutableRawPointer, _ value: UInt64) {
+package func storeFixed64(_ p: UnsafeMutableRawPointer, _ value: UInt64) {
     p.storeBytes(of: value.littleEndian, as: UInt64.self)
 }
 
@@ -115,7 +111,7 @@ public func storeFixed64(_ p: UnsafeMutableRawPointer, _ value: UInt64) {
 /// just past it, or `nil` if the input ends early or the value needs more
 /// than 32 bits.
 @inlinable
-public func decodeVarint32(_ p: UnsafeRawPointer, _ limit: UnsafeRawPointer) -> (UInt32, UnsafeRawPointer)? {
+package func decodeVarint32(_ p: UnsafeRawPointer, _ limit: UnsafeRawPointer) -> (UInt32, UnsafeRawPointer)? {
     // Fast path: one byte (lengths in blocks are almost always < 128).
     if p < limit {
         let b = p.load(as: UInt8.self)
@@ -128,7 +124,7 @@ public func decodeVarint32(_ p: UnsafeRawPointer, _ limit: UnsafeRawPointer) -> 
 /// Decodes a varint64 from `[p, limit)`. Returns the value and the pointer
 /// just past it, or `nil` if the input ends early or is longer than 10 bytes.
 @inlinable
-public func decodeVarint64(_ p: UnsafeRawPointer, _ limit: UnsafeRawPointer) -> (UInt64, UnsafeRawPointer)? {
+package func decodeVarint64(_ p: UnsafeRawPointer, _ limit: UnsafeRawPointer) -> (UInt64, UnsafeRawPointer)? {
     var result: UInt64 = 0
     var shift: UInt64 = 0
     var q = p
@@ -148,22 +144,22 @@ public func decodeVarint64(_ p: UnsafeRawPointer, _ limit: UnsafeRawPointer) -> 
 ///
 /// Every read returns `nil` when the buffer does not hold a complete field;
 /// the cursor does not move in that case. The buffer must outlive the cursor.
-public struct ByteCursor {
+package struct ByteCursor {
     /// The bytes being decoded.
-    public let buffer: UnsafeRawBufferPointer
+    package let buffer: UnsafeRawBufferPointer
     /// Offset of the next unread byte.
-    public private(set) var position: Int
+    package private(set) var position: Int
 
     /// A cursor at `position` in `buffer`.
-    public init(_ buffer: UnsafeRawBufferPointer, position: Int = 0) {
+    package init(_ buffer: UnsafeRawBufferPointer, position: Int = 0) {
         self.buffer = buffer
         self.position = position
     }
 
     /// Bytes not yet read.
-    public var remaining: Int { buffer.count - position }
+    package var remaining: Int { buffer.count - position }
     /// True when every byte has been read.
-    public var isAtEnd: Bool { position >= buffer.count }
+    package var isAtEnd: Bool { position >= buffer.count }
 
     @inlinable
     var cursorPointer: UnsafeRawPointer { buffer.baseAddress! + position }
@@ -171,55 +167,48 @@ public struct ByteCursor {
     var endPointer: UnsafeRawPointer { buffer.baseAddress! + buffer.count }
 
     /// Reads a varint32.
-    public mutating func readVarint32() -> UInt32? {
+    package mutating func readVarint32() -> UInt32? {
         guard remaining > 0, let (v, next) = decodeVarint32(cursorPointer, endPointer) else { return nil }
         position = next - buffer.baseAddress!
         return v
     }
 
     /// Reads a varint64.
-    public mutating func readVarint64() -> UInt64? {
+    package mutating func readVarint64() -> UInt64? {
         guard remaining > 0, let (v, next) = decodeVarint64(cursorPointer, endPointer) else { return nil }
         position = next - buffer.baseAddress!
         return v
     }
 
     /// Reads a zigzag varint64 (RocksDB `GetVarsignedint64`).
-    public mutating func readVarsigned64() -> Int64? {
+    package mutating func readVarsigned64() -> Int64? {
         guard let u = readVarint64() else { return nil }
         return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
     }
 
     /// Reads one byte.
-    public mutating func readByte() -> UInt8? {
+    package mutating func readByte() -> UInt8? {
         guard remaining >= 1 else { return nil }
         defer { position += 1 }
         return buffer[position]
     }
 
-    /// Reads a fixed32.
-    public mutating func readFixed32() -> UInt32? {
-        guard remaining >= 4 else { return nil }
-        defer { position += 4 }
-        return loadFixed32(cursorPointer)
-    }
-
     /// Reads a fixed64.
-    public mutating func readFixed64() -> UInt64? {
+    package mutating func readFixed64() -> UInt64? {
         guard remaining >= 8 else { return nil }
         defer { position += 8 }
         return loadFixed64(cursorPointer)
     }
 
     /// Reads `count` raw bytes (a view into the buffer, no copy).
-    public mutating func readBytes(_ count: Int) -> UnsafeRawBufferPointer? {
+    package mutating func readBytes(_ count: Int) -> UnsafeRawBufferPointer? {
         guard count >= 0, remaining >= count else { return nil }
         defer { position += count }
         return UnsafeRawBufferPointer(rebasing: buffer[position..<position + count])
     }
 
     /// Reads a varint32 length and that many bytes (a view, no copy).
-    public mutating func readLengthPrefixed() -> UnsafeRawBufferPointer? {
+    package mutating func readLengthPrefixed() -> UnsafeRawBufferPointer? {
         let saved = position
         guard let n = readVarint32(), let bytes = readBytes(Int(n)) else {
             position = saved
@@ -229,7 +218,7 @@ public struct ByteCursor {
     }
 
     /// Skips `count` bytes.
-    public mutating func skip(_ count: Int) -> Bool {
+    package mutating func skip(_ count: Int) -> Bool {
         guard count >= 0, remaining >= count else { return false }
         position += count
         return true

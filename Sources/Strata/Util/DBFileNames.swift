@@ -1,8 +1,8 @@
 /// File names inside a database directory (spec section 15; RocksDB
 /// file/filename.cc): numbers are zero-padded to six digits.
-public enum DBFileName {
+package enum DBFileName {
     /// The kinds of files a database directory holds.
-    public enum Kind: Equatable, Sendable {
+    package enum Kind: Equatable, Sendable {
         case wal(UInt64)
         case table(UInt64)
         case manifest(UInt64)
@@ -15,23 +15,23 @@ public enum DBFileName {
     }
 
     /// `NNNNNN` (at least six digits).
-    public static func number(_ n: UInt64) -> String {
+    package static func number(_ n: UInt64) -> String {
         let s = String(n)
         return s.count >= 6 ? s : String(repeating: "0", count: 6 - s.count) + s
     }
 
-    public static func wal(_ n: UInt64) -> String { number(n) + ".log" }
-    public static func table(_ n: UInt64) -> String { number(n) + ".sst" }
-    public static func manifest(_ n: UInt64) -> String { "MANIFEST-" + number(n) }
-    public static func temp(_ n: UInt64) -> String { number(n) + ".dbtmp" }
-    public static func options(_ n: UInt64) -> String { "OPTIONS-" + number(n) }
-    public static let current = "CURRENT"
-    public static let lock = "LOCK"
-    public static let identity = "IDENTITY"
-    public static let infoLog = "LOG"
+    package static func wal(_ n: UInt64) -> String { number(n) + ".log" }
+    package static func table(_ n: UInt64) -> String { number(n) + ".sst" }
+    package static func manifest(_ n: UInt64) -> String { "MANIFEST-" + number(n) }
+    package static func temp(_ n: UInt64) -> String { number(n) + ".dbtmp" }
+    package static func options(_ n: UInt64) -> String { "OPTIONS-" + number(n) }
+    package static let current = "CURRENT"
+    package static let lock = "LOCK"
+    package static let identity = "IDENTITY"
+    package static let infoLog = "LOG"
 
     /// Classifies a directory entry; nil for names that are not ours.
-    public static func parse(_ name: String) -> Kind? {
+    package static func parse(_ name: String) -> Kind? {
         switch name {
         case current: return .current
         case lock: return .lock

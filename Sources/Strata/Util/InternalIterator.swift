@@ -7,7 +7,7 @@
 /// callers check `error` when `isValid` turns false.
 ///
 /// Thread safety: one thread at a time.
-public protocol InternalIterator: AnyObject {
+package protocol InternalIterator: AnyObject {
     /// True when positioned on an entry.
     var isValid: Bool { get }
     /// The current internal key. Requires `isValid`.

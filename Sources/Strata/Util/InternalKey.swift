@@ -5,7 +5,7 @@
 
 /// The kind of an entry, as stored in the low byte of an internal key's
 /// trailer and as the tag of a write-batch record (RocksDB `ValueType`).
-public enum ValueType: UInt8, Sendable, CustomStringConvertible {
+package enum ValueType: UInt8, Sendable, CustomStringConvertible {
     /// A deletion marker (kTypeDeletion).
     case deletion = 0x00
     /// A value (kTypeValue).
@@ -21,33 +21,33 @@ public enum ValueType: UInt8, Sendable, CustomStringConvertible {
     /// `kValueTypeForSeek` in RocksDB 7.8.3 (kTypeWideColumnEntity, 0x16):
     /// the highest type code, used in seek keys and shortened index
     /// separators so that they sort before every real entry of the user key.
-    public static let forSeekCode: UInt8 = 0x16
+    package static let forSeekCode: UInt8 = 0x16
 
-    public var description: String { String(rawValue) }
+    package var description: String { String(rawValue) }
 }
 
 /// Largest sequence number (56 bits): `kMaxSequenceNumber`.
-public let maxSequenceNumber: UInt64 = (1 << 56) - 1
+package let maxSequenceNumber: UInt64 = (1 << 56) - 1
 
 /// Packs a sequence number and a type code into an internal-key trailer.
 @inlinable
-public func packSequenceAndType(_ sequence: UInt64, _ type: UInt8) -> UInt64 {
+package func packSequenceAndType(_ sequence: UInt64, _ type: UInt8) -> UInt64 {
     (sequence << 8) | UInt64(type)
 }
 
 /// A decoded internal key viewed in place (no copy): user key bytes, sequence
 /// number and type code. Valid only while the memory it points into is alive.
-public struct ParsedInternalKey {
+package struct ParsedInternalKey {
     /// The user key.
-    public var userKey: UnsafeRawBufferPointer
+    package var userKey: UnsafeRawBufferPointer
     /// The sequence number (56 bits).
-    public var sequence: UInt64
+    package var sequence: UInt64
     /// The raw type code (see `ValueType`; other codes are possible in RocksDB files).
-    public var typeCode: UInt8
+    package var typeCode: UInt8
 
     /// Splits `internalKey`; `nil` if it is shorter than the 8-byte trailer.
     @inlinable
-    public init?(_ internalKey: UnsafeRawBufferPointer) {
+    package init?(_ internalKey: UnsafeRawBufferPointer) {
         guard internalKey.count >= 8 else { return nil }
         let n = internalKey.count - 8
         let trailer = loadFixed64(internalKey.baseAddress! + n)
@@ -57,14 +57,14 @@ public struct ParsedInternalKey {
     }
 
     /// The type, if it is one Strata knows.
-    public var type: ValueType? { ValueType(rawValue: typeCode) }
+    package var type: ValueType? { ValueType(rawValue: typeCode) }
 }
 
 /// Internal-key helpers.
-public enum InternalKey {
+package enum InternalKey {
     /// Builds user key ‖ trailer.
     @inlinable
-    public static func make(_ userKey: [UInt8], sequence: UInt64, type: UInt8) -> [UInt8] {
+    package static func make(_ userKey: [UInt8], sequence: UInt64, type: UInt8) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(userKey.count + 8)
         out.append(contentsOf: userKey)
@@ -74,7 +74,7 @@ public enum InternalKey {
 
     /// Appends user key ‖ trailer to `out`.
     @inlinable
-    public static func append(to out: inout [UInt8], userKey: UnsafeRawBufferPointer, sequence: UInt64, type: UInt8) {
+    package static func append(to out: inout [UInt8], userKey: UnsafeRawBufferPointer, sequence: UInt64, type: UInt8) {
         out.append(contentsOf: userKey)
         out.appendFixed64(packSequenceAndType(sequence, type))
     }
@@ -82,14 +82,14 @@ public enum InternalKey {
     /// The seek key for `userKey` at `sequence`: sorts before every entry of
     /// `userKey` visible at `sequence` and after every newer one.
     @inlinable
-    public static func seekKey(_ userKey: [UInt8], sequence: UInt64 = maxSequenceNumber) -> [UInt8] {
+    package static func seekKey(_ userKey: [UInt8], sequence: UInt64 = maxSequenceNumber) -> [UInt8] {
         make(userKey, sequence: sequence, type: ValueType.forSeekCode)
     }
 
     /// Internal-key order: user key ascending (bytewise), trailer descending.
     /// Keys shorter than 8 bytes (malformed) compare as plain bytes.
     @inlinable
-    public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    package static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         guard a.count >= 8, b.count >= 8 else { return Bytewise.compare(a, b) }
         let ua = UnsafeRawBufferPointer(rebasing: a[0..<(a.count - 8)])
         let ub = UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)])
@@ -102,19 +102,19 @@ public enum InternalKey {
 
     /// Internal-key order on arrays.
     @inlinable
-    public static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    package static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
         a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in compare(pa, pb) } }
     }
 
     /// The user-key part of an internal key (a view).
     @inlinable
-    public static func userKey(_ internalKey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    package static func userKey(_ internalKey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: internalKey[0..<max(0, internalKey.count - 8)])
     }
 }
 
 /// Which order a block's keys follow.
-public enum KeyOrder: Sendable {
+package enum KeyOrder: Sendable {
     /// Internal keys (data blocks, internal-key index blocks, range-del blocks).
     case internalKey
     /// Plain bytewise (user-key index blocks, metaindex, properties).
@@ -122,7 +122,7 @@ public enum KeyOrder: Sendable {
 
     /// Three-way comparison in this order.
     @inlinable
-    public func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    package func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         switch self {
         case .internalKey: return InternalKey.compare(a, b)
         case .bytewise: return Bytewise.compare(a, b)

@@ -22,15 +22,15 @@ import Synchronization
 ///   after the rename, before the directory fsync.
 ///
 /// Thread safety: `arm` once before the threads start; `killPoint` from any thread.
-public enum KillPoints {
+package enum KillPoints {
     /// Every point's name.
-    public static let all = [
+    package static let all = [
         "WAL.append", "WAL.sync", "WAL.synced", "MANIFEST.append", "MANIFEST.sync", "MANIFEST.synced",
         "Table.finish", "Table.synced", "CURRENT.rename", "CURRENT.renamed",
     ]
 
     /// True when kill points are compiled in.
-    public static var compiledIn: Bool {
+    package static var compiledIn: Bool {
         #if STRATA_KILL_POINTS
         return true
         #else
@@ -51,7 +51,7 @@ public enum KillPoints {
     /// through any point whose name starts with `prefix` (e.g. "WAL"),
     /// kills the process (SIGKILL) with probability 1/`odds`,
     /// after writing `kill point NAME` on standard output; draws are seeded.
-    public static func arm(prefix: String, odds: Int, seed: UInt64) {
+    package static func arm(prefix: String, odds: Int, seed: UInt64) {
         armed.withLock { $0 = Armed(prefix: prefix, odds: UInt64(max(1, odds)), state: seed | 1) }
     }
 

@@ -7,13 +7,13 @@
 /// different hash for any key whose tail has a byte ≥ 0x80.
 ///
 /// Thread safety: stateless.
-public enum LegacyBloomHash {
+package enum LegacyBloomHash {
     /// The seed RocksDB's `BloomHash` passes.
-    public static let seed: UInt32 = 0xBC9F_1D34
+    package static let seed: UInt32 = 0xBC9F_1D34
     static let m: UInt32 = 0xC6A4_A793
 
     /// Hash32 of `data` with `seed`.
-    public static func hash(_ data: UnsafeRawBufferPointer, seed: UInt32 = LegacyBloomHash.seed) -> UInt32 {
+    package static func hash(_ data: UnsafeRawBufferPointer, seed: UInt32 = LegacyBloomHash.seed) -> UInt32 {
         let n = data.count
         var h = seed ^ (UInt32(truncatingIfNeeded: n) &* m)
         guard let p = data.baseAddress else { return h }
@@ -40,7 +40,7 @@ public enum LegacyBloomHash {
     }
 
     /// Hash32 of `data` with the Bloom seed.
-    public static func hash(_ data: [UInt8]) -> UInt32 {
+    package static func hash(_ data: [UInt8]) -> UInt32 {
         data.withUnsafeBytes { hash($0) }
     }
 }

@@ -12,12 +12,12 @@ import Glibc
 /// the sanitizer judge the engine's real synchronization.
 ///
 /// Same contract as `Mutex`: `withLock` runs `body` with exclusive access.
-final class Locked<Value>: @unchecked Sendable {
+package final class Locked<Value>: @unchecked Sendable {
     // @unchecked: `value` is only touched while `mutex` is held.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    init(_ initialValue: Value) {
+    package init(_ initialValue: Value) {
         value = initialValue
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -28,7 +28,7 @@ final class Locked<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
+    package func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
@@ -40,5 +40,5 @@ import Synchronization
 /// A value behind a lock: `Synchronization.Mutex`. ThreadSanitizer builds
 /// (`-DSTRATA_TSAN`) swap in a pthread-based lock TSan can see; see the
 /// other branch of this file.
-typealias Locked<Value> = Mutex<Value>
+package typealias Locked<Value> = Mutex<Value>
 #endif

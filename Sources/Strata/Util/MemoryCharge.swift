@@ -13,25 +13,25 @@ import Synchronization
 ///
 /// Thread safety: `Sendable`; `add` may be called from any thread. The
 /// figure is exact once concurrent changes have returned.
-public final class MemoryCharge: Sendable {
+package final class MemoryCharge: Sendable {
     private let bytes = Atomic<Int>(0)
     /// Receives every change too (nil for a root).
-    public let parent: MemoryCharge?
+    package let parent: MemoryCharge?
     /// Called with every change, after `bytes` moved (e.g. a cache
     /// reservation); runs on the thread that made the change.
     let sink: (@Sendable (Int) -> Void)?
 
     /// A charge at zero that forwards changes to `parent` and `sink`.
-    public init(parent: MemoryCharge? = nil, sink: (@Sendable (Int) -> Void)? = nil) {
+    package init(parent: MemoryCharge? = nil, sink: (@Sendable (Int) -> Void)? = nil) {
         self.parent = parent
         self.sink = sink
     }
 
     /// Bytes held now.
-    public var current: Int { bytes.load(ordering: .relaxed) }
+    package var current: Int { bytes.load(ordering: .relaxed) }
 
     /// Records `delta` bytes obtained (positive) or released (negative).
-    public func add(_ delta: Int) {
+    package func add(_ delta: Int) {
         guard delta != 0 else { return }
         bytes.add(delta, ordering: .relaxed)
         parent?.add(delta)

@@ -8,14 +8,14 @@ import Glibc
 ///
 /// Thread safety: that is its purpose. The pthread objects live in heap
 /// memory that never moves, as POSIX requires.
-public final class Monitor: @unchecked Sendable {
+package final class Monitor: @unchecked Sendable {
     // @unchecked: the pthread objects are only touched through pthread calls,
     // which are thread-safe by contract.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
     /// A new, unlocked monitor.
-    public init() {
+    package init() {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -34,13 +34,13 @@ public final class Monitor: @unchecked Sendable {
     }
 
     /// Takes the lock.
-    public func lock() { pthread_mutex_lock(mutex) }
+    package func lock() { pthread_mutex_lock(mutex) }
     /// Releases the lock.
-    public func unlock() { pthread_mutex_unlock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Runs `body` with the lock held.
     @inline(__always)
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
@@ -48,10 +48,10 @@ public final class Monitor: @unchecked Sendable {
 
     /// Releases the lock, waits for a broadcast or signal, retakes the lock.
     /// Spurious wake-ups happen: wait in a loop on the real condition.
-    public func wait() { pthread_cond_wait(condition, mutex) }
+    package func wait() { pthread_cond_wait(condition, mutex) }
 
     /// Like `wait`, but returns after at most `nanoseconds`.
-    public func wait(nanoseconds: Int64) {
+    package func wait(nanoseconds: Int64) {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         var total = Int64(now.tv_nsec) + nanoseconds
@@ -63,17 +63,17 @@ public final class Monitor: @unchecked Sendable {
     }
 
     /// Wakes every waiter.
-    public func broadcast() { pthread_cond_broadcast(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
     /// Wakes one waiter.
-    public func signal() { pthread_cond_signal(condition) }
+    package func signal() { pthread_cond_signal(condition) }
 
     /// A second condition variable used with this monitor's mutex.
     /// Thread safety: pthread calls only.
-    public final class Condition: @unchecked Sendable {
+    package final class Condition: @unchecked Sendable {
         fileprivate let condition: UnsafeMutablePointer<pthread_cond_t>
 
         /// A new condition.
-        public init() {
+        package init() {
             condition = .allocate(capacity: 1)
             var attributes = pthread_condattr_t()
             pthread_condattr_init(&attributes)
@@ -90,7 +90,7 @@ public final class Monitor: @unchecked Sendable {
 
     /// Like `wait()`, on `condition` instead of the monitor's own. The lock
     /// must be held.
-    public func wait(_ condition: Condition) { pthread_cond_wait(condition.condition, mutex) }
+    package func wait(_ condition: Condition) { pthread_cond_wait(condition.condition, mutex) }
     /// Wakes every waiter on `condition`.
-    public func broadcast(_ condition: Condition) { pthread_cond_broadcast(condition.condition) }
+    package func broadcast(_ condition: Condition) { pthread_cond_broadcast(condition.condition) }
 }

@@ -1,12 +1,12 @@
 /// SplitMix64: a tiny, full-period generator used to seed others and for
 /// deterministic test data. Not cryptographic.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
+package struct SplitMix64: RandomNumberGenerator, Sendable {
+    package private(set) var state: UInt64
 
     /// A generator whose output is fully determined by `seed`.
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state = state &+ 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -18,17 +18,17 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 /// xoshiro256** (Blackman and Vigna): fast, statistically strong, seeded
 /// deterministically through SplitMix64. Used by benchmarks and tools that
 /// must produce the same keys for the same `--seed`. Not cryptographic.
-public struct Xoshiro256: RandomNumberGenerator, Sendable {
+package struct Xoshiro256: RandomNumberGenerator, Sendable {
     var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     /// A generator whose output is fully determined by `seed`.
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var sm = SplitMix64(seed: seed)
         s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()
     }
 
     @inline(__always)
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
         s2 ^= s0
@@ -43,12 +43,12 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
     /// A uniform value in `0..<bound` (`bound` > 0), by Lemire's
     /// multiply-shift (bias below 2^-64 · bound, irrelevant here).
     @inline(__always)
-    public mutating func uniform(_ bound: UInt64) -> UInt64 {
+    package mutating func uniform(_ bound: UInt64) -> UInt64 {
         next().multipliedFullWidth(by: bound).high
     }
 
     /// `count` random bytes.
-    public mutating func bytes(count: Int) -> [UInt8] {
+    package mutating func bytes(count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         var i = 0
         while i < count {

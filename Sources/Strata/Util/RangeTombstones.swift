@@ -8,25 +8,25 @@
 /// newest first.
 ///
 /// Thread safety: immutable after init; share freely.
-public final class RangeTombstoneList: Sendable {
+package final class RangeTombstoneList: Sendable {
     /// One fragment: user keys [start, end) and covering sequences, descending.
-    public struct Fragment: Sendable {
-        public var start: [UInt8]
-        public var end: [UInt8]
-        public var sequences: [UInt64]
+    package struct Fragment: Sendable {
+        package var start: [UInt8]
+        package var end: [UInt8]
+        package var sequences: [UInt64]
     }
 
     /// The fragments, sorted by start, non-overlapping.
-    public let fragments: [Fragment]
+    package let fragments: [Fragment]
     /// The tombstones as given (begin, end, sequence).
-    public let tombstones: [(begin: [UInt8], end: [UInt8], sequence: UInt64)]
+    package let tombstones: [(begin: [UInt8], end: [UInt8], sequence: UInt64)]
 
     /// An empty list.
-    public static let empty = RangeTombstoneList(tombstones: [])
+    package static let empty = RangeTombstoneList(tombstones: [])
 
     /// Fragments `tombstones` (begin user key, end user key, sequence);
     /// empty ranges are ignored.
-    public init(tombstones: [(begin: [UInt8], end: [UInt8], sequence: UInt64)]) {
+    package init(tombstones: [(begin: [UInt8], end: [UInt8], sequence: UInt64)]) {
         let valid = tombstones.filter { Bytewise.compare($0.begin, $0.end) < 0 }
         self.tombstones = valid
         guard !valid.isEmpty else {
@@ -63,7 +63,7 @@ public final class RangeTombstoneList: Sendable {
 
     /// Makes a list from internal-key tombstones as stored in tables and
     /// memtables: begin = internal key (user key ‖ seq ‖ 0x0F), end = user key.
-    public convenience init(internalTombstones: [(begin: [UInt8], end: [UInt8])]) {
+    package convenience init(internalTombstones: [(begin: [UInt8], end: [UInt8])]) {
         self.init(tombstones: internalTombstones.compactMap { t in
             t.begin.withUnsafeBytes { raw in
                 ParsedInternalKey(raw).map { (Array($0.userKey), t.end, $0.sequence) }
@@ -72,12 +72,12 @@ public final class RangeTombstoneList: Sendable {
     }
 
     /// True if there are no tombstones.
-    public var isEmpty: Bool { fragments.isEmpty }
+    package var isEmpty: Bool { fragments.isEmpty }
 
     /// The sequence of the newest tombstone covering `userKey` that is
     /// visible at `snapshot` (sequence ≤ snapshot), or 0 if none. Entries of
     /// `userKey` with a smaller sequence are deleted.
-    public func maxCoveringSequence(_ userKey: UnsafeRawBufferPointer, snapshot: UInt64) -> UInt64 {
+    package func maxCoveringSequence(_ userKey: UnsafeRawBufferPointer, snapshot: UInt64) -> UInt64 {
         guard !fragments.isEmpty else { return 0 }
         // Last fragment whose start ≤ userKey.
         var lo = 0
@@ -97,7 +97,7 @@ public final class RangeTombstoneList: Sendable {
     }
 
     /// Array overload.
-    public func maxCoveringSequence(_ userKey: [UInt8], snapshot: UInt64) -> UInt64 {
+    package func maxCoveringSequence(_ userKey: [UInt8], snapshot: UInt64) -> UInt64 {
         userKey.withUnsafeBytes { maxCoveringSequence($0, snapshot: snapshot) }
     }
 }

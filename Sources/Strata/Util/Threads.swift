@@ -3,7 +3,7 @@ import Glibc
 /// Starts a detached OS thread running `body` — for the engine's blocking
 /// background work (flush, compaction), which must not run on the Swift
 /// concurrency pool.
-public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+package func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     final class Box: @unchecked Sendable {
         // @unchecked: handed to exactly one new thread, which consumes it.
         let body: @Sendable () -> Void

@@ -5,19 +5,19 @@ import CXXHash
 ///
 /// Not for filters: the filter hash is `XXPH3`, a different function.
 /// Thread safety: stateless.
-public enum XXHash {
+package enum XXHash {
     /// XXH32 (kxxHash block checksums).
-    public static func xxh32(_ data: UnsafeRawBufferPointer) -> UInt32 {
+    package static func xxh32(_ data: UnsafeRawBufferPointer) -> UInt32 {
         XXH32(data.baseAddress, data.count, 0)
     }
 
     /// XXH64 (kxxHash64 block checksums use its low 32 bits).
-    public static func xxh64(_ data: UnsafeRawBufferPointer) -> UInt64 {
+    package static func xxh64(_ data: UnsafeRawBufferPointer) -> UInt64 {
         XXH64(data.baseAddress, data.count, 0)
     }
 
     /// The final XXH3_64bits (xxHash ≥ 0.8.0), unseeded (kXXH3 checksums).
-    public static func xxh3(_ data: UnsafeRawBufferPointer) -> UInt64 {
+    package static func xxh3(_ data: UnsafeRawBufferPointer) -> UInt64 {
         XXH3_64bits(data.baseAddress, data.count)
     }
 }

@@ -8,7 +8,7 @@
 /// test values. Length 0 is RocksDB's own special case.
 ///
 /// Thread safety: stateless.
-public enum XXPH3 {
+package enum XXPH3 {
     static let p32_1: UInt64 = 0x9E37_79B1
     static let p32_2: UInt64 = 0x85EB_CA77
     static let p32_3: UInt64 = 0xC2B2_AE3D
@@ -69,7 +69,7 @@ public enum XXPH3 {
     }
 
     /// XXPH3_64 (seed 0) of `data`.
-    public static func hash64(_ data: UnsafeRawBufferPointer) -> UInt64 {
+    package static func hash64(_ data: UnsafeRawBufferPointer) -> UInt64 {
         let n = data.count
         let s = secret
         guard n > 0, let d = data.baseAddress else {
@@ -119,7 +119,7 @@ public enum XXPH3 {
     }
 
     /// XXPH3_64 (seed 0) of `data`.
-    public static func hash64(_ data: [UInt8]) -> UInt64 {
+    package static func hash64(_ data: [UInt8]) -> UInt64 {
         data.withUnsafeBytes { hash64($0) }
     }
 

@@ -1,40 +1,40 @@
 /// What the MANIFEST records about one table file (RocksDB `FileMetaData`).
 ///
 /// Value type; `Sendable`. Keys are internal keys.
-public struct FileMetaData: Sendable, Equatable {
+package struct FileMetaData: Sendable, Equatable {
     /// The file number (`NNNNNN.sst`).
-    public var number: UInt64
+    package var number: UInt64
     /// Exact file size in bytes (RocksDB reads the footer at this offset).
-    public var fileSize: UInt64
+    package var fileSize: UInt64
     /// Smallest internal key in the file (range tombstones included).
-    public var smallest: [UInt8]
+    package var smallest: [UInt8]
     /// Largest internal key in the file (range tombstones included).
-    public var largest: [UInt8]
+    package var largest: [UInt8]
     /// Smallest and largest sequence numbers of the file's entries.
-    public var smallestSequence: UInt64
-    public var largestSequence: UInt64
+    package var smallestSequence: UInt64
+    package var largestSequence: UInt64
     /// Oldest ancestor time, seconds since the epoch (custom field 5).
-    public var oldestAncesterTime: UInt64 = 0
+    package var oldestAncesterTime: UInt64 = 0
     /// File creation time, seconds since the epoch (custom field 6).
-    public var fileCreationTime: UInt64 = 0
+    package var fileCreationTime: UInt64 = 0
     /// Whole-file checksum (custom field 7); empty when not computed.
-    public var fileChecksum: [UInt8] = []
+    package var fileChecksum: [UInt8] = []
     /// Name of the whole-file checksum function (custom field 8); RocksDB
     /// writes "Unknown" when there is none.
-    public var fileChecksumFunctionName: String = "Unknown"
+    package var fileChecksumFunctionName: String = "Unknown"
     /// Path id (custom field 65); 0 = the database directory.
-    public var pathID: UInt32 = 0
+    package var pathID: UInt32 = 0
     /// Marked for compaction (custom field 2).
-    public var markedForCompaction = false
+    package var markedForCompaction = false
     /// Temperature (custom field 9); 0 = unknown.
-    public var temperature: UInt8 = 0
+    package var temperature: UInt8 = 0
     /// Oldest blob file (custom field 4); nil = none.
-    public var oldestBlobFileNumber: UInt64? = nil
+    package var oldestBlobFileNumber: UInt64? = nil
     /// SST unique id (custom field 12), 16 bytes, or empty.
-    public var uniqueID: [UInt8] = []
+    package var uniqueID: [UInt8] = []
 
     /// A file record with the required fields.
-    public init(number: UInt64, fileSize: UInt64, smallest: [UInt8], largest: [UInt8],
+    package init(number: UInt64, fileSize: UInt64, smallest: [UInt8], largest: [UInt8],
                 smallestSequence: UInt64, largestSequence: UInt64) {
         self.number = number
         self.fileSize = fileSize
@@ -46,7 +46,7 @@ public struct FileMetaData: Sendable, Equatable {
 
     /// True if `largest` is an exclusive bound: a range tombstone's end
     /// recorded as (end, max sequence, 0x0F), which the file does not hold.
-    public var largestIsExclusive: Bool { largest.withUnsafeBytes { FileMetaData.isExclusiveEnd($0) } }
+    package var largestIsExclusive: Bool { largest.withUnsafeBytes { FileMetaData.isExclusiveEnd($0) } }
 
     /// True if `internalKey` is (key, max sequence, range deletion).
     static func isExclusiveEnd(_ internalKey: UnsafeRawBufferPointer) -> Bool {
@@ -55,7 +55,7 @@ public struct FileMetaData: Sendable, Equatable {
     }
 
     /// The user key of `smallest`.
-    public var smallestUserKey: [UInt8] { Array(smallest.dropLast(8)) }
+    package var smallestUserKey: [UInt8] { Array(smallest.dropLast(8)) }
     /// The user key of `largest`.
-    public var largestUserKey: [UInt8] { Array(largest.dropLast(8)) }
+    package var largestUserKey: [UInt8] { Array(largest.dropLast(8)) }
 }

@@ -4,7 +4,7 @@
 ///
 /// Thread safety: one thread at a time. The `TableFile`s it holds keep the
 /// files from being deleted while it lives.
-public final class LevelIterator: InternalIterator {
+package final class LevelIterator: InternalIterator {
     private let files: [TableFile]
     private let tables: TableCache
     @exclusivity(unchecked)
@@ -19,21 +19,21 @@ public final class LevelIterator: InternalIterator {
     @exclusivity(unchecked)
     private var active: Unmanaged<TableIterator>?
     @exclusivity(unchecked)
-    public private(set) var error: StrataError?
+    package private(set) var error: StrataError?
 
     private let fillCache: Bool
 
     /// Iterates `files` (disjoint, sorted by smallest key); `fillCache`
     /// false keeps the blocks it reads out of the block cache.
-    public init(files: [TableFile], tables: TableCache, fillCache: Bool = true) {
+    package init(files: [TableFile], tables: TableCache, fillCache: Bool = true) {
         self.files = files
         self.tables = tables
         self.fillCache = fillCache
     }
 
-    public var isValid: Bool { active?._withUnsafeGuaranteedRef { $0.isValid } ?? false }
-    public var key: UnsafeRawBufferPointer { active!._withUnsafeGuaranteedRef { $0.key } }
-    public var value: UnsafeRawBufferPointer { active!._withUnsafeGuaranteedRef { $0.value } }
+    package var isValid: Bool { active?._withUnsafeGuaranteedRef { $0.isValid } ?? false }
+    package var key: UnsafeRawBufferPointer { active!._withUnsafeGuaranteedRef { $0.key } }
+    package var value: UnsafeRawBufferPointer { active!._withUnsafeGuaranteedRef { $0.value } }
 
     private func open(_ i: Int) -> Bool {
         guard i >= 0 && i < files.count else {
@@ -62,15 +62,15 @@ public final class LevelIterator: InternalIterator {
         }
     }
 
-    public func seekToFirst() {
+    package func seekToFirst() {
         if open(0) { current!.seekToFirst(); checkError(); skipForward() }
     }
 
-    public func seekToLast() {
+    package func seekToLast() {
         if open(files.count - 1) { current!.seekToLast(); checkError(); skipBackward() }
     }
 
-    public func seek(_ target: UnsafeRawBufferPointer) {
+    package func seek(_ target: UnsafeRawBufferPointer) {
         // First file whose largest key is ≥ target.
         var lo = 0
         var hi = files.count
@@ -85,7 +85,7 @@ public final class LevelIterator: InternalIterator {
         if open(lo) { current!.seek(target); checkError(); skipForward() }
     }
 
-    public func seekForPrev(_ target: UnsafeRawBufferPointer) {
+    package func seekForPrev(_ target: UnsafeRawBufferPointer) {
         // Last file whose smallest key is ≤ target.
         var lo = 0
         var hi = files.count
@@ -100,7 +100,7 @@ public final class LevelIterator: InternalIterator {
         if open(lo - 1) { current!.seekForPrev(target); checkError(); skipBackward() }
     }
 
-    public func next() {
+    package func next() {
         guard let active, active._withUnsafeGuaranteedRef({ $0.isValid }) else { return }
         // The common case: the next entry is in the same table.
         if active._withUnsafeGuaranteedRef({ $0.next(); return $0.isValid }) { return }
@@ -108,7 +108,7 @@ public final class LevelIterator: InternalIterator {
         skipForward()
     }
 
-    public func prev() {
+    package func prev() {
         guard isValid else { return }
         current!.prev()
         checkError()

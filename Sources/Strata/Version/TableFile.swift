@@ -10,9 +10,9 @@ import Synchronization
 /// simply closed) is left alone.
 ///
 /// Thread safety: immutable metadata; the obsolete flag is atomic.
-public final class TableFile: Sendable {
+package final class TableFile: Sendable {
     /// The file's MANIFEST record.
-    public let meta: FileMetaData
+    package let meta: FileMetaData
     private let obsolete = Atomic<Bool>(false)
     private let onObsolete: @Sendable (UInt64) -> Void
     /// The open reader, once a read asked for it: later reads take it from
@@ -22,16 +22,13 @@ public final class TableFile: Sendable {
 
     /// Wraps `meta`; `onObsolete` runs (on whatever thread drops the last
     /// reference) with the file number once the file is unreferenced and obsolete.
-    public init(meta: FileMetaData, onObsolete: @escaping @Sendable (UInt64) -> Void) {
+    package init(meta: FileMetaData, onObsolete: @escaping @Sendable (UInt64) -> Void) {
         self.meta = meta
         self.onObsolete = onObsolete
     }
 
     /// Records that the file left the LSM; it is deleted when unreferenced.
-    public func markObsolete() { obsolete.store(true, ordering: .releasing) }
-
-    /// True once `markObsolete` was called.
-    public var isObsolete: Bool { obsolete.load(ordering: .acquiring) }
+    package func markObsolete() { obsolete.store(true, ordering: .releasing) }
 
     deinit {
         if obsolete.load(ordering: .acquiring) { onObsolete(meta.number) }
@@ -39,7 +36,7 @@ public final class TableFile: Sendable {
 
     /// The file's reader: `tables`' reader for this file, opened on first
     /// use and remembered. Throws as `TableCache.table` does.
-    public func reader(_ tables: TableCache) throws -> TableReader {
+    package func reader(_ tables: TableCache) throws -> TableReader {
         if let reader = openReader.load() { return reader }
         // The MANIFEST's largest sequence: an ingested table reads every
         // entry at it (its global sequence number).
@@ -47,7 +44,7 @@ public final class TableFile: Sendable {
     }
 
     /// The file number.
-    public var number: UInt64 { meta.number }
+    package var number: UInt64 { meta.number }
     /// Bytes on disk.
-    public var fileSize: UInt64 { meta.fileSize }
+    package var fileSize: UInt64 { meta.fileSize }
 }

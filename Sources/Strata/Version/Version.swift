@@ -5,15 +5,15 @@
 /// Thread safety: immutable; share freely. Readers keep the version they
 /// read from alive (pin it) for the duration of a get or an iterator, which
 /// keeps its files from being deleted.
-public final class Version: Sendable {
+package final class Version: Sendable {
     /// Number of levels (RocksDB's `num_levels` default).
-    public static let levelCount = 7
+    package static let levelCount = 7
 
     /// Files per level.
-    public let levels: [[TableFile]]
+    package let levels: [[TableFile]]
 
     /// A version with these files; sorts each level as the invariants require.
-    public init(levels: [[TableFile]]) {
+    package init(levels: [[TableFile]]) {
         var sorted = levels
         while sorted.count < Version.levelCount { sorted.append([]) }
         // L0: newest first (larger largest-sequence first, then larger number).
@@ -39,27 +39,15 @@ public final class Version: Sendable {
     }
 
     /// An empty version.
-    public static let empty = Version(levels: [])
+    package static let empty = Version(levels: [])
 
     /// Total bytes of the files in `level`.
-    public func levelBytes(_ level: Int) -> UInt64 {
+    package func levelBytes(_ level: Int) -> UInt64 {
         levels[level].reduce(0) { $0 + $1.fileSize }
     }
 
     /// Every file, level by level.
-    public var allFiles: [TableFile] { levels.flatMap { $0 } }
-
-    /// The files that may hold `userKey`, in the order a lookup must visit
-    /// them (newest data first): overlapping L0 files newest first, then at
-    /// most one file per deeper level.
-    public func filesForLookup(_ userKey: UnsafeRawBufferPointer) -> [TableFile] {
-        var result: [TableFile] = []
-        for file in levels[0] where overlaps(file, userKey) { result.append(file) }
-        for level in 1..<levels.count {
-            if let file = findFile(level: level, userKey: userKey) { result.append(file) }
-        }
-        return result
-    }
+    package var allFiles: [TableFile] { levels.flatMap { $0 } }
 
     /// True if `userKey` is within `file`'s key range.
     func overlaps(_ file: TableFile, _ userKey: UnsafeRawBufferPointer) -> Bool {
@@ -81,7 +69,7 @@ public final class Version: Sendable {
 
     /// The file of a level ≥ 1 whose key range contains `userKey`, if any
     /// (binary search on the largest keys).
-    public func findFile(level: Int, userKey: UnsafeRawBufferPointer) -> TableFile? {
+    package func findFile(level: Int, userKey: UnsafeRawBufferPointer) -> TableFile? {
         let files = levels[level]
         var lo = 0
         var hi = files.count
@@ -96,7 +84,7 @@ public final class Version: Sendable {
     /// Files of `level` overlapping the user-key range [begin, end] (nil =
     /// unbounded). For level 0 the range is widened transitively, as an L0
     /// compaction must take every file overlapping the ones it takes.
-    public func overlappingFiles(level: Int, begin: [UInt8]?, end: [UInt8]?) -> [TableFile] {
+    package func overlappingFiles(level: Int, begin: [UInt8]?, end: [UInt8]?) -> [TableFile] {
         var lo = begin
         var hi = end
         var result: [TableFile] = []

@@ -4,7 +4,7 @@
 /// other unknown tag is corruption.
 ///
 /// Value type; `Sendable`.
-public struct VersionEdit: Sendable, Equatable {
+package struct VersionEdit: Sendable, Equatable {
     /// Tags of the encoding.
     enum Tag: UInt32 {
         case comparator = 1
@@ -30,7 +30,7 @@ public struct VersionEdit: Sendable, Equatable {
     /// The largest file number RocksDB can record: it packs a file number
     /// and a 2-bit path id into 64 bits (`kFileNumberMask`). Larger numbers
     /// in a MANIFEST are corruption (and would overflow the file counter).
-    public static let maxFileNumber: UInt64 = (1 << 62) - 1
+    package static let maxFileNumber: UInt64 = (1 << 62) - 1
 
     /// Path ids go in those 2 bits: at most 4 `db_paths` (RocksDB rejects a
     /// larger one as "path_id wrong vaue").
@@ -64,33 +64,33 @@ public struct VersionEdit: Sendable, Equatable {
     /// Custom-field tags with this bit must be understood by the reader.
     static let fileTagMustUnderstand: UInt32 = 1 << 6
 
-    public var comparator: String?
-    public var logNumber: UInt64?
-    public var prevLogNumber: UInt64?
-    public var nextFileNumber: UInt64?
-    public var lastSequence: UInt64?
-    public var minLogNumberToKeep: UInt64?
-    public var maxColumnFamily: UInt32?
-    public var dbID: String?
+    package var comparator: String?
+    package var logNumber: UInt64?
+    package var prevLogNumber: UInt64?
+    package var nextFileNumber: UInt64?
+    package var lastSequence: UInt64?
+    package var minLogNumberToKeep: UInt64?
+    package var maxColumnFamily: UInt32?
+    package var dbID: String?
     /// The column family this edit applies to (0 = default).
-    public var columnFamily: UInt32 = 0
+    package var columnFamily: UInt32 = 0
     /// Set when the edit creates the column family `columnFamily` with this name.
-    public var columnFamilyAdd: String?
+    package var columnFamilyAdd: String?
     /// Set when the edit drops the column family `columnFamily`.
-    public var columnFamilyDrop = false
+    package var columnFamilyDrop = false
     /// Remaining edits of an atomic group after this one.
-    public var remainingInAtomicGroup: UInt32?
+    package var remainingInAtomicGroup: UInt32?
     /// Files removed: (level, file number).
-    public var deletedFiles: [(level: Int, number: UInt64)] = []
+    package var deletedFiles: [(level: Int, number: UInt64)] = []
     /// Files added: (level, metadata).
-    public var newFiles: [(level: Int, file: FileMetaData)] = []
+    package var newFiles: [(level: Int, file: FileMetaData)] = []
     /// Compaction cursors: (level, internal key).
-    public var compactCursors: [(level: Int, key: [UInt8])] = []
+    package var compactCursors: [(level: Int, key: [UInt8])] = []
 
     /// An empty edit.
-    public init() {}
+    package init() {}
 
-    public static func == (a: VersionEdit, b: VersionEdit) -> Bool {
+    package static func == (a: VersionEdit, b: VersionEdit) -> Bool {
         a.comparator == b.comparator && a.logNumber == b.logNumber && a.prevLogNumber == b.prevLogNumber
             && a.nextFileNumber == b.nextFileNumber && a.lastSequence == b.lastSequence
             && a.minLogNumberToKeep == b.minLogNumberToKeep && a.maxColumnFamily == b.maxColumnFamily
@@ -104,7 +104,7 @@ public struct VersionEdit: Sendable, Equatable {
     // MARK: Encoding
 
     /// The record payload, in the field order RocksDB 7.8.3 writes.
-    public func encode() -> [UInt8] {
+    package func encode() -> [UInt8] {
         var out: [UInt8] = []
         func tag(_ t: Tag) { out.appendVarint32(t.rawValue) }
         if let dbID { tag(.dbID); out.appendLengthPrefixed(Array(dbID.utf8)) }
@@ -168,7 +168,7 @@ public struct VersionEdit: Sendable, Equatable {
     /// unknown tag without the safe-to-ignore bit, a file number above
     /// `maxFileNumber`, a sequence number above `maxSequenceNumber`, a path
     /// id above 3.
-    public static func decode(_ bytes: [UInt8]) throws(StrataError) -> VersionEdit {
+    package static func decode(_ bytes: [UInt8]) throws(StrataError) -> VersionEdit {
         var result: Result<VersionEdit, StrataError>!
         bytes.withUnsafeBytes { raw in
             do throws(StrataError) { result = .success(try decode(raw)) } catch { result = .failure(error) }
@@ -177,7 +177,7 @@ public struct VersionEdit: Sendable, Equatable {
     }
 
     /// Decodes a record payload from raw bytes.
-    public static func decode(_ raw: UnsafeRawBufferPointer) throws(StrataError) -> VersionEdit {
+    package static func decode(_ raw: UnsafeRawBufferPointer) throws(StrataError) -> VersionEdit {
         var edit = VersionEdit()
         var c = ByteCursor(raw)
         func bad(_ what: String) -> StrataError {

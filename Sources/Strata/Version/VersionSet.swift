@@ -1,15 +1,15 @@
 import Synchronization
 
 /// The state of one column family as the MANIFEST records it.
-public struct ColumnFamilyState: Sendable {
+package struct ColumnFamilyState: Sendable {
     /// Id (0 = default).
-    public var id: UInt32
+    package var id: UInt32
     /// Name ("default" for id 0).
-    public var name: String
+    package var name: String
     /// The current version of its LSM.
-    public var version: Version
+    package var version: Version
     /// WALs numbered below this hold nothing this family still needs.
-    public var logNumber: UInt64
+    package var logNumber: UInt64
 }
 
 /// The MANIFEST and everything it records: the live files of every column
@@ -25,8 +25,8 @@ public struct ColumnFamilyState: Sendable {
 /// Thread safety: all methods may be called from any thread; changes are
 /// serialized by an internal lock, reads of the current versions take a
 /// short lock. Counters are atomic.
-public final class VersionSet: Sendable {
-    public let directory: String
+package final class VersionSet: Sendable {
+    package let directory: String
     let fileSystem: any FileSystem
     private let state: Locked<State>
     /// The MANIFEST being written; held across each append + sync, which
@@ -73,16 +73,16 @@ public final class VersionSet: Sendable {
     // MARK: Counters
 
     /// Allocates a new file number (for a WAL, table or MANIFEST).
-    public func newFileNumber() -> UInt64 { nextFile.add(1, ordering: .relaxed).oldValue }
+    package func newFileNumber() -> UInt64 { nextFile.add(1, ordering: .relaxed).oldValue }
 
     /// The next file number that would be allocated.
-    public var nextFileNumber: UInt64 { nextFile.load(ordering: .relaxed) }
+    package var nextFileNumber: UInt64 { nextFile.load(ordering: .relaxed) }
 
     /// The last sequence number visible to readers.
-    public var lastSequence: UInt64 { lastSequenceValue.load(ordering: .acquiring) }
+    package var lastSequence: UInt64 { lastSequenceValue.load(ordering: .acquiring) }
 
     /// Publishes `sequence` as the last visible one (never moves backwards).
-    public func setLastSequence(_ sequence: UInt64) {
+    package func setLastSequence(_ sequence: UInt64) {
         var current = lastSequenceValue.load(ordering: .relaxed)
         while sequence > current {
             let (exchanged, original) = lastSequenceValue.compareExchange(
@@ -94,7 +94,7 @@ public final class VersionSet: Sendable {
 
     /// Makes sure future file numbers are above `number` (used for numbers
     /// found on disk, e.g. WALs being replayed).
-    public func markFileNumberUsed(_ number: UInt64) {
+    package func markFileNumberUsed(_ number: UInt64) {
         var current = nextFile.load(ordering: .relaxed)
         while number >= current {
             let (exchanged, original) = nextFile.compareExchange(
@@ -107,17 +107,17 @@ public final class VersionSet: Sendable {
     // MARK: Reading state
 
     /// The current version of a column family (nil if it does not exist).
-    public func current(columnFamily: UInt32 = 0) -> Version? {
+    package func current(columnFamily: UInt32 = 0) -> Version? {
         state.withLock { $0.families[columnFamily]?.version }
     }
 
     /// All column families, default first, then by id.
-    public var columnFamilies: [ColumnFamilyState] {
+    package var columnFamilies: [ColumnFamilyState] {
         state.withLock { s in s.families.values.sorted { $0.id < $1.id } }
     }
 
     /// The smallest WAL number any column family still needs.
-    public var minLogNumberToKeep: UInt64 {
+    package var minLogNumberToKeep: UInt64 {
         state.withLock { s in
             max(s.minLogNumberToKeep, s.families.values.map(\.logNumber).min() ?? 0)
         }
@@ -125,16 +125,16 @@ public final class VersionSet: Sendable {
 
     /// The largest column family id ever assigned (RocksDB `max_column_family`):
     /// families above it never existed, dropped ones are at or below it.
-    public var maxColumnFamily: UInt32 {
+    package var maxColumnFamily: UInt32 {
         state.withLock { s in max(s.maxColumnFamily, s.families.keys.max() ?? 0) }
     }
 
     /// The number of the MANIFEST being written.
-    public var manifestNumber: UInt64 { manifest.withLock { $0.number } }
+    package var manifestNumber: UInt64 { manifest.withLock { $0.number } }
 
     /// Removes and returns the numbers of table files that are obsolete and
     /// no longer referenced by any version (safe to delete).
-    public func takeObsoleteFiles() -> [UInt64] {
+    package func takeObsoleteFiles() -> [UInt64] {
         obsolete.withLock { list in
             defer { list.removeAll() }
             return list
@@ -151,7 +151,7 @@ public final class VersionSet: Sendable {
 
     /// Creates the MANIFEST and CURRENT of a new, empty database in
     /// `directory` (which must exist and hold no database).
-    public static func create(directory: String, fileSystem: any FileSystem, dbID: String?) throws -> VersionSet {
+    package static func create(directory: String, fileSystem: any FileSystem, dbID: String?) throws -> VersionSet {
         let set = VersionSet(directory: directory, fileSystem: fileSystem)
         set.state.withLock { s in
             s.families[0] = ColumnFamilyState(id: 0, name: "default", version: .empty, logNumber: 0)
@@ -165,7 +165,7 @@ public final class VersionSet: Sendable {
     /// Opens the database described by `directory/CURRENT`: replays its
     /// MANIFEST, checks the recorded files exist with their recorded sizes,
     /// then starts a fresh MANIFEST holding a snapshot of the state.
-    public static func recover(directory: String, fileSystem: any FileSystem) throws -> VersionSet {
+    package static func recover(directory: String, fileSystem: any FileSystem) throws -> VersionSet {
         let set = VersionSet(directory: directory, fileSystem: fileSystem)
         try set.replayManifest()
         try set.checkFilesExist()
@@ -494,7 +494,7 @@ public final class VersionSet: Sendable {
     /// `recordingLastSequence`: a last sequence number to record if larger
     /// than `lastSequence` — for an edit whose files carry sequence numbers
     /// the database publishes only after the edit is installed (ingestion).
-    public func logAndApply(_ edits: [VersionEdit], recordingLastSequence: UInt64? = nil) throws {
+    package func logAndApply(_ edits: [VersionEdit], recordingLastSequence: UInt64? = nil) throws {
         precondition(!edits.isEmpty)
         try manifest.withLock { m in
             var edits = edits
@@ -579,12 +579,12 @@ public final class VersionSet: Sendable {
     }
 
     /// Allocates an id for a new column family.
-    public func newColumnFamilyID() -> UInt32 {
+    package func newColumnFamilyID() -> UInt32 {
         state.withLock { s in max(s.maxColumnFamily, s.families.keys.max() ?? 0) + 1 }
     }
 
     /// Closes the MANIFEST writer.
-    public func close() throws {
+    package func close() throws {
         try manifest.withLock { m in
             defer { m.writer = nil }
             try m.writer?.close()

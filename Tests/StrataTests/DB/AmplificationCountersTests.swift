@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+import StrataTestSupport
 
 /// The W-Amp counters per level and for the WAL, checked against counts the
 /// engine's counters do not feed:

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Strata
+import StrataTestSupport
 
 /// Ingestion under failures and crashes, and against a model under
 /// universal compaction and snapshot iterators.

@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+import StrataTestSupport
 
 /// The write counters behind W-Amp are exact: the flush and compaction
 /// bytes `statistics()` reports equal the sizes of every table the run

@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+import StrataTestSupport
 
 /// Crash sweeps (testing.md layer 4): a seeded workload runs on a
 /// `FaultInjectionFileSystem` over a `MemoryFileSystem`; before the k-th

@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+import StrataTestSupport
 
 /// Error tests (testing.md layer 4): an I/O error injected into any class
 /// of file-system operation, at the k-th such operation or at random, gives

@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+import StrataTestSupport
 
 /// Regression tests for bugs the error sweeps found in MANIFEST and CURRENT
 /// handling (docs/durability.md, "Errors").

@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+import StrataTestSupport
 
 /// The crash and fault-injection file systems do what the crash and error
 /// tests rely on (testing.md layer 4).
