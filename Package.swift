@@ -68,19 +68,19 @@ let package = Package(
             name: "strata", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "tools/strata"),
         // The demo job: a clickstream pipeline with exactly-once JSON-lines and SQLite output.
         .executableTarget(
-            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport"],
+            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport", "ToolCommands"],
             path: "tools/strata-demo"),
         // Stress test with an expected-state oracle and the SIGKILL crash test.
         .executableTarget(
             name: "strata-stress", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "tools/strata-stress"),
         .executableTarget(
-            name: "table-bench", dependencies: ["Strata"], path: "Benchmarks/table-bench"),
+            name: "table-bench", dependencies: ["Strata", "ToolCommands"], path: "Benchmarks/table-bench"),
         .executableTarget(
             name: "strata-bench",
             dependencies: ["Strata", "ToolSupport", "ToolCommands", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/strata-bench"),
         .executableTarget(
-            name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
+            name: "checkpoint-bench", dependencies: ["Strata", "ToolCommands"], path: "Benchmarks/checkpoint-bench"),
         // The Nexmark model, deterministic generator and queries (q0-q2, q5, q7, q8, q11, q18) as pipeline logic.
         .target(
             name: "NexmarkSupport",
@@ -89,7 +89,7 @@ let package = Package(
         // Window, tumbling/sliding/session, event-time and state benchmarks, and the Nexmark queries.
         .executableTarget(
             name: "stream-bench",
-            dependencies: ["StrataStreams", "Strata", "NexmarkSupport", "ToolSupport",
+            dependencies: ["StrataStreams", "Strata", "NexmarkSupport", "ToolSupport", "ToolCommands",
                            .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/stream-bench"),
         // Fuzzing (tools/run-fuzz.sh): the decoders' fuzz bodies and seed
@@ -103,7 +103,8 @@ let package = Package(
     } + [
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata", "ToolSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["Strata", "ToolSupport", "ToolCommands", .product(name: "MetricsTestKit", package: "swift-metrics"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/StrataTests"),
         .testTarget(
             name: "StrataStreamsTests",

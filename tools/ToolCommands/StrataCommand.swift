@@ -89,19 +89,31 @@ public struct StrataCommand: ToolCommandLine {
         "write_global_seqno",
     ]
 
+    /// The command words (and ArgumentParser's `help`).
+    public static var commandWords: Set<String> {
+        Set(configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
+    }
+
     /// Moves the command word (the first argument that is not a flag,
     /// before any `--`) to the front, so that flags before it reach the
     /// command too (`strata --from=a scan`), then spells bare booleans out.
+    /// Without a command word only a help flag is kept (the tool prints the
+    /// usage); an unknown command word is kept alone, so that the error
+    /// names it rather than a flag the root does not take.
     public static func prepare(_ arguments: [String]) -> [String] {
         var args = arguments
+        var word: String? = nil
         for (i, argument) in args.enumerated() {
             if argument == "--" { break }
             if !argument.hasPrefix("-") {
+                word = argument
                 args.remove(at: i)
                 args.insert(argument, at: 0)
                 break
             }
         }
+        guard let word else { return args.filter { $0 == "--help" || $0 == "-h" }.prefix(1).map { $0 } }
+        guard commandWords.contains(word) else { return [word] }
         return ToolArguments.prepare(args, booleanFlags: booleanFlags)
     }
 }
