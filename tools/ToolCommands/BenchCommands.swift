@@ -7,8 +7,8 @@ public struct TableBenchCommand: ToolCommandLine {
         commandName: "table-bench",
         abstract: "Measure the table layer: build MB/s, warm point-lookup ns/op, scan MB/s.",
         discussion: """
-            Keys are db_bench-style fixed-width decimal keys; values are half-compressible like
-            db_bench's. A usage error (unknown flag, missing or bad value, a number out of range)
+            Keys are db_bench-style fixed-width decimal keys; values are half-compressible like \
+            db_bench's. A usage error (unknown flag, missing or bad value, a number out of range) \
             prints the error and the usage on standard error and exits 1.
             """)
 
@@ -48,7 +48,7 @@ public struct CheckpointBenchCommand: ToolCommandLine {
         commandName: "checkpoint-bench",
         abstract: "Checkpoint and restore cost against database size.",
         discussion: """
-            --bounded (CI) runs 8, 32 and 64 MB. A usage error (unknown flag, missing or bad value,
+            --bounded (CI) runs 8, 32 and 64 MB. A usage error (unknown flag, missing or bad value, \
             a number out of range) prints the error and the usage on standard error and exits 1.
             """)
 

@@ -9,18 +9,17 @@ public struct SSTDumpCommand: ToolCommandLine {
         commandName: "sst-dump",
         abstract: "Inspect SST files, with RocksDB sst_dump's flags and output.",
         discussion: """
-            --command=check     read every entry, print nothing unless there is an error (default)
+            --command=check     read every entry, print errors only (default)
                       scan      print every entry: 'KEY' seq:S, type:T => VALUE
-                      raw       write <file>_dump.txt with the footer, meta blocks, index and every data block
+                      raw       write <file>_dump.txt: footer, meta blocks, index, blocks
                       verify    read every block verifying its checksum
                       none      open the file only
                       identify  say whether each file is a valid SST
-                      blocks    block map: offset, size, stored size, compression, checksum, entries, first/last key
-                      filter    filter statistics: bits/key, probes, measured false-positive rate vs the formula
+                      blocks    block map: offsets, sizes, compression, checksums, keys
+                      filter    filter statistics: measured false positives vs formula
                       summary   key, value, sequence and type summaries
-            Boolean flags may be given bare (--json) or as --json=0|1. Exit status: 0 if every file
-            was read cleanly; 1 if a file is missing, not an SST or damaged, a directory holds no
-            *.sst, or on a usage error (unknown flag, missing or bad value: printed with the usage).
+
+            Boolean flags may be given bare (--json) or as --json=0|1. Exit status: 0 if every file was read cleanly; 1 if a file is missing, not an SST or damaged, a directory holds no *.sst, or on a usage error (unknown flag, missing or bad value: printed with the usage).
             """)
 
     /// The values `--command` takes.

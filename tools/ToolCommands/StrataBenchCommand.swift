@@ -9,25 +9,25 @@ public struct StrataBenchCommand: ToolCommandLine {
         commandName: "strata-bench",
         abstract: "db_bench's flags and result lines over Strata, with an amplification report after every benchmark.",
         discussion: """
-            Benchmarks: fillseq, fillrandom, overwrite, fillsync, readrandom, readmissing, readseq,
+            Benchmarks: fillseq, fillrandom, overwrite, fillsync, readrandom, readmissing, readseq, \
             readreverse, seekrandom, deleterandom, mergerandom, readwhilewriting, ampsweep, stats.
 
-            Flags and output lines are db_bench's (RocksDB 7.8.3); boolean flags take 0/1 (or
-            true/false; bare means 1). After each benchmark an amplification report follows. As
-            in db_bench, the next benchmark starts at once and pays for the flushes and
-            compactions the previous one left (--wait_for_background=1 waits for them off the
-            clock instead; db_bench 7.8.3 has no such mode, so comparisons leave it off).
-            --defaults=strata starts from Strata's own Options() and applies only the flags
-            given (each engine with its own defaults); the default, db_bench, starts from
+            Flags and output lines are db_bench's (RocksDB 7.8.3); boolean flags take 0/1 (or \
+            true/false; bare means 1). After each benchmark an amplification report follows. As \
+            in db_bench, the next benchmark starts at once and pays for the flushes and \
+            compactions the previous one left (--wait_for_background=1 waits for them off the \
+            clock instead; db_bench 7.8.3 has no such mode, so comparisons leave it off). \
+            --defaults=strata starts from Strata's own Options() and applies only the flags \
+            given (each engine with its own defaults); the default, db_bench, starts from \
             db_bench 7.8.3's defaults. --seed=0 picks a seed from the clock and prints it.
 
-            --threads=N runs fill*, overwrite, readrandom, readmissing, seekrandom, deleterandom,
-            mergerandom and the reads of readwhilewriting on N threads, each doing the whole
-            count (as db_bench does); readseq and readreverse run on one thread. Key numbers are
-            drawn as db_bench draws them (its per-thread MT19937-64 seeded from --seed), so with
+            --threads=N runs fill*, overwrite, readrandom, readmissing, seekrandom, deleterandom, \
+            mergerandom and the reads of readwhilewriting on N threads, each doing the whole \
+            count (as db_bench does); readseq and readreverse run on one thread. Key numbers are \
+            drawn as db_bench draws them (its per-thread MT19937-64 seeded from --seed), so with \
             the same flags both touch the same keys in the same order.
 
-            A usage error (unknown flag, missing or bad value, a number out of range) prints the
+            A usage error (unknown flag, missing or bad value, a number out of range) prints the \
             error and the usage on standard error and exits 1.
             """)
 

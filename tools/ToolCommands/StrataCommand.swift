@@ -68,9 +68,9 @@ public struct StrataCommand: ToolCommandLine {
         commandName: "strata",
         abstract: "The database tool, with RocksDB ldb's command words, flags and output.",
         discussion: """
-            Flags may come before or after the command word, as ldb takes them. Keys and values
-            are bytes (printed raw unless --hex). `strata COMMAND --help` describes a command.
-            A usage error (unknown flag, missing or bad value, unknown command) prints the
+            Flags may come before or after the command word, as ldb takes them. Keys and values \
+            are bytes (printed raw unless --hex). `strata COMMAND --help` describes a command. \
+            A usage error (unknown flag, missing or bad value, unknown command) prints the \
             error and the usage on standard error and exits 1, as other failures do.
             """,
         subcommands: [
@@ -188,7 +188,7 @@ extension StrataCommand {
             commandName: "merge",
             abstract: "Merge OPERAND into KEY; prints OK.",
             discussion: """
-                stringappend (the default) joins with ':' as ldb reads; int64add takes 8-byte
+                stringappend (the default) joins with ':' as ldb reads; int64add takes 8-byte \
                 little-endian operands (e.g. with --value_hex).
                 """)
         @OptionGroup public var global: StrataGlobalOptions
@@ -283,8 +283,8 @@ extension StrataCommand {
             commandName: "verify",
             abstract: "Check every file without opening the database.",
             discussion: """
-                Checks CURRENT, the MANIFEST, tables, WALs, IDENTITY and OPTIONS; one line per file
-                (OK, WARNING, LEFTOVER, DAMAGED); exit 1 if any is damaged (leftovers of a crash
+                Checks CURRENT, the MANIFEST, tables, WALs, IDENTITY and OPTIONS; one line per file \
+                (OK, WARNING, LEFTOVER, DAMAGED); exit 1 if any is damaged (leftovers of a crash \
                 are not damage).
                 """)
         @OptionGroup public var global: StrataGlobalOptions

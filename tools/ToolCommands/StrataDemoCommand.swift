@@ -8,13 +8,13 @@ public struct StrataDemoCommand: ToolCommandLine {
         commandName: "strata-demo",
         abstract: "The clickstream demo job: keyed windows, sessions, dedup, a join and a pattern, exactly once to JSON lines and SQLite.",
         discussion: """
-            Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one).
-            --fresh starts over (removes what the demo wrote in DIR: state/, checkpoints/, outputs/,
-            results.sqlite); --input reads events from a JSON-lines event log instead of the
-            generator; --write_log writes the generated events to a JSON-lines event log and exits;
-            --dump prints the committed output and exits (each partition's JSON-lines rows in
-            commit order, then the SQLite rows sorted). Boolean flags may be given bare.
-            A usage error (unknown flag, missing or bad value, a number out of range) prints the
+            Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one). \
+            --fresh starts over (removes what the demo wrote in DIR: state/, checkpoints/, outputs/, \
+            results.sqlite); --input reads events from a JSON-lines event log instead of the \
+            generator; --write_log writes the generated events to a JSON-lines event log and exits; \
+            --dump prints the committed output and exits (each partition's JSON-lines rows in \
+            commit order, then the SQLite rows sorted). Boolean flags may be given bare. \
+            A usage error (unknown flag, missing or bad value, a number out of range) prints the \
             error and the usage on standard error and exits 2; a pipeline or engine error exits 1.
             """)
 

@@ -14,30 +14,30 @@ public struct StrataStressCommand: ToolCommandLine {
             strata-stress --crash_test [--cycles=N] [--kill_min_ms=MS] [--kill_max_ms=MS] [--max_seconds=S] [RUN FLAGS]
             """,
         discussion: """
-            A run verifies DIR against the expected state, prints "ready", then runs puts, deletes,
-            merges, batches over several column families, range deletions, gets, scans, snapshot
-            reads, flushes, compactions and checkpoints (each checked) on N threads (each owns a key
-            range, in every family) until the duration ends; with --reopen_seconds it closes,
+            A run verifies DIR against the expected state, prints "ready", then runs puts, deletes, \
+            merges, batches over several column families, range deletions, gets, scans, snapshot \
+            reads, flushes, compactions and checkpoints (each checked) on N threads (each owns a key \
+            range, in every family) until the duration ends; with --reopen_seconds it closes, \
             reopens and verifies the database that often. Any wrong read or error: exit status 1.
 
-            --verify_only checks DIR against the expected state (after a crash): exit status 0 if
+            --verify_only checks DIR against the expected state (after a crash): exit status 0 if \
             nothing acknowledged was lost and no read was wrong, else 3.
 
-            --crash_test repeats: start a run, SIGKILL it after a seeded random delay, verify in a
-            fresh process; prints one line per cycle and "N cycles, L lost acknowledged writes,
-            W wrong reads"; exit status 0 only if both are 0. Without --db it uses (and then
+            --crash_test repeats: start a run, SIGKILL it after a seeded random delay, verify in a \
+            fresh process; prints one line per cycle and "N cycles, L lost acknowledged writes, \
+            W wrong reads"; exit status 0 only if both are 0. Without --db it uses (and then \
             removes) a temporary directory.
 
-            Whitebox (a build with -Xswiftc -DSTRATA_KILL_POINTS, which tools/strata-crash-test
-            makes when given --kill_point): --kill_point=NAME|PREFIX|all [--kill_odds=N] makes the
-            run kill itself at a named point of the write path (WAL.append, WAL.sync, WAL.synced,
-            MANIFEST.append, MANIFEST.sync, MANIFEST.synced, Table.finish, Table.synced,
-            CURRENT.rename, CURRENT.renamed) with probability 1/N per pass; "all" takes the next
+            Whitebox (a build with -Xswiftc -DSTRATA_KILL_POINTS, which tools/strata-crash-test \
+            makes when given --kill_point): --kill_point=NAME|PREFIX|all [--kill_odds=N] makes the \
+            run kill itself at a named point of the write path (WAL.append, WAL.sync, WAL.synced, \
+            MANIFEST.append, MANIFEST.sync, MANIFEST.synced, Table.finish, Table.synced, \
+            CURRENT.rename, CURRENT.renamed) with probability 1/N per pass; "all" takes the next \
             point each cycle.
 
-            --disable_wal is a negative control: a kill then loses acknowledged writes, and the
-            crash test must report them. The expected state defaults to DIR.expected.
-            Boolean flags take 0/1 (bare means 1). A usage error (unknown flag, missing or bad
+            --disable_wal is a negative control: a kill then loses acknowledged writes, and the \
+            crash test must report them. The expected state defaults to DIR.expected. \
+            Boolean flags take 0/1 (bare means 1). A usage error (unknown flag, missing or bad \
             value, a number out of range) prints the error and the usage and exits 1.
             """)
 

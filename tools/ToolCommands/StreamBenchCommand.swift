@@ -28,11 +28,11 @@ public struct StreamBenchCommand: ToolCommandLine {
                 [--output=count|jsonl] [--sample-every=16] [--seed=1] [--dir=DIR [--fresh]] [--cache-entries=262144]
             """,
         discussion: """
-            --db=DIR (--dir=DIR) keeps the state there (default: a temporary directory removed at
-            the end); a non-empty DIR holding no database (or pipeline state) is refused unless
-            --fresh, and only database (or state/, checkpoints/, outputs/) files are removed.
-            Numbers may be written with _ separators. A usage error (unknown flag, a flag the
-            workload does not take, missing or bad value, a number out of range) prints the error
+            --db=DIR (--dir=DIR) keeps the state there (default: a temporary directory removed at \
+            the end); a non-empty DIR holding no database (or pipeline state) is refused unless \
+            --fresh, and only database (or state/, checkpoints/, outputs/) files are removed. \
+            Numbers may be written with _ separators. A usage error (unknown flag, a flag the \
+            workload does not take, missing or bad value, a number out of range) prints the error \
             and the usage and exits 1.
             """)
 
