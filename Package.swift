@@ -28,6 +28,8 @@ let package = Package(
         // The engine publishes its counters and gauges through swift-metrics
         // (MetricsReporter), so any backend (Prometheus, a log) can show them.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // The tools' command lines (flags, --help, usage errors).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(
@@ -54,25 +56,31 @@ let package = Package(
             dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/StrataStreamsSQLite"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
+        // Every tool's command line as swift-argument-parser types (parsed
+        // here, run by the tool), so tests can parse command lines.
+        .target(
+            name: "ToolCommands",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/ToolCommands"),
         .executableTarget(
-            name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
+            name: "sst-dump", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "tools/sst-dump"),
         .executableTarget(
-            name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
+            name: "strata", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "tools/strata"),
         // The demo job: a clickstream pipeline with exactly-once JSON-lines and SQLite output.
         .executableTarget(
-            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport"],
+            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport", "ToolCommands"],
             path: "tools/strata-demo"),
         // Stress test with an expected-state oracle and the SIGKILL crash test.
         .executableTarget(
-            name: "strata-stress", dependencies: ["Strata", "ToolSupport"], path: "tools/strata-stress"),
+            name: "strata-stress", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "tools/strata-stress"),
         .executableTarget(
-            name: "table-bench", dependencies: ["Strata"], path: "Benchmarks/table-bench"),
+            name: "table-bench", dependencies: ["Strata", "ToolCommands"], path: "Benchmarks/table-bench"),
         .executableTarget(
             name: "strata-bench",
-            dependencies: ["Strata", "ToolSupport", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["Strata", "ToolSupport", "ToolCommands", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/strata-bench"),
         .executableTarget(
-            name: "checkpoint-bench", dependencies: ["Strata"], path: "Benchmarks/checkpoint-bench"),
+            name: "checkpoint-bench", dependencies: ["Strata", "ToolCommands"], path: "Benchmarks/checkpoint-bench"),
         // The Nexmark model, deterministic generator and queries (q0-q2, q5, q7, q8, q11, q18) as pipeline logic.
         .target(
             name: "NexmarkSupport",
@@ -81,7 +89,7 @@ let package = Package(
         // Window, tumbling/sliding/session, event-time and state benchmarks, and the Nexmark queries.
         .executableTarget(
             name: "stream-bench",
-            dependencies: ["StrataStreams", "Strata", "NexmarkSupport", "ToolSupport",
+            dependencies: ["StrataStreams", "Strata", "NexmarkSupport", "ToolSupport", "ToolCommands",
                            .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/stream-bench"),
         // Fuzzing (tools/run-fuzz.sh): the decoders' fuzz bodies and seed
@@ -97,7 +105,9 @@ let package = Package(
         .target(name: "StrataTestSupport", dependencies: ["Strata"], path: "Tests/StrataTestSupport"),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata", "ToolSupport", "StrataTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["Strata", "ToolSupport", "ToolCommands", "StrataTestSupport",
+                           .product(name: "MetricsTestKit", package: "swift-metrics"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/StrataTests"),
         .testTarget(
             name: "StrataStreamsTests",

@@ -24,21 +24,21 @@
 //               (default) or hard-linking them
 import Foundation
 import Strata
+import ToolCommands
 
-func flag(_ name: String, _ fallback: String) -> String {
-    for arg in CommandLine.arguments.dropFirst() where arg.hasPrefix("--\(name)=") {
-        return String(arg.dropFirst(name.count + 3))
-    }
-    return fallback
-}
-
-let bounded = CommandLine.arguments.contains("--bounded")
-let sizesMB = flag("sizes_mb", bounded ? "8,32,64" : "256,1024").split(separator: ",").map { Double($0)! }
-let root = flag("dir", "/tmp/strata-ckpt-bench")
-let valueSize = Int(flag("value_size", "1000"))!
-let repeats = max(1, Int(flag("repeats", "5"))!)
-let seed = UInt64(flag("seed", "1"))!
-let keep = CommandLine.arguments.contains("--keep")
+// A usage error prints the error and the usage and exits 1 (`checkpoint-bench --help`).
+let flags: CheckpointBenchCommand = {
+    guard let parsed = ToolMain.parseOrExit(CheckpointBenchCommand.self, Array(CommandLine.arguments.dropFirst()),
+                                            usageStatus: 1) as? CheckpointBenchCommand
+    else { exit(1) }
+    return parsed
+}()
+let sizesMB = flags.sizes
+let root = flags.dir
+let valueSize = flags.valueSize
+let repeats = flags.repeats
+let seed = flags.seed
+let keep = flags.keep.or(false)
 
 struct SplitMix {
     var state: UInt64

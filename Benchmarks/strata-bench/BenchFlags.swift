@@ -1,4 +1,5 @@
 import Strata
+import ToolCommands
 import ToolSupport
 
 /// db_bench's flags that strata-bench takes, with db_bench 7.8.3's defaults
@@ -69,138 +70,59 @@ struct BenchFlags {
     /// comparisons with db_bench use.
     var waitForBackground = false
 
-    static let known: Set<String> = [
-        "benchmarks", "num", "reads", "key_size", "value_size", "compression_type", "compression_ratio",
-        "bloom_bits", "write_buffer_size", "max_bytes_for_level_base", "max_bytes_for_level_multiplier", "target_file_size_base",
-        "compaction_style", "max_background_jobs", "universal_size_ratio", "universal_min_merge_width",
-        "universal_max_merge_width", "universal_max_size_amplification_percent", "cache_size", "db",
-        "memtable_bloom_size_ratio", "memtable_whole_key_filtering",
-        "use_existing_db", "destroy_db", "sync", "disable_wal", "threads", "merge_operator", "level_compaction_dynamic_level_bytes", "report", "report_file",
-        "histogram", "seed", "duration", "help", "defaults", "wait_for_background", "mmap_read",
-    ]
-
-    static let usage = """
-        strata-bench --benchmarks=fillseq,fillrandom,overwrite,fillsync,readrandom,readmissing,readseq,readreverse,seekrandom,deleterandom,mergerandom,readwhilewriting,ampsweep,stats
-            [--num=1000000] [--reads=-1] [--key_size=16] [--value_size=100]
-            [--compression_type=snappy|none] [--compression_ratio=0.5] [--bloom_bits=-1]
-            [--write_buffer_size=67108864] [--max_bytes_for_level_base=268435456] [--target_file_size_base=67108864]
-            [--max_bytes_for_level_multiplier=10] [--compaction_style=0|1] [--max_background_jobs=2]
-            [--universal_size_ratio=1] [--universal_min_merge_width=2] [--universal_max_merge_width=N]
-            [--universal_max_size_amplification_percent=200] [--cache_size=8388608]
-            [--memtable_bloom_size_ratio=0] [--memtable_whole_key_filtering=0]
-            [--db=/tmp/strata-bench-db] [--use_existing_db=0] [--destroy_db] [--sync=0] [--disable_wal=0]
-            [--threads=1] [--histogram=0] [--seed=0] [--duration=0]
-            [--level_compaction_dynamic_level_bytes=false] [--merge_operator=uint64add|stringappend] [--report=json] [--report_file=strata-bench-report.json]
-            [--defaults=db_bench|strata] [--wait_for_background=0] [--mmap_read=0]
-        Flags and output lines are db_bench's (RocksDB 7.8.3); after each benchmark an
-        amplification report follows. As in db_bench, the next benchmark starts at once
-        and pays for the flushes and compactions the previous one left
-        (--wait_for_background=1 waits for them off the clock instead; db_bench 7.8.3
-        has no such mode, so comparisons leave it off). --defaults=strata starts from
-        Strata's own Options() and applies only the flags given (each engine with its
-        own defaults); the default, db_bench, starts from db_bench 7.8.3's defaults. --seed=0 picks a seed from the clock and prints it.
-        --threads=N runs fill*, overwrite, readrandom, readmissing, seekrandom, deleterandom,
-        mergerandom and the reads of readwhilewriting on N threads, each doing the whole
-        count (as db_bench does); readseq and readreverse run on one thread. Key numbers
-        are drawn as db_bench draws them (its per-thread MT19937-64 seeded from --seed),
-        so with the same flags both touch the same keys in the same order ("found" counts
-        add up every thread; db_bench prints one thread's).
-        """
-
-    init(arguments: [String]) throws {
-        let flags = try ParsedFlags(arguments: arguments)
-        for name in flags.names where !Self.known.contains(name) {
-            throw ToolError("unknown flag --\(name)\n\(Self.usage)")
-        }
-        if !flags.positionals.isEmpty { throw ToolError("unexpected argument \(flags.positionals[0])") }
-        let given = Set(flags.names)
-        switch flags.string("defaults") ?? "db_bench" {
-        case "db_bench", "rocksdb": defaults = "db_bench"
-        case "strata": defaults = "strata"
-        case let other: throw ToolError("--defaults=\(other): db_bench or strata")
-        }
-        waitForBackground = try flags.int("wait_for_background").map { $0 != 0 } ?? false
-        if let list = flags.string("benchmarks") {
-            benchmarks = list.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
-        }
-        num = try flags.int("num") ?? num
-        reads = try flags.int("reads") ?? reads
-        keySize = try flags.int("key_size") ?? keySize
-        valueSize = try flags.int("value_size") ?? valueSize
-        switch (flags.string("compression_type") ?? "snappy").lowercased() {
-        case "snappy": compression = .snappy
-        case "none": compression = .none
-        case let other: throw ToolError("--compression_type=\(other): strata-bench supports snappy and none")
-        }
-        if let r = flags.string("compression_ratio") {
-            guard let v = Double(r), v > 0, v <= 1 else { throw ToolError("--compression_ratio must be in (0, 1]") }
-            compressionRatio = v
-        }
-        if let b = flags.string("bloom_bits") {
-            guard let v = Double(b) else { throw ToolError("--bloom_bits must be a number") }
-            bloomBits = v
-        }
-        writeBufferSize = try flags.int("write_buffer_size") ?? writeBufferSize
-        maxBytesForLevelBase = try flags.unsigned("max_bytes_for_level_base") ?? maxBytesForLevelBase
-        targetFileSizeBase = try flags.unsigned("target_file_size_base") ?? targetFileSizeBase
-        if let m = flags.string("max_bytes_for_level_multiplier") {
-            guard let v = Double(m), v > 1 else { throw ToolError("--max_bytes_for_level_multiplier must be > 1") }
-            maxBytesForLevelMultiplier = v
-        }
-        compactionStyle = try flags.int("compaction_style") ?? compactionStyle
-        guard compactionStyle == 0 || compactionStyle == 1 else {
-            throw ToolError("--compaction_style=\(compactionStyle): 0 (leveled) or 1 (universal) expected; FIFO (2) is not supported")
-        }
-        maxBackgroundJobs = try flags.int("max_background_jobs") ?? maxBackgroundJobs
-        universalSizeRatio = try flags.int("universal_size_ratio") ?? universalSizeRatio
-        universalMinMergeWidth = try flags.int("universal_min_merge_width") ?? universalMinMergeWidth
-        universalMaxMergeWidth = try flags.int("universal_max_merge_width") ?? universalMaxMergeWidth
-        universalMaxSizeAmplificationPercent = try flags.int("universal_max_size_amplification_percent")
-            ?? universalMaxSizeAmplificationPercent
-        cacheSize = try flags.int("cache_size") ?? cacheSize
-        if let r = flags.string("memtable_bloom_size_ratio") {
-            guard let v = Double(r), v >= 0, v <= 0.25 else {
-                throw ToolError("--memtable_bloom_size_ratio=\(r): expected 0...0.25")
-            }
-            memtableBloomSizeRatio = v
-        }
-        if let v = flags.string("memtable_whole_key_filtering") {
-            memtableWholeKeyFiltering = v == "1" || v == "true"
-        }
-        db = flags.string("db") ?? db
-        useExistingDB = try flags.int("use_existing_db").map { $0 != 0 } ?? false
-        destroyDB = flags.bool("destroy_db")
-        sync = try flags.int("sync").map { $0 != 0 } ?? false
-        if let v = flags.string("mmap_read") { mmapRead = v == "1" || v == "true" }
-        disableWAL = try flags.int("disable_wal").map { $0 != 0 } ?? false
-        threads = try flags.int("threads") ?? threads
-        if let v = flags.string("level_compaction_dynamic_level_bytes") {
-            dynamicLevelBytes = v == "1" || v == "true"
-        }
-        switch flags.string("merge_operator") {
-        case nil, "": mergeOperator = nil
+    /// The flags of `command` (values range-checked by its `validate()`),
+    /// over db_bench's defaults (or Strata's with `--defaults=strata`);
+    /// throws if the engine options they make are out of range
+    /// (`Options.validate` names the option and its range).
+    init(command c: StrataBenchCommand) throws {
+        defaults = c.defaults == "strata" ? "strata" : "db_bench"
+        waitForBackground = c.waitForBackground.or(false)
+        benchmarks = c.benchmarkList ?? benchmarks
+        num = c.num ?? num
+        reads = c.reads ?? reads
+        keySize = c.keySize ?? keySize
+        valueSize = c.valueSize ?? valueSize
+        if c.compressionType?.lowercased() == "none" { compression = .none }
+        compressionRatio = c.compressionRatio ?? compressionRatio
+        bloomBits = c.bloomBits ?? bloomBits
+        writeBufferSize = c.writeBufferSize ?? writeBufferSize
+        maxBytesForLevelBase = c.maxBytesForLevelBase ?? maxBytesForLevelBase
+        targetFileSizeBase = c.targetFileSizeBase ?? targetFileSizeBase
+        maxBytesForLevelMultiplier = c.maxBytesForLevelMultiplier ?? maxBytesForLevelMultiplier
+        compactionStyle = c.compactionStyle ?? compactionStyle
+        maxBackgroundJobs = c.maxBackgroundJobs ?? maxBackgroundJobs
+        universalSizeRatio = c.universalSizeRatio ?? universalSizeRatio
+        universalMinMergeWidth = c.universalMinMergeWidth ?? universalMinMergeWidth
+        universalMaxMergeWidth = c.universalMaxMergeWidth ?? universalMaxMergeWidth
+        universalMaxSizeAmplificationPercent = c.universalMaxSizeAmplificationPercent ?? universalMaxSizeAmplificationPercent
+        cacheSize = c.cacheSize ?? cacheSize
+        memtableBloomSizeRatio = c.memtableBloomSizeRatio ?? memtableBloomSizeRatio
+        memtableWholeKeyFiltering = c.memtableWholeKeyFiltering.or(memtableWholeKeyFiltering)
+        db = c.db ?? db
+        useExistingDB = c.useExistingDB.or(false)
+        destroyDB = c.destroyDB.or(false)
+        sync = c.sync.or(false)
+        mmapRead = c.mmapRead.or(false)
+        disableWAL = c.disableWAL.or(false)
+        threads = c.threads ?? threads
+        dynamicLevelBytes = c.dynamicLevelBytes.or(dynamicLevelBytes)
+        switch c.mergeOperator {
         case "uint64add", "UInt64AddOperator": mergeOperator = "uint64add"
         case "stringappend", "StringAppendOperator": mergeOperator = "stringappend"
-        case let other?: throw ToolError("--merge_operator=\(other): uint64add or stringappend")
+        default: mergeOperator = nil
         }
-        report = flags.string("report")
-        if let r = report, r != "json" { throw ToolError("--report=\(r): only json") }
-        reportFile = flags.string("report_file") ?? reportFile
-        guard (1...256).contains(threads) else { throw ToolError("--threads=\(threads): expected 1...256") }
-        histogram = try flags.int("histogram").map { $0 != 0 } ?? false
-        seed = try flags.unsigned("seed") ?? 0
-        duration = try flags.int("duration") ?? 0
-        if defaults == "strata" { takeStrataDefaults(given: given) }
-        guard num > 0 else { throw ToolError("--num=\(num): expected a positive count") }
-        guard keySize > 0 else { throw ToolError("--key_size=\(keySize): expected a positive size") }
-        guard valueSize >= 0 else { throw ToolError("--value_size=\(valueSize): expected 0 or more") }
-        guard duration >= 0 else { throw ToolError("--duration=\(duration): expected 0 (off) or seconds") }
+        report = c.report
+        reportFile = c.reportFile ?? reportFile
+        histogram = c.histogram.or(false)
+        seed = c.seed ?? 0
+        duration = c.duration ?? 0
+        if defaults == "strata" { takeStrataDefaults(given: c.givenFlags) }
         // Engine limits (write buffer, bloom bits, triggers, ...) are the
         // library's own: Options.validate names the option and its range.
         do {
             try options.validate()
         } catch {
-            throw ToolError("\(error.message)\n\(Self.usage)")
+            throw ToolError("\(error.message)\nUsage: see 'strata-bench --help'")
         }
     }
 
@@ -261,14 +183,5 @@ struct BenchFlags {
         if !keep("universal_max_size_amplification_percent") {
             universalMaxSizeAmplificationPercent = o.universalMaxSizeAmplificationPercent
         }
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
     }
 }

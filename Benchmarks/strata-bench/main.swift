@@ -1,23 +1,23 @@
 // strata-bench: db_bench's flags and result lines over Strata, with an
-// amplification report after every benchmark (see BenchFlags.usage and
+// amplification report after every benchmark (see `strata-bench --help` and
 // ../shared/design/benchmarks.md). Release build:
 //
 //   swift build -c release --product strata-bench
 //   .build/release/strata-bench --benchmarks=fillrandom,readrandom,stats --num=1000000 --bloom_bits=10
 import Foundation
 import Strata
+import ToolCommands
 import ToolSupport
 
+// A usage error prints the error and the usage and exits 1 (docs/tools.md).
+let command = ToolMain.parseOrExit(StrataBenchCommand.self, Array(CommandLine.arguments.dropFirst()), usageStatus: 1)
 let flags: BenchFlags
 do {
-    flags = try BenchFlags(arguments: Array(CommandLine.arguments.dropFirst()))
+    guard let parsed = command as? StrataBenchCommand else { exit(1) }
+    flags = try BenchFlags(command: parsed)
 } catch {
     printError("\(error)")
     exit(1)
-}
-if CommandLine.arguments.contains("--help") {
-    print(BenchFlags.usage)
-    exit(0)
 }
 #if DEBUG
 let buildKind = "debug build: figures are not representative"

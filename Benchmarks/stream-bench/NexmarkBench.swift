@@ -33,6 +33,7 @@ import Histogram
 import NexmarkSupport
 import Strata
 import StrataStreams
+import ToolCommands
 import ToolSupport
 
 struct NexmarkFlags {
@@ -48,50 +49,27 @@ struct NexmarkFlags {
     var cacheEntries = 1 << 18
     var fresh = false
 
-    init(_ arguments: [String]) throws {
-        for argument in arguments {
-            if argument == "--fresh" {
-                fresh = true
-                continue
-            }
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[0].hasPrefix("--") else {
-                throw StrataError.invalidArgument("stream-bench: '\(argument)'; expected --flag=value (see NexmarkBench.swift)")
-            }
-            let (name, value) = (String(parts[0].dropFirst(2)), parts[1])
-            func int(allowZero: Bool = false) throws -> Int64 {
-                guard let v = Int64(value.replacingOccurrences(of: "_", with: "")), v > 0 || (allowZero && v == 0) else {
-                    throw StrataError.invalidArgument(
-                        "stream-bench: --\(name)=\(value); expected a \(allowZero ? "non-negative" : "positive") integer")
-                }
-                return v
-            }
-            switch name {
-            case "workload":
-                guard value.hasPrefix("nexmark-"), let q = NexmarkQuery(rawValue: String(value.dropFirst(8))) else {
-                    throw StrataError.invalidArgument("stream-bench: --workload=\(value); expected nexmark-"
-                                                      + NexmarkQuery.allCases.map(\.rawValue).joined(separator: "|"))
-                }
-                query = q
-            case "events": config.events = UInt64(try int())
-            case "rate": config.eventsPerSecond = try int()
-            case "disorder": config.maxDisorder = try int(allowZero: true)
-            case "bound": bound = try int(allowZero: true)
-            case "watermark-every": watermarkEvery = Int(try int())
-            case "partitions": partitions = Int(try int())
-            case "checkpoint-ms": checkpointMilliseconds = try int()
-            case "output":
-                guard let mode = NexmarkOutputMode(rawValue: value) else {
-                    throw StrataError.invalidArgument("stream-bench: --output=\(value); expected count or jsonl")
-                }
-                output = mode
-            case "sample-every": sampleEvery = UInt64(try int(allowZero: true))
-            case "seed": config.seed = UInt64(try int(allowZero: true))
-            case "dir", "db": directory = value
-            case "cache-entries": cacheEntries = Int(try int())
-            default: throw StrataError.invalidArgument("stream-bench: unknown flag --\(name) for a nexmark workload")
-            }
+    /// A Nexmark workload's flags (`StreamBenchCommand.validate` checked
+    /// the ranges and that no window-only flag is given).
+    init(_ c: StreamBenchCommand) throws {
+        guard let q = NexmarkQuery(rawValue: String(c.workload.dropFirst(8))) else {
+            throw StrataError.invalidArgument("stream-bench: --workload=\(c.workload); expected nexmark-"
+                                              + NexmarkQuery.allCases.map(\.rawValue).joined(separator: "|"))
         }
+        query = q
+        if let v = c.events { config.events = UInt64(v.value) }
+        if let v = c.rate { config.eventsPerSecond = v.value }
+        if let v = c.disorder { config.maxDisorder = v.value }
+        bound = c.bound?.value
+        watermarkEvery = c.watermarkEvery.map { Int($0.value) } ?? watermarkEvery
+        partitions = c.partitions.map { Int($0.value) } ?? partitions
+        checkpointMilliseconds = c.checkpointMilliseconds?.value ?? checkpointMilliseconds
+        if let mode = c.output { output = NexmarkOutputMode(rawValue: mode) ?? output }
+        sampleEvery = c.sampleEvery.map { UInt64($0.value) } ?? sampleEvery
+        if let v = c.seed { config.seed = UInt64(v.value) }
+        directory = c.dir ?? c.db
+        cacheEntries = c.cacheEntries.map { Int($0.value) } ?? cacheEntries
+        fresh = c.fresh.or(false)
     }
 }
 
@@ -104,8 +82,8 @@ func cpuSeconds() -> Double {
 
 /// Runs one Nexmark workload (the entry point main.swift hands
 /// `--workload=nexmark-*` to).
-func runNexmark(_ arguments: [String]) throws {
-    let flags = try NexmarkFlags(arguments)
+func runNexmark(_ command: StreamBenchCommand) throws {
+    let flags = try NexmarkFlags(command)
     let generator = try NexmarkGenerator(flags.config)
     let directory = flags.directory ?? NSTemporaryDirectory() + "stream-bench-nexmark-\(getpid())"
     try FreshDirectory.clearPipeline(at: directory, force: flags.fresh || flags.directory == nil, forceFlag: "--fresh")

@@ -31,6 +31,7 @@ import Foundation
 import Histogram
 import Strata
 import StrataStreams
+import ToolCommands
 import ToolSupport
 
 struct Flags {
@@ -45,40 +46,19 @@ struct Flags {
     var cacheEntries = 1 << 18
     var fresh = false
 
-    init(_ arguments: [String]) throws {
-        for argument in arguments {
-            if argument == "--fresh" {
-                fresh = true
-                continue
-            }
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[0].hasPrefix("--") else {
-                throw StrataError.invalidArgument("stream-bench: '\(argument)'; expected --flag=value (see the header of main.swift)")
-            }
-            let (name, value) = (String(parts[0].dropFirst(2)), parts[1])
-            func int() throws -> Int64 {
-                guard let v = Int64(value.replacingOccurrences(of: "_", with: "")), v > 0 else {
-                    throw StrataError.invalidArgument("stream-bench: --\(name)=\(value); expected a positive integer")
-                }
-                return v
-            }
-            switch name {
-            case "workload":
-                guard ["tumbling", "sliding", "session"].contains(value) else {
-                    throw StrataError.invalidArgument("stream-bench: --workload=\(value); expected tumbling, sliding or session")
-                }
-                workload = value
-            case "events": events = Int(try int())
-            case "keys": keys = try int()
-            case "rate": rate = try int()
-            case "disorder": disorder = try int()
-            case "watermark-every": watermarkEvery = Int(try int())
-            case "seed": seed = UInt64(try int())
-            case "db": db = value
-            case "cache-entries": cacheEntries = Int(try int())
-            default: throw StrataError.invalidArgument("stream-bench: unknown flag --\(name)")
-            }
-        }
+    /// The window workload's flags (`StreamBenchCommand.validate` checked
+    /// the ranges and that no Nexmark-only flag is given).
+    init(_ c: StreamBenchCommand) {
+        workload = c.workload
+        events = c.events.map { Int($0.value) } ?? events
+        keys = c.keys?.value ?? keys
+        rate = c.rate?.value ?? rate
+        disorder = c.disorder?.value ?? disorder
+        watermarkEvery = c.watermarkEvery.map { Int($0.value) } ?? watermarkEvery
+        seed = c.seed.map { UInt64($0.value) } ?? seed
+        db = c.db
+        cacheEntries = c.cacheEntries.map { Int($0.value) } ?? cacheEntries
+        fresh = c.fresh.or(false)
     }
 }
 
@@ -88,8 +68,8 @@ func monotonicNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-func run() throws {
-    let flags = try Flags(Array(CommandLine.arguments.dropFirst()))
+func run(_ command: StreamBenchCommand) throws {
+    let flags = Flags(command)
     let directory = flags.db ?? NSTemporaryDirectory() + "stream-bench-\(getpid())"
     try FreshDirectory.clearDatabase(at: directory, force: flags.fresh || flags.db == nil, forceFlag: "--fresh")
     defer { if flags.db == nil { try? FileManager.default.removeItem(atPath: directory) } }
@@ -172,12 +152,16 @@ func run() throws {
     print(String(format: "%@: %d events in %.3f s, %.0f events/s", flags.workload.uppercased(), flags.events, seconds, Double(flags.events) / seconds))
 }
 
+// A usage error prints the error and the usage and exits 1 (`stream-bench --help`).
+guard let command = ToolMain.parseOrExit(StreamBenchCommand.self, Array(CommandLine.arguments.dropFirst()),
+                                         usageStatus: 1) as? StreamBenchCommand
+else { exit(1) }
 do {
     // Nexmark queries run through the pipeline: NexmarkBench.swift.
-    if CommandLine.arguments.dropFirst().contains(where: { $0.hasPrefix("--workload=nexmark-") }) {
-        try runNexmark(Array(CommandLine.arguments.dropFirst()))
+    if command.isNexmark {
+        try runNexmark(command)
     } else {
-        try run()
+        try run(command)
     }
 } catch {
     FileHandle.standardError.write("stream-bench: \(error)\n".data(using: .utf8)!)

@@ -10,24 +10,25 @@
 // fixed-width decimal keys; values are half-compressible like db_bench's.
 import Foundation
 import Strata
+import ToolCommands
 
-func flag(_ name: String, _ fallback: String) -> String {
-    for arg in CommandLine.arguments.dropFirst() where arg.hasPrefix("--\(name)=") {
-        return String(arg.dropFirst(name.count + 3))
-    }
-    return fallback
-}
-
-let num = Int(flag("num", "1000000"))!
-let keySize = Int(flag("key_size", "16"))!
-let valueSize = Int(flag("value_size", "100"))!
-let reads = Int(flag("reads", "1000000"))!
-let seed = UInt64(flag("seed", "1"))!
-let dir = flag("dir", NSTemporaryDirectory())
+// A usage error prints the error and the usage and exits 1 (`table-bench --help`).
+let flags: TableBenchCommand = {
+    guard let parsed = ToolMain.parseOrExit(TableBenchCommand.self, Array(CommandLine.arguments.dropFirst()),
+                                            usageStatus: 1) as? TableBenchCommand
+    else { exit(1) }
+    return parsed
+}()
+let num = flags.num
+let keySize = flags.keySize
+let valueSize = flags.valueSize
+let reads = flags.reads
+let seed = flags.seed
+let dir = flags.dir ?? NSTemporaryDirectory()
 var options = TableOptions()
-options.compression = flag("compression", "snappy") == "none" ? .none : .snappy
-options.checksum = ["crc32c": .crc32c, "xxhash": .xxHash, "xxhash64": .xxHash64][flag("checksum", "xxh3")] ?? .xxh3
-options.bloomBitsPerKey = Double(flag("bloom_bits", "10"))!
+options.compression = flags.compression == "none" ? .none : .snappy
+options.checksum = ["crc32c": .crc32c, "xxhash": .xxHash, "xxhash64": .xxHash64][flags.checksum] ?? .xxh3
+options.bloomBitsPerKey = flags.bloomBits
 
 var rng = Xoshiro256(seed: seed)
 

@@ -10,73 +10,25 @@
 // (key, sequence and type summaries). Exit status: 0 if every file was read
 // cleanly, 1 if any file is missing, not an SST, or damaged (the message names
 // the block and offset; --command=blocks: any block whose checksum is bad), or
-// a directory holds no *.sst file; bad flags print the usage and exit 1.
+// a directory holds no *.sst file; a usage error (unknown flag, missing or
+// bad value) prints the error and the usage and exits 1. `sst-dump --help`
+// lists the flags (ToolCommands/SSTDumpCommand.swift).
 import Glibc
 import Strata
+import ToolCommands
 import ToolSupport
 
-let allowedFlags: Set<String> = [
-    "file", "command", "show_properties", "verify_checksum", "from", "to", "prefix", "input_key_hex",
-    "output_hex", "read_num", "json", "help", "probes",
-]
-
-func usage() -> String {
-    """
-    sst-dump --file=<data_dir_OR_sst_file> [--command=check|scan|raw|verify|none|identify|blocks|filter|summary]
-        --file=<data_dir_OR_sst_file>  an SST file, or a directory: every *.sst in it
-        --command=check     read every entry, print nothing unless there is an error (default)
-                  scan      print every entry: 'KEY' seq:S, type:T => VALUE
-                  raw       write <file>_dump.txt with the footer, meta blocks, index and every data block
-                  verify    read every block verifying its checksum
-                  none      open the file only
-                  identify  say whether each file is a valid SST
-                  blocks    block map: offset, size, stored size, compression, checksum, entries, first/last key
-                  filter    filter statistics: bits/key, probes, measured false-positive rate vs the formula
-                  summary   key, value, sequence and type summaries
-        --show_properties   print the table properties after the command
-        --verify_checksum   verify block checksums (Strata always verifies; accepted for compatibility)
-        --from=KEY --to=KEY scan/check keys in [from, to)
-        --prefix=KEY        scan/check keys starting with KEY
-        --input_key_hex     --from/--to/--prefix are hex
-        --output_hex        print keys and values in hex
-        --read_num=N        stop after N entries
-        --json              print one JSON object per file instead of text
-        --probes=N          absent keys tried by --command=filter (default 100000)
-    """
-}
-
-let flags: ParsedFlags
-do {
-    // Raw argv bytes: --from/--to/--prefix are bytes, as sst_dump takes them.
-    flags = try ParsedFlags(rawArguments: RawBytes.arguments())
-} catch {
-    printError("\(error)\n\(usage())")
-    exit(1)
-}
-if flags.bool("help") {
-    print(usage())
-    exit(0)
-}
-let unknown = flags.unknownFlags(allowed: allowedFlags)
-if !unknown.isEmpty {
-    printError("Unrecognized flag(s): \(unknown.joined(separator: ", "))\n\(usage())")
-    exit(1)
-}
-guard let target = flags.string("file") else {
-    printError("--file is required\n\(usage())")
-    exit(1)
-}
-let command = flags.string("command") ?? "check"
-let validCommands = ["check", "scan", "raw", "verify", "none", "identify", "blocks", "filter", "summary"]
-guard validCommands.contains(command) else {
-    printError("Unknown command '\(command)'\n\(usage())")
-    exit(1)
-}
-let inputHex = flags.bool("input_key_hex")
-@MainActor func keyFlag(_ name: String) -> [UInt8]? {
-    guard let raw = flags.bytes(name) else { return nil }
-    let text = String(decoding: raw, as: UTF8.self)
+// Raw argv bytes: --from/--to/--prefix are bytes, as sst_dump takes them
+// (argumentStrings keeps invalid UTF-8 losslessly for the parser).
+let parsed = ToolMain.parseOrExit(SSTDumpCommand.self, RawBytes.argumentStrings(), usageStatus: 1)
+guard let flags = parsed as? SSTDumpCommand else { exit(1) }
+let target = flags.file
+let inputHex = flags.inputKeyHex.or(false)
+@MainActor func keyFlag(_ name: String, _ argument: String?) -> [UInt8]? {
+    guard let argument else { return nil }
+    let raw = RawBytes.bytes(of: argument)
     if inputHex {
+        let text = String(decoding: raw, as: UTF8.self)
         guard let bytes = HexCodec.decode(text) else {
             printError("--\(name) is not valid hex: \(text)")
             exit(1)
@@ -85,18 +37,10 @@ let inputHex = flags.bool("input_key_hex")
     }
     return raw
 }
-@MainActor func intFlag(_ name: String, _ range: ClosedRange<Int>) -> Int? {
-    do {
-        return try flags.int(name, in: range)
-    } catch {
-        printError("\(error)")
-        exit(1)
-    }
-}
 let options = DumpOptions(
-    command: command, showProperties: flags.bool("show_properties"), outputHex: flags.bool("output_hex"),
-    json: flags.bool("json"), from: keyFlag("from"), to: keyFlag("to"), prefix: keyFlag("prefix"),
-    readNum: intFlag("read_num", 0...Int.max), probes: intFlag("probes", 0...1_000_000_000) ?? 100_000)
+    command: flags.command, showProperties: flags.showProperties.or(false), outputHex: flags.outputHex.or(false),
+    json: flags.json.or(false), from: keyFlag("from", flags.from), to: keyFlag("to", flags.to),
+    prefix: keyFlag("prefix", flags.prefix), readNum: flags.readNum, probes: flags.probes)
 
 let fs = PosixFileSystem.shared
 var files: [String] = []

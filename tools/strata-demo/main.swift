@@ -13,59 +13,33 @@ import Foundation
 import Strata
 import StrataStreams
 import StrataStreamsSQLite
+import ToolCommands
 import ToolSupport
 
-let usage = """
-    strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42] [--users=5000]
-                [--checkpoint_ms=2000] [--disorder_ms=2000] [--late_per_mille=2] [--duplicate_per_mille=50]
-                [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet]
-      Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one).
-      --fresh        start over (removes what the demo wrote in DIR: state/, checkpoints/, outputs/, results.sqlite)
-      --input        read events from a JSON-lines event log instead of the generator
-      --write_log    write the generated events to a JSON-lines event log and exit
-      --dump         print the committed output and exit: each partition's JSON-lines rows in commit
-                     order, then the SQLite rows sorted
-    """
+// The flags and their ranges: ToolCommands/StrataDemoCommand.swift
+// (`strata-demo --help`); a usage error exits 2.
+let flags: StrataDemoCommand = {
+    guard let parsed = ToolMain.parseOrExit(StrataDemoCommand.self, Array(CommandLine.arguments.dropFirst()),
+                                            usageStatus: 2) as? StrataDemoCommand
+    else { exit(2) }
+    return parsed
+}()
 
-let flags: ParsedFlags
-do {
-    flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
-    let unknown = flags.unknownFlags(allowed: ["dir", "events", "partitions", "seed", "users", "checkpoint_ms", "fresh",
-                                               "input", "write_log", "dump", "quiet", "help", "disorder_ms", "late_per_mille", "duplicate_per_mille"])
-    if let first = unknown.first { throw ToolError("unknown flag --\(first)\n\(usage)") }
-} catch {
-    printError("\(error)")
-    exit(2)
-}
-if flags.bool("help") {
-    print(usage)
-    exit(0)
-}
-
-/// `--name` as an integer in `range` (default `fallback`); a bad value is
-/// a usage error (exit 2) naming the flag, the value and the range.
-@MainActor func number(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int {
-    do { return try flags.int(name, in: range) ?? fallback } catch {
-        printError("\(error)")
-        exit(2)
-    }
-}
-
-let dir = flags.string("dir") ?? "strata-demo-data"
+let dir = flags.dir
 var shape = ClickstreamShape()
-shape.events = UInt64(number("events", 2_000_000, 0...Int.max))
-shape.seed = UInt64(number("seed", 42, 0...Int.max))
-shape.users = Int64(number("users", 5_000, 1...Int(Int32.max)))
-shape.disorder = Int64(number("disorder_ms", 2_000, 0...Int(Int32.max)))
-shape.latePerMille = Int64(number("late_per_mille", 2, 0...1000))
-shape.duplicatePerMille = Int64(number("duplicate_per_mille", 50, 0...1000))
-let partitions = number("partitions", 2, 1...1024)
-let quiet = flags.bool("quiet")
+shape.events = UInt64(flags.events)
+shape.seed = UInt64(flags.seed)
+shape.users = Int64(flags.users)
+shape.disorder = Int64(flags.disorderMilliseconds)
+shape.latePerMille = Int64(flags.latePerMille)
+shape.duplicatePerMille = Int64(flags.duplicatePerMille)
+let partitions = flags.partitions
+let quiet = flags.quiet.or(false)
 
 func elapsedSeconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
 do {
-    if let log = flags.string("write_log") {
+    if let log = flags.writeLog {
         let writer = try JSONLinesWriter<ClickstreamEvent>(path: log)
         let make = clickstream(shape)
         var i: UInt64 = 0
@@ -77,7 +51,7 @@ do {
         print("wrote \(i) events to \(log)")
         exit(0)
     }
-    if flags.bool("dump") {
+    if flags.dump.or(false) {
         var lines: [String] = []
         for (p, rows) in try Pipeline<GeneratorSource<ClickstreamEvent>>.committedOutput(directory: dir).enumerated() {
             for row in rows { lines.append("jsonl part-\(p) \(row.stream) \(row.key) \(row.value)") }
@@ -93,7 +67,7 @@ do {
         for line in sqliteLines.sorted() { print(line) }
         exit(0)
     }
-    if flags.bool("fresh") {
+    if flags.fresh.or(false) {
         // Only what the demo writes: the pipeline's subdirectories and the
         // SQLite results (with SQLite's journal files), never other files.
         try FreshDirectory.clearPipeline(at: dir, force: true, forceFlag: "--fresh")
@@ -103,7 +77,7 @@ do {
 
     var options = PipelineOptions(directory: dir)
     options.partitions = partitions
-    options.checkpointInterval = .every(milliseconds: Int64(number("checkpoint_ms", 2_000, 1...Int(Int32.max))))
+    options.checkpointInterval = .every(milliseconds: Int64(flags.checkpointMilliseconds))
     options.maxOutOfOrderness = shape.disorder
     options.watermarkEveryRecords = 1_000
     options.backend.engine.writeBufferSize = 16 << 20
@@ -128,7 +102,7 @@ do {
     let sqlite = try SQLiteEpochCommitter(path: "\(dir)/results.sqlite")
     let summary: PipelineSummary
     let started = ContinuousClock.now
-    if let input = flags.string("input") {
+    if let input = flags.input {
         let source = try JSONLinesSource<ClickstreamEvent>(path: input, policy: .skip)
         let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
                                     timestamp: \.ts, committers: [sqlite]) { try DemoLogic($0) }

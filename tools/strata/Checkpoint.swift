@@ -1,30 +1,20 @@
 import Foundation
 import Strata
+import ToolCommands
 import ToolSupport
 
 /// `strata --db=DIR checkpoint DEST` and `strata checkpoint_store --store=S …`
 /// (docs/checkpoints.md). Each prints what it did; `--json` prints JSON.
 extension StrataTool {
-    static let checkpointUsage = """
-          checkpoint DEST [--wal] [--json]          write a checkpoint of --db into the new directory DEST
-                                                    (--wal: copy the WAL instead of flushing)
-          checkpoint_store --store=S create --db=DIR [--wal] [--keep_last=N] [--json]
-          checkpoint_store --store=S list [--json]
-          checkpoint_store --store=S verify [ID] [--json]
-          checkpoint_store --store=S restore ID DEST [--link]
-          checkpoint_store --store=S delta FROM_ID TO_ID [--json]   (FROM_ID "-" = none)
-          checkpoint_store --store=S delete ID | keep_last N
-        """
-
     func printJSON<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
-    func checkpointOptions() -> CheckpointOptions {
+    func checkpointOptions(wal: Bool) -> CheckpointOptions {
         var options = CheckpointOptions()
-        options.flushMemtable = !flags.bool("wal")
+        options.flushMemtable = !wal
         return options
     }
 
@@ -35,12 +25,11 @@ extension StrataTool {
     }
 
     /// `checkpoint DEST`.
-    func checkpoint(args: [String]) throws -> Int32 {
-        guard args.count == 1 else { throw ToolError("checkpoint needs DEST") }
+    func checkpoint(_ c: StrataCommand.Checkpoint) throws -> Int32 {
         let db = try openDatabase()
         defer { try? db.close() }
-        let result = try db.checkpoint(to: args[0], options: checkpointOptions())
-        if flags.bool("json") {
+        let result = try db.checkpoint(to: c.dest, options: checkpointOptions(wal: c.wal.or(false)))
+        if c.json.or(false) {
             try printJSON(result.manifest)
         } else {
             print("Created \(describe(result.manifest)) in \(result.path) "
@@ -50,20 +39,21 @@ extension StrataTool {
     }
 
     /// `checkpoint_store --store=S SUBCOMMAND …`.
-    func checkpointStore(args: [String]) throws -> Int32 {
-        guard let path = flags.string("store") else { throw ToolError("--store=<store_path> is required") }
-        guard let sub = args.first else { throw ToolError("checkpoint_store needs a subcommand\n" + Self.checkpointUsage) }
-        let rest = Array(args.dropFirst())
+    func checkpointStore(_ c: StrataCommand.CheckpointStore) throws -> Int32 {
+        // validate() checked the subcommand word and its argument count.
+        let path = c.store
+        guard let sub = c.words.first else { throw ToolError("checkpoint_store needs a subcommand") }
+        let rest = Array(c.words.dropFirst())
         var options = CheckpointStoreOptions()
-        if let keep = try flags.int("keep_last") { options.keepLast = keep }
+        if let keep = c.keepLast { options.keepLast = keep }
         let store = try CheckpointStore.open(at: path, options: options)
         defer { store.close() }
-        let json = flags.bool("json")
+        let json = c.json.or(false)
         switch sub {
         case "create":
             let db = try openDatabase()
             defer { try? db.close() }
-            let m = try store.create(from: db, options: checkpointOptions())
+            let m = try store.create(from: db, options: checkpointOptions(wal: c.wal.or(false)))
             if json { try printJSON(m) } else { print("Created \(describe(m))") }
         case "list":
             let list = store.list()
@@ -86,7 +76,7 @@ extension StrataTool {
         case "restore":
             guard rest.count == 2 else { throw ToolError("restore needs ID DEST") }
             var restoreOptions = RestoreOptions()
-            restoreOptions.hardLinkTables = flags.bool("link")
+            restoreOptions.hardLinkTables = c.link.or(false)
             try store.restore(id: rest[0], to: rest[1], options: restoreOptions)
             print("Restored checkpoint \(rest[0]) into \(rest[1])")
         case "delta":
@@ -108,7 +98,7 @@ extension StrataTool {
             let deleted = try store.keepLast(n)
             print(deleted.isEmpty ? "Deleted nothing" : "Deleted checkpoints \(deleted.joined(separator: ", "))")
         default:
-            throw ToolError("unknown checkpoint_store subcommand '\(sub)'\n" + Self.checkpointUsage)
+            throw ToolError("unknown checkpoint_store subcommand '\(sub)'")
         }
         return 0
     }

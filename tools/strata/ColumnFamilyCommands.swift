@@ -7,7 +7,7 @@ extension StrataTool {
     /// database, as RocksDB's `DB::ListColumnFamilies`) and prints
     /// `Column families in DIR: ` then `{default, NAME, ...}` in id order.
     func listColumnFamilies() throws {
-        guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        let path = try databasePath()
         let fs = PosixFileSystem.shared
         let currentPath = Path.join(path, "CURRENT")
         guard fs.exists(currentPath) else {
@@ -31,8 +31,7 @@ extension StrataTool {
     }
 
     /// `create_column_family NAME`: prints OK.
-    func createColumnFamily(_ args: [String]) throws -> Int32 {
-        guard let name = args.first else { throw ToolError("new column family name must be specified") }
+    func createColumnFamily(_ name: String) throws -> Int32 {
         let db = try openDatabase()
         defer { try? db.close() }
         if db.columnFamily(named: name) != nil {
@@ -49,8 +48,7 @@ extension StrataTool {
     }
 
     /// `drop_column_family NAME`: prints OK.
-    func dropColumnFamily(_ args: [String]) throws -> Int32 {
-        guard let name = args.first else { throw ToolError("column family name must be specified") }
+    func dropColumnFamily(_ name: String) throws -> Int32 {
         let db = try openDatabase()
         defer { try? db.close() }
         if name == "default" {

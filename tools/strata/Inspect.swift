@@ -1,18 +1,19 @@
 import Glibc
 import Strata
+import ToolCommands
 import ToolSupport
 
 extension StrataTool {
     /// `manifest_dump`: the MANIFEST named by CURRENT (or `--path=MANIFEST`),
     /// as ldb prints it: per column family its log number, comparator and the
     /// files of each level, then the counters.
-    func manifestDump() throws {
+    func manifestDump(_ c: StrataCommand.ManifestDump) throws {
         let fs = PosixFileSystem.shared
         let manifestPath: String
-        if let p = flags.string("path") {
+        if let p = c.path {
             manifestPath = p
         } else {
-            guard let db = flags.string("db") else { throw ToolError("--db=<database_path> or --path=<manifest> is required") }
+            guard let db = global.db else { throw ToolError("--db=<database_path> or --path=<manifest> is required") }
             let current = try fs.openRandomAccess(Path.join(db, "CURRENT"))
             let name = String(decoding: try current.read(at: 0, count: Int(current.size)), as: UTF8.self)
                 .trimmingCharacters(in: "\n")
@@ -32,7 +33,7 @@ extension StrataTool {
         var prevLog: UInt64 = 0
         var maxCF: UInt32 = 0
         var minLogToKeep: UInt64 = 0
-        let verbose = flags.bool("verbose")
+        let verbose = c.verbose.or(false)
         while let record = try reader.next() {
             let edit = try VersionEdit.decode(record)
             if verbose { print(describe(edit)) }
@@ -96,11 +97,11 @@ extension StrataTool {
 
     /// `dump_wal --walfile=F [--header] [--print_value]`: one line per write
     /// batch: sequence, count, byte size, physical offset, then the operations.
-    func dumpWAL() throws {
-        guard let path = flags.string("walfile") else { throw ToolError("dump_wal needs --walfile=FILE") }
+    func dumpWAL(_ c: StrataCommand.DumpWAL) throws {
+        let path = c.walfile
         let reader = LogReader(file: try PosixFileSystem.shared.openRandomAccess(path))
-        let printValue = flags.bool("print_value")
-        if flags.bool("header") { print("Sequence,Count,ByteSize,Physical Offset,Key(s)\(printValue ? " : value " : "")") }
+        let printValue = c.printValue.or(false)
+        if c.header.or(false) { print("Sequence,Count,ByteSize,Physical Offset,Key(s)\(printValue ? " : value " : "")") }
         while let record = try reader.next() {
             let batch = try WriteBatch(encoded: record)
             var line = "\(batch.sequence),\(batch.count),\(record.count),\(reader.lastRecordOffset),"

@@ -5,27 +5,19 @@ import ToolSupport
 /// open any more, and rebuilding its MANIFEST (RocksDB's `RepairDB`, which
 /// `ldb repair` runs).
 extension StrataTool {
-    static let repairUsage = """
-          verify                   check every file (CURRENT, MANIFEST, tables, WALs, IDENTITY, OPTIONS)
-                                   without opening the database; one line per file (OK, WARNING, LEFTOVER,
-                                   DAMAGED); exit 1 if any is damaged (leftovers of a crash are not damage)
-          repair                   rebuild the MANIFEST from the tables and WALs that survive (RepairDB);
-                                   unusable files move to DIR/lost/; prints what was kept and lost
-        """
-
     func verify() throws -> Int32 {
-        guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        let path = try databasePath()
         let report = try Database.verify(at: path)
         print(report)
         return report.isHealthy ? 0 : 1
     }
 
     func repair() throws -> Int32 {
-        guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        let path = try databasePath()
         var options = Options()
         // The merge operator the compaction after a repair may need, as
         // the other commands open with (ldb's ':' string append by default).
-        switch flags.string("merge_operator") {
+        switch global.mergeOperator {
         case nil, "stringappend", "StringAppendOperator": options.mergeOperator = StringAppendOperator(separator: ":")
         case "int64add", "uint64add", "UInt64AddOperator": options.mergeOperator = Int64AddOperator()
         case "none": options.mergeOperator = nil

@@ -1,49 +1,16 @@
 import Glibc
+import ArgumentParser
 import Strata
+import ToolCommands
 import ToolSupport
 
 /// The commands of the `strata` tool. Each returns the exit status.
 struct StrataTool {
-    let flags: ParsedFlags
+    /// The flags every command takes.
+    let global: StrataGlobalOptions
 
-    /// Every flag some command reads; anything else is an error.
-    static let knownFlags: Set<String> = [
-        "block_size", "bloom_bits", "checksum", "column_family", "compact", "compression", "compression_type",
-        "create_if_missing", "db", "disable_wal", "file", "file_size", "format_version", "from", "header", "help", "hex",
-        "json", "keep_last", "key_hex", "link", "max_keys", "merge_operator", "path", "print_value", "stats", "store", "to",
-        "value_hex", "verbose", "wal", "walfile", "write_buffer_size",
-        // ingest_extern_sst, write_sst, OPTIONS-file loading (ldb's spellings)
-        "allow_blocking_flush", "allow_global_seqno", "column_family_id", "ingest_behind", "move_files",
-        "no_try_load_options", "snapshot_consistency", "try_load_options", "write_global_seqno",
-    ]
-
-    static let usage = """
-        strata --db=<database_path> [--hex] [--key_hex] [--value_hex] [--create_if_missing]
-               [--bloom_bits=N] [--write_buffer_size=N] [--file_size=N] [--block_size=N]
-               [--compression_type=snappy|no] [--column_family=NAME] COMMAND ...
-          load [--disable_wal] [--compact] [--stats]   read `KEY ==> VALUE` lines from stdin
-          scan [--from=K] [--to=K] [--max_keys=N]
-          get KEY
-          put KEY VALUE
-          delete KEY
-          deleterange BEGIN END
-          merge KEY OPERAND [--merge_operator=stringappend|int64add|none]
-              (stringappend joins with ':' as ldb reads; int64add takes 8-byte
-              little-endian operands, e.g. --value_hex)
-          batchput KEY VALUE [KEY VALUE ...]
-          manifest_dump
-          dump_wal --walfile=FILE [--print_value] [--header]
-          compact [--from=K] [--to=K]
-          stats
-          list_column_families
-          create_column_family NAME
-          drop_column_family NAME
-          write_sst --file=OUT [--compression=snappy|none] [--checksum=xxh3|crc32c|xxhash|xxhash64]
-                    [--bloom_bits=10] [--block_size=4096] [--format_version=5] [--column_family_id=N|unknown]
-        """
-
-    var keyHex: Bool { flags.bool("hex") || flags.bool("key_hex") }
-    var valueHex: Bool { flags.bool("hex") || flags.bool("value_hex") }
+    var keyHex: Bool { global.keysAreHex }
+    var valueHex: Bool { global.valuesAreHex }
 
     /// A key argument: its bytes as given (ldb's reading), or hex with
     /// `--hex`/`--key_hex`.
@@ -55,6 +22,12 @@ struct StrataTool {
         }
         return raw
     }
+
+    /// A key argument as the parser holds it (`RawBytes.argumentStrings`).
+    func parseKey(_ argument: String) throws -> [UInt8] { try parseKey(RawBytes.bytes(of: argument)) }
+
+    /// A value argument as the parser holds it.
+    func parseValue(_ argument: String) throws -> [UInt8] { try parseValue(RawBytes.bytes(of: argument)) }
 
     /// A value argument: its bytes as given, or hex with `--hex`/`--value_hex`.
     func parseValue(_ raw: [UInt8]) throws -> [UInt8] {
@@ -76,8 +49,14 @@ struct StrataTool {
         valueHex ? Array(("0x" + HexCodec.encode(bytes, uppercase: true)).utf8) : bytes
     }
 
+    /// `--db`, which every command but manifest_dump --path needs.
+    func databasePath() throws -> String {
+        guard let path = global.db else { throw ToolError("--db=<database_path> is required") }
+        return path
+    }
+
     func openDatabase(create: Bool = false) throws -> Database {
-        guard let path = flags.string("db") else { throw ToolError("--db=<database_path> is required") }
+        let path = try databasePath()
         return try Database.open(at: path, options: try databaseOptions(path: path, create: create))
     }
 
@@ -91,7 +70,7 @@ struct StrataTool {
         // override the file, as ldb's do.
         var options = Options()
         options.mergeOperator = StringAppendOperator(separator: ":")
-        if !flags.bool("no_try_load_options"), options.fileSystem.exists(Path.join(path, "CURRENT")),
+        if !global.noTryLoadOptions.or(false), options.fileSystem.exists(Path.join(path, "CURRENT")),
            let loaded = try options.loadingLatestOptionsFile(inDatabase: path)
         {
             options = loaded.options
@@ -100,28 +79,20 @@ struct StrataTool {
                 options.columnFamilyOptions[name]!.mergeOperator = StringAppendOperator(separator: ":")
             }
         }
-        options.createIfMissing = create || flags.bool("create_if_missing")
+        options.createIfMissing = create || global.createIfMissing.or(false)
         options.errorIfExists = false
-        if let bits = try flags.int("bloom_bits") { options.bloomBitsPerKey = Double(bits) }
-        if let size = try flags.int("write_buffer_size") {
-            guard size >= 64 << 10 else { throw ToolError("--write_buffer_size must be at least 65536") }
-            options.writeBufferSize = size
-        }
-        if let size = try flags.int("file_size") {
-            guard size > 0 else { throw ToolError("--file_size must be positive") }
-            options.targetFileSizeBase = UInt64(size)
-        }
-        if let size = try flags.int("block_size") {
-            guard size > 0 else { throw ToolError("--block_size must be positive") }
-            options.blockSize = size
-        }
-        switch flags.string("compression_type") {
+        // Ranges are checked when parsing (StrataGlobalOptions.validate).
+        if let bits = global.bloomBits { options.bloomBitsPerKey = bits }
+        if let size = global.writeBufferSize { options.writeBufferSize = size }
+        if let size = global.fileSize { options.targetFileSizeBase = UInt64(size) }
+        if let size = global.blockSize { options.blockSize = size }
+        switch global.compressionType {
         case nil: break
         case "snappy": options.compression = .snappy
         case "no", "none": options.compression = .none
         case let other?: throw ToolError("unsupported --compression_type=\(other) (snappy or no)")
         }
-        if let name = flags.string("merge_operator") {
+        if let name = global.mergeOperator {
             // The flag overrides what the OPTIONS file says, in every family.
             let op: (any MergeOperator)?
             switch name {
@@ -139,7 +110,7 @@ struct StrataTool {
     /// The column family `--column_family=NAME` names (the default family
     /// without the flag); throws ldb's "Non-existing column family NAME".
     func family(_ db: Database) throws -> ColumnFamily {
-        guard let name = flags.string("column_family") else { return db.defaultColumnFamily }
+        guard let name = global.columnFamily else { return db.defaultColumnFamily }
         guard let family = db.columnFamily(named: name) else {
             try? db.close()
             throw ToolError("Non-existing column family \(name)")
@@ -147,92 +118,93 @@ struct StrataTool {
         return family
     }
 
-    /// Runs `command`; `args` are its arguments as bytes (keys and values
-    /// stay bytes; names and paths are read as UTF-8 text).
-    func run(command: String, args: [[UInt8]]) throws -> Int32 {
-        let textArgs = args.map { String(decoding: $0, as: UTF8.self) }
-        switch command {
-        case "write_sst": return try writeSST()
-        case "ingest_extern_sst": return try ingestExternSST(textArgs)
-        case "write_extern_sst": return try writeExternSST(textArgs)
-        case "put":
-            guard args.count == 2 else { throw ToolError("put needs KEY VALUE") }
-            let db = try openDatabase()
-            try family(db).put(try parseKey(args[0]), try parseValue(args[1]))
+    /// Runs the command `parsed` (a subcommand of `StrataCommand`); returns
+    /// the exit status.
+    static func run(_ parsed: any ParsableCommand) throws -> Int32 {
+        switch parsed {
+        case let c as StrataCommand.WriteSST: return try StrataTool(global: c.global).writeSST(c)
+        case let c as StrataCommand.IngestExternSST: return try StrataTool(global: c.global).ingestExternSST(c)
+        case let c as StrataCommand.WriteExternSST: return try StrataTool(global: c.global).writeExternSST(c)
+        case let c as StrataCommand.Put:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
+            try tool.family(db).put(try tool.parseKey(c.key), try tool.parseValue(c.value))
             try db.close()
             print("OK")
-        case "delete":
-            guard args.count == 1 else { throw ToolError("delete needs KEY") }
-            let db = try openDatabase()
-            try family(db).delete(try parseKey(args[0]))
+        case let c as StrataCommand.Delete:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
+            try tool.family(db).delete(try tool.parseKey(c.key))
             try db.close()
             print("OK")
-        case "merge":
-            guard args.count == 2 else { throw ToolError("merge needs KEY OPERAND") }
-            let db = try openDatabase()
-            try family(db).merge(try parseKey(args[0]), try parseValue(args[1]))
+        case let c as StrataCommand.Merge:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
+            try tool.family(db).merge(try tool.parseKey(c.key), try tool.parseValue(c.operand))
             try db.close()
             print("OK")
-        case "deleterange":
-            guard args.count == 2 else { throw ToolError("begin and end keys must be specified for the delete command") }
-            let db = try openDatabase()
-            try family(db).deleteRange(from: try parseKey(args[0]), to: try parseKey(args[1]))
+        case let c as StrataCommand.DeleteRange:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
+            try tool.family(db).deleteRange(from: try tool.parseKey(c.begin), to: try tool.parseKey(c.end))
             try db.close()
             print("OK")
-        case "batchput":
-            guard !args.isEmpty, args.count % 2 == 0 else { throw ToolError("batchput needs KEY VALUE pairs") }
-            let db = try openDatabase()
-            let target = try family(db)
+        case let c as StrataCommand.BatchPut:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
+            let target = try tool.family(db)
             var batch = WriteBatch()
-            for i in stride(from: 0, to: args.count, by: 2) {
-                batch.put(try parseKey(args[i]), try parseValue(args[i + 1]), in: target)
+            for i in stride(from: 0, to: c.pairs.count - 1, by: 2) {
+                batch.put(try tool.parseKey(c.pairs[i]), try tool.parseValue(c.pairs[i + 1]), in: target)
             }
             try db.write(batch)
             try db.close()
             print("OK")
-        case "get":
-            guard args.count == 1 else { throw ToolError("get needs KEY") }
-            let db = try openDatabase()
+        case let c as StrataCommand.Get:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
             defer { try? db.close() }
-            guard let value = try family(db).get(try parseKey(args[0])) else {
+            guard let value = try tool.family(db).get(try tool.parseKey(c.key)) else {
                 printError("Failed: Get failed: NotFound: ")
                 return 1
             }
-            RawBytes.printLine(showValue(value))
-        case "scan": try scan()
-        case "load": return try load()
-        case "compact":
-            let db = try openDatabase()
-            try family(db).compactRange(from: try flags.bytes("from").map(parseKey),
-                                        to: try flags.bytes("to").map(parseKey))
+            RawBytes.printLine(tool.showValue(value))
+        case let c as StrataCommand.Scan: try StrataTool(global: c.global).scan(c)
+        case let c as StrataCommand.Load: return try StrataTool(global: c.global).load(c)
+        case let c as StrataCommand.Compact:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
+            try tool.family(db).compactRange(from: try c.from.map(tool.parseKey), to: try c.to.map(tool.parseKey))
             try db.close()
-        case "stats":
-            let db = try openDatabase()
-            print(try family(db).property("strata.stats") ?? "", terminator: "")
+        case let c as StrataCommand.Stats:
+            let tool = StrataTool(global: c.global)
+            let db = try tool.openDatabase()
+            print(try tool.family(db).property("strata.stats") ?? "", terminator: "")
             try db.close()
-        case "list_column_families": try listColumnFamilies()
-        case "create_column_family": return try createColumnFamily(textArgs)
-        case "drop_column_family": return try dropColumnFamily(textArgs)
-        case "manifest_dump": try manifestDump()
-        case "dump_wal": try dumpWAL()
-        case "verify": return try verify()
-        case "repair": return try repair()
-        case "checkpoint": return try checkpoint(args: textArgs)
-        case "checkpoint_store": return try checkpointStore(args: textArgs)
+        case let c as StrataCommand.ListColumnFamilies: try StrataTool(global: c.global).listColumnFamilies()
+        case let c as StrataCommand.CreateColumnFamily: return try StrataTool(global: c.global).createColumnFamily(c.name)
+        case let c as StrataCommand.DropColumnFamily: return try StrataTool(global: c.global).dropColumnFamily(c.name)
+        case let c as StrataCommand.ManifestDump: try StrataTool(global: c.global).manifestDump(c)
+        case let c as StrataCommand.DumpWAL: try StrataTool(global: c.global).dumpWAL(c)
+        case let c as StrataCommand.Verify: return try StrataTool(global: c.global).verify()
+        case let c as StrataCommand.Repair: return try StrataTool(global: c.global).repair()
+        case let c as StrataCommand.Checkpoint: return try StrataTool(global: c.global).checkpoint(c)
+        case let c as StrataCommand.CheckpointStore: return try StrataTool(global: c.global).checkpointStore(c)
         default:
-            print("Unknown command: \(command)\n\(Self.usage)\n\(Self.ingestUsage)\n\(Self.repairUsage)\n\(Self.checkpointUsage)")
+            // The root without a command word.
+            printError(StrataCommand.helpMessage())
             return 1
         }
         return 0
     }
 
-    func scan() throws {
+    func scan(_ c: StrataCommand.Scan) throws {
         let db = try openDatabase()
         defer { try? db.close() }
         let target = try family(db)
-        let from = try flags.bytes("from").map(parseKey)
-        let to = try flags.bytes("to").map(parseKey)
-        let maxKeys = try flags.int("max_keys") ?? -1
+        let from = try c.from.map(parseKey)
+        let to = try c.to.map(parseKey)
+        let maxKeys = c.maxKeys ?? -1
         let it = try target.makeIterator(options: ReadOptions(lowerBound: nil, upperBound: to))
         if let from { it.seek(from) } else { it.seekToFirst() }
         var n = 0
@@ -244,28 +216,28 @@ struct StrataTool {
         try it.status()
     }
 
-    func load() throws -> Int32 {
+    func load(_ c: StrataCommand.Load) throws -> Int32 {
         let db = try openDatabase()
         defer { try? db.close() }
         let target = try family(db)
         var bad = 0
         var batch = WriteBatch()
         try RawBytes.forEachStandardInputLine { line in
-            guard let (k, v) = LoadFormat.parseLine(bytes: line, hex: flags.bool("hex")) else {
+            guard let (k, v) = LoadFormat.parseLine(bytes: line, hex: global.hex.or(false)) else {
                 bad += 1
                 return
             }
             batch.put(k, v, in: target)
             if batch.byteSize > 1 << 20 {
-                try db.write(batch, options: WriteOptions(disableWAL: flags.bool("disable_wal")))
+                try db.write(batch, options: WriteOptions(disableWAL: c.disableWAL.or(false)))
                 batch.clear()
             }
         }
-        if !batch.isEmpty { try db.write(batch, options: WriteOptions(disableWAL: flags.bool("disable_wal"))) }
-        if flags.bool("disable_wal") { try target.flush() }
-        if flags.bool("compact") { try target.compactRange() }
+        if !batch.isEmpty { try db.write(batch, options: WriteOptions(disableWAL: c.disableWAL.or(false))) }
+        if c.disableWAL.or(false) { try target.flush() }
+        if c.compact.or(false) { try target.compactRange() }
         if bad > 0 { print("Warning: \(bad) bad lines ignored.") }
-        if flags.bool("stats") {
+        if c.stats.or(false) {
             // Strata's addition: once background flushes and compactions have
             // settled, the level layout and the write amplification of this load.
             try db.waitForBackgroundWork()
@@ -275,40 +247,28 @@ struct StrataTool {
     }
 
     /// `write_sst`: ldb load-format lines → one SST through SSTFileWriter.
-    func writeSST() throws -> Int32 {
-        guard let out = flags.string("file") ?? flags.positionals.dropFirst().first else {
-            throw ToolError("write_sst needs --file=OUT")
-        }
+    func writeSST(_ c: StrataCommand.WriteSST) throws -> Int32 {
+        // validate() checked the values and that one of --file / OUT is given.
+        guard let out = c.file ?? c.output else { throw ToolError("write_sst needs --file=OUT") }
         var options = TableOptions()
-        switch flags.string("compression") ?? "snappy" {
-        case "snappy", "kSnappyCompression": options.compression = .snappy
+        switch c.compression ?? "snappy" {
         case "none", "no", "kNoCompression": options.compression = .none
-        case let other: throw ToolError("unsupported --compression=\(other) (snappy or none)")
+        default: options.compression = .snappy
         }
-        switch (flags.string("checksum") ?? "xxh3").lowercased() {
-        case "xxh3", "kxxh3": options.checksum = .xxh3
+        switch (c.checksum ?? "xxh3").lowercased() {
         case "crc32c", "kcrc32c": options.checksum = .crc32c
         case "xxhash", "kxxhash": options.checksum = .xxHash
         case "xxhash64", "kxxhash64": options.checksum = .xxHash64
-        case let other: throw ToolError("unsupported --checksum=\(other)")
+        default: options.checksum = .xxh3
         }
-        if let bits = flags.string("bloom_bits") {
-            guard let b = Double(bits), b >= 0 else { throw ToolError("--bloom_bits must be a number >= 0") }
-            options.bloomBitsPerKey = b
-        }
-        if let size = try flags.int("block_size") {
-            guard size > 0 else { throw ToolError("--block_size must be positive") }
-            options.blockSize = size
-        }
-        if let fv = try flags.int("format_version") {
-            guard (2...6).contains(fv) else { throw ToolError("--format_version must be 2..6 (6: RocksDB 8.6+ reads it, 7.8.3 does not)") }
-            options.formatVersion = UInt32(fv)
-        }
+        if let bits = global.bloomBits { options.bloomBitsPerKey = bits }
+        if let size = global.blockSize { options.blockSize = size }
+        if let fv = c.formatVersion { options.formatVersion = UInt32(fv) }
         // The family the file is for (IngestExternalFile refuses it for
         // another one): an id, or "unknown" (any family, RocksDB's
         // kUnknownColumnFamily). Default 0, "default", as ldb write_extern_sst
         // on the default family.
-        switch flags.string("column_family_id") {
+        switch c.columnFamilyID {
         case nil: break
         case "unknown":
             options.columnFamilyID = UInt32(Int32.max)
@@ -316,7 +276,7 @@ struct StrataTool {
         case let text?:
             guard let id = UInt32(text) else { throw ToolError("--column_family_id must be a number or 'unknown'") }
             options.columnFamilyID = id
-            options.columnFamilyName = flags.string("column_family") ?? ""
+            options.columnFamilyName = global.columnFamily ?? ""
         }
         return try writeSST(to: out, options: options)
     }
@@ -328,7 +288,7 @@ struct StrataTool {
         var entries: [[UInt8]: [UInt8]] = [:]
         var bad = 0
         try RawBytes.forEachStandardInputLine { line in
-            guard let (k, v) = LoadFormat.parseLine(bytes: line, hex: flags.bool("hex")) else {
+            guard let (k, v) = LoadFormat.parseLine(bytes: line, hex: global.hex.or(false)) else {
                 bad += 1
                 return
             }

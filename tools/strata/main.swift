@@ -24,32 +24,20 @@
 //   ingest_extern_sst PATH [--move_files] [--snapshot_consistency] [--allow_global_seqno]
 //             [--allow_blocking_flush] [--ingest_behind] [--write_global_seqno]
 //                            ingest an external SST (ldb's command, flags and defaults)
+// `strata COMMAND --help` describes each command (ToolCommands/StrataCommand.swift).
+// A usage error (unknown flag, missing or bad value, unknown command) prints
+// the error and the usage on standard error and exits 1.
 import Glibc
 import Strata
+import ToolCommands
 import ToolSupport
 
 // Raw argv bytes: keys and values are bytes, as ldb takes them
-// (CommandLine.arguments would repair invalid UTF-8 to U+FFFD).
-let flags: ParsedFlags
+// (CommandLine.arguments would repair invalid UTF-8 to U+FFFD);
+// argumentStrings keeps them losslessly for the parser.
+let parsed = ToolMain.parseOrExit(StrataCommand.self, RawBytes.argumentStrings(), usageStatus: 1)
 do {
-    flags = try ParsedFlags(rawArguments: RawBytes.arguments())
-} catch {
-    printError("Failed: \(error)")
-    exit(1)
-}
-// Unknown flags are errors (a typo such as --max_key=0 for --max_keys=0
-// used to be ignored and ran a full scan).
-if let unknown = flags.unknownFlags(allowed: StrataTool.knownFlags).first {
-    printError("Failed: unknown flag --\(unknown)\n\(StrataTool.usage)")
-    exit(1)
-}
-guard let command = flags.positionals.first else {
-    print(StrataTool.usage + "\n" + StrataTool.ingestUsage + "\n" + StrataTool.repairUsage + "\n" + StrataTool.checkpointUsage)
-    exit(flags.bool("help") ? 0 : 1)
-}
-let args = Array(flags.positionalBytes.dropFirst())
-do {
-    let status = try StrataTool(flags: flags).run(command: command, args: args)
+    let status = try StrataTool.run(parsed)
     RawBytes.flush()
     exit(status)
 } catch {

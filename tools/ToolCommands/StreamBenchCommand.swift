@@ -1,0 +1,116 @@
+// The command line of `stream-bench` (its own dash-separated spellings:
+// --watermark-every, --cache-entries, --checkpoint-ms, --sample-every).
+import ArgumentParser
+
+/// An integer that may be written with `_` separators (`--events=10_000_000`).
+public struct GroupedInteger: ExpressibleByArgument, Equatable, Sendable, CustomStringConvertible {
+    /// The number.
+    public let value: Int64
+    public init(_ value: Int64) { self.value = value }
+    public init?(argument: String) {
+        guard let v = Int64(argument.filter { $0 != "_" }) else { return nil }
+        value = v
+    }
+    public var description: String { "\(value)" }
+}
+
+/// `stream-bench`: the window workloads (tumbling, sliding, session) and the
+/// Nexmark queries (`--workload=nexmark-qN`), each with its own flags.
+public struct StreamBenchCommand: ToolCommandLine {
+    public static let configuration = CommandConfiguration(
+        commandName: "stream-bench",
+        abstract: "Window operators over engine-backed state, and Nexmark queries through the pipeline: events/s.",
+        usage: """
+            stream-bench --workload=tumbling|sliding|session --events=N [--keys=100000] [--rate=1000000]
+                [--disorder=100] [--watermark-every=1000] [--seed=1] [--db=DIR [--fresh]] [--cache-entries=262144]
+            stream-bench --workload=nexmark-q0|q1|q2|q5|q7|q8|q11|q18 --events=N [--rate=10000000] [--disorder=0]
+                [--bound=DISORDER] [--watermark-every=1000] [--partitions=1] [--checkpoint-ms=10000]
+                [--output=count|jsonl] [--sample-every=16] [--seed=1] [--dir=DIR [--fresh]] [--cache-entries=262144]
+            """,
+        discussion: """
+            --db=DIR (--dir=DIR) keeps the state there (default: a temporary directory removed at \
+            the end); a non-empty DIR holding no database (or pipeline state) is refused unless \
+            --fresh, and only database (or state/, checkpoints/, outputs/) files are removed. \
+            Numbers may be written with _ separators. A usage error (unknown flag, a flag the \
+            workload does not take, missing or bad value, a number out of range) prints the error \
+            and the usage and exits 1.
+            """)
+
+    /// The Nexmark queries `--workload=nexmark-qN` names.
+    public static let nexmarkQueries = ["q0", "q1", "q2", "q5", "q7", "q8", "q11", "q18"]
+
+    @Option(name: .customLong("workload"), help: ArgumentHelp("The workload (default tumbling).", valueName: "WORKLOAD"))
+    public var workload: String = "tumbling"
+    @Option(name: .customLong("events"), help: ArgumentHelp("Events (> 0).", valueName: "N")) public var events: GroupedInteger?
+    @Option(name: .customLong("keys"), help: ArgumentHelp("Window workloads: keys (> 0, default 100000).", valueName: "N"))
+    public var keys: GroupedInteger?
+    @Option(name: .customLong("rate"), help: ArgumentHelp("Events per event-time second (> 0).", valueName: "N"))
+    public var rate: GroupedInteger?
+    @Option(name: .customLong("disorder"), help: ArgumentHelp("Event-time lag in ms (windows > 0, default 100; Nexmark >= 0, default 0).", valueName: "MS"))
+    public var disorder: GroupedInteger?
+    @Option(name: .customLong("bound"), help: ArgumentHelp("Nexmark: watermark bound in ms (>= 0, default the disorder).", valueName: "MS"))
+    public var bound: GroupedInteger?
+    @Option(name: .customLong("watermark-every"), help: ArgumentHelp("Records between watermarks (> 0, default 1000).", valueName: "N"))
+    public var watermarkEvery: GroupedInteger?
+    @Option(name: .customLong("partitions"), help: ArgumentHelp("Nexmark: partitions (> 0, default 1).", valueName: "N"))
+    public var partitions: GroupedInteger?
+    @Option(name: .customLong("checkpoint-ms"), help: ArgumentHelp("Nexmark: checkpoint interval in ms (> 0, default 10000).", valueName: "MS"))
+    public var checkpointMilliseconds: GroupedInteger?
+    @Option(name: .customLong("output"), help: ArgumentHelp("Nexmark: counting sink or exactly-once JSON lines (default count).", valueName: "count|jsonl"))
+    public var output: String?
+    @Option(name: .customLong("sample-every"), help: ArgumentHelp("Nexmark: latency sample rate (>= 0, default 16).", valueName: "N"))
+    public var sampleEvery: GroupedInteger?
+    @Option(name: .customLong("seed"), help: ArgumentHelp("Random seed (default 1).", valueName: "N")) public var seed: GroupedInteger?
+    @Option(name: .customLong("db"), help: ArgumentHelp("Keep the state in DIR.", valueName: "DIR")) public var db: String?
+    @Option(name: .customLong("dir"), help: ArgumentHelp("Nexmark: keep the run in DIR (as --db).", valueName: "DIR")) public var dir: String?
+    @Option(name: .customLong("cache-entries"), help: ArgumentHelp("State write-back cache entries (> 0, default 262144).", valueName: "N"))
+    public var cacheEntries: GroupedInteger?
+    @Option(name: .customLong("fresh"), help: ArgumentHelp("Start over in a non-empty DIR (bare --fresh means 1).", valueName: "0|1"))
+    public var fresh: Flag01?
+
+    public init() {}
+
+    public static let booleanFlags: Set<String> = ["fresh"]
+
+    /// `--workload=nexmark-*`.
+    public var isNexmark: Bool { workload.hasPrefix("nexmark-") }
+
+    public func validate() throws {
+        func positive(_ value: GroupedInteger?, _ flag: String) throws {
+            if let value, value.value <= 0 { throw rangeError(flag, value, expected: "a positive integer") }
+        }
+        func nonNegative(_ value: GroupedInteger?, _ flag: String) throws {
+            if let value, value.value < 0 { throw rangeError(flag, value, expected: "a non-negative integer") }
+        }
+        func absent(_ given: Bool, _ flag: String) throws {
+            if given {
+                throw ValidationError("--\(flag) is not a flag of --workload=\(workload)")
+            }
+        }
+        try positive(events, "events")
+        try positive(rate, "rate")
+        try positive(watermarkEvery, "watermark-every")
+        try positive(cacheEntries, "cache-entries")
+        if isNexmark {
+            try checkChoice(workload, "workload", Self.nexmarkQueries.map { "nexmark-" + $0 })
+            try absent(keys != nil, "keys")
+            try nonNegative(disorder, "disorder")
+            try nonNegative(bound, "bound")
+            try positive(partitions, "partitions")
+            try positive(checkpointMilliseconds, "checkpoint-ms")
+            try checkChoice(output, "output", ["count", "jsonl"])
+            try nonNegative(sampleEvery, "sample-every")
+            try nonNegative(seed, "seed")
+        } else {
+            try checkChoice(workload, "workload", ["tumbling", "sliding", "session"] + Self.nexmarkQueries.map { "nexmark-" + $0 })
+            try positive(keys, "keys")
+            try positive(disorder, "disorder")
+            try positive(seed, "seed")
+            for (given, flag) in [(bound != nil, "bound"), (partitions != nil, "partitions"),
+                                  (checkpointMilliseconds != nil, "checkpoint-ms"), (output != nil, "output"),
+                                  (sampleEvery != nil, "sample-every"), (dir != nil, "dir")] {
+                try absent(given, flag)
+            }
+        }
+    }
+}
