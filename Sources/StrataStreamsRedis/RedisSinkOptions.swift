@@ -46,7 +46,7 @@ public struct RedisSinkOptions: Sendable, Equatable {
     public var commandTimeout: Duration = .seconds(30)
     /// After a lost connection (or `LOADING`/`BUSY` from a restarting or
     /// busy server): how many times to reconnect and retry before failing
-    /// the call. Default 8 (with the default delays, about 12 s in all).
+    /// the call. Default 8 (with the default delays, about 9 s in all).
     public var reconnectAttempts: Int = 8
     /// Delay before the first retry; it doubles per attempt up to
     /// `maxReconnectDelay`. Default 100 ms.
