@@ -199,6 +199,14 @@ func sinkOptions(_ server: RedisTestServer, prefix: String = "t", layout: RedisK
         let sink = try RedisEpochCommitter(options: right)
         try sink.commit(epoch: 1, records: [row("c", "a", "1")])
         #expect(try sink.contents() == [row("c", "a", "1")])
+        // Epochs the script cannot compare exactly, and options out of range.
+        for epoch: UInt64 in [0, (1 << 53) + 1] {
+            let error = #expect(throws: StrataError.self) { try sink.commit(epoch: epoch, records: []) }
+            #expect(error?.kind == .invalidArgument)
+        }
+        var negative = right
+        negative.reconnectAttempts = -1
+        #expect(throws: StrataError.self) { try RedisEpochCommitter(options: negative) }
     }
 }
 
