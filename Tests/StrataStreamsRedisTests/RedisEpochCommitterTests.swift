@@ -134,6 +134,27 @@ func sinkOptions(_ server: RedisTestServer, prefix: String = "t", layout: RedisK
         #expect(try sink.contents() == [row("c", "a", "2")])
     }
 
+    @Test func aTimedOutCommitIsRetriedOnANewConnectionAndAppliedOnce() throws {
+        let server = try RedisTestServer("timeout")
+        defer { server.remove() }
+        var options = sinkOptions(server)
+        options.commandTimeout = .milliseconds(100)
+        options.reconnectAttempts = 20        // ≈ 4 s of retries, far more than the pause
+        options.reconnectDelay = .milliseconds(20)
+        options.maxReconnectDelay = .milliseconds(100)
+        let sink = try RedisEpochCommitter(options: options)
+        try sink.commit(epoch: 1, records: [row("c", "a", "1")])
+        // Redis holds every script for 400 ms: the commit's first reply
+        // times out, the committer drops that connection and sends the same
+        // script on new ones until one is answered. Whatever ran, the epoch
+        // is applied once and only then reported.
+        #expect(try rawCommand(server, "CLIENT", "PAUSE", "400", "WRITE") == .status("OK"))
+        try sink.commit(epoch: 2, records: [row("c", "a", "2"), row("c", "b", "2")])
+        #expect(sink.reconnectCount >= 1)
+        #expect(try sink.lastCommittedEpoch() == 2)
+        #expect(try sink.contents() == [row("c", "a", "2"), row("c", "b", "2")])
+    }
+
     @Test func refusesAnEpochAfterAGapAndWritesNothing() throws {
         let server = try RedisTestServer("gap")
         defer { server.remove() }
