@@ -17,21 +17,22 @@
 # (the schedule did not test anything); one that failed (e.g. Redis stayed
 # down past its retries) is allowed and said: its restart recovers.
 #
-#   tools/redis-sink-check.sh [--kills=6] [--events=200000] [--seed=1] [--debug]
+#   tools/redis-sink-check.sh [--kills=6] [--events=200000] [--seed=1] [--layout=strings|hashes] [--debug]
 #
 # --debug uses the debug build (what `swift build` made), otherwise a
 # release build of redis-sink-job. The last line is "redis-sink: PASS …" or
 # "redis-sink: FAIL …" (exit 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kills=6 events=200000 seed=1 config=release
+kills=6 events=200000 seed=1 config=release layout=strings
 for arg in "$@"; do
   case "$arg" in
     --kills=*) kills="${arg#--kills=}" ;;
     --events=*) events="${arg#--events=}" ;;
     --seed=*) seed="${arg#--seed=}" ;;
+    --layout=*) layout="${arg#--layout=}" ;;
     --debug) config=debug ;;
-    *) echo "unknown argument $arg (expected --kills=N --events=N --seed=N --debug)" >&2; exit 2 ;;
+    *) echo "unknown argument $arg (expected --kills=N --events=N --seed=N --layout=strings|hashes --debug)" >&2; exit 2 ;;
   esac
 done
 command -v redis-server >/dev/null || { echo "redis-server is not installed: run tools/install-deps.sh"; echo "redis-sink: FAIL (no redis-server)"; exit 1; }
@@ -57,7 +58,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "$1"; echo "redis-sink: FAIL ($2)"; exit 1; }
 redis start
-flags=(--redis="127.0.0.1:$port" --events="$events" --seed="$seed" --checkpoint-ms=200)
+flags=(--redis="127.0.0.1:$port" --events="$events" --seed="$seed" --checkpoint-ms=200 --layout="$layout")
 
 # The latest complete checkpoint of the killed job (0 if none).
 latest_epoch() {
@@ -138,8 +139,8 @@ echo "final run: $(cat "$work/final.log")"
 grep -q "resumed from checkpoint" "$work/final.log" || fail "the final run did not resume from a checkpoint" "setup"
 
 compare() {
-  "$bin" --dump --redis="127.0.0.1:$port" --prefix=clean >"$work/clean.dump"
-  "$bin" --dump --redis="127.0.0.1:$port" --prefix=killed >"$work/killed.dump"
+  "$bin" --dump --redis="127.0.0.1:$port" --prefix=clean --layout="$layout" >"$work/clean.dump"
+  "$bin" --dump --redis="127.0.0.1:$port" --prefix=killed --layout="$layout" >"$work/killed.dump"
   [ -s "$work/clean.dump" ] || fail "the failure-free run left nothing in Redis" "empty output"
   if ! cmp -s "$work/clean.dump" "$work/killed.dump"; then
     diff "$work/clean.dump" "$work/killed.dump" | head -20
