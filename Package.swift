@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataStreams", targets: ["StrataStreams"]),
         .library(name: "StrataStreamsSQLite", targets: ["StrataStreamsSQLite"]),
+        .library(name: "StrataStreamsRedis", targets: ["StrataStreamsRedis"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -55,6 +56,16 @@ let package = Package(
             name: "StrataStreamsSQLite",
             dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/StrataStreamsSQLite"),
+        // The pipeline's Redis cache sink (hiredis, through pkg-config) and its kill-test job.
+        .systemLibrary(
+            name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]),
+        .target(
+            name: "StrataStreamsRedis", dependencies: ["StrataStreams", "Strata", "CHiredis"],
+            path: "Sources/StrataStreamsRedis"),
+        .executableTarget(
+            name: "redis-sink-job", dependencies: ["StrataStreamsRedis", "StrataStreams", "Strata"],
+            path: "tools/redis-sink-job"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         // Every tool's command line as swift-argument-parser types (parsed
         // here, run by the tool), so tests can parse command lines.
@@ -114,6 +125,9 @@ let package = Package(
             dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata", "NexmarkSupport",
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataStreamsTests"),
+        .testTarget(
+            name: "StrataStreamsRedisTests", dependencies: ["StrataStreamsRedis", "StrataStreams", "Strata"],
+            path: "Tests/StrataStreamsRedisTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]

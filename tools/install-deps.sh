@@ -9,6 +9,12 @@ need=()
 for pkg in libsnappy-dev libxxhash-dev rocksdb-tools libsqlite3-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# The Redis sink: libhiredis-dev (its client library, through pkg-config) and
+# redis-server (its tests and tools/redis-sink-check.sh start their own
+# servers on loopback ports; the Debian service itself is not used).
+for pkg in libhiredis-dev redis-server; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if ((${#need[@]})); then
   echo "installing: ${need[*]}" >&2
   sudo=""

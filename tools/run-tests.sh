@@ -40,6 +40,9 @@ rm -rf "$control"
 # Exactly-once test of record, smoke run: the demo pipeline killed 3 times
 # must commit exactly what a failure-free run commits.
 tools/exactly-once-check.sh --kills=3 --events=60000 --seed=1 --debug
+# The Redis sink's kill test, smoke run (about a minute): the job and
+# redis-server SIGKILLed 5 times; the cache must equal a failure-free run's.
+tools/redis-sink-check.sh --kills=5 --events=40000 --seed=2 --debug
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh
 # The decoders and their corruption tests under AddressSanitizer (.build-asan).
