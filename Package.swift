@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataStreams", targets: ["StrataStreams"]),
         .library(name: "StrataStreamsSQLite", targets: ["StrataStreamsSQLite"]),
+        .library(name: "StrataNATS", targets: ["StrataNATS"]),
+        .library(name: "StrataStreamsNATS", targets: ["StrataStreamsNATS"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -28,6 +30,8 @@ let package = Package(
         // The engine publishes its counters and gauges through swift-metrics
         // (MetricsReporter), so any backend (Prometheus, a log) can show them.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // The NATS JetStream client (StrataNATS) runs over SwiftNIO's event loops and sockets.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -53,6 +57,15 @@ let package = Package(
             name: "StrataStreamsSQLite",
             dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/StrataStreamsSQLite"),
+        // A small NATS / JetStream client over SwiftNIO (core protocol, streams, pull consumers).
+        .target(
+            name: "StrataNATS",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Sources/StrataNATS"),
+        // The pipeline's NATS JetStream source and exactly-once sink.
+        .target(
+            name: "StrataStreamsNATS", dependencies: ["StrataStreams", "StrataNATS"],
+            path: "Sources/StrataStreamsNATS"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
@@ -102,6 +115,9 @@ let package = Package(
             dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata", "NexmarkSupport",
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataStreamsTests"),
+        .testTarget(
+            name: "StrataNATSTests", dependencies: ["StrataNATS", "StrataStreamsNATS", "StrataStreams", "Strata"],
+            path: "Tests/StrataNATSTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]
