@@ -126,11 +126,16 @@ final class NATSInboundHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
     let core: ConnectionCore
     private var sawInfo = false
+    /// The last -ERR not followed by other traffic: the server's reason
+    /// when it closes the connection right after (it does for fatal errors).
+    private var lastError: String?
 
     init(core: ConnectionCore) { self.core = core }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let op = unwrapInboundIn(data)
+        if case .err = op {} else { lastError = nil }
+        switch op {
         case .msg(let message, let sid): core.deliver(message, sid: sid)
         case .ping:
             var buffer = context.channel.allocator.buffer(capacity: 6)
@@ -138,14 +143,16 @@ final class NATSInboundHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         case .pong: core.receivedPong()
         case .ok: break
-        case .err(let text): core.receivedError(text)
+        case .err(let text):
+            lastError = text
+            core.receivedError(text)
         case .info(let json):
             if !sawInfo { sawInfo = true; core.receivedInfo(json) }
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        core.closed(with: .connectionClosed(operation: "the connection (server closed it)"))
+        core.closed(with: lastError.map { .serverError($0) } ?? .connectionClosed(operation: "the connection (server closed it)"))
         context.fireChannelInactive()
     }
 
@@ -172,6 +179,9 @@ public final class NATSConnection: Sendable {
     public let options: NATSConnectionOptions
     /// The server's INFO JSON as received at connect.
     public let serverInfo: String
+    /// The largest payload (with headers) the server accepts, from INFO
+    /// `max_payload` (1 MiB by default on nats-server).
+    public let maxPayload: Int
     let channel: Channel
     let core: ConnectionCore
     private let counters = Mutex((sid: ConnectionCore.inboxSid, token: UInt64(0)))
@@ -181,6 +191,8 @@ public final class NATSConnection: Sendable {
         self.channel = channel
         self.core = core
         self.serverInfo = serverInfo
+        let info = (try? JSONSerialization.jsonObject(with: Data(serverInfo.utf8))) as? [String: Any]
+        self.maxPayload = (info?["max_payload"] as? NSNumber)?.intValue ?? 1 << 20
     }
 
     deinit { channel.close(promise: nil) }
@@ -277,6 +289,10 @@ public final class NATSConnection: Sendable {
     public func publish(_ subject: String, payload: [UInt8], headers: NATSHeaders? = nil, replyTo: String? = nil) throws(NATSError) {
         try validateSubject(subject)
         if let replyTo { try validateSubject(replyTo) }
+        let size = payload.count + (headers.map { $0.encoded().count } ?? 0)
+        guard size <= maxPayload else {
+            throw .invalidArgument("a message of \(size) bytes to \(subject) exceeds the server's max_payload of \(maxPayload) bytes")
+        }
         var buffer = channel.allocator.buffer(capacity: payload.count + subject.count + 64)
         NATSClientOp.publish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, into: &buffer)
         try write(buffer, operation: "publish to \(subject)")
@@ -303,21 +319,19 @@ public final class NATSConnection: Sendable {
     public func flush(timeout: Double? = nil) throws(NATSError) {
         let seconds = timeout ?? options.requestTimeout
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        let errorsBefore = core.state.withLock { state -> Int? in
-            if state.closed != nil { return nil }
-            state.pongWaiters.append(promise)
-            return state.serverErrors.count
+        let (errorsBefore, closed) = core.state.withLock { state -> (Int, NATSError?) in
+            if state.closed == nil { state.pongWaiters.append(promise) }
+            return (state.serverErrors.count, state.closed)
         }
-        guard let errorsBefore else {
-            promise.fail(NATSError.connectionClosed(operation: "flush"))
-            throw .connectionClosed(operation: "flush")
-        }
-        do {
-            try write("PING\r\n", operation: "flush")
-        } catch {
+        if let closed {
+            let error: NATSError
+            if case .serverError = closed { error = closed } else { error = .connectionClosed(operation: "flush") }
             promise.fail(error)
             throw error
         }
+        // A failed write means the channel is closing: the close fails the
+        // waiter with the server's reason (an -ERR) or `.connectionClosed`.
+        try? write("PING\r\n", operation: "flush")
         try Self.wait(promise.futureResult, on: channel.eventLoop, seconds: seconds, operation: "flush (PING/PONG)")
         if let error = core.state.withLock({ $0.serverErrors.count > errorsBefore ? $0.serverErrors.last : nil }) {
             throw .serverError(error)
@@ -366,7 +380,9 @@ public final class NATSConnection: Sendable {
     }
 
     func write(_ buffer: ByteBuffer, operation: String) throws(NATSError) {
-        if core.state.withLock({ $0.closed != nil }) || !channel.isActive { throw .connectionClosed(operation: operation) }
+        let closed = core.state.withLock { $0.closed }
+        if let closed, case .serverError = closed { throw closed }          // the server's reason for closing
+        if closed != nil || !channel.isActive { throw .connectionClosed(operation: operation) }
         channel.writeAndFlush(buffer, promise: nil)
     }
 

@@ -82,18 +82,21 @@ import Testing
         let f = try Fixture()
         try f.publish(3)
         var config = ConsumerConfig(durableName: "slow", filterSubject: "events.0")
-        config.ackWait = 1
+        config.ackWait = 2
         try f.js.createConsumer(stream: "EVENTS", config)
         let batch = try f.js.fetch(stream: "EVENTS", consumer: "slow", batch: 3, expires: 2)
         #expect(batch.count == 3)
         try batch[0].ackSync()
         try batch[1].nak()                                 // redelivered at once
-        // batch[2] is neither acked nor nakked: redelivered after ackWait (1 s).
-        var redelivered: [UInt64: UInt64] = [:]            // stream seq -> delivery count
+        // batch[2] is neither acked nor nakked: redelivered after ackWait (2 s).
+        // One message per fetch, acked at once (well inside the ack wait).
+        var redelivered: [UInt64: UInt64] = [:]            // stream seq -> delivery count when first seen again
         let deadline = Date(timeIntervalSinceNow: 20)
         while redelivered.count < 2, Date() < deadline {
-            for message in try f.js.fetch(stream: "EVENTS", consumer: "slow", batch: 2, expires: 2) {
-                redelivered[message.metadata.streamSequence] = message.metadata.delivered
+            for message in try f.js.fetch(stream: "EVENTS", consumer: "slow", batch: 1, expires: 3) {
+                if redelivered[message.metadata.streamSequence] == nil {
+                    redelivered[message.metadata.streamSequence] = message.metadata.delivered
+                }
                 try message.ackSync()
             }
         }

@@ -102,6 +102,30 @@ import Testing
         }
     }
 
+    @Test func serverErrorsAreReportedWithTheServersReason() throws {
+        let server = try NATSTestServer()
+        defer { server.shutdown() }
+        let connection = try server.connect()
+        #expect(connection.maxPayload == 1 << 20)
+        do {
+            try connection.publish("big", payload: [UInt8](repeating: 7, count: connection.maxPayload + 1))
+            Issue.record("an oversized publish did not throw")
+        } catch {
+            guard case .invalidArgument(let what) = error else { Issue.record("\(error)"); return }
+            #expect(what.contains("max_payload"))
+        }
+        try connection.write("NOSUCHOP\r\n")       // the server answers -ERR and closes
+        do {
+            try connection.flush()
+            Issue.record("flush after a protocol error did not throw")
+        } catch {
+            guard case .serverError(let text) = error else { Issue.record("\(error)"); return }
+            #expect(text.contains("Unknown Protocol Operation"))
+            #expect(NATSError.serverError(text).description.contains("-ERR"))
+        }
+        #expect(connection.serverErrors.contains { $0.contains("Unknown Protocol Operation") })
+    }
+
     @Test func parsesTheJetStreamReplySubject() {
         let v1 = JetStreamMetadata(replySubject: "$JS.ACK.ORDERS.worker-0.2.17.31.1700000000000000000.5")
         #expect(v1 == JetStreamMetadata(stream: "ORDERS", consumer: "worker-0", delivered: 2, streamSequence: 17,

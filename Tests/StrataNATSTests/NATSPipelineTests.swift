@@ -54,8 +54,11 @@ final class TotalsLogic: PartitionLogic {
         try js.publish("in.1", payload: Array("not a payment".utf8))
     }
 
-    func runPipeline(server: NATSTestServer, directory: String, outputStream: String, crashAfter: UInt64? = nil)
-        throws -> (PipelineSummary, NATSStreamSource<Payment>) {
+    /// One run of the job IN → `outputStream`; `crashAfter` simulates a kill,
+    /// `restartBrokerAt` restarts nats-server (same port and store) when the
+    /// source has decoded that many records of this run.
+    func runPipeline(server: NATSTestServer, directory: String, outputStream: String, crashAfter: UInt64? = nil,
+                     restartBrokerAt: Set<Int> = []) throws -> (PipelineSummary, NATSStreamSource<Payment>) {
         var options = PipelineOptions(directory: directory)
         options.partitions = 2
         options.checkpointInterval = .records(150)
@@ -66,7 +69,16 @@ final class TotalsLogic: PartitionLogic {
         var backend = StateBackendOptions()
         backend.engine.writeBufferSize = 1 << 20
         options.backend = backend
-        let source = NATSStreamSource(options: server.options, stream: "IN", subject: "in.0", json: Payment.self)
+        var decoded = 0
+        let decoder = JSONDecoder()
+        let source = NATSStreamSource<Payment>(options: server.options, stream: "IN", subject: "in.0") { message in
+            decoded += 1
+            if restartBrokerAt.contains(decoded) {
+                server.stop()
+                try server.start()
+            }
+            return try decoder.decode(Payment.self, from: Data(message.payload))
+        }
         source.batch = 64
         source.fetchExpiry = 0.3
         let sink = try NATSEpochCommitter(options: server.options, stream: outputStream, prefix: outputStream.lowercased(),
@@ -129,6 +141,18 @@ final class TotalsLogic: PartitionLogic {
         #expect(got.map { $0.map { String($0.split(separator: " ", maxSplits: 1)[1]) } }
                 == expected.map { $0.map { String($0.split(separator: " ", maxSplits: 1)[1]) } })
         #expect(got == expected)                        // the same ids too: epochs replay identically
+
+        // The broker restarted twice during a run: the source and the sink
+        // reconnect, and the output is again the failure-free run's.
+        let restarted = FileManager.default.temporaryDirectory.appendingPathComponent("nats-pipe-restart-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: restarted) }
+        let (withRestarts, restartedSource) = try runPipeline(server: server, directory: restarted, outputStream: "RESTARTED",
+                                                              restartBrokerAt: [700, 2_600])
+        #expect(withRestarts.records == UInt64(Self.inputCount))
+        #expect(restartedSource.consumersCreated >= 3)
+        let reader = try server.connect()
+        defer { reader.close() }
+        #expect(try outputRows(JetStream(reader), stream: "RESTARTED", partitions: 3) == expected)
     }
 
     @Test func aReplayedEpochIsDeduplicatedByTheServer() throws {
