@@ -12,12 +12,14 @@ import Foundation
 /// Thread safety: a value type over a thread-safe connection; calls may
 /// come from any non-event-loop thread.
 public struct JetStream: Sendable {
+    /// The connection the API calls go over.
     public let connection: NATSConnection
     /// Seconds an API call waits for its reply (default: the connection's `requestTimeout`).
     public var timeout: Double
     /// The API subject prefix ("$JS.API" without a JetStream domain).
     public var apiPrefix = "$JS.API"
 
+    /// The JetStream API over `connection`; `timeout` defaults to its `requestTimeout`.
     public init(_ connection: NATSConnection, timeout: Double? = nil) {
         self.connection = connection
         self.timeout = timeout ?? connection.options.requestTimeout

@@ -22,6 +22,7 @@ public struct StreamConfig: Codable, Sendable, Hashable {
     /// Replicas (1 on a single server).
     public var numReplicas: Int = 1
 
+    /// A file-stored stream on `subjects` with the given duplicate window (default 2 minutes).
     public init(name: String, subjects: [String], storage: JetStreamStorage = .file,
                 duplicateWindowSeconds: Double = 120) {
         self.name = name
@@ -33,17 +34,22 @@ public struct StreamConfig: Codable, Sendable, Hashable {
 
 /// A stream's counters (StreamState).
 public struct StreamState: Codable, Sendable, Hashable {
+    /// Messages stored.
     public var messages: UInt64
+    /// Bytes stored.
     public var bytes: UInt64
     /// First and last stream sequence held (0 when empty).
     public var firstSeq: UInt64
     public var lastSeq: UInt64
+    /// Consumers on the stream.
     public var consumerCount: Int
 }
 
 /// What STREAM.CREATE and STREAM.INFO return.
 public struct StreamInfo: Codable, Sendable {
+    /// The configuration the server holds.
     public var config: StreamConfig
+    /// The stream's counters now.
     public var state: StreamState
 }
 
@@ -72,7 +78,9 @@ public struct ConsumerConfig: Sendable, Hashable {
     /// Durable name; nil makes an ephemeral consumer (removed by the
     /// server after `inactiveThreshold` without use).
     public var durableName: String?
+    /// Where delivery starts (default: the stream's first message).
     public var deliverPolicy: DeliverPolicy = .all
+    /// Whether deliveries must be acked (default: each one explicitly).
     public var ackPolicy: AckPolicy = .explicit
     /// Seconds before an unacked delivery is sent again. Default 30 s (the server's default).
     public var ackWait: Double = 30
@@ -87,6 +95,7 @@ public struct ConsumerConfig: Sendable, Hashable {
     /// Keep the consumer's state in memory only (ephemeral readers).
     public var memoryStorage: Bool = false
 
+    /// A pull consumer; the other fields keep their defaults.
     public init(durableName: String? = nil, filterSubject: String? = nil, deliverPolicy: DeliverPolicy = .all,
                 ackPolicy: AckPolicy = .explicit) {
         self.durableName = durableName
@@ -117,13 +126,17 @@ public struct ConsumerConfig: Sendable, Hashable {
 
 /// A consumer/stream sequence pair (SequenceInfo).
 public struct SequencePair: Codable, Sendable, Hashable {
+    /// The consumer's delivery sequence.
     public var consumerSeq: UInt64
+    /// The stream sequence of that message.
     public var streamSeq: UInt64
 }
 
 /// What CONSUMER.CREATE and CONSUMER.INFO return (the fields used here).
 public struct ConsumerInfo: Codable, Sendable, Hashable {
+    /// The stream the consumer reads.
     public var streamName: String
+    /// The consumer's name (the durable name, or the server's for an ephemeral one).
     public var name: String
     /// The last delivered message.
     public var delivered: SequencePair
@@ -153,15 +166,21 @@ public struct PubAck: Codable, Sendable, Hashable {
 
 /// A message read by sequence or by last-of-subject (STREAM.MSG.GET).
 public struct StoredMessage: Sendable, Hashable {
+    /// The subject it was published to.
     public var subject: String
+    /// Its stream sequence.
     public var sequence: UInt64
+    /// Its headers (with `Nats-Msg-Id` if it was published with one), or nil.
     public var headers: NATSHeaders?
+    /// Its payload.
     public var payload: [UInt8]
 }
 
 /// Where a JetStream delivery sits, parsed from its `$JS.ACK` reply subject.
 public struct JetStreamMetadata: Sendable, Hashable {
+    /// The stream the message is in.
     public var stream: String
+    /// The consumer that delivered it.
     public var consumer: String
     /// How many times this message has been delivered (1: first delivery).
     public var delivered: UInt64
@@ -201,12 +220,17 @@ public struct JetStreamMetadata: Sendable, Hashable {
 
 /// A message delivered by a pull consumer, with its position and ack calls.
 public struct JetStreamMessage: Sendable {
+    /// The delivery as received (subject, headers, payload, `$JS.ACK` reply subject).
     public var message: NATSMessage
+    /// Its position, parsed from the reply subject.
     public var metadata: JetStreamMetadata
     let connection: NATSConnection
 
+    /// The subject it was published to.
     public var subject: String { message.subject }
+    /// Its payload.
     public var payload: [UInt8] { message.payload }
+    /// Its headers, or nil.
     public var headers: NATSHeaders? { message.headers }
 
     /// Acknowledges it (`+ACK` to its reply subject), without waiting.

@@ -16,6 +16,7 @@ public struct NATSConnectionOptions: Sendable {
     /// The client name the server shows (CONNECT `name`). Default "strata".
     public var name: String = "strata"
 
+    /// A server address; the timeouts and name keep their defaults.
     public init(host: String = "127.0.0.1", port: Int = 4222) {
         self.host = host
         self.port = port
@@ -158,7 +159,7 @@ final class NATSInboundHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         let reason = (error as? NATSError)?.description ?? "\(error)"
-        core.closed(with: .connectionClosed(operation: "reading from the server (\(reason))"))
+        core.closed(with: lastError.map { .serverError($0) } ?? .connectionClosed(operation: "reading from the server (\(reason))"))
         context.close(promise: nil)
     }
 }
@@ -176,6 +177,7 @@ final class NATSInboundHandler: ChannelInboundHandler {
 ///
 /// Thread safety: all methods may be called from any (non-event-loop) thread.
 public final class NATSConnection: Sendable {
+    /// What the connection was made with.
     public let options: NATSConnectionOptions
     /// The server's INFO JSON as received at connect.
     public let serverInfo: String

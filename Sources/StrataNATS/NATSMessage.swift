@@ -18,6 +18,7 @@ public struct NATSHeaders: Sendable, Hashable {
     struct Field: Sendable, Hashable { var name: String; var value: String }
     private var storage: [Field] = []
 
+    /// Headers with these fields in order, and no status.
     public init(_ fields: [(String, String)] = []) {
         storage = fields.map { Field(name: $0.0, value: $0.1) }
     }
@@ -90,6 +91,7 @@ public struct NATSMessage: Sendable, Hashable {
     /// The payload bytes.
     public var payload: [UInt8]
 
+    /// A message value (tests and tools; the client makes them from MSG/HMSG).
     public init(subject: String, replyTo: String? = nil, headers: NATSHeaders? = nil, payload: [UInt8]) {
         self.subject = subject
         self.replyTo = replyTo

@@ -77,6 +77,7 @@ public final class NATSEpochCommitter: EpochCommitter {
         return Int(hash % UInt64(partitions))
     }
 
+    /// The epoch of the last marker on `markerSubject` (0: none), read once, then kept.
     public func lastCommittedEpoch() throws -> UInt64 {
         if let committed { return committed }
         let last = try session.run { js, _ throws(NATSError) in try js.lastMessage(stream: stream, subject: markerSubject) }
@@ -88,6 +89,8 @@ public final class NATSEpochCommitter: EpochCommitter {
         return epoch
     }
 
+    /// Publishes the epoch's rows with their ids, each acked, then its marker. Throws
+    /// `NATSError` when the broker stays away longer than `reconnectSeconds`.
     public func commit(epoch: UInt64, records: [SinkRecord]) throws {
         var byPartition = [[SinkRecord]](repeating: [], count: partitions)
         for record in records { byPartition[Self.partition(of: record, partitions: partitions)].append(record) }

@@ -31,6 +31,7 @@ public final class NATSStreamSource<Record>: ReplayableSource {
     public let stream: String
     /// The subject (filter) read, e.g. `orders.3`.
     public let subject: String
+    /// (stream sequence of the last record returned, records returned).
     public private(set) var position = SourcePosition.start
     /// Records per fetch. Default 256.
     public var batch = 256
@@ -71,11 +72,15 @@ public final class NATSStreamSource<Record>: ReplayableSource {
 
     deinit { dropConsumer() }
 
+    /// Moves to `position`; the next fetch starts at stream sequence `position.offset + 1`.
     public func seek(to position: SourcePosition) throws {
         dropConsumer()
         self.position = position
     }
 
+    /// The next record on the subject; nil when caught up (with `endWhenCaughtUp`).
+    /// Throws `NATSError` (a missing stream: `.jetStream` err_code 10059; the
+    /// broker away longer than `reconnectSeconds`) or what `decode` throws.
     public func next() throws -> Record? {
         while true {
             if bufferIndex < buffered.count {
@@ -162,7 +167,9 @@ extension NATSStreamSource where Record: Decodable {
 
 /// A message the source could not turn into a record.
 public struct NATSRecordError: Error, CustomStringConvertible {
+    /// The message's subject.
     public let subject: String
+    /// What is wrong with it.
     public let reason: String
     public var description: String { "NATS source: a message on '\(subject)' is \(reason)" }
 }

@@ -114,7 +114,13 @@ import Testing
             guard case .invalidArgument(let what) = error else { Issue.record("\(error)"); return }
             #expect(what.contains("max_payload"))
         }
-        try connection.write("NOSUCHOP\r\n")       // the server answers -ERR and closes
+        let watcher = try connection.subscribe("watch")
+        try connection.flush()
+        // The server answers -ERR and closes. Nothing more is written until
+        // the close is seen (a write into the closing socket could make the
+        // peer reset it and drop the -ERR unread).
+        try connection.write("NOSUCHOP\r\n")
+        #expect(throws: NATSError.self) { _ = try watcher.next(timeout: 10) }
         do {
             try connection.flush()
             Issue.record("flush after a protocol error did not throw")
