@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "StrataStreams", targets: ["StrataStreams"]),
         .library(name: "StrataStreamsSQLite", targets: ["StrataStreamsSQLite"]),
         .library(name: "StrataStreamsRedis", targets: ["StrataStreamsRedis"]),
+        .library(name: "StrataNATS", targets: ["StrataNATS"]),
+        .library(name: "StrataStreamsNATS", targets: ["StrataStreamsNATS"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -31,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // The tools' command lines (flags, --help, usage errors).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The NATS JetStream client (StrataNATS) runs over SwiftNIO's event loops and sockets.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -66,6 +70,15 @@ let package = Package(
         .executableTarget(
             name: "redis-sink-job", dependencies: ["StrataStreamsRedis", "StrataStreams", "Strata"],
             path: "tools/redis-sink-job"),
+        // A small NATS / JetStream client over SwiftNIO (core protocol, streams, pull consumers).
+        .target(
+            name: "StrataNATS",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Sources/StrataNATS"),
+        // The pipeline's NATS JetStream source and exactly-once sink.
+        .target(
+            name: "StrataStreamsNATS", dependencies: ["StrataStreams", "StrataNATS"],
+            path: "Sources/StrataStreamsNATS"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         // Every tool's command line as swift-argument-parser types (parsed
         // here, run by the tool), so tests can parse command lines.
@@ -128,6 +141,8 @@ let package = Package(
         .testTarget(
             name: "StrataStreamsRedisTests", dependencies: ["StrataStreamsRedis", "StrataStreams", "Strata"],
             path: "Tests/StrataStreamsRedisTests"),
+            name: "StrataNATSTests", dependencies: ["StrataNATS", "StrataStreamsNATS", "StrataStreams", "Strata"],
+            path: "Tests/StrataNATSTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -2,11 +2,12 @@
 # Installs what Strata needs on a Debian machine, if it is missing:
 #   libsnappy-dev, libxxhash-dev (linked by the engine, found through pkg-config),
 #   rocksdb-tools (RocksDB 7.8.3's sst_dump, ldb, db_bench: the interop tests' outside judge),
-#   libsqlite3-dev (the pipeline's SQLite sink, through GRDB), pkg-config. Swift itself must already be installed (it is on our machines).
+#   libsqlite3-dev (the pipeline's SQLite sink, through GRDB), nats-server (JetStream broker for the
+#   StrataNATS tests, tools/nats-server.sh), pkg-config. Swift itself must already be installed (it is on our machines).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
-for pkg in libsnappy-dev libxxhash-dev rocksdb-tools libsqlite3-dev pkg-config; do
+for pkg in libsnappy-dev libxxhash-dev rocksdb-tools libsqlite3-dev nats-server pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # The Redis sink: libhiredis-dev (its client library, through pkg-config) and

@@ -43,6 +43,13 @@ tools/exactly-once-check.sh --kills=3 --events=60000 --seed=1 --debug
 # The Redis sink's kill test, smoke run (about a minute): the job and
 # redis-server SIGKILLed 5 times; the cache must equal a failure-free run's.
 tools/redis-sink-check.sh --kills=5 --events=40000 --seed=2 --debug
+# The NATS tests (in `swift test` above) start their own nats-server; this
+# checks the script demos and scripts use to start one (a few seconds).
+nats_dir=$(mktemp -d)
+nats_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+tools/nats-server.sh start "$nats_dir" "$nats_port"
+tools/nats-server.sh stop "$nats_dir" "$nats_port"
+rm -rf "$nats_dir"
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh
 # The decoders and their corruption tests under AddressSanitizer (.build-asan).
