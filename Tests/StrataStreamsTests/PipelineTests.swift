@@ -71,7 +71,6 @@ final class ClickLogic: PartitionLogic {
         options.watermarkEveryRecords = 50
         options.batchSize = 64
         options.backend = .testing(cacheEntries: 256)
-        options.crashAfterRecords = crashAfter
         options.metricsFactory = metrics
         let source = GeneratorSource(clickGenerator(seed: seed, count: count))
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -79,7 +78,7 @@ final class ClickLogic: PartitionLogic {
         let pipeline = try Pipeline(options: options, source: source, key: { click in
             Int64Codec().encoded(click.user)
         }, timestamp: \.ts, committers: committers) { context in try ClickLogic(context) }
-        return try pipeline.run()
+        return try pipeline.run(testHooks: PipelineTestHooks(crashAfterRecords: crashAfter))
     }
 
     @Test func outputAfterSimulatedCrashesEqualsAFailureFreeRun() throws {

@@ -1,0 +1,253 @@
+import Foundation
+import Strata
+import Testing
+@testable import StrataStreams
+import StrataStreamsSQLite
+
+/// A login attempt, as the getting-started guide's job reads it.
+struct LoginAttempt: Codable, Sendable, Equatable {
+    var user: String
+    var time: Int64
+    var success: Bool
+}
+
+/// The fraud alert of the getting-started guide.
+struct FraudAlert: Codable, Sendable, Equatable {
+    var user: String
+    var firstFailure: Int64
+    var success: Int64
+}
+
+/// Deterministic login attempts: 30 users, mostly failures, mostly with
+/// disorder below 2 s; seed printed by the callers.
+func loginAttempts(seed: UInt64, count: Int) -> [LoginAttempt] {
+    var random = StateTestRandom(seed: seed)
+    return (0..<count).map { i in
+        // Mostly below the 2 s bound of the job's watermarks; one in 40 is
+        // up to 10 s behind, so some are late.
+        let lag = Int.random(in: 0..<40, using: &random) == 0
+            ? Int64.random(in: 2_000...10_000, using: &random) : Int64.random(in: 0...1_500, using: &random)
+        let time = Int64(i) * 700 - lag
+        return LoginAttempt(user: "user-\(Int.random(in: 0..<30, using: &random))", time: time,
+                            success: Int.random(in: 0..<4, using: &random) == 0)
+    }
+}
+
+/// The expected alerts: per user, in timestamp order (ties in arrival
+/// order), the earliest start of "3 failures then a success within 1
+/// minute" (skip-till-next), then the next search starts after the match's
+/// last event (SKIP_PAST_LAST_EVENT).
+func referenceAlerts(_ attempts: [LoginAttempt], lateBefore: [Int: Bool]) -> [FraudAlert] {
+    var byUser: [String: [(Int, LoginAttempt)]] = [:]
+    for (i, a) in attempts.enumerated() where !(lateBefore[i] ?? false) { byUser[a.user, default: []].append((i, a)) }
+    var alerts: [FraudAlert] = []
+    for (user, list) in byUser {
+        let events = list.sorted { ($0.1.time, $0.0) < ($1.1.time, $1.0) }.map(\.1)
+        var from = 0
+        search: while from < events.count {
+            for start in from..<events.count where !events[start].success {
+                var fails = 1, j = start + 1
+                while j < events.count, events[j].time - events[start].time < 60_000 {
+                    if fails < 3 {
+                        if !events[j].success { fails += 1 }
+                    } else if events[j].success {
+                        alerts.append(FraudAlert(user: user, firstFailure: events[start].time, success: events[j].time))
+                        from = j + 1
+                        continue search
+                    }
+                    j += 1
+                }
+            }
+            break
+        }
+    }
+    return alerts
+}
+
+@Suite struct JobAPITests {
+    /// The getting-started job (docs/getting-started.md), verbatim but for paths.
+    static func fraudJob(input: String) throws -> StreamJob {
+        let job = StreamJob()
+        let logins = job.source(try JSONLinesSource<LoginAttempt>(path: input),
+                                watermarks: .boundedOutOfOrderness(.seconds(2)),
+                                timestamp: { $0.time })
+            .keyBy(StringCodec()) { $0.user }
+
+        // 1. The first login of each user per hour.
+        logins.dedup(keep: .first, ttl: .seconds(3600))
+            .events()
+            .sink("first-logins") { "\($0.key)@\($0.timestamp)" }
+
+        // 2. Failed logins per user per minute; late ones to a side output.
+        logins.filter { !$0.success }
+            .window(.tumbling(.seconds(60)))
+            .sideOutputLateData("late-logins")
+            .aggregate(CountAggregate<LoginAttempt>())
+            .sink("failures-per-minute")
+
+        // 3. Three failed logins, then a success, within one minute.
+        let fraud = Pattern<LoginAttempt>.begin("fail") { !$0.success }.times(3)
+            .followedBy("success") { $0.success }
+            .within(.seconds(60))
+        logins.pattern(fraud, afterMatch: .skipPastLastEvent, lateOutput: "late-pattern-logins")
+            .map { match in
+                FraudAlert(user: match.key,
+                           firstFailure: match.events(of: "fail").first?.timestamp ?? 0,
+                           success: match.events(of: "success").first?.timestamp ?? 0)
+            }
+            .sink("alerts") { "\($0.user)@\($0.success)" }
+        return job
+    }
+
+    private func writeInput(_ attempts: [LoginAttempt], to path: String) throws {
+        let writer = try JSONLinesWriter<LoginAttempt>(path: path)
+        for a in attempts { try writer.append(a) }
+        try writer.close()
+    }
+
+    private func options(_ dir: String) -> PipelineOptions {
+        var options = PipelineOptions(directory: dir)
+        options.partitions = 3
+        options.checkpointInterval = .records(400)
+        options.watermarkEveryRecords = 20
+        options.batchSize = 32
+        options.backend = .testing(cacheEntries: 512)
+        options.metricsPrefix = nil
+        return options
+    }
+
+    @Test func fraudJobFindsTheReferenceAlertsExactlyOnceAcrossCrashes() throws {
+        let seed: UInt64 = 20
+        print("seed \(seed)")
+        let attempts = loginAttempts(seed: seed, count: 3_000)
+        let dir = StateTestDirectory("job-fraud")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+        let input = dir.path + "/logins.jsonl"
+        try writeInput(attempts, to: input)
+
+        // Failure-free run.
+        let clean = dir.path + "/clean"
+        let summary = try Self.fraudJob(input: input).run(options(clean),
+                                                          committers: [try SQLiteEpochCommitter(path: dir.path + "/clean.sqlite")])
+        #expect(summary.records == UInt64(attempts.count))
+        let rows = try StreamJob.committedOutput(directory: clean).joined()
+        let decoder = JSONDecoder()
+        let alerts = try rows.filter { $0.stream == "alerts" }.map { try decoder.decode(FraudAlert.self, from: Data($0.value.utf8)) }
+
+        // Which events were late: the watermark at their arrival (every 20
+        // records of the source: max timestamp − 2000 − 1) was at or above them.
+        var late: [Int: Bool] = [:]
+        var maxSeen = Int64.min, watermark = Int64.min
+        for (i, a) in attempts.enumerated() {
+            if a.time <= watermark { late[i] = true }
+            maxSeen = max(maxSeen, a.time)
+            if (i + 1) % 20 == 0 { watermark = max(watermark, maxSeen - 2_001) }
+        }
+        let expected = referenceAlerts(attempts, lateBefore: late)
+        print("alerts expected: \(expected.count), late events: \(late.count)")
+        #expect(expected.count > 20)
+        #expect(late.count > 5)
+        let order: (FraudAlert, FraudAlert) -> Bool = { ($0.user, $0.success) < ($1.user, $1.success) }
+        #expect(alerts.sorted(by: order) == expected.sorted(by: order))
+        let lateRows = rows.filter { $0.stream == "late-pattern-logins" }.count
+        #expect(lateRows == late.count)
+        #expect(summary.counters.filter { $0.key.hasSuffix(".late") && $0.key.hasPrefix("pattern") }.values.reduce(0, +)
+                == late.count)
+        // Window results are JSON objects with the window and count.
+        let counts = rows.filter { $0.stream == "failures-per-minute" }
+        #expect(counts.first?.value.contains("\"window\":{\"end\":") == true)
+        let totalFailures = try counts.map { row -> Int64 in
+            struct Count: Decodable { var value: Int64 }
+            return try decoder.decode(Count.self, from: Data(row.value.utf8)).value
+        }.reduce(0, +)
+        let lateFailureRows = rows.filter { $0.stream == "late-logins" }.count
+        #expect(Int(totalFailures) + lateFailureRows == attempts.filter { !$0.success }.count)
+        // Dedup keep-first: one row per user per hour of event time at most.
+        #expect(rows.filter { $0.stream == "first-logins" }.count >= 30)
+
+        // Crashes at seeded record counts, then a final run: the same committed output.
+        let crashed = dir.path + "/crashed"
+        var random = StateTestRandom(seed: seed)
+        let sqlite = dir.path + "/crashed.sqlite"
+        for _ in 0..<3 {
+            let crashAt = UInt64.random(in: 100...1_500, using: &random)
+            _ = try Self.fraudJob(input: input).run(options(crashed), committers: [try SQLiteEpochCommitter(path: sqlite)],
+                                                    testHooks: PipelineTestHooks(crashAfterRecords: crashAt))
+        }
+        _ = try Self.fraudJob(input: input).run(options(crashed), committers: [try SQLiteEpochCommitter(path: sqlite)])
+        #expect(try StreamJob.committedOutput(directory: crashed) == StreamJob.committedOutput(directory: clean))
+        let sorted: ([SinkRecord]) -> [SinkRecord] = { $0.sorted { ($0.stream, $0.key) < ($1.stream, $1.key) } }
+        #expect(try sorted(SQLiteEpochCommitter(path: sqlite).rows())
+                == sorted(SQLiteEpochCommitter(path: dir.path + "/clean.sqlite").rows()))
+    }
+
+    @Test func jobsBuiltWrongFailWithAClearError() throws {
+        let dir = StateTestDirectory("job-wrong")
+        defer { dir.remove() }
+        // No keyBy.
+        let unkeyed = StreamJob()
+        _ = unkeyed.source(GeneratorSource<Int64> { $0 < 10 ? Int64($0) : nil },
+                           watermarks: .monotonousTimestamps, timestamp: { $0 })
+        #expect(throws: StrataError.self) { try unkeyed.run(options(dir.path + "/a")) }
+        // No sink.
+        let sinkless = StreamJob()
+        _ = sinkless.source(GeneratorSource<Int64> { $0 < 10 ? Int64($0) : nil },
+                            watermarks: .monotonousTimestamps, timestamp: { $0 }).keyBy(Int64Codec()) { $0 % 3 }
+        #expect(throws: StrataError.self) { try sinkless.run(options(dir.path + "/b")) }
+        // A sink name used twice.
+        let twice = StreamJob()
+        let keyed = twice.source(GeneratorSource<Int64> { $0 < 10 ? Int64($0) : nil },
+                                 watermarks: .monotonousTimestamps, timestamp: { $0 }).keyBy(Int64Codec()) { $0 % 3 }
+        keyed.events().sink("rows") { "\($0.timestamp)" }
+        keyed.events().sink("rows") { "\($0.timestamp)" }
+        #expect(throws: StrataError.self) { try twice.run(options(dir.path + "/c")) }
+        // An invalid window size.
+        let badWindow = StreamJob()
+        badWindow.source(GeneratorSource<Int64> { $0 < 10 ? Int64($0) : nil },
+                         watermarks: .monotonousTimestamps, timestamp: { $0 }).keyBy(Int64Codec()) { $0 % 3 }
+            .window(.tumbling(.zero)).aggregate(CountAggregate<Int64>()).sink("counts")
+        #expect(throws: StrataError.self) { try badWindow.run(options(dir.path + "/d")) }
+    }
+
+    /// Routing and state agree: a variable-width key's state lies in the key
+    /// groups of the partition that receives it (`Pipeline(key:keyCodec:)`,
+    /// which `keyBy` compiles to).
+    @Test func routingAndStateUseTheSameKeyEncoding() throws {
+        final class Check: PartitionLogic {
+            let context: PartitionContext
+            var outside = 0, seen = 0
+            init(_ context: PartitionContext) { self.context = context }
+            func process(_ record: LoginAttempt, timestamp: Int64, output: OutputCollector) throws {
+                let key = context.backend.stateKey(record.user, codec: StringCodec())
+                seen += 1
+                if !context.keyGroups.contains(Int(key.keyGroup)) { outside += 1 }
+            }
+            func processWatermark(_ watermark: Int64, output: OutputCollector) throws {}
+            var counters: [String: Int] { ["outside": outside, "seen": seen] }
+        }
+        let dir = StateTestDirectory("job-routing")
+        defer { dir.remove() }
+        let attempts = loginAttempts(seed: 3, count: 400)
+        let source = GeneratorSource<LoginAttempt> { $0 < attempts.count ? attempts[Int($0)] : nil }
+        let pipeline = try Pipeline(options: options(dir.path), source: source, key: { $0.user }, keyCodec: StringCodec(),
+                                    timestamp: \.time) { Check($0) }
+        let summary = try pipeline.run()
+        #expect(summary.counters["seen"] == 400)
+        #expect(summary.counters["outside"] == 0)
+        // Routing by the raw UTF-8 bytes (no length prefix) is what the
+        // issue found: many keys' state falls outside their partition.
+        let raw = try Pipeline(options: options(dir.path + "/raw"), source: GeneratorSource<LoginAttempt> {
+            $0 < attempts.count ? attempts[Int($0)] : nil
+        }, key: { Array($0.user.utf8) }, timestamp: \.time) { Check($0) }
+        #expect(try raw.run().counters["outside"] ?? 0 > 0)
+    }
+
+    @Test func durationsBecomeMilliseconds() {
+        #expect(Duration.seconds(2).wholeMilliseconds == 2_000)
+        #expect(Duration.milliseconds(1_500).wholeMilliseconds == 1_500)
+        #expect(Duration.microseconds(1_999).wholeMilliseconds == 1)
+        #expect(Duration.seconds(Int64.max).wholeMilliseconds == .max)
+        #expect(WatermarkStrategy.boundedOutOfOrderness(.seconds(60)).maxOutOfOrderness == 60_000)
+    }
+}
