@@ -25,7 +25,7 @@ final class WindowTotalLogic: PartitionLogic {
         try counts.processWatermark(watermark)
         var totals: [TimeWindow: Int64] = [:]
         var order: [TimeWindow] = []
-        for r in counts.takeResults() {
+        for case .result(let r) in counts.takeOutput() {
             if totals[r.window] == nil { order.append(r.window) }
             totals[r.window, default: 0] += r.value
         }

@@ -48,10 +48,11 @@ final class ClickLogic: PartitionLogic {
     }
 
     private func drain(_ output: OutputCollector) {
-        for r in counts.takeResults() {
+        let outputs = counts.takeOutput()
+        for case .result(let r) in outputs {
             output.emit(stream: "counts", key: "\(r.key)|\(r.window.start)", value: "{\"count\":\(r.value)}")
         }
-        late += counts.takeLateEvents().count
+        late += outputs.filter { $0.lateEvent != nil }.count
         for d in dedup.takeOutput() {
             output.emit(stream: "unique_clicks", key: "\(d.event.key)", value: "{\"user\":\(d.event.payload.user),\"ts\":\(d.event.timestamp)}")
         }

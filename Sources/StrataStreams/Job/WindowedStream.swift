@@ -83,10 +83,13 @@ public struct WindowedStream<KeyCodec: StateCodec, Element> {
             partition.counters["\(name).late"] = { op.statistics.lateEventsDropped }
             let port = Port<WindowResult<Key, Value>>()
             func drain() throws {
-                for result in op.takeResults() { try port.push(result, timestamp: result.window.maxTimestamp) }
-                let late = op.takeLateEvents()
-                if let lateOutput {
-                    for event in late { try LateRow.emit(event, stream: lateOutput, partition: partition) }
+                for output in op.takeOutput() {
+                    switch output {
+                    case .result(let result):
+                        try port.push(result, timestamp: result.window.maxTimestamp)
+                    case .late(let event):
+                        if let lateOutput { try LateRow.emit(event, stream: lateOutput, partition: partition) }
+                    }
                 }
             }
             input.subscribe(elements: { event, _ in
