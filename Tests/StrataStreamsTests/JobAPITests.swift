@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Strata
 import Testing
 @testable import StrataStreams
@@ -249,5 +250,68 @@ func referenceAlerts(_ attempts: [LoginAttempt], lateBefore: [Int: Bool]) -> [Fr
         #expect(Duration.microseconds(1_999).wholeMilliseconds == 1)
         #expect(Duration.seconds(Int64.max).wholeMilliseconds == .max)
         #expect(WatermarkStrategy.boundedOutOfOrderness(.seconds(60)).maxOutOfOrderness == 60_000)
+    }
+}
+
+/// A processing-time clock that moves 1 ms per reading.
+final class TickingClock: Sendable {
+    private let now = Mutex<Int64>(1_000_000)
+    func read() -> Int64 { now.withLock { $0 += 1; return $0 } }
+}
+
+@Suite struct ProcessFunctionTests {
+    struct Row: Codable, Equatable {
+        var user: Int64
+        var events: Int64
+        var kind: String
+    }
+
+    /// Per user, a session starts at its first event; an event-time timer
+    /// 100 ms later emits how many events it had and clears the state; a
+    /// processing-time timer registered at the start fires on the next
+    /// reading of the clock.
+    @Test func eventAndProcessingTimeTimersFire() throws {
+        let dir = StateTestDirectory("job-process")
+        defer { dir.remove() }
+        let count = 2_000
+        var random = StateTestRandom(seed: 9)
+        print("seed 9")
+        let users = (0..<count).map { _ in Int64.random(in: 0..<12, using: &random) }
+        let clock = TickingClock()
+        var options = PipelineOptions(directory: dir.path)
+        options.partitions = 2
+        options.watermarkEveryRecords = 1
+        options.checkpointInterval = .records(500)
+        options.backend = .testing(cacheEntries: 256)
+        options.backend.clock = { clock.read() }
+        options.metricsPrefix = nil
+
+        let job = StreamJob()
+        job.source(GeneratorSource<Int64> { $0 < UInt64(count) ? Int64($0) : nil },
+                   watermarks: .monotonousTimestamps, timestamp: { $0 * 10 })
+            .keyBy(Int64Codec()) { users[Int($0)] }
+            .process(name: "sessions", stateCodec: Int64Codec(), emitting: Row.self, onEvent: { event, events, context in
+                if events == nil {
+                    try context.registerEventTimeTimer(at: event.timestamp + 100)
+                    try context.registerProcessingTimeTimer(at: context.currentProcessingTime + 1)
+                }
+                events = (events ?? 0) + 1
+            }, onTimer: { timer, events, context in
+                switch timer.domain {
+                case .eventTime:
+                    context.emit(Row(user: timer.key, events: events ?? 0, kind: "session"))
+                    events = nil
+                case .processingTime:
+                    context.emit(Row(user: timer.key, events: 0, kind: "tick"), timestamp: timer.timestamp)
+                }
+            })
+            .sink("sessions") { "\($0.kind)|\($0.user)|\($0.events)|\(UUID().uuidString)" }
+        try job.run(options)
+        let rows = try StreamJob.committedOutput(directory: dir.path).joined()
+            .map { try JSONDecoder().decode(Row.self, from: Data($0.value.utf8)) }
+        let sessions = rows.filter { $0.kind == "session" }
+        #expect(sessions.map(\.events).reduce(0, +) == Int64(count))   // every event in exactly one session
+        #expect(sessions.count > 12)
+        #expect(rows.filter { $0.kind == "tick" }.count == sessions.count)
     }
 }
