@@ -315,3 +315,61 @@ final class TickingClock: Sendable {
         #expect(rows.filter { $0.kind == "tick" }.count == sessions.count)
     }
 }
+
+@Suite struct JobJoinTests {
+    struct Action: Codable, Sendable, Equatable {
+        var user: Int64
+        var ts: Int64
+        var click: Bool
+    }
+    struct Pair: Codable, Equatable, Hashable {
+        var user: Int64
+        var view: Int64
+        var click: Int64
+    }
+
+    @Test func intervalJoinPairsViewsWithClicksWithinOneSecond() throws {
+        let seed: UInt64 = 31
+        print("seed \(seed)")
+        var random = StateTestRandom(seed: seed)
+        var ts: Int64 = 0
+        let actions = (0..<1_500).map { _ -> Action in
+            ts += Int64.random(in: 0...120, using: &random)           // ascending: nothing is late
+            return Action(user: Int64.random(in: 0..<8, using: &random), ts: ts, click: Bool.random(using: &random))
+        }
+        let dir = StateTestDirectory("job-join")
+        defer { dir.remove() }
+        var options = PipelineOptions(directory: dir.path)
+        options.partitions = 2
+        options.watermarkEveryRecords = 10
+        options.backend = .testing(cacheEntries: 256)
+        options.metricsPrefix = nil
+
+        let job = StreamJob()
+        let byUser = job.source(GeneratorSource<Action> { $0 < actions.count ? actions[Int($0)] : nil },
+                                watermarks: .monotonousTimestamps, timestamp: \.ts)
+            .keyBy(Int64Codec()) { $0.user }
+        let views = byUser.filter { !$0.click }
+        let clicks = byUser.filter { $0.click }
+        views.intervalJoin(clicks, between: .zero, and: .seconds(1),
+                           leftCodec: CodableCodec<Action>(), rightCodec: CodableCodec<Action>())
+            .flatMap { output -> [Pair] in
+                guard case .joined(let view, let click, _) = output else { return [] }
+                return [Pair(user: view.key, view: view.timestamp, click: click.timestamp)]
+            }
+            .sink("pairs") { "\($0.user)|\($0.view)|\($0.click)" }
+        try job.run(options)
+
+        let got = try StreamJob.committedOutput(directory: dir.path).joined()
+            .map { try JSONDecoder().decode(Pair.self, from: Data($0.value.utf8)) }
+        var expected: [Pair] = []
+        for v in actions where !v.click {
+            for c in actions where c.click && c.user == v.user && v.ts <= c.ts && c.ts <= v.ts + 1_000 {
+                expected.append(Pair(user: v.user, view: v.ts, click: c.ts))
+            }
+        }
+        #expect(expected.count > 100)
+        #expect(Set(got) == Set(expected))
+        #expect(got.count == expected.count)
+    }
+}
