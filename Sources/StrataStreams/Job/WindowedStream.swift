@@ -26,6 +26,7 @@ public struct Windows: Sendable {
 
 /// A keyed stream cut into windows: finish it with `aggregate` or `process`.
 public struct WindowedStream<KeyCodec: StateCodec, Element> {
+    /// The key type.
     public typealias Key = KeyCodec.Value
     let keyed: KeyedStream<KeyCodec, Element>
     let windows: Windows
