@@ -86,6 +86,8 @@ public final class StreamJob {
     /// `Pipeline.committedOutput(directory:)` and each of `committers`.
     /// Throws `.invalidArgument` for a job built wrong (no source, no
     /// `keyBy`, no sink, a name used twice), and what the pipeline throws.
+    /// Run a job once: its source object is read from where it is (a
+    /// restart after a crash builds the job again, as a new process does).
     @discardableResult
     public func run(_ options: PipelineOptions, committers: [any EpochCommitter] = []) throws -> PipelineSummary {
         try run(options, committers: committers, testHooks: PipelineTestHooks())
