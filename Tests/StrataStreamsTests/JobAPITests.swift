@@ -373,3 +373,29 @@ final class TickingClock: Sendable {
         #expect(got.count == expected.count)
     }
 }
+
+@Suite struct GettingStartedDocTests {
+    /// The lines of the function that starts at the line containing
+    /// `signature`, through its `return job`, trimmed, blank lines dropped.
+    private func body(of text: String, signature: String) -> [String] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard let start = lines.firstIndex(where: { $0.contains(signature) }),
+              let end = lines[start...].firstIndex(of: "return job") else { return [] }
+        return lines[(start + 1)...end].filter { !$0.isEmpty }
+    }
+
+    /// docs/getting-started.md shows the job `JobAPITests.fraudJob` runs:
+    /// the two must not drift apart.
+    @Test func theGuideShowsTheTestedJob() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/getting-started.md"), encoding: .utf8)
+        let test = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
+        let documented = body(of: guide, signature: "func fraudJob(input: String) throws -> StreamJob {")
+        let tested = body(of: test, signature: "static func fraudJob(input: String) throws -> StreamJob {")
+        #expect(documented.count > 20)
+        #expect(documented == tested)
+    }
+}
