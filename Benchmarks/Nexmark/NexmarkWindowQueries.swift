@@ -98,8 +98,9 @@ final class HotItemsLogic: PartitionLogic {
     func processWatermark(_ watermark: Int64, output: OutputCollector) throws {
         let arrival = nexmarkMonotonicNanos()
         try counts.processWatermark(watermark)
-        results.lateEvents += counts.takeLateEvents().count
-        let fired = counts.takeResults()
+        let outputs = counts.takeOutput()
+        results.lateEvents += outputs.filter { $0.lateEvent != nil }.count
+        let fired = outputs.compactMap(\.result)
         guard !fired.isEmpty else { return }
         var partials = 0
         forEachWindowMaximum(fired, measure: { $0 }) { r, _ in
@@ -211,8 +212,9 @@ final class HighestBidLogic: PartitionLogic {
     func processWatermark(_ watermark: Int64, output: OutputCollector) throws {
         let arrival = nexmarkMonotonicNanos()
         try highest.processWatermark(watermark)
-        results.lateEvents += highest.takeLateEvents().count
-        let fired = highest.takeResults()
+        let outputs = highest.takeOutput()
+        results.lateEvents += outputs.filter { $0.lateEvent != nil }.count
+        let fired = outputs.compactMap(\.result)
         guard !fired.isEmpty else { return }
         var partials = 0
         forEachWindowMaximum(fired, measure: { $0.price }) { r, _ in
@@ -253,8 +255,9 @@ final class UserSessionsLogic: PartitionLogic {
     func processWatermark(_ watermark: Int64, output: OutputCollector) throws {
         let arrival = nexmarkMonotonicNanos()
         try sessions.processWatermark(watermark)
-        results.lateEvents += sessions.takeLateEvents().count
-        let fired = sessions.takeResults()
+        let outputs = sessions.takeOutput()
+        results.lateEvents += outputs.filter { $0.lateEvent != nil }.count
+        let fired = outputs.compactMap(\.result)
         guard !fired.isEmpty else { return }
         for r in fired {
             results.emit(output, stream: "nexmark_q11", key: "\(r.key)|\(r.window.start)",

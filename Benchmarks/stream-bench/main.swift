@@ -95,7 +95,7 @@ func run(_ command: StreamBenchCommand) throws {
     var watermarkNanos: UInt64 = 0
 
     func take(arrival: UInt64) {
-        let results = op.takeResults()
+        let results = op.takeOutput().compactMap(\.result)
         guard !results.isEmpty else { return }
         let now = monotonicNanos()
         for r in results { checksum &+= r.value }

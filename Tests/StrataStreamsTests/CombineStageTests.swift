@@ -25,7 +25,7 @@ final class WindowTotalLogic: PartitionLogic {
         try counts.processWatermark(watermark)
         var totals: [TimeWindow: Int64] = [:]
         var order: [TimeWindow] = []
-        for r in counts.takeResults() {
+        for case .result(let r) in counts.takeOutput() {
             if totals[r.window] == nil { order.append(r.window) }
             totals[r.window, default: 0] += r.value
         }
@@ -56,7 +56,6 @@ final class SumCombiner: PartialResultCombiner {
         options.watermarkEveryRecords = 50
         options.batchSize = 64
         options.backend = .testing(cacheEntries: 256)
-        options.crashAfterRecords = crashAfter
         options.metricsPrefix = nil
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let pipeline = try Pipeline(options: options, source: GeneratorSource(clickGenerator(seed: 11, count: count)),
@@ -65,7 +64,7 @@ final class SumCombiner: PartialResultCombiner {
                                     combiner: SumCombiner()) { context in
             try WindowTotalLogic(context, partialInProcess: partialInProcess)
         }
-        return try pipeline.run()
+        return try pipeline.run(testHooks: PipelineTestHooks(crashAfterRecords: crashAfter))
     }
 
     @Test func globalTotalsAreTheSameForAnyPartitionCountAndAcrossCrashes() throws {

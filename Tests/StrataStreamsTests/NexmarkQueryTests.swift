@@ -29,12 +29,11 @@ import Testing
     /// Runs `query` and returns every committed row per partition and the run's results.
     static func run(_ query: NexmarkQuery, partitions: Int, mode: NexmarkOutputMode = .jsonl,
                     crashAfter: UInt64? = nil, dir: String) throws -> ([[SinkRecord]], NexmarkResults) {
-        var options = options(dir, partitions: partitions)
-        options.crashAfterRecords = crashAfter
+        let options = options(dir, partitions: partitions)
         let results = NexmarkRunResults()
         let pipeline = try NexmarkJob.pipeline(query: query, generator: try NexmarkGenerator(config), options: options,
                                                mode: mode, results: results)
-        _ = try pipeline.run()
+        _ = try pipeline.run(testHooks: PipelineTestHooks(crashAfterRecords: crashAfter))
         return (try Pipeline<GeneratorSource<NexmarkRecord>>.committedOutput(directory: dir), results.total(mode: mode))
     }
 

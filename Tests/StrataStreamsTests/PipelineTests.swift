@@ -48,10 +48,11 @@ final class ClickLogic: PartitionLogic {
     }
 
     private func drain(_ output: OutputCollector) {
-        for r in counts.takeResults() {
+        let outputs = counts.takeOutput()
+        for case .result(let r) in outputs {
             output.emit(stream: "counts", key: "\(r.key)|\(r.window.start)", value: "{\"count\":\(r.value)}")
         }
-        late += counts.takeLateEvents().count
+        late += outputs.filter { $0.lateEvent != nil }.count
         for d in dedup.takeOutput() {
             output.emit(stream: "unique_clicks", key: "\(d.event.key)", value: "{\"user\":\(d.event.payload.user),\"ts\":\(d.event.timestamp)}")
         }
@@ -71,7 +72,6 @@ final class ClickLogic: PartitionLogic {
         options.watermarkEveryRecords = 50
         options.batchSize = 64
         options.backend = .testing(cacheEntries: 256)
-        options.crashAfterRecords = crashAfter
         options.metricsFactory = metrics
         let source = GeneratorSource(clickGenerator(seed: seed, count: count))
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -79,7 +79,7 @@ final class ClickLogic: PartitionLogic {
         let pipeline = try Pipeline(options: options, source: source, key: { click in
             Int64Codec().encoded(click.user)
         }, timestamp: \.ts, committers: committers) { context in try ClickLogic(context) }
-        return try pipeline.run()
+        return try pipeline.run(testHooks: PipelineTestHooks(crashAfterRecords: crashAfter))
     }
 
     @Test func outputAfterSimulatedCrashesEqualsAFailureFreeRun() throws {

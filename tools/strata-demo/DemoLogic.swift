@@ -81,18 +81,20 @@ final class DemoLogic: PartitionLogic {
     }
 
     private func drain(_ output: OutputCollector) throws {
-        for r in minuteCounts.takeResults() {
+        let minuteOutputs = minuteCounts.takeOutput()
+        for case .result(let r) in minuteOutputs {
             windowsFired += 1
             output.emit(stream: "user_minute_counts", key: "\(r.key)|\(r.window.start)",
                         value: "{\"user\":\(r.key),\"start\":\(r.window.start),\"end\":\(r.window.end),\"events\":\(r.value)}")
         }
-        lateEvents += minuteCounts.takeLateEvents().count
-        for r in sessions.takeResults() {
+        lateEvents += minuteOutputs.filter { $0.lateEvent != nil }.count
+        let sessionOutputs = sessions.takeOutput()
+        for case .result(let r) in sessionOutputs {
             windowsFired += 1
             output.emit(stream: "user_sessions", key: "\(r.key)|\(r.window.start)",
                         value: "{\"user\":\(r.key),\"start\":\(r.window.start),\"end\":\(r.window.end),\"events\":\(r.value)}")
         }
-        lateEvents += sessions.takeLateEvents().count
+        lateEvents += sessionOutputs.filter { $0.lateEvent != nil }.count
         for j in attribution.takeOutput() {
             switch j {
             case .joined(let impression, let click, _) where impression.payload == click.payload.0:

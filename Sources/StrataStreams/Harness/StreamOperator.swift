@@ -3,7 +3,10 @@
 /// drives any conforming operator.
 ///
 /// Contract: `takeOutput()` returns the outputs produced since the last call
-/// in the order they were produced (for a given sequence of calls, always
+/// in the order they were produced, late events included as the output
+/// type's late case (`WindowOutput.late`, `PatternOutput.late`,
+/// `JoinOutput.lateLeft`/`lateRight`): one output convention for every
+/// operator (for a given sequence of calls, always
 /// the same outputs in the same order); `stateNames` lists every state the
 /// operator keeps in its backend. Thread safety: one thread per operator.
 public protocol StreamOperator: AnyObject {
@@ -48,13 +51,4 @@ extension WindowOutput: Sendable where Key: Sendable, Input: Sendable, Value: Se
 extension WindowOutput: Equatable where Key: Equatable, Input: Equatable, Value: Equatable {}
 extension WindowOutput: Hashable where Key: Hashable, Input: Hashable, Value: Hashable {}
 
-extension WindowOperator: StreamOperator {
-    /// Results and late events since the last call. One call of
-    /// `processElement` produces either late updates or a late event, never
-    /// both, and `processWatermark` only results, so taking the output after
-    /// every call (as the harness does) keeps the exact order; after several
-    /// calls, results come before late events.
-    public func takeOutput() -> [WindowOutput<Key, Input, Value>] {
-        takeResults().map { .result($0) } + takeLateEvents().map { .late($0) }
-    }
-}
+extension WindowOperator: StreamOperator {}

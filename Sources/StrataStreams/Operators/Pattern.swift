@@ -31,10 +31,20 @@ public struct Pattern<Payload>: Sendable {
         public var name: String
         /// Whether an event's payload can be taken by this stage.
         public var condition: @Sendable (Payload) -> Bool
-        /// How many events the stage takes (≥ 1).
+        /// How many events the stage takes at least (≥ 1); exactly this many
+        /// unless `looping`.
         public var times: Int
         /// Contiguity with the previous stage (ignored for the first stage).
         public var contiguity: Contiguity
+        /// `oneOrMore()` / `timesOrMore(n)`: after `times` events the stage
+        /// may take more, without bound (Flink's looping pattern).
+        public var looping: Bool = false
+        /// `consecutive()`: the events of this stage must follow each other
+        /// with nothing in between (Flink's `consecutive()`; default relaxed).
+        public var consecutive: Bool = false
+        /// `greedy()`: a looping stage takes every event it can instead of
+        /// also letting the next stage take it (Flink's `greedy()`).
+        public var greedy: Bool = false
     }
 
     /// The stages, in order.
@@ -47,10 +57,42 @@ public struct Pattern<Payload>: Sendable {
         Pattern(stages: [Stage(name: name, condition: condition, times: 1, contiguity: .relaxed)], window: nil)
     }
 
-    /// The last stage takes `n` events instead of one.
+    /// The last stage takes exactly `n` events instead of one (Flink's `times(n)`).
     public func times(_ n: Int) -> Pattern {
         var copy = self
         copy.stages[copy.stages.count - 1].times = n
+        copy.stages[copy.stages.count - 1].looping = false
+        return copy
+    }
+
+    /// The last stage takes one or more events (Flink's `oneOrMore()`, the
+    /// regular-expression `+`). Between its events contiguity is relaxed
+    /// unless `consecutive()`; not greedy unless `greedy()`.
+    public func oneOrMore() -> Pattern { timesOrMore(1) }
+
+    /// The last stage takes `n` or more events (Flink's `timesOrMore(n)`).
+    public func timesOrMore(_ n: Int) -> Pattern {
+        var copy = self
+        copy.stages[copy.stages.count - 1].times = n
+        copy.stages[copy.stages.count - 1].looping = true
+        return copy
+    }
+
+    /// The events of the last stage (`times` or `oneOrMore`) must be
+    /// contiguous: an event that does not match ends the partial match
+    /// inside the stage (Flink's `consecutive()`).
+    public func consecutive() -> Pattern {
+        var copy = self
+        copy.stages[copy.stages.count - 1].consecutive = true
+        return copy
+    }
+
+    /// The last (looping) stage is greedy: an event it can take is never
+    /// handed to the next stage instead (Flink's `greedy()`). Only for a
+    /// looping stage that is not the last of the pattern.
+    public func greedy() -> Pattern {
+        var copy = self
+        copy.stages[copy.stages.count - 1].greedy = true
         return copy
     }
 
@@ -68,17 +110,27 @@ public struct Pattern<Payload>: Sendable {
         return copy
     }
 
-    /// The whole match must span less than `milliseconds`.
+    /// The whole match must span less than `milliseconds`: its last event
+    /// is less than this after its first (Flink's `within`).
     public func within(_ milliseconds: Int64) -> Pattern {
         var copy = self
         copy.window = milliseconds
         return copy
     }
 
-    /// Checks the pattern: names unique and non-empty, `times` ≥ 1, window > 0.
+    /// The whole match must span less than `duration` (see `within(_:)`;
+    /// rounded down to whole milliseconds).
+    public func within(_ duration: Duration) -> Pattern { within(duration.wholeMilliseconds) }
+
+    /// Checks the pattern: names unique and non-empty, `times` ≥ 1, window > 0,
+    /// `greedy` only on a looping stage that is not the last.
     func validate() throws {
         var names = Set<String>()
-        for stage in stages {
+        for (index, stage) in stages.enumerated() {
+            if stage.greedy && (!stage.looping || index == stages.count - 1) {
+                throw StrataError(.invalidArgument, "pattern: stage '\(stage.name)' is greedy, but greedy needs a looping"
+                                  + " stage (oneOrMore/timesOrMore) that is not the last")
+            }
             guard !stage.name.isEmpty, names.insert(stage.name).inserted else {
                 throw StrataError(.invalidArgument, "pattern: stage name '\(stage.name)' is empty or used twice")
             }
@@ -92,13 +144,37 @@ public struct Pattern<Payload>: Sendable {
     }
 }
 
-/// What to do with other partial matches after a match (Flink's
-/// `AfterMatchSkipStrategy`).
+/// What to do with other partial and completed matches after a match is
+/// emitted (Flink's `AfterMatchSkipStrategy`, with its documented results).
+///
+/// Matches completed by one event are emitted in the order of their first
+/// events. With a strategy other than `noSkip`, a completed match also
+/// waits while a partial match that started before it is still alive (it
+/// may complete, and would then come first and prune it); then it is
+/// emitted and the strategy discards others:
+///
+/// | strategy | discards partial and completed matches that start … |
+/// |---|---|
+/// | `noSkip` | nothing is discarded |
+/// | `skipToNext` | at the match's first event |
+/// | `skipPastLastEvent` | at or before the match's last event |
+/// | `skipToFirst(name)` | before the first event of stage `name` in the match |
+/// | `skipToLast(name)` | before the last event of stage `name` in the match |
+///
+/// For `skipToFirst`/`skipToLast`, a match without events of the stage
+/// discards nothing (Flink's default, without `throwExceptionOnMiss`).
 public enum AfterMatchSkip: Sendable, Hashable {
     /// Keep them: overlapping matches are all reported (Flink's default).
     case noSkip
-    /// Drop every partial match that started before the match ended.
+    /// Discard the other matches that start with the match's first event.
+    case skipToNext
+    /// Discard every match that started before the match ended: no event
+    /// is in two emitted matches.
     case skipPastLastEvent
+    /// Discard matches that start before the first event of stage `name`.
+    case skipToFirst(String)
+    /// Discard matches that start before the last event of stage `name`.
+    case skipToLast(String)
 }
 
 /// A complete or timed-out (partial) match.

@@ -1,31 +1,52 @@
 import Strata
 
 /// A partial match: the stage it is in, how many events that stage has
-/// taken, when it started, and the events so far (stage index, timestamp, payload).
+/// taken, whether it is inside a loop after an ignored event, when it
+/// started, and the events so far (stage index, per-key sequence number,
+/// timestamp, payload). `stage == stages.count` marks a completed match
+/// that waits to be emitted (see `AfterMatchSkip`).
 struct PartialMatch<P> {
     var stage: Int
     var count: Int
+    /// In a looping stage after an event it ignored: it may take another
+    /// event of the stage, but not proceed to the next stage (Flink's
+    /// looping state's ignore branch).
+    var ignoring: Bool = false
     var start: Int64
-    var events: [(stage: Int, timestamp: Int64, payload: P)]
+    var events: [(stage: Int, seq: UInt64, timestamp: Int64, payload: P)]
+
+    /// The sequence number of the first event: matches are ordered by it.
+    var startSeq: UInt64 { events.first?.seq ?? 0 }
 }
 
-/// The partial matches of one key: `[n varint]` then per match
-/// `[stage 2 BE][count 4 BE][start 8][m varint]` and per event
-/// `[stage 2 BE][timestamp 8][length varint][payload]`.
-struct PartialMatchesCodec<P: StateCodec>: StateCodec {
+/// Everything the pattern operator keeps per key besides the event buffer:
+/// the next sequence number for the key's events in processing order, and
+/// its partial and completed-but-held matches.
+struct PatternKeyState<P> {
+    var nextSeq: UInt64 = 0
+    var matches: [PartialMatch<P>] = []
+}
+
+/// The pattern state of one key: `[next seq 8 BE][n varint]` then per match
+/// `[stage 2 BE][count 4 BE][flags 1][start 8][m varint]` and per event
+/// `[stage 2 BE][seq 8 BE][timestamp 8][length varint][payload]`.
+struct PatternKeyStateCodec<P: StateCodec>: StateCodec {
     let payload: P
     var fixedWidth: Int? { nil }
 
-    func encode(_ value: [PartialMatch<P.Value>], into out: inout [UInt8]) {
-        KeyLengthPrefix.append(value.count, into: &out)
+    func encode(_ value: PatternKeyState<P.Value>, into out: inout [UInt8]) {
+        UInt64Codec().encode(value.nextSeq, into: &out)
+        KeyLengthPrefix.append(value.matches.count, into: &out)
         var scratch: [UInt8] = []
-        for match in value {
+        for match in value.matches {
             out.append(UInt8(match.stage >> 8)); out.append(UInt8(match.stage & 0xFF))
             withUnsafeBytes(of: UInt32(match.count).bigEndian) { out.append(contentsOf: $0) }
+            out.append(match.ignoring ? 1 : 0)
             Int64Codec().encode(match.start, into: &out)
             KeyLengthPrefix.append(match.events.count, into: &out)
             for event in match.events {
                 out.append(UInt8(event.stage >> 8)); out.append(UInt8(event.stage & 0xFF))
+                UInt64Codec().encode(event.seq, into: &out)
                 Int64Codec().encode(event.timestamp, into: &out)
                 scratch.removeAll(keepingCapacity: true)
                 payload.encode(event.payload, into: &scratch)
@@ -34,7 +55,7 @@ struct PartialMatchesCodec<P: StateCodec>: StateCodec {
         }
     }
 
-    func decode(_ bytes: UnsafeRawBufferPointer) throws -> [PartialMatch<P.Value>] {
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> PatternKeyState<P.Value> {
         var offset = 0
         func need(_ n: Int) throws {
             guard offset + n <= bytes.count else {
@@ -56,23 +77,36 @@ struct PartialMatchesCodec<P: StateCodec>: StateCodec {
             defer { offset += 8 }
             return try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 8)]))
         }
-        var result: [PartialMatch<P.Value>] = []
+        func u64() throws -> UInt64 {
+            try need(8)
+            defer { offset += 8 }
+            return try UInt64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 8)]))
+        }
+        var result = PatternKeyState<P.Value>()
+        result.nextSeq = try u64()
         for _ in 0..<(try varint()) {
             let stage = try u16()
-            try need(4)
+            try need(5)
             let count = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
             offset += 4
+            let flags = bytes[offset]
+            offset += 1
+            guard flags <= 1 else {
+                throw StrataError(.corruption, "pattern state: match flags \(flags) at offset \(offset - 1), expected 0 or 1")
+            }
             let start = try i64()
-            var events: [(stage: Int, timestamp: Int64, payload: P.Value)] = []
+            var events: [(stage: Int, seq: UInt64, timestamp: Int64, payload: P.Value)] = []
             for _ in 0..<(try varint()) {
                 let eventStage = try u16()
+                let seq = try u64()
                 let ts = try i64()
                 let length = try varint()
                 try need(length)
-                events.append((eventStage, ts, try payload.decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))))
+                events.append((eventStage, seq, ts,
+                               try payload.decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))))
                 offset += length
             }
-            result.append(PartialMatch(stage: stage, count: count, start: start, events: events))
+            result.matches.append(PartialMatch(stage: stage, count: count, ignoring: flags == 1, start: start, events: events))
         }
         guard offset == bytes.count else {
             throw StrataError(.corruption, "pattern state: \(bytes.count - offset) bytes after the partial matches")
@@ -89,9 +123,10 @@ struct PartialMatchesCodec<P: StateCodec>: StateCodec {
 /// the pattern's automaton in timestamp order — one timer per event
 /// timestamp and per partial match's `within` deadline (`<name>/timers`)
 /// drives it. Partial matches live in `<name>/partial` (one value per key).
-/// Every event that satisfies the first stage starts a partial match
-/// (Flink's NO_SKIP default; `.skipPastLastEvent` drops the others after a
-/// match). Partial matches that run out of `within` are emitted as
+/// Every event that satisfies the first stage starts a partial match;
+/// completed matches are emitted in the order of their first events and
+/// the `AfterMatchSkip` strategy discards overlapping ones as Flink's does.
+/// Partial matches that run out of `within` are emitted as
 /// timeouts when `emitTimeouts` is set. Events at or below the watermark
 /// are late (late output). After the last watermark the state is empty when
 /// the pattern has a `within` bound (unbounded partial matches wait forever).
@@ -112,7 +147,7 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
     /// Whether timed-out partial matches are emitted.
     public let emitTimeouts: Bool
     private let buffer: ValueState<TimestampedListCodec<PayloadCodec>>
-    private let partials: ValueState<PartialMatchesCodec<PayloadCodec>>
+    private let partials: ValueState<PatternKeyStateCodec<PayloadCodec>>
     private let timers: TimerService
     private var output: [PatternOutput<Key, Payload>] = []
     /// The current watermark (`Int64.min` before the first).
@@ -120,10 +155,19 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
     /// Matches, timeouts and late events so far.
     public private(set) var matches = 0, timeouts = 0, lateEvents = 0
 
-    /// Builds the operator. Throws `.invalidArgument` for an invalid pattern.
+    /// Builds the operator. Throws `.invalidArgument` for an invalid pattern
+    /// or a skip strategy naming a stage the pattern does not have.
     public init(backend: StateBackend, name: String, keyCodec: KeyCodec, payloadCodec: PayloadCodec,
                 pattern: Pattern<Payload>, afterMatch: AfterMatchSkip = .noSkip, emitTimeouts: Bool = true) throws {
         try pattern.validate()
+        switch afterMatch {
+        case .skipToFirst(let stage), .skipToLast(let stage):
+            guard pattern.stages.contains(where: { $0.name == stage }) else {
+                throw StrataError(.invalidArgument, "pattern '\(name)': after-match strategy names stage '\(stage)',"
+                                  + " which the pattern does not have")
+            }
+        case .noSkip, .skipToNext, .skipPastLastEvent: break
+        }
         self.backend = backend
         self.keyCodec = keyCodec
         self.name = name
@@ -132,7 +176,7 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
         self.emitTimeouts = emitTimeouts
         buffer = try backend.valueState(StateDescriptor("\(name)/buffer"), valueCodec: TimestampedListCodec(payload: payloadCodec))
         partials = try backend.valueState(StateDescriptor("\(name)/partial"),
-                                          valueCodec: PartialMatchesCodec(payload: payloadCodec))
+                                          valueCodec: PatternKeyStateCodec(payload: payloadCodec))
         timers = try backend.timerService(named: "\(name)/timers")
     }
 
@@ -175,20 +219,22 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
             pending.removeFirst(end)
             if pending.isEmpty { try buffer.clear(for: key) } else { try buffer.update(pending, for: key) }
         }
-        var current = try partials.value(for: key) ?? []
-        if due.isEmpty && current.isEmpty { return }
+        var state = try partials.value(for: key) ?? PatternKeyState()
+        if due.isEmpty && state.matches.isEmpty { return }
         let typedKey = try backend.decodeKey(key, codec: keyCodec)
         for (ts, payload) in due {
-            expire(&current, before: ts, key: typedKey)
-            step(&current, timestamp: ts, payload: payload, key: typedKey)
+            expire(&state.matches, before: ts, key: typedKey)
+            let seq = state.nextSeq
+            state.nextSeq &+= 1
+            step(&state.matches, seq: seq, timestamp: ts, payload: payload, key: typedKey)
         }
-        expire(&current, before: time &+ 1, key: typedKey)
-        if current.isEmpty {
+        expire(&state.matches, before: time &+ 1, key: typedKey)
+        if state.matches.isEmpty {
             try partials.clear(for: key)
         } else {
-            try partials.update(current, for: key)
+            try partials.update(state, for: key)
             if let window = pattern.window {
-                for match in current where match.start &+ window > time {
+                for match in state.matches where match.stage < pattern.stages.count && match.start &+ window > time {
                     try timers.register(KeyedTimer(timestamp: match.start &+ window, key: key))
                 }
             }
@@ -196,55 +242,164 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
     }
 
     /// Removes partial matches that can no longer complete at `timestamp`
-    /// (their last event would be ≥ `within` after their first).
+    /// (their last event would be ≥ `within` after their first), then emits
+    /// completed matches they held back.
     private func expire(_ current: inout [PartialMatch<Payload>], before timestamp: Int64, key: Key) {
         guard let window = pattern.window else { return }
+        let completedStage = pattern.stages.count
+        var removed = false
         current.removeAll { match in
-            guard timestamp &- match.start >= window else { return false }
+            guard match.stage < completedStage, timestamp &- match.start >= window else { return false }
             timeouts += 1
+            removed = true
             if emitTimeouts { output.append(.timeout(report(match, key: key))) }
             return true
         }
+        if removed { release(&current, key: key) }
     }
 
-    /// One event through the automaton (see `Pattern` for the semantics).
-    private func step(_ current: inout [PartialMatch<Payload>], timestamp: Int64, payload: Payload, key: Key) {
+    /// One event (sequence number `seq` in the key's processing order)
+    /// through the automaton: every partial match takes, ignores or drops
+    /// it, and a new partial match starts if the first stage takes it.
+    ///
+    /// Per partial match in stage `s` having taken `c` events of it:
+    /// - `c == 0` (waiting for the stage's first event): take it if the
+    ///   condition holds; else wait (relaxed contiguity) or end (strict).
+    /// - `c < times`: take it if the condition holds; else wait (the
+    ///   default relaxed contiguity inside a stage) or end (`consecutive()`).
+    /// - `c ≥ times` in a looping stage: take it if the condition holds
+    ///   (looping); and, unless greedy and taken, also try the next stage
+    ///   on the same event (take it there, or wait for the next stage if its
+    ///   contiguity is relaxed); an event the loop does not take leaves a
+    ///   copy that waits for the next event of the loop (relaxed only) and
+    ///   cannot move on without one.
+    /// A match completes when the last stage has taken `times` events; a
+    /// looping last stage keeps a copy that may take more.
+    private func step(_ current: inout [PartialMatch<Payload>], seq: UInt64, timestamp: Int64, payload: Payload, key: Key) {
         let stages = pattern.stages
+        let completedStage = stages.count
         var next: [PartialMatch<Payload>] = []
+        var held: [PartialMatch<Payload>] = []
         var completed: [PartialMatch<Payload>] = []
         func take(_ match: PartialMatch<Payload>) {
             var taken = match
-            taken.events.append((taken.stage, timestamp, payload))
+            taken.ignoring = false
+            taken.events.append((taken.stage, seq, timestamp, payload))
             taken.count += 1
-            if taken.count == stages[taken.stage].times {
-                taken.stage += 1
-                taken.count = 0
-                if taken.stage == stages.count {
-                    completed.append(taken)
+            let stage = stages[taken.stage]
+            if taken.count >= stage.times {
+                if taken.stage == completedStage - 1 {
+                    var done = taken
+                    done.stage = completedStage
+                    done.count = 0
+                    completed.append(done)
+                    if stage.looping { next.append(taken) }
                     return
+                }
+                if !stage.looping {
+                    taken.stage += 1
+                    taken.count = 0
                 }
             }
             next.append(taken)
         }
         for match in current {
+            guard match.stage < completedStage else {
+                held.append(match)
+                continue
+            }
             let stage = stages[match.stage]
-            if stage.condition(payload) {
-                take(match)
-            } else if match.count == 0 && stage.contiguity == .strict {
-                continue                      // `next` broken: the partial match ends
-            } else {
-                next.append(match)
+            let matches = stage.condition(payload)
+            if match.count == 0 {
+                if matches {
+                    take(match)
+                } else if stage.contiguity == .relaxed {
+                    next.append(match)
+                }
+                continue
+            }
+            if match.ignoring {
+                if matches { take(match) } else { next.append(match) }
+                continue
+            }
+            if match.count < stage.times {
+                if matches { take(match) } else if !stage.consecutive { next.append(match) }
+                continue
+            }
+            // A looping stage that has taken enough events.
+            if matches { take(match) }
+            if !(stage.greedy && matches), match.stage + 1 < completedStage {
+                var proceeding = match
+                proceeding.stage += 1
+                proceeding.count = 0
+                let following = stages[proceeding.stage]
+                if following.condition(payload) {
+                    take(proceeding)
+                } else if following.contiguity == .relaxed {
+                    next.append(proceeding)
+                }
+            }
+            if !matches && !stage.consecutive {
+                var waiting = match
+                waiting.ignoring = true
+                next.append(waiting)
             }
         }
         if stages[0].condition(payload) {
             take(PartialMatch(stage: 0, count: 0, start: timestamp, events: []))
         }
-        for match in completed {
+        current = held + completed + next
+        if !completed.isEmpty || !held.isEmpty { release(&current, key: key) }
+    }
+
+    /// Emits the completed matches that no partial match started before
+    /// (with `.noSkip`: all of them), earliest first, each followed by the after-match strategy's pruning
+    /// of the remaining partial and completed matches (Flink's
+    /// `processMatchesAccordingToSkipStrategy`).
+    private func release(_ current: inout [PartialMatch<Payload>], key: Key) {
+        let completedStage = pattern.stages.count
+        // Stable by first event: ties keep the order they completed in.
+        var done = current.enumerated().filter { $0.element.stage == completedStage }
+            .sorted { ($0.element.startSeq, $0.offset) < ($1.element.startSeq, $1.offset) }.map(\.element)
+        guard !done.isEmpty else { return }
+        var open = current.filter { $0.stage < completedStage }
+        // NO_SKIP prunes nothing, so nothing waits (Flink emits at once when
+        // the strategy is not a skip strategy).
+        let waits = afterMatch != .noSkip
+        while let first = done.first {
+            if waits, let earliestOpen = open.lazy.map(\.startSeq).min(), earliestOpen < first.startSeq { break }
+            done.removeFirst()
             matches += 1
-            output.append(.match(report(match, key: key)))
+            output.append(.match(report(first, key: key)))
+            if let (pruneID, inclusive) = pruning(after: first) {
+                let prune: (PartialMatch<Payload>) -> Bool = {
+                    inclusive ? $0.startSeq <= pruneID : $0.startSeq < pruneID
+                }
+                open.removeAll(where: prune)
+                done.removeAll(where: prune)
+            }
         }
-        if !completed.isEmpty && afterMatch == .skipPastLastEvent { next.removeAll() }
-        current = next
+        current = done + open
+    }
+
+    /// The event (sequence number) the strategy prunes against after
+    /// `match`, and whether matches starting at it are pruned too; nil:
+    /// prune nothing.
+    private func pruning(after match: PartialMatch<Payload>) -> (UInt64, Bool)? {
+        switch afterMatch {
+        case .noSkip:
+            return nil
+        case .skipToNext:
+            return match.events.first.map { ($0.seq, true) }
+        case .skipPastLastEvent:
+            return match.events.last.map { ($0.seq, true) }
+        case .skipToFirst(let name):
+            guard let index = pattern.stages.firstIndex(where: { $0.name == name }) else { return nil }
+            return match.events.first { $0.stage == index }.map { ($0.seq, false) }
+        case .skipToLast(let name):
+            guard let index = pattern.stages.firstIndex(where: { $0.name == name }) else { return nil }
+            return match.events.last { $0.stage == index }.map { ($0.seq, false) }
+        }
     }
 
     private func report(_ match: PartialMatch<Payload>, key: Key) -> PatternMatch<Key, Payload> {

@@ -85,11 +85,34 @@ public final class Pipeline<Source: ReplayableSource> {
     private let committers: [any EpochCommitter]
     private let combiner: (any PartialResultCombiner)?
 
-    /// A pipeline over `source`: `key` gives the bytes a record is
-    /// partitioned by (the same key its operators use), `timestamp` its
-    /// event time; `logic` builds a partition's operator chain; `combiner`,
-    /// if any, is the second stage that combines the partitions' partial
+    /// A pipeline over `source` keyed by `key` with `keyCodec`, the codec
+    /// its operators' state uses for that key: records are routed by the
+    /// key's stored encoding (`StateKey.storedEncoding`), the bytes its
+    /// state key group is computed from, so every key's state lies in the
+    /// key groups its partition owns. `timestamp` gives a record's event
+    /// time; `logic` builds a partition's operator chain; `combiner`, if
+    /// any, is the second stage that combines the partitions' partial
     /// results (`OutputCollector.emitPartial`) into final rows.
+    public convenience init<KeyCodec: StateCodec>(
+        options: PipelineOptions, source: Source, key: @escaping (Record) -> KeyCodec.Value, keyCodec: KeyCodec,
+        timestamp: @escaping (Record) -> Int64, committers: [any EpochCommitter] = [],
+        combiner: (any PartialResultCombiner)? = nil,
+        logic: @escaping (PartitionContext) throws -> any PartitionLogic<Record>
+    ) throws {
+        try self.init(options: options, source: source, key: { StateKey.storedEncoding(of: key($0), codec: keyCodec) },
+                      timestamp: timestamp, committers: committers, combiner: combiner, logic: logic)
+    }
+
+    /// A pipeline over `source`: `key` gives the bytes a record is
+    /// partitioned by. They must be the key's stored encoding
+    /// (`StateKey.storedEncoding(of:codec:)` with the codec the operators'
+    /// state uses; for a fixed-width codec such as `Int64Codec` that is
+    /// just the codec's bytes), or a key's state may lie in key groups its
+    /// partition does not own; prefer `init(options:source:key:keyCodec:…)`.
+    /// `timestamp` gives a record's event time; `logic` builds a
+    /// partition's operator chain; `combiner`, if any, is the second stage
+    /// that combines the partitions' partial results
+    /// (`OutputCollector.emitPartial`) into final rows.
     public init(options: PipelineOptions, source: Source, key: @escaping (Record) -> [UInt8],
                 timestamp: @escaping (Record) -> Int64, committers: [any EpochCommitter] = [],
                 combiner: (any PartialResultCombiner)? = nil,
@@ -149,7 +172,10 @@ public final class Pipeline<Source: ReplayableSource> {
 
     /// Runs to the end of the source (or `options.maxRecords`), starting
     /// from the latest complete checkpoint if there is one.
-    public func run() throws -> PipelineSummary {
+    public func run() throws -> PipelineSummary { try run(testHooks: PipelineTestHooks()) }
+
+    /// `run()` with test hooks (a simulated crash; see `PipelineTestHooks`).
+    package func run(testHooks: PipelineTestHooks) throws -> PipelineSummary {
         let fm = FileManager.default
         try fm.createDirectory(atPath: checkpointsDir, withIntermediateDirectories: true)
         let outputs = EpochOutputs(root: "\(root)/outputs", partitions: options.partitions, combined: combiner != nil)
@@ -318,7 +344,7 @@ public final class Pipeline<Source: ReplayableSource> {
         var failure: (any Error)? = nil
         do {
             if latest != nil { broadcast(.watermark(watermark)) }
-            let limit = min(options.maxRecords ?? .max, options.crashAfterRecords ?? .max)
+            let limit = min(options.maxRecords ?? .max, testHooks.crashAfterRecords ?? .max)
             while summary.records < limit, let record = try source.next() {
                 let ts = timestamp(record)
                 if maxTimestamp.map({ ts > $0 }) ?? true { maxTimestamp = ts }
@@ -361,7 +387,7 @@ public final class Pipeline<Source: ReplayableSource> {
                     }
                 }
             }
-            if let crash = options.crashAfterRecords, summary.records >= crash {
+            if let crash = testHooks.crashAfterRecords, summary.records >= crash {
                 // Simulated kill: leave everything as it is.
             } else {
                 if summary.records < limit && options.finalWatermark && watermark < .max - 1 {

@@ -114,10 +114,6 @@ public struct PipelineOptions: Sendable {
     /// Stop after this many records of this run (then the run ends with a
     /// final checkpoint, without the final watermark).
     public var maxRecords: UInt64? = nil
-    /// Testing: after this many records of this run, stop as a killed
-    /// process would — no final checkpoint, staged output left uncommitted,
-    /// partitions abandoned mid-epoch. The next run recovers.
-    public var crashAfterRecords: UInt64? = nil
     /// Called on the source thread about once a second.
     public var progress: (@Sendable (PipelineProgress) -> Void)? = nil
     /// Label prefix of the pipeline's swift-metrics (see `PipelineMetrics`
@@ -128,6 +124,19 @@ public struct PipelineOptions: Sendable {
     public var metricsFactory: (any MetricsFactory)? = nil
 
     public init(directory: String) { self.directory = directory }
+}
+
+/// Hooks for tests of the runtime, kept out of `PipelineOptions` so
+/// production settings hold no test switches. Passed to
+/// `Pipeline.run(testHooks:)` (package access: tests and tools only).
+package struct PipelineTestHooks: Sendable {
+    /// After this many records of this run, stop as a killed process
+    /// would — no final checkpoint, staged output left uncommitted,
+    /// partitions abandoned mid-epoch. The next run recovers. nil: never.
+    package var crashAfterRecords: UInt64?
+
+    /// Hooks that do nothing.
+    package init(crashAfterRecords: UInt64? = nil) { self.crashAfterRecords = crashAfterRecords }
 }
 
 /// A progress report.

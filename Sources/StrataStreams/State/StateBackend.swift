@@ -118,17 +118,7 @@ public final class StateBackend {
     /// codec is not fixed-width) and its key group.
     @inlinable
     public func stateKey<C: StateCodec>(_ key: C.Value, codec: C) -> StateKey {
-        var encoded: [UInt8] = []
-        if let width = codec.fixedWidth {
-            encoded.reserveCapacity(width)
-            codec.encode(key, into: &encoded)
-        } else {
-            var raw: [UInt8] = []
-            codec.encode(key, into: &raw)
-            encoded.reserveCapacity(raw.count + 2)
-            KeyLengthPrefix.append(raw.count, into: &encoded)
-            encoded.append(contentsOf: raw)
-        }
+        let encoded = StateKey.storedEncoding(of: key, codec: codec)
         return StateKey(keyGroup: keyGroup(ofEncoded: encoded), encoded: encoded)
     }
 

@@ -110,6 +110,27 @@ public struct StateKey: Hashable, Sendable {
     public static func == (a: StateKey, b: StateKey) -> Bool {
         a.keyGroup == b.keyGroup && a.encoded == b.encoded
     }
+
+    /// The bytes a key is stored, hashed into its key group and routed by:
+    /// the codec's encoding, preceded by its length as a varint when the
+    /// codec is not fixed-width. A pipeline must route by exactly these
+    /// bytes (`Pipeline(key:keyCodec:…)` does) so that a key's state lies in
+    /// the key groups of the partition that receives the key.
+    @inlinable
+    public static func storedEncoding<C: StateCodec>(of key: C.Value, codec: C) -> [UInt8] {
+        var encoded: [UInt8] = []
+        if let width = codec.fixedWidth {
+            encoded.reserveCapacity(width)
+            codec.encode(key, into: &encoded)
+        } else {
+            var raw: [UInt8] = []
+            codec.encode(key, into: &raw)
+            encoded.reserveCapacity(raw.count + 2)
+            KeyLengthPrefix.append(raw.count, into: &encoded)
+            encoded.append(contentsOf: raw)
+        }
+        return encoded
+    }
 }
 
 /// The composite key layout of operators.md:

@@ -161,7 +161,27 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
         [contents.stateName, "\(name)/timers"] + (sessions == nil ? [] : ["\(name)/sessions"])
     }
 
+    /// Everything the operator emitted since the last call, in order:
+    /// window results (`.result`), then events beyond the allowed lateness
+    /// of all their windows (`.late`, Flink's late-data side output), each
+    /// in the order produced; empties both buffers. One call of
+    /// `processElement` produces either late updates or a late event,
+    /// never both, and `processWatermark` only results, so taking the
+    /// output after every call keeps the exact order. This is the output
+    /// convention of every operator (`StreamOperator.takeOutput`).
+    @inlinable
+    public func takeOutput() -> [WindowOutput<Key, Input, Value>] {
+        var taken: [WindowOutput<Key, Input, Value>] = []
+        taken.reserveCapacity(results.count + lateEvents.count)
+        for result in results { taken.append(.result(result)) }
+        for event in lateEvents { taken.append(.late(event)) }
+        results.removeAll(keepingCapacity: true)
+        lateEvents.removeAll(keepingCapacity: true)
+        return taken
+    }
+
     /// The results produced since the last call, in order; empties the buffer.
+    @available(*, deprecated, message: "use takeOutput(), the output convention of every operator")
     @inlinable
     public func takeResults() -> [WindowResult<Key, Value>] {
         var taken: [WindowResult<Key, Value>] = []
@@ -171,6 +191,7 @@ public final class WindowOperator<KeyCodec: StateCodec, Input, Value> {
 
     /// The late output since the last call: events beyond the allowed
     /// lateness of all their windows, in arrival order; empties the buffer.
+    @available(*, deprecated, message: "use takeOutput(), the output convention of every operator")
     @inlinable
     public func takeLateEvents() -> [Event<Key, Input>] {
         var taken: [Event<Key, Input>] = []

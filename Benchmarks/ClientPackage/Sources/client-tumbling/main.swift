@@ -78,11 +78,11 @@ func run() throws {
         watermarks.observe(eventTimestamp: t, now: 0)
         if (i + 1) % 1_000 == 0 {
             try op.processWatermark(watermarks.currentWatermark(now: 0))
-            for r in op.takeResults() { total &+= r.value }
+            for case .result(let r) in op.takeOutput() { total &+= r.value }
         }
     }
     try op.processWatermark(.max)
-    for r in op.takeResults() { total &+= r.value }
+    for case .result(let r) in op.takeOutput() { total &+= r.value }
     try backend.flush()
     let elapsed = clock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

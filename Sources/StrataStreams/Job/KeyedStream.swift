@@ -1,0 +1,190 @@
+import Foundation
+import Strata
+
+/// A stream partitioned by key (after `SourceStream.keyBy`): its elements
+/// are `Event`s carrying the key, the event timestamp and the payload.
+/// Keyed operators keep their state per key; their outputs carry the key on.
+public struct KeyedStream<KeyCodec: StateCodec, Element> {
+    /// The key type.
+    public typealias Key = KeyCodec.Value
+    let graph: JobGraph
+    let keyCodec: KeyCodec
+    let id: Int
+    let build: (JobPartition) throws -> Port<Event<Key, Element>>
+
+    init(graph: JobGraph, keyCodec: KeyCodec, id: Int,
+         build: @escaping (JobPartition) throws -> Port<Event<Key, Element>>) {
+        self.graph = graph
+        self.keyCodec = keyCodec
+        self.id = id
+        self.build = build
+    }
+
+    func port(in partition: JobPartition) throws -> Port<Event<Key, Element>> {
+        try partition.port(id) { try build(partition) }
+    }
+
+    /// A keyed stream whose port is `make(partition, upstream port)`.
+    func derived<T>(
+        _ make: @escaping (JobPartition, Port<Event<Key, Element>>) throws -> Port<Event<Key, T>>
+    ) -> KeyedStream<KeyCodec, T> {
+        let upstream = self
+        return KeyedStream<KeyCodec, T>(graph: graph, keyCodec: keyCodec, id: graph.newID()) { partition in
+            try make(partition, try upstream.port(in: partition))
+        }
+    }
+
+    /// Keeps the events `isIncluded` accepts; the key stays.
+    public func filter(_ isIncluded: @escaping (Element) throws -> Bool) -> KeyedStream<KeyCodec, Element> {
+        derived { _, upstream in
+            let port = Port<Event<Key, Element>>()
+            upstream.subscribe(elements: { event, ts in
+                if try isIncluded(event.payload) { try port.push(event, timestamp: ts) }
+            }, watermark: { try port.watermark($0) })
+            return port
+        }
+    }
+
+    /// Transforms each payload; the key and timestamp stay (Kafka Streams'
+    /// `mapValues`).
+    public func mapValues<T>(_ transform: @escaping (Element) throws -> T) -> KeyedStream<KeyCodec, T> {
+        derived { _, upstream in
+            let port = Port<Event<Key, T>>()
+            upstream.subscribe(elements: { event, ts in
+                try port.push(Event(key: event.key, timestamp: event.timestamp, payload: transform(event.payload)),
+                              timestamp: ts)
+            }, watermark: { try port.watermark($0) })
+            return port
+        }
+    }
+
+    /// The events as a plain stream of `Event` values (key, timestamp, payload).
+    public func events() -> DataStream<Event<Key, Element>> {
+        let upstream = self
+        return DataStream(graph: graph, id: graph.newID()) { try upstream.port(in: $0) }
+    }
+
+    /// Deduplicates per key (Flink SQL's deduplication): `.first` emits the
+    /// first event of a key and drops the rest until `ttl` has passed since
+    /// it (keep-first); `.last` emits every event not older than the last
+    /// one kept for its key, each replacing the previous (keep-last, upsert
+    /// semantics: a sink keyed by the dedup key ends with the last event);
+    /// older ones are dropped as stale. The TTL runs on event time.
+    /// `name` names the operator's state (default `dedup-<n>`); a name must
+    /// stay the same across restarts for the state to be found.
+    public func dedup(keep: DedupKeep = .first, ttl: Duration, name: String? = nil) -> KeyedStream<KeyCodec, Element> {
+        let operatorName = graph.operatorName(name, kind: "dedup", id: graph.newID())
+        let keyCodec = self.keyCodec
+        let ttlMilliseconds = ttl.wholeMilliseconds
+        return derived { partition, upstream in
+            let op = try DedupOperator<KeyCodec, Element>(backend: partition.backend, name: operatorName,
+                                                          keyCodec: keyCodec,
+                                                          options: DedupOptions(ttl: ttlMilliseconds, keep: keep))
+            partition.counters["\(operatorName).duplicates"] = { op.statistics.duplicates }
+            partition.counters["\(operatorName).stale"] = { op.statistics.stale }
+            let port = Port<Event<Key, Element>>()
+            func drain() throws {
+                for out in op.takeOutput() { try port.push(out.event, timestamp: out.event.timestamp) }
+            }
+            upstream.subscribe(elements: { event, _ in
+                try op.processElement(event)
+                try drain()
+            }, watermark: { w in
+                try op.processWatermark(w)
+                try drain()
+                try port.watermark(w)
+            })
+            return port
+        }
+    }
+
+    /// Windows per key: `window(.tumbling(.seconds(60)))`, then `aggregate`
+    /// or `process`. A window fires when the watermark passes its end;
+    /// an event within `allowedLateness` after that updates the window and
+    /// fires it again at once (`WindowFiring.lateUpdate`); later events are
+    /// late (see `WindowedStream.sideOutputLateData`). As Flink's windows.
+    public func window(_ windows: Windows, allowedLateness: Duration = .zero, name: String? = nil)
+        -> WindowedStream<KeyCodec, Element> {
+        WindowedStream(keyed: self, windows: windows, allowedLateness: allowedLateness.wholeMilliseconds,
+                       name: graph.operatorName(name, kind: "window", id: graph.newID()), lateOutput: nil)
+    }
+
+    /// Detects `pattern` per key (Flink CEP): events are buffered until the
+    /// watermark passes them and run in timestamp order; each match is one
+    /// output, timestamped with its last event; `afterMatch` decides which
+    /// overlapping matches are kept (see `AfterMatchSkip`). Events at or
+    /// below the watermark are late: counted, and sent to `lateOutput` as
+    /// JSON rows `{"key", "timestamp", "payload"}` when it is given (then
+    /// the key and payload must be `Encodable`, or the run fails). Payloads
+    /// wait in state with `payloadCodec`.
+    public func pattern<PayloadCodec: StateCodec>(
+        _ pattern: Pattern<Element>, payloadCodec: PayloadCodec, afterMatch: AfterMatchSkip = .noSkip,
+        lateOutput: String? = nil, name: String? = nil
+    ) -> DataStream<PatternMatch<Key, Element>> where PayloadCodec.Value == Element {
+        let operatorName = graph.operatorName(name, kind: "pattern", id: graph.newID())
+        if let lateOutput { graph.claimOutput(lateOutput) }
+        let keyCodec = self.keyCodec
+        let upstream = self
+        return DataStream(graph: graph, id: graph.newID()) { partition in
+            let input = try upstream.port(in: partition)
+            let op = try PatternOperator(backend: partition.backend, name: operatorName, keyCodec: keyCodec,
+                                         payloadCodec: payloadCodec, pattern: pattern, afterMatch: afterMatch,
+                                         emitTimeouts: false)
+            partition.counters["\(operatorName).late"] = { op.lateEvents }
+            let port = Port<PatternMatch<Key, Element>>()
+            func drain() throws {
+                for out in op.takeOutput() {
+                    switch out {
+                    case .match(let match):
+                        try port.push(match, timestamp: match.events.last?.event.timestamp ?? partition.watermark)
+                    case .timeout:
+                        break
+                    case .late(let event):
+                        if let lateOutput { try LateRow.emit(event, stream: lateOutput, partition: partition) }
+                    }
+                }
+            }
+            input.subscribe(elements: { event, _ in
+                try op.processElement(event)
+                try drain()
+            }, watermark: { w in
+                try op.processWatermark(w)
+                try drain()
+                try port.watermark(w)
+            })
+            return port
+        }
+    }
+
+    /// `pattern` with payloads kept in state as JSON (`CodableCodec`).
+    public func pattern(
+        _ pattern: Pattern<Element>, afterMatch: AfterMatchSkip = .noSkip, lateOutput: String? = nil, name: String? = nil
+    ) -> DataStream<PatternMatch<Key, Element>> where Element: Codable & Sendable {
+        self.pattern(pattern, payloadCodec: CodableCodec<Element>(), afterMatch: afterMatch,
+                     lateOutput: lateOutput, name: name)
+    }
+}
+
+/// A late event as a side-output row.
+enum LateRow {
+    struct Row<Key: Encodable, Payload: Encodable>: Encodable {
+        var key: Key
+        var timestamp: Int64
+        var payload: Payload
+    }
+
+    static func emit<Key, Payload>(_ event: Event<Key, Payload>, stream: String, partition: JobPartition) throws {
+        guard let key = event.key as? any Encodable, let payload = event.payload as? any Encodable else {
+            throw StrataError(.invalidArgument, "job: late output '\(stream)' needs Encodable keys and payloads,"
+                              + " got \(Key.self) and \(Payload.self)")
+        }
+        try emit(key: key, payload: payload, timestamp: event.timestamp, keyText: "\(event.key)", stream: stream,
+                 partition: partition)
+    }
+
+    private static func emit<K: Encodable, P: Encodable>(key: K, payload: P, timestamp: Int64, keyText: String,
+                                                         stream: String, partition: JobPartition) throws {
+        try partition.emitRow(stream: stream, key: "\(keyText)@\(timestamp)",
+                              value: Row(key: key, timestamp: timestamp, payload: payload))
+    }
+}
