@@ -141,9 +141,23 @@ let package = Package(
         .testTarget(
             name: "StrataStreamsRedisTests", dependencies: ["StrataStreamsRedis", "StrataStreams", "Strata"],
             path: "Tests/StrataStreamsRedisTests"),
+        .testTarget(
             name: "StrataNATSTests", dependencies: ["StrataNATS", "StrataStreamsNATS", "StrataStreams", "Strata"],
             path: "Tests/StrataNATSTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Sanitizer builds (tools/run-tsan.sh, tools/run-asan.sh) set
+// STRATA_ENGINE_ONLY=1: the integrations over SwiftNIO and hiredis and their
+// tests are left out, so ThreadSanitizer and AddressSanitizer builds compile
+// the engine, StrataStreams and their tests only.
+let integrationTargets: Set<String> = [
+    "StrataNATS", "StrataStreamsNATS", "StrataNATSTests",
+    "CHiredis", "StrataStreamsRedis", "StrataStreamsRedisTests", "redis-sink-job",
+]
+if Context.environment["STRATA_ENGINE_ONLY"] == "1" {
+    package.targets.removeAll { integrationTargets.contains($0.name) }
+    package.products.removeAll { integrationTargets.contains($0.name) }
+}

@@ -12,12 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 filter=${1:-"^StrataTests\\..*(Table|Block|Filter|Log|MemTable|CRC|Hash|WriteBatch|VersionEdit|Corruption|FuzzRegression|Repair|Checksum|Footer)"}
-swift build --build-tests --sanitize=address --build-path .build-asan
+STRATA_ENGINE_ONLY=1 swift build --build-tests --sanitize=address --build-path .build-asan
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
 LSAN_OPTIONS="suppressions=$PWD/tools/lsan-suppressions.txt" \
-  swift test --skip-build --sanitize=address --build-path .build-asan --filter "$filter" >"$out" 2>&1 || status=$?
+  STRATA_ENGINE_ONLY=1 swift test --skip-build --sanitize=address --build-path .build-asan --filter "$filter" >"$out" 2>&1 || status=$?
 grep -E "^(✔|✘) Test run" "$out" | tail -1 || true
 if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer" "$out"; then
   echo "run-asan: FAIL — AddressSanitizer reports:"

@@ -9,11 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 filter=${1:-"Concurrency|CrashRecovery|MemTable|concurrentUniversalCompactions|severalJobs|PipelineTests"}
-swift build --build-tests --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN
+STRATA_ENGINE_ONLY=1 swift build --build-tests --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
-swift test --skip-build --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN --filter "$filter" >"$out" 2>&1 || status=$?
+STRATA_ENGINE_ONLY=1 swift test --skip-build --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN --filter "$filter" >"$out" 2>&1 || status=$?
 grep -E "^(✔|✘|Test run)" "$out" | tail -3 || true
 if grep -q "WARNING: ThreadSanitizer" "$out"; then
   echo "run-tsan: FAIL — ThreadSanitizer reports:"

@@ -64,7 +64,6 @@ final class TotalsLogic: PartitionLogic {
         options.checkpointInterval = .records(150)
         options.watermarkEveryRecords = 50
         options.batchSize = 32
-        options.crashAfterRecords = crashAfter
         options.metricsPrefix = nil
         var backend = StateBackendOptions()
         backend.engine.writeBufferSize = 1 << 20
@@ -85,7 +84,7 @@ final class TotalsLogic: PartitionLogic {
                                           partitions: 3)
         let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
                                     timestamp: \.ts, committers: [sink]) { context in try TotalsLogic(context) }
-        return (try pipeline.run(), source)
+        return (try pipeline.run(testHooks: PipelineTestHooks(crashAfterRecords: crashAfter)), source)
     }
 
     /// Every row of an output stream, per partition subject in stream order, with its message id.

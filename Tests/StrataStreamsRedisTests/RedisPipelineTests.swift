@@ -49,10 +49,9 @@ final class VisitLogic: PartitionLogic {
     }
 
     private func drain(_ output: OutputCollector) {
-        for r in counts.takeResults() {
+        for case .result(let r) in counts.takeOutput() {
             output.emit(stream: "counts", key: "\(r.key)|\(r.window.start)", value: "\(r.value)")
         }
-        _ = counts.takeLateEvents()
     }
 }
 
@@ -94,13 +93,12 @@ final class RedisRestartingCommitter: EpochCommitter {
         options.batchSize = 64
         options.backend.engine.writeBufferSize = 1 << 20
         options.backend.writeBackCacheEntries = 256
-        options.crashAfterRecords = crashAfter
         options.metricsPrefix = nil
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let pipeline = try Pipeline(options: options, source: GeneratorSource(visitGenerator(seed: seed, count: count)),
                                     key: { Int64Codec().encoded($0.user) }, timestamp: \.ts,
                                     committers: [sink]) { context in try VisitLogic(context) }
-        return try pipeline.run()
+        return try pipeline.run(testHooks: PipelineTestHooks(crashAfterRecords: crashAfter))
     }
 
     @Test func killedAndRestartedRunsLeaveWhatAFailureFreeRunLeaves() throws {

@@ -64,10 +64,9 @@ final class VisitLogic: PartitionLogic {
     }
 
     private func drain(_ output: OutputCollector) {
-        for r in counts.takeResults() {
+        for case .result(let r) in counts.takeOutput() {
             output.emit(stream: "counts", key: "\(r.key)|\(r.window.start)", value: "\(r.value)")
         }
-        _ = counts.takeLateEvents()
     }
 }
 
