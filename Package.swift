@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataStreams", targets: ["StrataStreams"]),
         .library(name: "StrataStreamsSQLite", targets: ["StrataStreamsSQLite"]),
+        .library(name: "StrataServe", targets: ["StrataServe"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -28,6 +29,13 @@ let package = Package(
         // The engine publishes its counters and gauges through swift-metrics
         // (MetricsReporter), so any backend (Prometheus, a log) can show them.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // A job's /metrics endpoint and live dashboard (StrataServe only):
+        // swift-prometheus as the swift-metrics backend, Hummingbird as the
+        // HTTP server (default traits off: no swift-configuration), swift-log
+        // to keep the server's start-up line off the job's stdout.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         .systemLibrary(
@@ -53,6 +61,14 @@ let package = Package(
             name: "StrataStreamsSQLite",
             dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/StrataStreamsSQLite"),
+        // A job's metrics endpoint (/metrics, Prometheus text) and live dashboard (/), docs/operations.md.
+        .target(
+            name: "StrataServe",
+            dependencies: ["Strata", "StrataStreams", .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Sources/StrataServe"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         .executableTarget(
             name: "sst-dump", dependencies: ["Strata", "ToolSupport"], path: "tools/sst-dump"),
@@ -60,7 +76,7 @@ let package = Package(
             name: "strata", dependencies: ["Strata", "ToolSupport"], path: "tools/strata"),
         // The demo job: a clickstream pipeline with exactly-once JSON-lines and SQLite output.
         .executableTarget(
-            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport"],
+            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport", "StrataServe"],
             path: "tools/strata-demo"),
         // Stress test with an expected-state oracle and the SIGKILL crash test.
         .executableTarget(
@@ -102,6 +118,11 @@ let package = Package(
             dependencies: ["StrataStreams", "StrataStreamsSQLite", "Strata", "NexmarkSupport",
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataStreamsTests"),
+        .testTarget(
+            name: "StrataServeTests",
+            dependencies: ["StrataServe", "StrataStreams", "Strata", .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
+            path: "Tests/StrataServeTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]
