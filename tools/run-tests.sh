@@ -40,6 +40,11 @@ rm -rf "$control"
 # Exactly-once test of record, smoke run: the demo pipeline killed 3 times
 # must commit exactly what a failure-free run commits.
 tools/exactly-once-check.sh --kills=3 --events=60000 --seed=1 --debug
+# The metrics endpoint and live dashboard in a real browser (Debian's
+# chromium, headless): the demo with --serve, /metrics parses and has every
+# promised metric, every chart of the page drew data points. About 30 s;
+# bounded at 4 minutes.
+timeout 240 tools/dashboard-check.sh
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh
 # The decoders and their corruption tests under AddressSanitizer (.build-asan).

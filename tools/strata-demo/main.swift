@@ -12,17 +12,19 @@
 import Foundation
 import Strata
 import StrataStreams
+import StrataServe
 import StrataStreamsSQLite
 import ToolSupport
 
 let usage = """
     strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42] [--users=5000]
                 [--checkpoint_ms=2000] [--disorder_ms=2000] [--late_per_mille=2] [--duplicate_per_mille=50]
-                [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet]
+                [--fresh] [--input=FILE.jsonl] [--write_log=FILE.jsonl] [--dump] [--quiet] [--serve=HOST:PORT]
       Runs the clickstream job into DIR (resuming from its last checkpoint if DIR holds one).
       --fresh        start over (removes what the demo wrote in DIR: state/, checkpoints/, outputs/, results.sqlite)
       --input        read events from a JSON-lines event log instead of the generator
       --write_log    write the generated events to a JSON-lines event log and exit
+      --serve        while the job runs, serve /metrics (Prometheus) and a live dashboard at / on HOST:PORT
       --dump         print the committed output and exit: each partition's JSON-lines rows in commit
                      order, then the SQLite rows sorted
     """
@@ -31,7 +33,7 @@ let flags: ParsedFlags
 do {
     flags = try ParsedFlags(arguments: Array(CommandLine.arguments.dropFirst()))
     let unknown = flags.unknownFlags(allowed: ["dir", "events", "partitions", "seed", "users", "checkpoint_ms", "fresh",
-                                               "input", "write_log", "dump", "quiet", "help", "disorder_ms", "late_per_mille", "duplicate_per_mille"])
+                                               "input", "write_log", "dump", "quiet", "help", "disorder_ms", "late_per_mille", "duplicate_per_mille", "serve"])
     if let first = unknown.first { throw ToolError("unknown flag --\(first)\n\(usage)") }
 } catch {
     printError("\(error)")
@@ -132,7 +134,7 @@ do {
         let source = try JSONLinesSource<ClickstreamEvent>(path: input, policy: .skip)
         let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
                                     timestamp: \.ts, committers: [sqlite]) { try DemoLogic($0) }
-        summary = try pipeline.run()
+        summary = try flags.string("serve").map { try pipeline.run(serving: $0) } ?? pipeline.run()
         if source.skippedRecords > 0 {
             print("skipped \(source.skippedRecords) malformed lines; last: \(source.lastSkipError.map { "\($0)" } ?? "")")
         }
@@ -140,7 +142,7 @@ do {
         let source = GeneratorSource(clickstream(shape))
         let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
                                     timestamp: \.ts, committers: [sqlite]) { try DemoLogic($0) }
-        summary = try pipeline.run()
+        summary = try flags.string("serve").map { try pipeline.run(serving: $0) } ?? pipeline.run()
     }
     let seconds = elapsedSeconds(ContinuousClock.now - started)
     if !quiet { writeProgress("\r" + String(repeating: " ", count: 90) + "\r") }
