@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "StrataStreamsRedis", targets: ["StrataStreamsRedis"]),
         .library(name: "StrataNATS", targets: ["StrataNATS"]),
         .library(name: "StrataStreamsNATS", targets: ["StrataStreamsNATS"]),
+        .library(name: "StrataServe", targets: ["StrataServe"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -35,6 +36,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // The NATS JetStream client (StrataNATS) runs over SwiftNIO's event loops and sockets.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // A job's /metrics endpoint and live dashboard (StrataServe only):
+        // swift-prometheus as the swift-metrics backend, Hummingbird as the
+        // HTTP server (default traits off: no swift-configuration), swift-log
+        // to keep the server's start-up line off the job's stdout.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         .systemLibrary(
@@ -79,6 +87,14 @@ let package = Package(
         .target(
             name: "StrataStreamsNATS", dependencies: ["StrataStreams", "StrataNATS"],
             path: "Sources/StrataStreamsNATS"),
+        // A job's metrics endpoint (/metrics, Prometheus text) and live dashboard (/), docs/operations.md.
+        .target(
+            name: "StrataServe",
+            dependencies: ["Strata", "StrataStreams", .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Sources/StrataServe"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         // Every tool's command line as swift-argument-parser types (parsed
         // here, run by the tool), so tests can parse command lines.
@@ -92,7 +108,8 @@ let package = Package(
             name: "strata", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "tools/strata"),
         // The demo job: a clickstream pipeline with exactly-once JSON-lines and SQLite output.
         .executableTarget(
-            name: "strata-demo", dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport", "ToolCommands"],
+            name: "strata-demo",
+            dependencies: ["Strata", "StrataStreams", "StrataStreamsSQLite", "ToolSupport", "ToolCommands", "StrataServe"],
             path: "tools/strata-demo"),
         // Stress test with an expected-state oracle and the SIGKILL crash test.
         .executableTarget(
@@ -144,18 +161,25 @@ let package = Package(
         .testTarget(
             name: "StrataNATSTests", dependencies: ["StrataNATS", "StrataStreamsNATS", "StrataStreams", "Strata"],
             path: "Tests/StrataNATSTests"),
+        .testTarget(
+            name: "StrataServeTests",
+            dependencies: ["StrataServe", "StrataStreams", "Strata", .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
+            path: "Tests/StrataServeTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]
 )
 
 // Sanitizer builds (tools/run-tsan.sh, tools/run-asan.sh) set
-// STRATA_ENGINE_ONLY=1: the integrations over SwiftNIO and hiredis and their
-// tests are left out, so ThreadSanitizer and AddressSanitizer builds compile
-// the engine, StrataStreams and their tests only.
+// STRATA_ENGINE_ONLY=1: the integrations over SwiftNIO, Hummingbird and
+// hiredis, their tests and the demo (which serves the dashboard) are left
+// out, so ThreadSanitizer and AddressSanitizer builds compile the engine,
+// StrataStreams, the tools and their tests only.
 let integrationTargets: Set<String> = [
     "StrataNATS", "StrataStreamsNATS", "StrataNATSTests",
     "CHiredis", "StrataStreamsRedis", "StrataStreamsRedisTests", "redis-sink-job",
+    "StrataServe", "StrataServeTests", "strata-demo",
 ]
 if Context.environment["STRATA_ENGINE_ONLY"] == "1" {
     package.targets.removeAll { integrationTargets.contains($0.name) }

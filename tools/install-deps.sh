@@ -16,6 +16,11 @@ done
 for pkg in libhiredis-dev redis-server; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# tools/dashboard-check.sh: Debian's chromium loads the live dashboard
+# headless (a real browser); curl reads /metrics and /api/series.
+for pkg in chromium curl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if ((${#need[@]})); then
   echo "installing: ${need[*]}" >&2
   sudo=""

@@ -50,6 +50,11 @@ nats_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 tools/nats-server.sh start "$nats_dir" "$nats_port"
 tools/nats-server.sh stop "$nats_dir" "$nats_port"
 rm -rf "$nats_dir"
+# The metrics endpoint and live dashboard in a real browser (Debian's
+# chromium, headless): the demo with --serve, /metrics parses and has every
+# promised metric, every chart of the page drew data points. About 30 s;
+# bounded at 4 minutes.
+timeout 240 tools/dashboard-check.sh
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh
 # The decoders and their corruption tests under AddressSanitizer (.build-asan).

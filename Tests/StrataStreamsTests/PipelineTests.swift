@@ -134,13 +134,20 @@ final class ClickLogic: PartitionLogic {
         defer { dir.remove() }
         let metrics = TestMetrics()
         let summary = try run(dir.path, seed: 3, count: 2_000, metrics: metrics)
-        #expect(try metrics.expectCounter("strata_pipeline_events_in").totalValue == 2_000)
-        #expect(try metrics.expectCounter("strata_pipeline_checkpoints").totalValue == Int64(summary.checkpoints.count))
+        #expect(metrics.counterTotal(label: "strata_pipeline_events_in_total") == 2_000)
+        #expect(metrics.counters(label: "strata_pipeline_events_in_total").count == 3, "one per partition")
+        #expect(try metrics.expectCounter("strata_pipeline_checkpoints_total").totalValue == Int64(summary.checkpoints.count))
         let committed = try Pipeline<GeneratorSource<Click>>.committedOutput(directory: dir.path).joined().count
-        #expect(try metrics.expectCounter("strata_pipeline_rows_committed").totalValue == Int64(committed))
+        #expect(try metrics.expectCounter("strata_pipeline_rows_committed_total").totalValue == Int64(committed))
+        // Every row a partition emitted was committed (the run ended with a checkpoint).
+        #expect(metrics.counterTotal(label: "strata_pipeline_events_out_total") == Int64(committed))
         #expect(try metrics.expectGauge("strata_pipeline_state_bytes").lastValue ?? 0 > 0)
-        #expect(try metrics.expectGauge("strata_pipeline_late").lastValue != nil)
-        #expect(try metrics.expectGauge("strata_pipeline_watermark_lag_ms").lastValue == 301)   // δ + 1
+        #expect(metrics.counterTotal(label: "strata_pipeline_logic_late_total") == Int64(summary.counters["late"] ?? -1))
+        #expect(try metrics.expectGauge("strata_pipeline_watermark_lag_seconds").lastValue == 0.301)   // δ + 1 ms
+        #expect(try metrics.expectTimer("strata_pipeline_barrier_to_commit_seconds").values.count == summary.checkpoints.count)
+        #expect(try metrics.expectTimer("strata_pipeline_checkpoint_duration_seconds", [("partition", "2")]).values.count
+                == summary.checkpoints.count)
+        _ = try metrics.expectCounter("strata_pipeline_backpressure_seconds_total", [("partition", "1")])
         #expect(try metrics.expectGauge("strata_pipeline_engine_write_stopped", [("partition", "0")]).lastValue == 0)
     }
 

@@ -13,7 +13,8 @@ public struct StrataDemoCommand: ToolCommandLine {
             results.sqlite); --input reads events from a JSON-lines event log instead of the \
             generator; --write_log writes the generated events to a JSON-lines event log and exits; \
             --dump prints the committed output and exits (each partition's JSON-lines rows in \
-            commit order, then the SQLite rows sorted). Boolean flags may be given bare. \
+            commit order, then the SQLite rows sorted); --serve serves /metrics and the live \
+            dashboard while the job runs (docs/operations.md). Boolean flags may be given bare. \
             A usage error (unknown flag, missing or bad value, a number out of range) prints the \
             error and the usage on standard error and exits 2; a pipeline or engine error exits 1.
             """)
@@ -46,6 +47,9 @@ public struct StrataDemoCommand: ToolCommandLine {
     public var dump: Flag01?
     @Option(name: .customLong("quiet"), help: ArgumentHelp("No progress line.", valueName: "0|1"))
     public var quiet: Flag01?
+    @Option(name: .customLong("serve"), help: ArgumentHelp(
+        "While the job runs, serve /metrics (Prometheus) and a live dashboard at / on HOST:PORT.", valueName: "HOST:PORT"))
+    public var serve: String?
 
     public init() {}
 

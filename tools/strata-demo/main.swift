@@ -12,6 +12,7 @@
 import Foundation
 import Strata
 import StrataStreams
+import StrataServe
 import StrataStreamsSQLite
 import ToolCommands
 import ToolSupport
@@ -106,7 +107,7 @@ do {
         let source = try JSONLinesSource<ClickstreamEvent>(path: input, policy: .skip)
         let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
                                     timestamp: \.ts, committers: [sqlite]) { try DemoLogic($0) }
-        summary = try pipeline.run()
+        summary = try flags.serve.map { try pipeline.run(serving: $0) } ?? pipeline.run()
         if source.skippedRecords > 0 {
             print("skipped \(source.skippedRecords) malformed lines; last: \(source.lastSkipError.map { "\($0)" } ?? "")")
         }
@@ -114,7 +115,7 @@ do {
         let source = GeneratorSource(clickstream(shape))
         let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
                                     timestamp: \.ts, committers: [sqlite]) { try DemoLogic($0) }
-        summary = try pipeline.run()
+        summary = try flags.serve.map { try pipeline.run(serving: $0) } ?? pipeline.run()
     }
     let seconds = elapsedSeconds(ContinuousClock.now - started)
     if !quiet { writeProgress("\r" + String(repeating: " ", count: 90) + "\r") }

@@ -11,7 +11,9 @@ import Metrics
 /// checkpoint of a stream job, say), or let `start(interval:)` call it from
 /// a background thread of its own.
 ///
-/// Names are `<prefix>_<metric>` (Prometheus style: lowercase, `_`);
+/// Names are `<prefix>_<metric>` in Prometheus' conventions: lowercase
+/// with `_`, base units last (`_bytes`, `_seconds`), counters end in
+/// `_total` (docs/metrics.md lists them);
 /// every metric carries the reporter's `dimensions` (e.g. `[("db", "orders")]`
 /// to tell databases apart), per-level ones also `("level", "N")` and
 /// layout gauges `("column_family", NAME)`. Counters start from the
@@ -19,8 +21,9 @@ import Metrics
 /// zero when it opens).
 ///
 /// Backpressure for a stream runtime: `write_stopped`, `write_delayed`,
-/// `delayed_write_rate`, `pending_compaction_bytes`, `immutable_memtables`,
-/// `l0_stall_count` and the counters `write_stall_micros`/`write_stalls`.
+/// `delayed_write_rate_bytes_per_second`, `pending_compaction_bytes`,
+/// `immutable_memtables`, `l0_stall_runs` and the counters
+/// `write_stall_seconds_total`/`write_stalls_total`.
 ///
 /// Thread safety: `Sendable`; `report` may be called from any thread (calls
 /// are serialized). The reporter keeps the database object alive, not open:
@@ -40,6 +43,7 @@ public final class MetricsReporter: Sendable {
     private struct State {
         var last: DatabaseStatistics?
         var counters: [String: Counter] = [:]
+        var secondCounters: [String: FloatingPointCounter] = [:]
         var gauges: [String: Gauge] = [:]
         var reports = 0
     }
@@ -117,13 +121,24 @@ public final class MetricsReporter: Sendable {
 
     private func publish(_ d: DatabaseStatistics, now: DatabaseStatistics, stall: WriteStallState, memory: MemoryUsage,
                          layouts: [LevelLayout], into s: inout State) {
+        // Counters are named `<name>_total`; time counters are in seconds.
         func count(_ name: String, _ value: UInt64, _ extra: [(String, String)] = []) {
             guard value > 0 else {
                 // Create it anyway, so a backend shows the series from the start.
-                _ = counter(name, extra, &s)
+                _ = counter(name + "_total", extra, &s)
                 return
             }
-            counter(name, extra, &s).increment(by: Int64(clamping: value))
+            counter(name + "_total", extra, &s).increment(by: Int64(clamping: value))
+        }
+        func countSeconds(_ name: String, _ seconds: Double, _ extra: [(String, String)] = []) {
+            let key = metricKey(name, extra)
+            let c = s.secondCounters[key] ?? {
+                let c = FloatingPointCounter(label: prefix + "_" + name + "_total", dimensions: dimensions + extra,
+                                             factory: factory)
+                s.secondCounters[key] = c
+                return c
+            }()
+            if seconds > 0 { c.increment(by: seconds) }
         }
         func gauge(_ name: String, _ value: Double, _ extra: [(String, String)] = []) {
             let key = metricKey(name, extra)
@@ -136,22 +151,22 @@ public final class MetricsReporter: Sendable {
         }
 
         // Writes and W-Amp.
-        count("user_bytes_written", d.userBytes)
+        count("user_written_bytes", d.userBytes)
         count("user_keys_written", d.userWrites)
         count("write_calls", d.writeCalls)
         count("commit_groups", d.commitGroups)
-        count("wal_bytes_written", d.walBytes)
+        count("wal_written_bytes", d.walBytes)
         count("wal_syncs", d.walSyncs)
-        count("flush_bytes_written", d.flushBytes)
+        count("flush_written_bytes", d.flushBytes)
         count("flushes", d.flushes)
         count("trivial_moves", d.trivialMoves)
         for level in d.compactionBytesWritten.indices {
             let l = [("level", String(level))]
-            count("compaction_bytes_written", d.compactionBytesWritten[level], l)
-            count("compaction_bytes_read", d.compactionBytesRead[level], l)
+            count("compaction_written_bytes", d.compactionBytesWritten[level], l)
+            count("compaction_read_bytes", d.compactionBytesRead[level], l)
             count("compactions", d.compactions[level], l)
             if level < d.compactionSeconds.count {
-                count("compaction_micros", UInt64(max(0, d.compactionSeconds[level]) * 1e6), l)
+                countSeconds("compaction_seconds", max(0, d.compactionSeconds[level]), l)
             }
         }
         gauge("write_amplification", now.writeAmplification)
@@ -170,25 +185,25 @@ public final class MetricsReporter: Sendable {
             count("bloom_true_positive", r.bloomTruePositives, l)
             count("get_blocks_from_cache", r.blocksFromCache, l)
             count("get_blocks_from_disk", r.blocksFromDisk, l)
-            count("get_bytes_from_disk", r.bytesFromDisk, l)
+            count("get_disk_read_bytes", r.bytesFromDisk, l)
         }
         count("iterator_blocks_from_cache", d.iteratorBlocksFromCache)
         count("iterator_blocks_from_disk", d.iteratorBlocksFromDisk)
-        count("iterator_bytes_from_disk", d.iteratorBytesFromDisk)
+        count("iterator_disk_read_bytes", d.iteratorBytesFromDisk)
         count("block_cache_hits", d.blockCacheHits)
         count("block_cache_misses", d.blockCacheMisses)
         gauge("files_probed_per_get", now.gets > 0 ? Double(now.filesProbed) / Double(now.gets) : 0)
-        gauge("bloom_false_positive_rate", now.bloomFalsePositiveRate ?? 0)
+        gauge("bloom_false_positive_ratio", now.bloomFalsePositiveRate ?? 0)
 
         // Backpressure.
-        count("write_stall_micros", d.stallNanoseconds / 1000)
+        countSeconds("write_stall_seconds", Double(d.stallNanoseconds) / 1e9)
         count("write_stalls", d.stalls)
         gauge("write_stopped", stall.stopped ? 1 : 0)
         gauge("write_delayed", stall.delayed ? 1 : 0)
-        gauge("delayed_write_rate", Double(stall.delayedWriteRate))
+        gauge("delayed_write_rate_bytes_per_second", Double(stall.delayedWriteRate))
         gauge("pending_compaction_bytes", Double(stall.pendingCompactionBytes))
         gauge("immutable_memtables", Double(stall.immutableMemtables))
-        gauge("l0_stall_count", Double(stall.l0StallCount))
+        gauge("l0_stall_runs", Double(stall.l0StallCount))
         gauge("background_error", stall.backgroundError ? 1 : 0)
 
         // Layout and S-Amp.

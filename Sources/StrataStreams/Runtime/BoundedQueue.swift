@@ -12,12 +12,21 @@ final class BoundedQueue<Element>: @unchecked Sendable {
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    func push(_ element: Element) {
+    /// Appends `element`, waiting while the queue is full; returns the
+    /// nanoseconds it waited (0 when there was room: no clock read then).
+    @discardableResult
+    func push(_ element: Element) -> UInt64 {
         condition.lock()
-        while items.count - head >= capacity { condition.wait() }
+        var waited: UInt64 = 0
+        if items.count - head >= capacity {
+            let start = DispatchTime.now().uptimeNanoseconds
+            while items.count - head >= capacity { condition.wait() }
+            waited = DispatchTime.now().uptimeNanoseconds &- start
+        }
         items.append(element)
         condition.broadcast()
         condition.unlock()
+        return waited
     }
 
     func pop() -> Element {

@@ -221,7 +221,9 @@ public final class Pipeline<Source: ReplayableSource> {
         var checkpointIDs: [UInt64: [String]] = [:]
         if let latest { checkpointIDs[latest.epoch] = latest.partitionCheckpoints }
 
-        let metrics = options.metricsPrefix.map { PipelineMetrics(prefix: $0, factory: options.metricsFactory) }
+        let metrics = options.metricsPrefix.map {
+            PipelineMetrics(prefix: $0, factory: options.metricsFactory, partitions: options.partitions)
+        }
 
         // Partitions, and the combine stage they report to.
         let acks = AckBoard()
@@ -242,7 +244,8 @@ public final class Pipeline<Source: ReplayableSource> {
                                          writer: StagedEpochWriter(outputs: outputs, partition: p), acks: acks,
                                          firstEpoch: epoch, initialWatermark: watermark, finished: finished,
                                          keepRows: !committers.isEmpty, combine: combine,
-                                         engineMetrics: metrics?.engineReporter(backend.database, partition: p))
+                                         engineMetrics: metrics?.engineReporter(backend.database, partition: p),
+                                         metrics: metrics?.partition(p))
             let box = Handoff(value: worker)
             let thread = Thread { box.value.run() }
             thread.stackSize = 4 << 20
@@ -253,14 +256,18 @@ public final class Pipeline<Source: ReplayableSource> {
         var batches = [[(Record, Int64)]](repeating: [], count: options.partitions)
         func flushBatches() {
             for p in 0..<options.partitions where !batches[p].isEmpty {
-                queues[p].push(Handoff(value: .records(batches[p])))
+                let waited = queues[p].push(Handoff(value: .records(batches[p])))
+                metrics?.routed(partition: p, records: batches[p].count, waitedNanoseconds: waited)
                 batches[p] = []
                 batches[p].reserveCapacity(options.batchSize)
             }
         }
         func broadcast(_ item: PartitionItem<Record>) {
             flushBatches()
-            for q in queues { q.push(Handoff(value: item)) }
+            for (p, q) in queues.enumerated() {
+                let waited = q.push(Handoff(value: item))
+                metrics?.routed(partition: p, records: 0, waitedNanoseconds: waited)
+            }
         }
         var barrierSent: [UInt64: (ContinuousClock.Instant, SourcePosition, Int64?, Int64)] = [:]
         var checkpointDue = interval(lastSize: nil, lastDuration: nil)
@@ -325,10 +332,8 @@ public final class Pipeline<Source: ReplayableSource> {
                 let duration = ContinuousClock.now - sent.0
                 let ms = Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
                 summary.checkpoints.append(PipelineCheckpointStats(epoch: next, milliseconds: ms, newBytes: bytes))
-                let (state, counters, rowCount) = acks.withLock { board -> (UInt64, [String: Int], Int) in
-                    var total: [String: Int] = [:]
-                    for (_, c) in board.counters { for (k, v) in c { total[k, default: 0] += v } }
-                    return (board.stateBytes.values.reduce(0, +), total, board.epochRowCounts.removeValue(forKey: next) ?? 0)
+                let (state, counters, rowCount) = acks.withLock { board -> (UInt64, [Int: [String: Int]], Int) in
+                    (board.stateBytes.values.reduce(0, +), board.counters, board.epochRowCounts.removeValue(forKey: next) ?? 0)
                 }
                 metrics?.checkpointCompleted(milliseconds: ms, newBytes: bytes, rows: rowCount, state: state,
                                              counters: counters)
@@ -352,7 +357,8 @@ public final class Pipeline<Source: ReplayableSource> {
                 let p = Self.partition(ofKeyGroup: group, partitions: options.partitions, maxParallelism: options.maxParallelism)
                 batches[p].append((record, ts))
                 if batches[p].count >= options.batchSize {
-                    queues[p].push(Handoff(value: .records(batches[p])))
+                    let waited = queues[p].push(Handoff(value: .records(batches[p])))
+                    metrics?.routed(partition: p, records: batches[p].count, waitedNanoseconds: waited)
                     batches[p] = []
                     batches[p].reserveCapacity(options.batchSize)
                 }
@@ -370,7 +376,6 @@ public final class Pipeline<Source: ReplayableSource> {
                     }
                 }
                 if summary.records & 255 == 0 {
-                    metrics?.read(256)
                     let due: Bool
                     switch checkpointDue {
                     case .records(let n): due = recordsSinceCheckpoint >= n
@@ -400,7 +405,6 @@ public final class Pipeline<Source: ReplayableSource> {
         } catch {
             failure = error
         }
-        metrics?.read(Int(summary.records & 255))
         broadcast(.stop)
         for _ in 0..<options.partitions { finished.wait() }
         if let failure { throw failure }
@@ -455,6 +459,8 @@ private final class PartitionWorker<Record> {
     var epochRows: [SinkRecord] = []
     /// Publishes the engine's figures at every checkpoint (nil: metrics off).
     let engineMetrics: MetricsReporter?
+    /// Rows out and checkpoint durations (nil: metrics off).
+    let metrics: PartitionMetrics?
     var rowsAtLastBarrier: UInt64 = 0
     /// The second stage this partition reports its partials to (nil: none).
     let combine: CombineStage?
@@ -462,7 +468,8 @@ private final class PartitionWorker<Record> {
     init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
          queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
          firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool,
-         combine: CombineStage?, engineMetrics: MetricsReporter?) {
+         combine: CombineStage?, engineMetrics: MetricsReporter?, metrics: PartitionMetrics?) {
+        self.metrics = metrics
         self.keepRows = keepRows
         self.combine = combine
         self.engineMetrics = engineMetrics
@@ -506,11 +513,17 @@ private final class PartitionWorker<Record> {
                         throw StrataError(.invalidArgument, "pipeline: partial results emitted, but the pipeline has no combiner")
                     }
                 case .barrier(let e):
+                    let barrierAt = ContinuousClock.now
                     try writer.close()
                     try backend.flush()
                     let manifest = try store.create(from: backend.database)
                     let previous = store.list().dropLast().last
                     let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
+                    if let metrics {
+                        let took = ContinuousClock.now - barrierAt
+                        metrics.checkpointDuration.recordNanoseconds(
+                            took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+                    }
                     let counters = logic.counters
                     let rows = writer.rowsWritten
                     let epochRowCount = Int(rows - rowsAtLastBarrier)
@@ -568,6 +581,7 @@ private final class PartitionWorker<Record> {
     private func drainOutput() throws {
         guard !output.records.isEmpty else { return }
         try writer.write(output.records, epoch: epoch)
+        metrics?.eventsOut.increment(by: Int64(output.records.count))
         if keepRows { epochRows += output.records }
         output.records.removeAll(keepingCapacity: true)
     }

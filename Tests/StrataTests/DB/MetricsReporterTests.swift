@@ -40,18 +40,18 @@ struct MetricsReporterTests {
         reporter.report()
         #expect(reporter.reportCount == 2)
         let s = db.statistics()
-        #expect(try Self.counter(metrics, "user_bytes_written") == Int64(s.userBytes))
-        #expect(try Self.counter(metrics, "wal_bytes_written") == Int64(s.walBytes))
-        #expect(try Self.counter(metrics, "flush_bytes_written") == Int64(s.flushBytes))
-        #expect(try Self.counter(metrics, "flushes") == Int64(s.flushes))
-        #expect(try Self.counter(metrics, "gets") == 500)
+        #expect(try Self.counter(metrics, "user_written_bytes_total") == Int64(s.userBytes))
+        #expect(try Self.counter(metrics, "wal_written_bytes_total") == Int64(s.walBytes))
+        #expect(try Self.counter(metrics, "flush_written_bytes_total") == Int64(s.flushBytes))
+        #expect(try Self.counter(metrics, "flushes_total") == Int64(s.flushes))
+        #expect(try Self.counter(metrics, "gets_total") == 500)
         var compacted: Int64 = 0
         var probed: Int64 = 0
         for level in 0..<Version.levelCount {
             let l = [("level", String(level))]
-            compacted += try Self.counter(metrics, "compaction_bytes_written", l)
-            probed += try Self.counter(metrics, "get_files_probed", l)
-            #expect(try Self.counter(metrics, "bloom_true_positive", l) == Int64(s.levelReads[level].bloomTruePositives))
+            compacted += try Self.counter(metrics, "compaction_written_bytes_total", l)
+            probed += try Self.counter(metrics, "get_files_probed_total", l)
+            #expect(try Self.counter(metrics, "bloom_true_positive_total", l) == Int64(s.levelReads[level].bloomTruePositives))
         }
         #expect(compacted == Int64(s.totalCompactionBytesWritten))
         #expect(compacted > 0)
@@ -84,25 +84,27 @@ struct MetricsReporterTests {
         let reporter = db.makeMetricsReporter(dimensions: Self.dims, factory: metrics)
         reporter.report()
         #expect(try Self.gauge(metrics, "write_delayed") == 0)
-        #expect(try Self.gauge(metrics, "l0_stall_count") == 0)
+        #expect(try Self.gauge(metrics, "l0_stall_runs") == 0)
         try db.put([1], [1])
         try db.flush()
         reporter.report()
         #expect(try Self.gauge(metrics, "write_delayed") == 1)
-        #expect(try Self.gauge(metrics, "delayed_write_rate") == Double(8 << 20))
-        #expect(try Self.gauge(metrics, "l0_stall_count") == 1)
+        #expect(try Self.gauge(metrics, "delayed_write_rate_bytes_per_second") == Double(8 << 20))
+        #expect(try Self.gauge(metrics, "l0_stall_runs") == 1)
         try db.put([2], [2])
         try db.flush()
         reporter.report()
         #expect(try Self.gauge(metrics, "write_stopped") == 1)
         #expect(try Self.gauge(metrics, "write_delayed") == 0)
-        #expect(try Self.gauge(metrics, "delayed_write_rate") == 0)
+        #expect(try Self.gauge(metrics, "delayed_write_rate_bytes_per_second") == 0)
         #expect(db.property("strata.is-write-stopped") == "1")
         try db.compactRange()
         reporter.report()
         #expect(try Self.gauge(metrics, "write_stopped") == 0)
         // The delayed put above waited: the stall counters moved.
-        #expect(try Self.counter(metrics, "write_stalls") == Int64(db.statistics().stalls))
+        #expect(try Self.counter(metrics, "write_stalls_total") == Int64(db.statistics().stalls))
+        // Seconds, a floating-point counter (TestMetrics rounds it to an integer counter).
+        _ = try metrics.expectCounter("strata_write_stall_seconds_total", Self.dims)
         try db.close()
     }
 
@@ -122,7 +124,7 @@ struct MetricsReporterTests {
         #expect(count >= 3)
         reporter.stop()
         #expect(reporter.reportCount == count, "no report after stop")
-        #expect(try Self.counter(metrics, "user_bytes_written") == 2)
+        #expect(try Self.counter(metrics, "user_written_bytes_total") == 2)
         // A reporter dropped without `stop()`: its thread sees it gone and
         // ends (it holds the reporter weakly), the database closes normally.
         do {
