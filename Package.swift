@@ -69,9 +69,9 @@ let package = Package(
             dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/StrataStreamsSQLite"),
         // The pipeline's Redis cache sink (hiredis, through pkg-config) and its kill-test job.
-        .systemLibrary(
-            name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
-            providers: [.apt(["libhiredis-dev"])]),
+        // No pkgConfig: Debian's hiredis.pc adds a flag SwiftPM refuses with
+        // a warning on every build; the shim includes <hiredis/hiredis.h>.
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
         .target(
             name: "StrataStreamsRedis", dependencies: ["StrataStreams", "Strata", "CHiredis"],
             path: "Sources/StrataStreamsRedis"),

@@ -4,7 +4,7 @@ import Testing
 /// The public surface of every library module, as a checked-in listing.
 ///
 /// Each Swift module under `Sources/` has a baseline
-/// `Tests/StrataTests/PublicAPI/<Module>.txt`: one line per source line that
+/// `Tests/PublicAPI/<Module>.txt`: one line per source line that
 /// declares something `public` or `open`, as `<file>: <declaration>` (the
 /// declaration's first line, without its body or trailing comment), sorted.
 /// Widening the API (a new `public`) or narrowing it is then a visible diff in
@@ -67,7 +67,7 @@ import Testing
     }
 
     static func baselineURL(_ module: String) -> URL {
-        root.appendingPathComponent("Tests/StrataTests/PublicAPI/\(module).txt")
+        root.appendingPathComponent("Tests/PublicAPI/\(module).txt")
     }
 
     @Test("public declarations of each module equal the checked-in baseline", arguments: modules())
