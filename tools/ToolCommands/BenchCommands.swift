@@ -54,8 +54,14 @@ public struct CheckpointBenchCommand: ToolCommandLine {
 
     @Option(name: .customLong("sizes_mb"), help: ArgumentHelp("Database sizes in MB, comma-separated (default 256,1024; --bounded 8,32,64).", valueName: "LIST"))
     public var sizesMB: String?
-    @Option(name: .customLong("dir"), help: ArgumentHelp("Working directory.", valueName: "DIR"))
+    @Option(name: .customLong("dir"), help: ArgumentHelp(
+        "Working directory. The runs go into SIZEmb/ subdirectories, removed afterwards unless --keep; a non-empty directory checkpoint-bench did not make is refused without --fresh, and nothing the benchmark did not create is ever removed.",
+        valueName: "DIR"))
     public var dir: String = "/tmp/strata-ckpt-bench"
+    @Option(name: .customLong("fresh"), help: ArgumentHelp(
+        "Run in a non-empty --dir that checkpoint-bench did not make, beside what is there (nothing in it is removed).",
+        valueName: "0|1"))
+    public var fresh: Flag01?
     @Option(name: .customLong("value_size"), help: ArgumentHelp("Value size in bytes, 1...65536.", valueName: "N"))
     public var valueSize: Int = 1000
     @Option(name: .customLong("repeats"), help: ArgumentHelp("Repetitions of each measurement (>= 1).", valueName: "N"))
@@ -65,7 +71,7 @@ public struct CheckpointBenchCommand: ToolCommandLine {
     @Option(name: .customLong("keep"), help: ArgumentHelp("Keep the databases afterwards.", valueName: "0|1")) public var keep: Flag01?
 
     public init() {}
-    public static let booleanFlags: Set<String> = ["bounded", "keep"]
+    public static let booleanFlags: Set<String> = ["bounded", "keep", "fresh"]
 
     /// The sizes to run, in MB.
     public var sizes: [Double] {
