@@ -119,4 +119,33 @@ struct BenchToolTests {
         #expect(ran.exited && ran.status == 0, "\(ran.output)")
         #expect(try Self.names(dir.file("work")) == ["notes.txt"])
     }
+
+    @Test("removeStaleDatabase (strata-stress's DB.checkpoint-N): a database goes, a foreign directory or file beside it stays")
+    func removeStaleDatabase() throws {
+        let dir = TestDirectory()
+        defer { dir.remove() }
+        try FreshDirectory.removeStaleDatabase(at: dir.file("absent"), what: "test")
+        try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
+        try FreshDirectory.removeStaleDatabase(at: dir.file("empty"), what: "test")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("empty")))
+
+        let source = try Database.open(at: dir.file("db"))
+        try source.put([1], [2])
+        _ = try source.checkpoint(to: dir.file("stale"))
+        _ = try source.checkpoint(to: dir.file("mixed"))
+        try source.close()
+        try FreshDirectory.removeStaleDatabase(at: dir.file("stale"), alsoOwned: [Database.checkpointManifestName], what: "test")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("stale")))
+
+        try Self.write(dir.file("mixed/notes.txt"))
+        #expect(throws: ToolError.self) {
+            try FreshDirectory.removeStaleDatabase(at: dir.file("mixed"), alsoOwned: [Database.checkpointManifestName], what: "test")
+        }
+        #expect(try Self.names(dir.file("mixed")) == ["notes.txt"])
+
+        try FileManager.default.createDirectory(atPath: dir.file("foreign"), withIntermediateDirectories: true)
+        try Self.write(dir.file("foreign/000001.sst"), "not a table")
+        #expect(throws: ToolError.self) { try FreshDirectory.removeStaleDatabase(at: dir.file("foreign"), what: "test") }
+        #expect(try Self.names(dir.file("foreign")) == ["000001.sst"])
+    }
 }
