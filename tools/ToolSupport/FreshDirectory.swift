@@ -42,34 +42,26 @@ public enum FreshDirectory {
     }
 
     /// Removes a database directory a tool made earlier and left behind
-    /// (e.g. strata-stress's `DB.checkpoint-N` after a kill): its database
-    /// files (as `clearDatabase`), then the directory if nothing else is in
-    /// it. Absent: nothing to do. A non-empty directory that holds no
-    /// database, or holds other files beside one, is refused (its database
-    /// files may be gone then, the rest stays). `alsoOwned` names other
-    /// regular files the tool writes there (`CHECKPOINT.json` of a
-    /// checkpoint). `what` says whose it is, for the message. Throws
-    /// `ToolError` saying why.
+    /// (e.g. strata-stress's `DB.checkpoint-N` after a kill, possibly half
+    /// deleted): removed if it holds only regular files with database file
+    /// names (tables, WALs, MANIFEST, CURRENT, IDENTITY, OPTIONS, LOCK,
+    /// temp files — the rule `checkpoint(to:)` applies to a stale
+    /// `DEST.tmp`) and the names in `alsoOwned` (`CHECKPOINT.json` of a
+    /// checkpoint). Absent: nothing to do. Anything else in it (another
+    /// file, a subdirectory) and nothing is removed: `ToolError` naming it;
+    /// `what` says whose the directory is, for the message.
     public static func removeStaleDatabase(at path: String, alsoOwned: Set<String> = [], what: String) throws {
-        guard let names = try entries(path) else {
-            var st = stat()
-            if stat(path, &st) == 0 { try? PosixFileSystem.shared.removeDirectory(path) }
-            return
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        let names = try entries(path) ?? []
+        let foreign = names.filter { name in
+            !(DBFileName.parse(name) != nil || alsoOwned.contains(name)) || !isRegularFile(Path.join(path, name))
         }
-        let isDatabase = names.contains(DBFileName.current) || names.contains(DBFileName.identity)
-            || names.contains { $0.hasPrefix("MANIFEST-") }
-        guard isDatabase else {
-            throw ToolError("\(path) (\(what)) exists and holds no database (\(sample(names))): refusing to delete "
-                + "anything in it; move it away")
+        guard foreign.isEmpty else {
+            throw ToolError("\(path) (\(what)) holds what a database does not (\(sample(foreign))): "
+                + "refusing to delete anything in it; move it away")
         }
-        try clearDatabase(at: path, force: false, forceFlag: "")
-        for name in try entries(path) ?? [] where alsoOwned.contains(name) && isRegularFile(Path.join(path, name)) {
-            try PosixFileSystem.shared.removeFile(Path.join(path, name))
-        }
-        if let left = try entries(path) {
-            throw ToolError("\(path) (\(what)) holds files that are not database files (\(sample(left))): "
-                + "not removing them; move them away")
-        }
+        for name in names { try PosixFileSystem.shared.removeFile(Path.join(path, name)) }
         try PosixFileSystem.shared.removeDirectory(path)
     }
 

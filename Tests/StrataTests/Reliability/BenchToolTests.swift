@@ -120,32 +120,48 @@ struct BenchToolTests {
         #expect(try Self.names(dir.file("work")) == ["notes.txt"])
     }
 
-    @Test("removeStaleDatabase (strata-stress's DB.checkpoint-N): a database goes, a foreign directory or file beside it stays")
+    @Test("removeStaleDatabase (strata-stress's DB.checkpoint-N): database files go, even half deleted; anything else stays")
     func removeStaleDatabase() throws {
         let dir = TestDirectory()
         defer { dir.remove() }
-        try FreshDirectory.removeStaleDatabase(at: dir.file("absent"), what: "test")
+        let owned: Set<String> = [Database.checkpointManifestName]
+        try FreshDirectory.removeStaleDatabase(at: dir.file("absent"), alsoOwned: owned, what: "test")
         try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
-        try FreshDirectory.removeStaleDatabase(at: dir.file("empty"), what: "test")
+        try FreshDirectory.removeStaleDatabase(at: dir.file("empty"), alsoOwned: owned, what: "test")
         #expect(!FileManager.default.fileExists(atPath: dir.file("empty")))
 
         let source = try Database.open(at: dir.file("db"))
         try source.put([1], [2])
         _ = try source.checkpoint(to: dir.file("stale"))
+        _ = try source.checkpoint(to: dir.file("half"))
         _ = try source.checkpoint(to: dir.file("mixed"))
         try source.close()
-        try FreshDirectory.removeStaleDatabase(at: dir.file("stale"), alsoOwned: [Database.checkpointManifestName], what: "test")
+        // Without CHECKPOINT.json named as its own, a checkpoint is refused whole.
+        #expect(throws: ToolError.self) { try FreshDirectory.removeStaleDatabase(at: dir.file("stale"), what: "test") }
+        #expect(try Self.names(dir.file("stale")).contains(DBFileName.current))
+        try FreshDirectory.removeStaleDatabase(at: dir.file("stale"), alsoOwned: owned, what: "test")
         #expect(!FileManager.default.fileExists(atPath: dir.file("stale")))
 
-        try Self.write(dir.file("mixed/notes.txt"))
-        #expect(throws: ToolError.self) {
-            try FreshDirectory.removeStaleDatabase(at: dir.file("mixed"), alsoOwned: [Database.checkpointManifestName], what: "test")
+        // A kill during the previous removal: only tables left.
+        for name in try Self.names(dir.file("half")) where !name.hasSuffix(".sst") {
+            try FileManager.default.removeItem(atPath: Path.join(dir.file("half"), name))
         }
-        #expect(try Self.names(dir.file("mixed")) == ["notes.txt"])
+        #expect(try !Self.names(dir.file("half")).isEmpty)
+        try FreshDirectory.removeStaleDatabase(at: dir.file("half"), alsoOwned: owned, what: "test")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("half")))
 
-        try FileManager.default.createDirectory(atPath: dir.file("foreign"), withIntermediateDirectories: true)
-        try Self.write(dir.file("foreign/000001.sst"), "not a table")
-        #expect(throws: ToolError.self) { try FreshDirectory.removeStaleDatabase(at: dir.file("foreign"), what: "test") }
-        #expect(try Self.names(dir.file("foreign")) == ["000001.sst"])
+        // A user's file or subdirectory beside it: nothing removed.
+        try Self.write(dir.file("mixed/notes.txt"))
+        let before = try Self.names(dir.file("mixed"))
+        #expect(throws: ToolError.self) {
+            try FreshDirectory.removeStaleDatabase(at: dir.file("mixed"), alsoOwned: owned, what: "test")
+        }
+        #expect(try Self.names(dir.file("mixed")) == before)
+        try FileManager.default.removeItem(atPath: dir.file("mixed/notes.txt"))
+        try FileManager.default.createDirectory(atPath: dir.file("mixed/000099.sst"), withIntermediateDirectories: true)
+        #expect(throws: ToolError.self) {
+            try FreshDirectory.removeStaleDatabase(at: dir.file("mixed"), alsoOwned: owned, what: "test")
+        }
+        #expect(try Self.names(dir.file("mixed")).contains("000099.sst"))
     }
 }
