@@ -115,13 +115,13 @@ let package = Package(
         .executableTarget(
             name: "strata-stress", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "tools/strata-stress"),
         .executableTarget(
-            name: "table-bench", dependencies: ["Strata", "ToolCommands"], path: "Benchmarks/table-bench"),
+            name: "table-bench", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "Benchmarks/table-bench"),
         .executableTarget(
             name: "strata-bench",
             dependencies: ["Strata", "ToolSupport", "ToolCommands", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/strata-bench"),
         .executableTarget(
-            name: "checkpoint-bench", dependencies: ["Strata", "ToolCommands"], path: "Benchmarks/checkpoint-bench"),
+            name: "checkpoint-bench", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "Benchmarks/checkpoint-bench"),
         // The Nexmark model, deterministic generator and queries (q0-q2, q5, q7, q8, q11, q18) as pipeline logic.
         .target(
             name: "NexmarkSupport",

@@ -8,9 +8,15 @@
 // latency from a warm block cache (ns/op, p50/p99 from sampled timings),
 // and full forward scan throughput (MB/s). Keys are db_bench-style
 // fixed-width decimal keys; values are half-compressible like db_bench's.
+//
+// The table is DIR/table-bench-PID.sst, created new (an existing file of
+// that name is refused, never overwritten) and removed afterwards; nothing
+// else in DIR is touched. An error (engine or file system) is printed on
+// standard error and ends the run with exit status 1.
 import Foundation
 import Strata
 import ToolCommands
+import ToolSupport
 
 // A usage error prints the error and the usage and exits 1 (`table-bench --help`).
 let flags: TableBenchCommand = {
@@ -49,90 +55,107 @@ while valuePool.count < 1 << 20 {
     valuePool.append(contentsOf: piece)
 }
 
-let path = "\(dir)/table-bench-\(getpid()).sst"
-defer { try? FileManager.default.removeItem(atPath: path) }
+let path = Path.join(dir, "table-bench-\(getpid()).sst")
 
-let clock = ContinuousClock()
-var key: [UInt8] = []
-var internalKey: [UInt8] = []
-var rawBytes = 0
-let file = try PosixFileSystem.shared.createWritable(path)
-let buildTime = try clock.measure {
-    let builder = try TableBuilder(file: file, options: options)
-    for i in 0..<num {
-        makeKey(i, into: &key)
-        internalKey = key
-        internalKey.appendFixed64(packSequenceAndType(UInt64(i + 1), 1))
-        let start = (i * 97) % (valuePool.count - valueSize)
-        try internalKey.withUnsafeBytes { k in
-            try valuePool.withUnsafeBytes { pool in
-                try builder.add(internalKey: k, value: UnsafeRawBufferPointer(rebasing: pool[start..<start + valueSize]))
+/// Builds, scans and probes the table at `path`, printing the figures.
+@MainActor func run() throws {
+    let clock = ContinuousClock()
+    var key: [UInt8] = []
+    var internalKey: [UInt8] = []
+    var rawBytes = 0
+    let file = try PosixFileSystem.shared.createWritable(path)
+    let buildTime = try clock.measure {
+        let builder = try TableBuilder(file: file, options: options)
+        for i in 0..<num {
+            makeKey(i, into: &key)
+            internalKey = key
+            internalKey.appendFixed64(packSequenceAndType(UInt64(i + 1), 1))
+            let start = (i * 97) % (valuePool.count - valueSize)
+            try internalKey.withUnsafeBytes { k in
+                try valuePool.withUnsafeBytes { pool in
+                    try builder.add(internalKey: k, value: UnsafeRawBufferPointer(rebasing: pool[start..<start + valueSize]))
+                }
+            }
+            rawBytes += keySize + 8 + valueSize
+        }
+        try builder.finish()
+        try file.close()
+    }
+    let fileSize = try PosixFileSystem.shared.fileSize(path)
+    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    print(String(format: "build     : %8.1f MB/s  (%d entries, %.1f MB raw -> %.1f MB file, %.3f s, %@, %@)",
+                 Double(rawBytes) / 1e6 / seconds(buildTime), num, Double(rawBytes) / 1e6, Double(fileSize) / 1e6,
+                 seconds(buildTime), options.compression.rocksDBName, options.checksum.rocksDBName))
+
+    var readerOptions = TableReaderOptions()
+    readerOptions.blockCache = BlockCache(capacity: 1 << 30)
+    let table = try TableReader.open(path: path, options: readerOptions)
+
+    // Warm the cache with one scan, then time the scan again.
+    var scanned = 0
+    var scanBytes = 0
+    for round in 0..<2 {
+        let it = table.makeIterator()
+        scanned = 0
+        scanBytes = 0
+        let t = clock.measure {
+            it.seekToFirst()
+            while it.isValid {
+                scanBytes += it.key.count + it.value.count
+                scanned += 1
+                it.next()
             }
         }
-        rawBytes += keySize + 8 + valueSize
-    }
-    try builder.finish()
-    try file.close()
-}
-let fileSize = try PosixFileSystem.shared.fileSize(path)
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-print(String(format: "build     : %8.1f MB/s  (%d entries, %.1f MB raw -> %.1f MB file, %.3f s, %@, %@)",
-             Double(rawBytes) / 1e6 / seconds(buildTime), num, Double(rawBytes) / 1e6, Double(fileSize) / 1e6,
-             seconds(buildTime), options.compression.rocksDBName, options.checksum.rocksDBName))
-
-var readerOptions = TableReaderOptions()
-readerOptions.blockCache = BlockCache(capacity: 1 << 30)
-let table = try TableReader.open(path: path, options: readerOptions)
-
-// Warm the cache with one scan, then time the scan again.
-var scanned = 0
-var scanBytes = 0
-for round in 0..<2 {
-    let it = table.makeIterator()
-    scanned = 0
-    scanBytes = 0
-    let t = clock.measure {
-        it.seekToFirst()
-        while it.isValid {
-            scanBytes += it.key.count + it.value.count
-            scanned += 1
-            it.next()
+        if round == 1 {
+            print(String(format: "scan      : %8.1f MB/s  (%d entries, %.3f s, warm cache)",
+                         Double(scanBytes) / 1e6 / seconds(t), scanned, seconds(t)))
         }
     }
-    if round == 1 {
-        print(String(format: "scan      : %8.1f MB/s  (%d entries, %.3f s, warm cache)",
-                     Double(scanBytes) / 1e6 / seconds(t), scanned, seconds(t)))
-    }
-}
 
-var found = 0
-var lookupKeys: [[UInt8]] = []
-lookupKeys.reserveCapacity(min(reads, 1 << 20))
-for _ in 0..<min(reads, 1 << 20) {
-    makeKey(Int(rng.uniform(UInt64(num))), into: &key)
-    lookupKeys.append(key)
-}
-let lookupTime = try clock.measure {
-    for i in 0..<reads {
-        _ = try lookupKeys[i % lookupKeys.count].withUnsafeBytes { k in
-            try table.get(userKey: k) { _, _ in
-                found += 1
-                return false
+    var found = 0
+    var lookupKeys: [[UInt8]] = []
+    lookupKeys.reserveCapacity(min(reads, 1 << 20))
+    for _ in 0..<min(reads, 1 << 20) {
+        makeKey(Int(rng.uniform(UInt64(num))), into: &key)
+        lookupKeys.append(key)
+    }
+    let lookupTime = try clock.measure {
+        for i in 0..<reads {
+            _ = try lookupKeys[i % lookupKeys.count].withUnsafeBytes { k in
+                try table.get(userKey: k) { _, _ in
+                    found += 1
+                    return false
+                }
             }
         }
     }
-}
-print(String(format: "get       : %8.0f ns/op (%d lookups, %d found, warm cache)",
-             seconds(lookupTime) * 1e9 / Double(reads), reads, found))
+    print(String(format: "get       : %8.0f ns/op (%d lookups, %d found, warm cache)",
+                 seconds(lookupTime) * 1e9 / Double(reads), reads, found))
 
-var missing = 0
-let missTime = try clock.measure {
-    for i in 0..<reads {
-        makeKey(num + i, into: &key)
-        try key.withUnsafeBytes { k in
-            if try !table.get(userKey: k, { _, _ in false }) { missing += 1 }
+    var missing = 0
+    let missTime = try clock.measure {
+        for i in 0..<reads {
+            makeKey(num + i, into: &key)
+            try key.withUnsafeBytes { k in
+                if try !table.get(userKey: k, { _, _ in false }) { missing += 1 }
+            }
         }
     }
+    print(String(format: "get-miss  : %8.0f ns/op (%d lookups, %d ruled out by the filter)",
+                 seconds(missTime) * 1e9 / Double(reads), reads, missing))
 }
-print(String(format: "get-miss  : %8.0f ns/op (%d lookups, %d ruled out by the filter)",
-             seconds(missTime) * 1e9 / Double(reads), reads, missing))
+
+// Removed afterwards only if this run got as far as creating it.
+var mayRemove = false
+do {
+    if FileManager.default.fileExists(atPath: path) {
+        throw ToolError("\(path) exists: refusing to overwrite a file table-bench did not create")
+    }
+    mayRemove = true
+    try run()
+    try? FileManager.default.removeItem(atPath: path)
+} catch {
+    if mayRemove { try? FileManager.default.removeItem(atPath: path) }
+    printError("table-bench: \(error)")
+    exit(1)
+}

@@ -12,7 +12,7 @@ public struct TableBenchCommand: ToolCommandLine {
             prints the error and the usage on standard error and exits 1.
             """)
 
-    @Option(name: .customLong("num"), help: ArgumentHelp("Entries (> 0).", valueName: "N")) public var num: Int = 1_000_000
+    @Option(name: .customLong("num"), help: ArgumentHelp("Entries, 1...10^12.", valueName: "N")) public var num: Int = 1_000_000
     @Option(name: .customLong("key_size"), help: ArgumentHelp("Key size in bytes, 1...64.", valueName: "N")) public var keySize: Int = 16
     @Option(name: .customLong("value_size"), help: ArgumentHelp("Value size in bytes, 0...65536.", valueName: "N"))
     public var valueSize: Int = 100
@@ -22,23 +22,27 @@ public struct TableBenchCommand: ToolCommandLine {
     public var checksum: String = "xxh3"
     @Option(name: .customLong("bloom_bits"), help: ArgumentHelp("Bloom bits per key (>= 0).", valueName: "N"))
     public var bloomBits: Double = 10
-    @Option(name: .customLong("reads"), help: ArgumentHelp("Point lookups (> 0).", valueName: "N")) public var reads: Int = 1_000_000
+    @Option(name: .customLong("reads"), help: ArgumentHelp("Point lookups, 1...10^12.", valueName: "N")) public var reads: Int = 1_000_000
     @Option(name: .customLong("seed"), help: ArgumentHelp("Random seed.", valueName: "N")) public var seed: UInt64 = 1
     @Option(name: .customLong("dir"), help: ArgumentHelp("Where the table is written (default the temporary directory).", valueName: "DIR"))
     public var dir: String?
 
     public init() {}
     public static let booleanFlags: Set<String> = []
+    /// The largest `--num` and `--reads`.
+    public static let maxCount = 1_000_000_000_000
 
     public func validate() throws {
-        try checkRange(num, "num", 1...Int.max)
+        // Bounded so that key numbers (num + reads for absent keys) and
+        // value offsets (i * 97) cannot overflow; far beyond any real run.
+        try checkRange(num, "num", 1...TableBenchCommand.maxCount)
         try checkRange(keySize, "key_size", 1...64)
         // Values are cut from a 1 MiB pool.
         try checkRange(valueSize, "value_size", 0...(1 << 16))
         try checkChoice(compression, "compression", ["snappy", "none"])
         try checkChoice(checksum, "checksum", ["xxh3", "crc32c", "xxhash", "xxhash64"])
         if !(bloomBits >= 0 && bloomBits <= 1000) { throw rangeError("bloom_bits", bloomBits, expected: "0...1000") }
-        try checkRange(reads, "reads", 1...Int.max)
+        try checkRange(reads, "reads", 1...TableBenchCommand.maxCount)
     }
 }
 
@@ -52,10 +56,16 @@ public struct CheckpointBenchCommand: ToolCommandLine {
             a number out of range) prints the error and the usage on standard error and exits 1.
             """)
 
-    @Option(name: .customLong("sizes_mb"), help: ArgumentHelp("Database sizes in MB, comma-separated (default 256,1024; --bounded 8,32,64).", valueName: "LIST"))
+    @Option(name: .customLong("sizes_mb"), help: ArgumentHelp("Database sizes in MB, each in (0, 1048576], comma-separated (default 256,1024; --bounded 8,32,64).", valueName: "LIST"))
     public var sizesMB: String?
-    @Option(name: .customLong("dir"), help: ArgumentHelp("Working directory.", valueName: "DIR"))
+    @Option(name: .customLong("dir"), help: ArgumentHelp(
+        "Working directory. The runs go into SIZEmb/ subdirectories, removed afterwards unless --keep; a non-empty directory checkpoint-bench did not make is refused without --fresh, and nothing the benchmark did not create is ever removed.",
+        valueName: "DIR"))
     public var dir: String = "/tmp/strata-ckpt-bench"
+    @Option(name: .customLong("fresh"), help: ArgumentHelp(
+        "Run in a non-empty --dir that checkpoint-bench did not make, beside what is there (nothing in it is removed).",
+        valueName: "0|1"))
+    public var fresh: Flag01?
     @Option(name: .customLong("value_size"), help: ArgumentHelp("Value size in bytes, 1...65536.", valueName: "N"))
     public var valueSize: Int = 1000
     @Option(name: .customLong("repeats"), help: ArgumentHelp("Repetitions of each measurement (>= 1).", valueName: "N"))
@@ -65,7 +75,7 @@ public struct CheckpointBenchCommand: ToolCommandLine {
     @Option(name: .customLong("keep"), help: ArgumentHelp("Keep the databases afterwards.", valueName: "0|1")) public var keep: Flag01?
 
     public init() {}
-    public static let booleanFlags: Set<String> = ["bounded", "keep"]
+    public static let booleanFlags: Set<String> = ["bounded", "keep", "fresh"]
 
     /// The sizes to run, in MB.
     public var sizes: [Double] {
@@ -75,8 +85,9 @@ public struct CheckpointBenchCommand: ToolCommandLine {
     public func validate() throws {
         if let list = sizesMB {
             let parts = list.split(separator: ",", omittingEmptySubsequences: false)
-            guard !parts.isEmpty, parts.allSatisfy({ Double($0).map { $0 > 0 && $0.isFinite } ?? false }) else {
-                throw rangeError("sizes_mb", list, expected: "positive numbers of MB, comma-separated")
+            // At most 2^20 MB (1 TiB): the entry count derived from it must fit an Int.
+            guard !parts.isEmpty, parts.allSatisfy({ Double($0).map { $0 > 0 && $0 <= 1_048_576 } ?? false }) else {
+                throw rangeError("sizes_mb", list, expected: "numbers of MB in (0, 1048576], comma-separated")
             }
         }
         // Values are cut from a 1 MiB pool.

@@ -1,5 +1,6 @@
 import Glibc
 import Strata
+import ToolSupport
 
 /// What one stress process does: open, verify against the expected state,
 /// then run random operations on several threads until the duration ends
@@ -473,7 +474,10 @@ final class StressWorkers: @unchecked Sendable {
     /// in it, in every family.
     private func checkCheckpoint(_ t: Int, _ range: Range<Int>, _ rng: inout Xoshiro256) throws {
         let path = config.db + ".checkpoint-\(t)"
-        _ = rmTree(path)
+        // Left by a killed run: removed only if it holds nothing but a
+        // database (issue 24: never delete what the tool did not create).
+        try FreshDirectory.removeStaleDatabase(at: path, alsoOwned: [Database.checkpointManifestName],
+                                              what: "a checkpoint of an earlier strata-stress run")
         try db.checkpoint(to: path)
         defer { _ = rmTree(path) }
         let copy = try Database.open(at: path, options: config.checkpointOptions)

@@ -105,6 +105,12 @@ extension TableReader {
         return plain
     }
 
+    /// True for the metaindex names of the properties block (RocksDB's
+    /// `kPropertiesBlockName`, and `kPropertiesBlockOldName` of old files).
+    static func isPropertiesBlockName(_ name: String) -> Bool {
+        name == "rocksdb.properties" || name == "rocksdb.stats"
+    }
+
     /// The offset, within an uncompressed properties block, of the 8-byte
     /// value of `rocksdb.external_sst_file.global_seqno`, or nil.
     static func globalSeqnoValueOffset(in block: Block) -> Int? {

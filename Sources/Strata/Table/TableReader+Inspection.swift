@@ -21,9 +21,18 @@ extension TableReader {
         /// First and last keys (as stored: internal keys in data blocks).
         package var firstKey: [UInt8]?
         package var lastKey: [UInt8]?
+        /// True for a properties block whose stored checksum matches only
+        /// with the global seqno property's 8 bytes zeroed: RocksDB's (and
+        /// Strata's) `write_global_seqno` wrote the ingested file's seqno
+        /// over them after the checksum was computed. Readers accept it, as
+        /// RocksDB's `ReadTablePropertiesHelper` does.
+        package var checksumMatchesWithGlobalSeqnoZeroed = false
 
-        /// True if the stored checksum matches (always true for kNoChecksum).
-        package var checksumMatches: Bool { storedChecksum == computedChecksum }
+        /// True if the stored checksum matches (always true for kNoChecksum),
+        /// including the rewritten-global-seqno case above.
+        package var checksumMatches: Bool {
+            storedChecksum == computedChecksum || checksumMatchesWithGlobalSeqnoZeroed
+        }
     }
 
     /// Separator keys and handles of every data block, in file order.
@@ -57,6 +66,10 @@ extension TableReader {
         storage.deallocate()
         var info = BlockInfo(kind: kind, handle: handle, compressionType: type, storedChecksum: stored,
                              computedChecksum: computed, uncompressedSize: nil, entryCount: nil, firstKey: nil, lastKey: nil)
+        if kind == "properties" && stored != computed {
+            info.checksumMatchesWithGlobalSeqnoZeroed = (try? TableReader.readPropertiesAllowingGlobalSeqno(
+                file: file, handle: handle, checksum: checksumType, context: baseContextChecksum)) != nil
+        }
         if kind == "filter" {
             info.uncompressedSize = size
             return info
@@ -112,6 +125,9 @@ extension TableReader {
 
     /// Reads every block, verifying every checksum and decoding every entry.
     /// Throws `.corruption` naming the file and the offset of the first bad block.
+    /// A properties block whose checksum matches with the global seqno field
+    /// zeroed (an ingested file's seqno written in place) is accepted, as
+    /// RocksDB's `VerifyChecksum` accepts it.
     package func verifyAll() throws {
         // The previous key, in one reused buffer (empty before the first:
         // keys have at least their 8-byte trailer), across blocks.
@@ -139,8 +155,19 @@ extension TableReader {
             if let error = it.error { throw error.located(file: path, offset: handle.offset) }
         }
         for (name, handle) in metaindex {
-            _ = try TableReader.readStored(file: file, handle: handle, checksum: checksumType,
-                                           context: baseContextChecksum, verify: true, what: "\(name) block").0.deallocate()
+            do {
+                _ = try TableReader.readStored(file: file, handle: handle, checksum: checksumType,
+                                               context: baseContextChecksum, verify: true, what: "\(name) block").0.deallocate()
+            } catch let error as StrataError where error.kind == .corruption && TableReader.isPropertiesBlockName(name) {
+                // An ingested table whose global seqno was written in place
+                // after its checksum (write_global_seqno): RocksDB's
+                // VerifyChecksumInMetaBlocks reads the properties block
+                // through ReadTablePropertiesHelper, which accepts exactly
+                // that. Any other mismatch is still corruption.
+                guard (try? TableReader.readPropertiesAllowingGlobalSeqno(
+                    file: file, handle: handle, checksum: checksumType, context: baseContextChecksum)) != nil
+                else { throw error }
+            }
         }
     }
 }

@@ -292,6 +292,14 @@ struct ToolCommandLineTests {
         if let c = Self.parse(CheckpointBenchCommand.self, ["--bounded"], as: CheckpointBenchCommand.self) { #expect(c.sizes == [8, 32, 64]) }
         #expect(Self.usageError(CheckpointBenchCommand.self, ["--sizes_mb=1,,2"]).contains("--sizes_mb"))
         #expect(Self.usageError(CheckpointBenchCommand.self, ["--repeats=0"]).contains("--repeats=0"))
+        // Values that would overflow an Int inside the benchmark (a trap) are usage errors.
+        #expect(Self.usageError(CheckpointBenchCommand.self, ["--sizes_mb=1e300"]).contains("--sizes_mb"))
+        #expect(Self.usageError(CheckpointBenchCommand.self, ["--sizes_mb=nan"]).contains("--sizes_mb"))
+        #expect(Self.usageError(TableBenchCommand.self, ["--num=9223372036854775807"]).contains("--num"))
+        #expect(Self.usageError(TableBenchCommand.self, ["--reads=9223372036854775807"]).contains("--reads"))
+        if let c = Self.parse(CheckpointBenchCommand.self, ["--dir=/x", "--fresh", "--keep"], as: CheckpointBenchCommand.self) {
+            #expect(c.dir == "/x" && c.fresh == Flag01(true) && c.keep == Flag01(true))
+        }
         for help in [Self.help(StreamBenchCommand.self, ["--help"]), Self.help(StrataDemoCommand.self, ["-h"]),
                      Self.help(TableBenchCommand.self, ["--help"]), Self.help(CheckpointBenchCommand.self, ["--help"])] {
             #expect(help.contains("USAGE"))
