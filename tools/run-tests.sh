@@ -37,6 +37,18 @@ if [ "$status" -ne 3 ] || [ "${lost:-0}" -eq 0 ]; then
 fi
 echo "negative control: --disable_wal lost $lost acknowledged writes and the crash test said so (exit 3), as it must"
 rm -rf "$control"
+# Negative control of the atomicity check: multi-family batches written as
+# separate synced writes are torn by kills, and the crash test must report
+# torn batches (exit 3, "T torn" with T > 0).
+control=$(mktemp -d)
+status=0
+tools/strata-crash-test --split_batches --cycles=6 --seed=1 --max_seconds=20 --db="$control/db" >"$control/out" 2>&1 || status=$?
+torn=$(sed -n 's/^multi-family batches in flight at a kill: [0-9]* checked, \([0-9]*\) torn.*/\1/p' "$control/out")
+if [ "$status" -ne 3 ] || [ "${torn:-0}" -eq 0 ]; then
+  echo "negative control FAILED: split batches were never reported torn (exit $status)"; cat "$control/out"; rm -rf "$control"; exit 1
+fi
+echo "negative control: --split_batches tore $torn batches and the crash test said so (exit 3), as it must"
+rm -rf "$control"
 # Exactly-once test of record, smoke run: the demo pipeline killed 3 times
 # must commit exactly what a failure-free run commits.
 tools/exactly-once-check.sh --kills=3 --events=60000 --seed=1 --debug

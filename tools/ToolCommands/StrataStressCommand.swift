@@ -36,7 +36,9 @@ public struct StrataStressCommand: ToolCommandLine {
             point each cycle.
 
             --disable_wal is a negative control: a kill then loses acknowledged writes, and the \
-            crash test must report them. The expected state defaults to DIR.expected. \
+            crash test must report them; --split_batches is the atomicity check's: multi-family \
+            batches are written as separate writes, a kill tears them, and the crash test must \
+            report torn batches. The expected state defaults to DIR.expected. \
             Boolean flags take 0/1 (bare means 1). A usage error (unknown flag, missing or bad \
             value, a number out of range) prints the error and the usage and exits 1.
             """)
@@ -73,6 +75,9 @@ public struct StrataStressCommand: ToolCommandLine {
     public var reopenSeconds: Seconds?
     @Option(name: .customLong("disable_wal"), help: ArgumentHelp("Write without the WAL (a negative control).", valueName: "0|1"))
     public var disableWAL: Flag01?
+    @Option(name: .customLong("split_batches"), help: ArgumentHelp(
+        "Write multi-family batches as separate synced writes (a negative control for the atomicity check).", valueName: "0|1"))
+    public var splitBatches: Flag01?
     @Option(name: .customLong("enable_compaction_filter"), help: ArgumentHelp("The stress compaction filter in every family (default 0).", valueName: "0|1"))
     public var enableCompactionFilter: Flag01?
     @Option(name: .customLong("verify_only"), help: ArgumentHelp("Only verify (exit 3 on a loss).", valueName: "0|1"))
@@ -95,7 +100,7 @@ public struct StrataStressCommand: ToolCommandLine {
     public init() {}
 
     public static let booleanFlags: Set<String> = [
-        "range_deletes", "merges", "checkpoints", "disable_wal", "enable_compaction_filter", "verify_only", "crash_test",
+        "range_deletes", "merges", "checkpoints", "disable_wal", "split_batches", "enable_compaction_filter", "verify_only", "crash_test",
     ]
 
     public func validate() throws {

@@ -146,7 +146,7 @@ struct CrashDriver {
          "--checkpoints=\(config.checkpoints ? 1 : 0)", "--column_families=\(config.families)",
          "--reopen_seconds=\(config.reopenSeconds)", "--compaction_style=\(config.universal ? 1 : 0)",
          "--enable_compaction_filter=\(config.compactionFilter ? 1 : 0)"]
-            + (config.disableWAL ? ["--disable_wal"] : [])
+            + (config.disableWAL ? ["--disable_wal"] : []) + (config.splitBatches ? ["--split_batches"] : [])
     }
 
     /// (lost, wrong, batches, torn) from a "verified N keys: L lost …, W

@@ -19,6 +19,10 @@ struct StressConfig {
     /// Write without the WAL: a negative control — a kill then loses
     /// acknowledged writes, and the crash test must say so.
     var disableWAL = false
+    /// Write each update of a multi-family batch as its own synced write:
+    /// a negative control for the atomicity check — a kill between them
+    /// leaves the batch torn, and the crash test must report it.
+    var splitBatches = false
     /// Column families written: "default", then "cf1", "cf2", …; batches
     /// span several. Each key of each family has its own expected state.
     var families = 2
@@ -313,7 +317,9 @@ final class StressWorkers: @unchecked Sendable {
     enum Update { case put, delete, merge }
 
     private func step(_ t: Int, _ range: Range<Int>, _ rng: inout Xoshiro256) throws {
-        let r = rng.uniform(1000)
+        // The split-batch negative control writes nothing but multi-family
+        // batches, so a kill almost always lands inside one.
+        let r = config.splitBatches ? 540 + rng.uniform(100) : rng.uniform(1000)
         let sync = rng.uniform(100) < UInt64(config.syncPercent)
         switch r {
         case 0..<380:
@@ -375,7 +381,23 @@ final class StressWorkers: @unchecked Sendable {
             }
         }
         for (slot, e) in next { state.setPending(slot, e) }
-        try db.write(batch, options: WriteOptions(sync: sync && !config.disableWAL, disableWAL: config.disableWAL))
+        if config.splitBatches && updates.count > 1 {
+            // The negative control: not atomic, and each part synced so a
+            // kill often lands between two parts.
+            for (k, kind) in updates {
+                var part = WriteBatch()
+                let family = families[k.family]
+                let entry = next.first { $0.0 == k.slot }!.1
+                switch kind {
+                case .put: part.put(k.bytes, ExpectedState.value(k.slot, entry.generation), in: family)
+                case .merge: part.merge(k.bytes, ExpectedState.value(k.slot, entry.generation), in: family)
+                case .delete: part.delete(k.bytes, in: family)
+                }
+                try db.write(part, options: WriteOptions(sync: !config.disableWAL, disableWAL: config.disableWAL))
+            }
+        } else {
+            try db.write(batch, options: WriteOptions(sync: sync && !config.disableWAL, disableWAL: config.disableWAL))
+        }
         for (slot, e) in next { state.commit(slot, e) }
         state.countAcknowledged(thread: t, 1)
     }

@@ -39,6 +39,7 @@ func runMain() -> Int32 {
         config.syncPercent = flags.syncPercent ?? 5
         config.rangeDeletes = flags.rangeDeletes.or(true)
         config.disableWAL = flags.disableWAL.or(false)
+        config.splitBatches = flags.splitBatches.or(false)
         config.merges = flags.merges.or(true)
         config.checkpoints = flags.checkpoints.or(true)
         config.families = flags.columnFamilies ?? 2
