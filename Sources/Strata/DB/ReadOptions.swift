@@ -27,4 +27,30 @@ public struct ReadOptions: Sendable {
         self.verifyChecksums = verifyChecksums
         self.fillCache = fillCache
     }
+
+    /// Options for a prefix scan: iterators visit exactly the keys that start
+    /// with `prefix`, forward and backward, and `seek`/`seekForPrev` stay
+    /// inside them. Sets `lowerBound` to `prefix` and `upperBound` to
+    /// `ReadOptions.prefixUpperBound(prefix)` (nil, no upper bound, when
+    /// `prefix` is empty or all 0xFF bytes); an empty prefix scans everything.
+    ///
+    /// RocksDB: what its users do with `iterate_upper_bound` (or
+    /// `prefix_same_as_start` with a prefix extractor), without needing one.
+    public init(prefix: [UInt8], snapshot: Snapshot? = nil, verifyChecksums: Bool = true, fillCache: Bool = true) {
+        self.init(lowerBound: prefix.isEmpty ? nil : prefix, upperBound: ReadOptions.prefixUpperBound(prefix),
+                  snapshot: snapshot, verifyChecksums: verifyChecksums, fillCache: fillCache)
+    }
+
+    /// The smallest key greater than every key that starts with `prefix`,
+    /// the exclusive upper bound of a prefix scan: `prefix` with its last
+    /// byte below 0xFF incremented and the bytes after it cut
+    /// (`"user:"` → `"user;"`, `[0x61, 0xFF]` → `[0x62]`). Nil when no such
+    /// key exists: `prefix` is empty or all 0xFF bytes, so every key after
+    /// the prefix's start begins with it (then a scan needs no upper bound).
+    public static func prefixUpperBound(_ prefix: [UInt8]) -> [UInt8]? {
+        guard let last = prefix.lastIndex(where: { $0 != 0xFF }) else { return nil }
+        var bound = Array(prefix[...last])
+        bound[last] += 1
+        return bound
+    }
 }

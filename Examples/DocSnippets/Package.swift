@@ -1,0 +1,41 @@
+// swift-tools-version: 6.2
+//
+// The ```swift blocks of README.md and docs/*.md, compiled as a user's
+// package compiles them: a separate package depending on the repository by
+// path, so only public API is visible. tools/check-doc-snippets.sh generates
+// Sources/ (git-ignored) from the documents and Preludes/, then builds and
+// runs it. Not part of the main package: the repository's own `swift build`
+// never builds it.
+import Foundation
+import PackageDescription
+
+/// A path dependency's package identity is its directory's name (the
+/// repository's checkout directory, whatever it is called).
+let strataPackage = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent
+
+func strata(_ product: String) -> Target.Dependency { .product(name: product, package: strataPackage) }
+/// Snippets show expressions whose results a reader looks at (`store.list()`):
+/// no unused-result warnings for them.
+let quiet: [SwiftSetting] = [.unsafeFlags(["-suppress-warnings"])]
+
+let package = Package(
+    name: "DocSnippets",
+    dependencies: [.package(path: "../..")],
+    targets: [
+        // Snippets over the engine, StrataStreams and the SQLite and Redis sinks.
+        .executableTarget(
+            name: "doc-snippets",
+            dependencies: [strata("Strata"), strata("StrataStreams"), strata("StrataStreamsSQLite"),
+                           strata("StrataStreamsRedis")],
+            path: "Sources/doc-snippets", swiftSettings: quiet),
+        // Snippets that import StrataServe (SwiftNIO, Hummingbird: a longer
+        // build; tools/check-doc-snippets.sh --engine-only leaves it out).
+        .executableTarget(
+            name: "doc-snippets-serve",
+            dependencies: [strata("Strata"), strata("StrataStreams"), strata("StrataServe")],
+            path: "Sources/doc-snippets-serve", swiftSettings: quiet),
+    ],
+    swiftLanguageModes: [.v6]
+)

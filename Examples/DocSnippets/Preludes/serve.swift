@@ -1,0 +1,2 @@
+// The metrics endpoint's examples import StrataServe.
+import StrataServe

@@ -1,0 +1,3 @@
+// The operator-testing example uses Swift Testing's #expect.
+import Testing
+import StrataStreams
