@@ -150,8 +150,16 @@ sandbox=$(mktemp -d)
 trap 'rm -rf "$sandbox"' EXIT
 for product in "${products[@]}"; do
   start=$(date +%s)
-  swift build --package-path "$pkg" --product "$product"
-  echo "$product: built in $(( $(date +%s) - start )) s"
+  # The build's output (with the warnings snippets may raise: results a
+  # reader looks at are left unused) stays in a log; errors are printed.
+  log="$pkg/.build/$product.log"
+  mkdir -p "$pkg/.build"
+  if ! swift build --package-path "$pkg" --product "$product" >"$log" 2>&1; then
+    echo "$product: BUILD FAILED (snippet errors name the document line; full log: $log)"
+    grep -E "error:" "$log" | sort -u | head -40
+    exit 1
+  fi
+  echo "$product: built in $(( $(date +%s) - start )) s ($(grep -c "warning:" "$log" || true) warnings, log: $log)"
   if [ "$run" -eq 1 ]; then
     "$pkg/.build/debug/$product" "$sandbox/$product"
   fi

@@ -16,9 +16,6 @@ let strataPackage = URL(fileURLWithPath: #filePath)
     .lastPathComponent
 
 func strata(_ product: String) -> Target.Dependency { .product(name: product, package: strataPackage) }
-/// Snippets show expressions whose results a reader looks at (`store.list()`):
-/// no unused-result warnings for them.
-let quiet: [SwiftSetting] = [.unsafeFlags(["-suppress-warnings"])]
 
 let package = Package(
     name: "DocSnippets",
@@ -29,13 +26,13 @@ let package = Package(
             name: "doc-snippets",
             dependencies: [strata("Strata"), strata("StrataStreams"), strata("StrataStreamsSQLite"),
                            strata("StrataStreamsRedis")],
-            path: "Sources/doc-snippets", swiftSettings: quiet),
+            path: "Sources/doc-snippets"),
         // Snippets that import StrataServe (SwiftNIO, Hummingbird: a longer
         // build; tools/check-doc-snippets.sh --engine-only leaves it out).
         .executableTarget(
             name: "doc-snippets-serve",
             dependencies: [strata("Strata"), strata("StrataStreams"), strata("StrataServe")],
-            path: "Sources/doc-snippets-serve", swiftSettings: quiet),
+            path: "Sources/doc-snippets-serve"),
     ],
     swiftLanguageModes: [.v6]
 )
