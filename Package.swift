@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "StrataNATS", targets: ["StrataNATS"]),
         .library(name: "StrataStreamsNATS", targets: ["StrataStreamsNATS"]),
         .library(name: "StrataServe", targets: ["StrataServe"]),
+        .library(name: "StrataStreamsPostgres", targets: ["StrataStreamsPostgres"]),
         .executable(name: "sst-dump", targets: ["sst-dump"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
@@ -43,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        // The pipeline's PostgreSQL sink (StrataStreamsPostgres only).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -95,6 +98,13 @@ let package = Package(
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/StrataServe"),
+        // The pipeline's exactly-once PostgreSQL sink (postgres-nio), docs/postgres-sink.md.
+        .target(
+            name: "StrataStreamsPostgres",
+            dependencies: ["StrataStreams", "Strata", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Sources/StrataStreamsPostgres"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         // Every tool's command line as swift-argument-parser types (parsed
         // here, run by the tool), so tests can parse command lines.
@@ -166,6 +176,9 @@ let package = Package(
             dependencies: ["StrataServe", "StrataStreams", "Strata", .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Tests/StrataServeTests"),
+        .testTarget(
+            name: "StrataStreamsPostgresTests", dependencies: ["StrataStreamsPostgres", "StrataStreams", "Strata"],
+            path: "Tests/StrataStreamsPostgresTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],
     swiftLanguageModes: [.v6]
@@ -180,6 +193,7 @@ let integrationTargets: Set<String> = [
     "StrataNATS", "StrataStreamsNATS", "StrataNATSTests",
     "CHiredis", "StrataStreamsRedis", "StrataStreamsRedisTests", "redis-sink-job",
     "StrataServe", "StrataServeTests", "strata-demo",
+    "StrataStreamsPostgres", "StrataStreamsPostgresTests",
 ]
 if Context.environment["STRATA_ENGINE_ONLY"] == "1" {
     package.targets.removeAll { integrationTargets.contains($0.name) }

@@ -21,6 +21,10 @@ done
 for pkg in chromium curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# The PostgreSQL sink: postgresql (Debian's PostgreSQL 15 server binaries
+# in /usr/lib/postgresql/15/bin; its tests start throwaway clusters on
+# loopback ports with tools/postgres-server.sh, not the Debian service).
+dpkg -s postgresql >/dev/null 2>&1 || need+=(postgresql)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}" >&2
   sudo=""
