@@ -125,10 +125,10 @@ struct CheckpointStoreTests {
         // A crash after the files but before the manifest: private/2, new shared tables, a temp manifest.
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir.file("store/private/2"), withIntermediateDirectories: true)
-        fm.createFile(atPath: dir.file("store/private/2/CURRENT"), contents: Data("MANIFEST-000009\n".utf8))
-        fm.createFile(atPath: dir.file("store/shared/000099_0123456789abcdef_10.sst"), contents: Data(count: 10))
-        fm.createFile(atPath: dir.file("store/shared/000098_0123456789abcdef_10.sst.tmp"), contents: Data(count: 3))
-        fm.createFile(atPath: dir.file("store/meta/2.json.tmp"), contents: Data("{\"id\":".utf8))
+        _ = fm.createFile(atPath: dir.file("store/private/2/CURRENT"), contents: Data("MANIFEST-000009\n".utf8))
+        _ = fm.createFile(atPath: dir.file("store/shared/000099_0123456789abcdef_10.sst"), contents: Data(count: 10))
+        _ = fm.createFile(atPath: dir.file("store/shared/000098_0123456789abcdef_10.sst.tmp"), contents: Data(count: 3))
+        _ = fm.createFile(atPath: dir.file("store/meta/2.json.tmp"), contents: Data("{\"id\":".utf8))
         store = try CheckpointStore.open(at: dir.file("store"))
         #expect(store.list() == [good])
         #expect(try fm.contentsOfDirectory(atPath: dir.file("store/private")) == ["1"])
