@@ -27,11 +27,13 @@ let package = Package(
             dependencies: [strata("Strata"), strata("StrataStreams"), strata("StrataStreamsSQLite"),
                            strata("StrataStreamsRedis")],
             path: "Sources/doc-snippets"),
-        // Snippets that import StrataServe (SwiftNIO, Hummingbird: a longer
-        // build; tools/check-doc-snippets.sh --engine-only leaves it out).
+        // Snippets that import StrataServe, StrataStreamsPostgres or the NATS
+        // modules (SwiftNIO, Hummingbird, postgres-nio: a longer build;
+        // tools/check-doc-snippets.sh --engine-only leaves it out).
         .executableTarget(
             name: "doc-snippets-serve",
-            dependencies: [strata("Strata"), strata("StrataStreams"), strata("StrataServe")],
+            dependencies: [strata("Strata"), strata("StrataStreams"), strata("StrataServe"),
+                           strata("StrataStreamsPostgres"), strata("StrataNATS"), strata("StrataStreamsNATS")],
             path: "Sources/doc-snippets-serve"),
     ],
     swiftLanguageModes: [.v6]
