@@ -166,10 +166,10 @@ let package = Package(
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataStreamsTests"),
         .testTarget(
-            name: "StrataStreamsRedisTests", dependencies: ["StrataStreamsRedis", "StrataStreams", "Strata"],
+            name: "StrataStreamsRedisTests", dependencies: ["StrataStreamsRedis", "StrataTestSupport", "StrataStreams", "Strata"],
             path: "Tests/StrataStreamsRedisTests"),
         .testTarget(
-            name: "StrataNATSTests", dependencies: ["StrataNATS", "StrataStreamsNATS", "StrataStreams", "Strata"],
+            name: "StrataNATSTests", dependencies: ["StrataNATS", "StrataTestSupport", "StrataStreamsNATS", "StrataStreams", "Strata"],
             path: "Tests/StrataNATSTests"),
         .testTarget(
             name: "StrataServeTests",
@@ -177,7 +177,7 @@ let package = Package(
                            .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Tests/StrataServeTests"),
         .testTarget(
-            name: "StrataStreamsPostgresTests", dependencies: ["StrataStreamsPostgres", "StrataStreams", "Strata"],
+            name: "StrataStreamsPostgresTests", dependencies: ["StrataStreamsPostgres", "StrataTestSupport", "StrataStreams", "Strata"],
             path: "Tests/StrataStreamsPostgresTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 @testable import StrataNATS
 
@@ -64,7 +65,7 @@ import Testing
     }
 
     @Test func connectionRefusedWhenNoServerListens() throws {
-        let port = try NATSTestServer.freeLoopbackPort()
+        let port = try LoopbackPort.unused()
         #expect(throws: NATSError.connectionRefused(host: "127.0.0.1", port: port)) {
             _ = try NATSConnection.connect(NATSConnectionOptions(host: "127.0.0.1", port: port))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import StrataNATS
 #if canImport(Glibc)
 import Glibc
@@ -32,7 +33,7 @@ final class NATSTestServer {
     /// Starts a server on a free port with a new store directory.
     init() throws {
         executable = try Self.executablePath()
-        port = try Self.freeLoopbackPort()
+        port = try LoopbackPort.unused()
         storeDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("strata-nats-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
@@ -89,24 +90,4 @@ final class NATSTestServer {
 
     func connect() throws -> NATSConnection { try NATSConnection.connect(options) }
 
-    /// A loopback TCP port nothing listens on now (bind to port 0, read it back, close).
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NATSTestServerError(description: "socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw NATSTestServerError(description: "bind to 127.0.0.1:0 failed: errno \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw NATSTestServerError(description: "getsockname failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Strata
 import StrataStreams
 @testable import StrataStreamsPostgres
@@ -130,7 +131,7 @@ private func row(_ stream: String, _ key: String, _ value: String) -> SinkRecord
         #expect(unknown?.message.contains("database \"no_such_db\" does not exist") == true)
         // No server on the port.
         var nobody = server.options([totals])
-        nobody.port = try PostgresTestServer.freePort()
+        nobody.port = try LoopbackPort.unused()
         let missing = #expect(throws: StrataError.self) { try PostgresEpochCommitter(options: nobody) }
         #expect(missing?.kind == .ioError)
         #expect(missing?.message.contains("cannot connect to 127.0.0.1:\(nobody.port)") == true)

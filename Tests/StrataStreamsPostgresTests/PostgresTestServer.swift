@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Strata
 @testable import StrataStreamsPostgres
 
@@ -29,11 +30,11 @@ final class PostgresTestServer: @unchecked Sendable {
         }
         directory = NSTemporaryDirectory() + "strata-pg-\(name)-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        // Another process may take the port between freePort() and the
+        // Another process may take the port between LoopbackPort.unused() and the
         // server's bind: then try another one.
         var lastError: (any Error)? = nil
         for _ in 0..<5 {
-            port = try Self.freePort()
+            port = try LoopbackPort.unused()
             do {
                 try start()
                 return
@@ -127,24 +128,4 @@ final class PostgresTestServer: @unchecked Sendable {
         }
     }
 
-    /// A loopback port nothing listens on right now (the kernel's choice).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StrataError(.ioError, "socket() failed (errno \(errno))") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw StrataError(.ioError, "bind() failed (errno \(errno))") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw StrataError(.ioError, "getsockname() failed (errno \(errno))") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 }

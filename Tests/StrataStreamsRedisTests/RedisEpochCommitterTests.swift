@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Strata
 import StrataStreams
 @testable import StrataStreamsRedis
@@ -183,7 +184,7 @@ func sinkOptions(_ server: RedisTestServer, prefix: String = "t", layout: RedisK
 
     @Test func badConfigurationFailsAtConstruction() throws {
         // Nothing listens on the port.
-        let port = try RedisTestServer.freePort()
+        let port = try LoopbackPort.unused()
         let noServer = #expect(throws: StrataError.self) {
             try RedisEpochCommitter(options: RedisSinkOptions(address: "127.0.0.1:\(port)"))
         }
