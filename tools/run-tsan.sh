@@ -8,6 +8,13 @@
 # Fails if TSan reports anything, or if the filter selects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every lock in the engine and the stream runtime must be `Locked` (a pthread
+# mutex under -DSTRATA_TSAN); a bare Synchronization.Mutex is invisible to TSan
+# and yields false race reports only when the lock is contended (flaky).
+bare=$(grep -rnE "\bMutex(<|\()" Sources/Strata Sources/StrataStreams --include=*.swift | grep -v "Sources/Strata/Util/Locked.swift" || true)
+if [ -n "$bare" ]; then
+  echo "run-tsan: FAIL — use Locked, not Mutex, in engine code:"; echo "$bare"; exit 1
+fi
 filter=${1:-"Concurrency|CrashRecovery|MemTable|concurrentUniversalCompactions|severalJobs|PipelineTests"}
 STRATA_ENGINE_ONLY=1 swift build --build-tests --sanitize=thread --build-path .build-tsan -Xswiftc -DSTRATA_TSAN
 out=$(mktemp)

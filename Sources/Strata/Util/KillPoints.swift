@@ -45,7 +45,7 @@ package enum KillPoints {
         var state: UInt64
     }
 
-    private static let armed = Mutex<Armed?>(nil)
+    private static let armed = Locked<Armed?>(nil)
 
     /// From now on, each pass through point `prefix` (a full name), or
     /// through any point whose name starts with `prefix` (e.g. "WAL"),

@@ -195,7 +195,7 @@ public struct PosixFileSystem: FileSystem {
 /// the directory plus the file name), because `fcntl` locks do not exclude
 /// two opens within one process.
 enum PosixLockRegistry {
-    private static let held = Mutex<Set<String>>([])
+    private static let held = Locked<Set<String>>([])
 
     /// `realpath(dirname)/basename`, so `db`, `./db` and `/abs/db` agree;
     /// the path as given if the directory cannot be resolved (the open
