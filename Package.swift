@@ -25,11 +25,20 @@ let package = Package(
         .executable(name: "checkpoint-bench", targets: ["checkpoint-bench"]),
         .executable(name: "stream-bench", targets: ["stream-bench"]),
     ],
+    // Package traits (SE-0450) gate the integrations whose dependencies are
+    // heavy, so an application that uses only the engine and the stream
+    // runtime resolves none of them: it declares the package with
+    // `traits: []` (docs/getting-started.md). All are on by default, so
+    // this repository's own `swift build` and `swift test` build everything.
+    traits: [
+        .trait(name: "NATS", description: "StrataNATS and StrataStreamsNATS: the NATS JetStream client, source and sink (SwiftNIO)."),
+        .trait(name: "Serve", description: "StrataServe: a job's /metrics endpoint and live dashboard (Hummingbird, swift-prometheus, swift-log)."),
+        .trait(name: "Postgres", description: "StrataStreamsPostgres: the exactly-once PostgreSQL sink (postgres-nio)."),
+        .default(enabledTraits: ["NATS", "Serve", "Postgres"]),
+    ],
     dependencies: [
         // Latency percentiles in strata-bench (HDR histogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        // The pipeline's transactional SQLite sink (system libsqlite3).
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // The engine publishes its counters and gauges through swift-metrics
         // (MetricsReporter), so any backend (Prometheus, a log) can show them.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -66,10 +75,13 @@ let package = Package(
         .target(
             name: "StrataStreams", dependencies: ["Strata", .product(name: "Metrics", package: "swift-metrics")],
             path: "Sources/StrataStreams"),
-        // The transactional SQLite sink of the pipeline runtime (GRDB over libsqlite3).
+        // The transactional SQLite sink of the pipeline runtime, over the
+        // system libsqlite3's C API (no package: engine users resolve nothing for it).
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         .target(
-            name: "StrataStreamsSQLite",
-            dependencies: ["StrataStreams", "Strata", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "StrataStreamsSQLite", dependencies: ["StrataStreams", "Strata", "CSQLite"],
             path: "Sources/StrataStreamsSQLite"),
         // The pipeline's Redis cache sink (hiredis, through pkg-config) and its kill-test job.
         // No pkgConfig: Debian's hiredis.pc adds a flag SwiftPM refuses with
@@ -84,7 +96,8 @@ let package = Package(
         // A small NATS / JetStream client over SwiftNIO (core protocol, streams, pull consumers).
         .target(
             name: "StrataNATS",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [.product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["NATS"])),
+                           .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["NATS"]))],
             path: "Sources/StrataNATS"),
         // The pipeline's NATS JetStream source and exactly-once sink.
         .target(
@@ -94,16 +107,18 @@ let package = Package(
         .target(
             name: "StrataServe",
             dependencies: ["Strata", "StrataStreams", .product(name: "Metrics", package: "swift-metrics"),
-                           .product(name: "Prometheus", package: "swift-prometheus"),
-                           .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Serve"])),
+                           .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Serve"])),
+                           .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Serve"]))],
             path: "Sources/StrataServe"),
         // The pipeline's exactly-once PostgreSQL sink (postgres-nio), docs/postgres-sink.md.
         .target(
             name: "StrataStreamsPostgres",
-            dependencies: ["StrataStreams", "Strata", .product(name: "PostgresNIO", package: "postgres-nio"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StrataStreams", "Strata",
+                           .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
+                           .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Postgres"])),
+                           .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["Postgres"])),
+                           .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Postgres"]))],
             path: "Sources/StrataStreamsPostgres"),
         .target(name: "ToolSupport", dependencies: ["Strata"], path: "tools/ToolSupport"),
         // Every tool's command line as swift-argument-parser types (parsed
@@ -174,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "StrataServeTests",
             dependencies: ["StrataServe", "StrataStreams", "Strata", .product(name: "Metrics", package: "swift-metrics"),
-                           .product(name: "Prometheus", package: "swift-prometheus")],
+                           .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Serve"]))],
             path: "Tests/StrataServeTests"),
         .testTarget(
             name: "StrataStreamsPostgresTests", dependencies: ["StrataStreamsPostgres", "StrataTestSupport", "StrataStreams", "Strata"],

@@ -154,7 +154,7 @@ for product in "${products[@]}"; do
   # reader looks at are left unused) stays in a log; errors are printed.
   log="$pkg/.build/$product.log"
   mkdir -p "$pkg/.build"
-  if ! swift build --package-path "$pkg" --product "$product" >"$log" 2>&1; then
+  if ! DOC_SNIPPETS_ENGINE_ONLY=$engine_only swift build --package-path "$pkg" --product "$product" >"$log" 2>&1; then
     echo "$product: BUILD FAILED (snippet errors name the document line; full log: $log)"
     grep -E "error:" "$log" | sort -u | head -40
     exit 1

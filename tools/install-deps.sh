@@ -2,7 +2,7 @@
 # Installs what Strata needs on a Debian machine, if it is missing:
 #   libsnappy-dev, libxxhash-dev (linked by the engine, found through pkg-config),
 #   rocksdb-tools (RocksDB 7.8.3's sst_dump, ldb, db_bench: the interop tests' outside judge),
-#   libsqlite3-dev (the pipeline's SQLite sink, through GRDB), nats-server (JetStream broker for the
+#   libsqlite3-dev (the pipeline's SQLite sink), nats-server (JetStream broker for the
 #   StrataNATS tests, tools/nats-server.sh), pkg-config. Swift itself must already be installed (it is on our machines).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail

@@ -72,12 +72,16 @@ rm -rf "$nats_dir"
 timeout 240 tools/dashboard-check.sh
 # Every ```swift block of README.md and docs/*.md compiled against the public
 # API (a package of its own, Examples/DocSnippets, in its own build folder)
-# and those marked `run` run. Engine products only: the two StrataServe
-# blocks (SwiftNIO, Hummingbird: 4.5 min more from scratch) are checked by
-# `tools/check-doc-snippets.sh` without --engine-only. From scratch about
-# 5 min on the loaded 2-core machine (half of it resolving and building
-# Strata, StrataStreams and GRDB again), seconds when the folder is kept.
+# and those marked `run` run. Engine products only, the package depending
+# on this checkout with `traits: []`: the blocks over StrataServe, NATS and
+# PostgreSQL (SwiftNIO, Hummingbird: 4.5 min more from scratch) are checked
+# by `tools/check-doc-snippets.sh` without --engine-only. From scratch a few
+# minutes on the 2-core machine (building Strata and StrataStreams again),
+# seconds when the folder is kept.
 timeout 900 tools/check-doc-snippets.sh --engine-only
+# An engine-only application resolves only swift-metrics and
+# swift-argument-parser (issue 20, item 4; about 10 s).
+timeout 300 tools/check-light-deps.sh
 # The concurrency tests again under ThreadSanitizer (its own build folder).
 tools/run-tsan.sh
 # The decoders and their corruption tests under AddressSanitizer (.build-asan).

@@ -17,9 +17,14 @@ let strataPackage = URL(fileURLWithPath: #filePath)
 
 func strata(_ product: String) -> Target.Dependency { .product(name: product, package: strataPackage) }
 
+/// tools/check-doc-snippets.sh --engine-only sets this: the package then
+/// depends on the repository with `traits: []`, as an engine-only
+/// application does (docs/getting-started.md), and has no second target.
+let engineOnly = Context.environment["DOC_SNIPPETS_ENGINE_ONLY"] == "1"
+
 let package = Package(
     name: "DocSnippets",
-    dependencies: [.package(path: "../..")],
+    dependencies: [engineOnly ? .package(path: "../..", traits: []) : .package(path: "../..")],
     targets: [
         // Snippets over the engine, StrataStreams and the SQLite and Redis sinks.
         .executableTarget(
@@ -38,3 +43,7 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if engineOnly {
+    package.targets.removeAll { $0.name == "doc-snippets-serve" }
+}
