@@ -37,8 +37,6 @@ let package = Package(
         .default(enabledTraits: ["NATS", "Serve", "Postgres"]),
     ],
     dependencies: [
-        // Latency percentiles in strata-bench (HDR histogram).
-        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // The engine publishes its counters and gauges through swift-metrics
         // (MetricsReporter), so any backend (Prometheus, a log) can show them.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -143,20 +141,19 @@ let package = Package(
             name: "table-bench", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "Benchmarks/table-bench"),
         .executableTarget(
             name: "strata-bench",
-            dependencies: ["Strata", "ToolSupport", "ToolCommands", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["Strata", "ToolSupport", "ToolCommands"],
             path: "Benchmarks/strata-bench"),
         .executableTarget(
             name: "checkpoint-bench", dependencies: ["Strata", "ToolSupport", "ToolCommands"], path: "Benchmarks/checkpoint-bench"),
         // The Nexmark model, deterministic generator and queries (q0-q2, q5, q7, q8, q11, q18) as pipeline logic.
         .target(
             name: "NexmarkSupport",
-            dependencies: ["StrataStreams", "Strata", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["StrataStreams", "Strata", "ToolSupport"],
             path: "Benchmarks/Nexmark"),
         // Window, tumbling/sliding/session, event-time and state benchmarks, and the Nexmark queries.
         .executableTarget(
             name: "stream-bench",
-            dependencies: ["StrataStreams", "Strata", "NexmarkSupport", "ToolSupport", "ToolCommands",
-                           .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["StrataStreams", "Strata", "NexmarkSupport", "ToolSupport", "ToolCommands"],
             path: "Benchmarks/stream-bench"),
         // Fuzzing (tools/run-fuzz.sh): the decoders' fuzz bodies and seed
         // corpus, and one libFuzzer executable per decoder. A plain build

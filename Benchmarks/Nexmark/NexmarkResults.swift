@@ -1,6 +1,6 @@
 import Foundation
-import Histogram
 import StrataStreams
+import ToolSupport
 
 /// Where a query's result rows go.
 public enum NexmarkOutputMode: String, Sendable, CaseIterable {
@@ -45,8 +45,7 @@ public final class NexmarkResults {
     /// watermark's bound covers the stream's disorder).
     public internal(set) var lateEvents = 0
     /// Row latencies in ns (see the type's doc).
-    public private(set) var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000,
-                                                         numberOfSignificantValueDigits: .three)
+    public private(set) var latency = LatencyHistogram()
 
     /// Empty results for a partition writing rows in `mode`.
     public init(mode: NexmarkOutputMode) { self.mode = mode }

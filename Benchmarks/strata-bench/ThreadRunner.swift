@@ -1,6 +1,6 @@
 import Foundation
-import Histogram
 import Strata
+import ToolSupport
 
 /// What one benchmark thread counted. Threads keep their own tallies (no
 /// shared counters on the hot path); the benchmark adds them up at the end.
@@ -8,7 +8,7 @@ struct ThreadTally {
     var operations = 0
     var bytes = 0
     var found = 0
-    var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+    var latency = LatencyHistogram()
     /// Operations completed in each whole second since the benchmark
     /// started (index = second): the ops/s-over-time series.
     var timeline: [Int] = []
@@ -20,7 +20,7 @@ struct ThreadTally {
     /// Records one operation that ended at `now` and started at `last`.
     @inline(__always)
     mutating func record(now: UInt64, last: UInt64, start: UInt64) {
-        _ = latency.record(now - last)
+        latency.record(now - last)
         operations += 1
         let second = Int((now - start) / 1_000_000_000)
         if second >= timeline.count { timeline.append(contentsOf: repeatElement(0, count: second - timeline.count + 1)) }

@@ -1,5 +1,4 @@
 import Foundation
-import Histogram
 import Strata
 import ToolSupport
 
@@ -18,7 +17,7 @@ struct BenchResult {
     var bytes = 0
     var nanoseconds: UInt64 = 0
     var message = ""
-    var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+    var latency = LatencyHistogram()
     /// The database's counters when the benchmark started (after a fresh
     /// database was made, if it makes one).
     var baseline: DatabaseStatistics?
@@ -252,7 +251,7 @@ final class Workloads {
             result.operations += 1
             if reverse { it.prev() } else { it.next() }
             let now = nanoseconds()
-            _ = result.latency.record(now - last)
+            result.latency.record(now - last)
             last = now
         }
         try it.status()

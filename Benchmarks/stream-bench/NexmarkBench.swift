@@ -29,7 +29,6 @@
 // partition threads, engine background work) with events per CPU-second,
 // and a final line `NEXMARK-QN: N events in S s, X events/s`.
 import Foundation
-import Histogram
 import NexmarkSupport
 import Strata
 import StrataStreams

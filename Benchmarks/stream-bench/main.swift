@@ -28,7 +28,6 @@
 // caller's hands (the watermark call returned; HDR histogram, µs), and a
 // final line `WORKLOAD: N events in S s, X events/s`.
 import Foundation
-import Histogram
 import Strata
 import StrataStreams
 import ToolCommands
@@ -89,7 +88,7 @@ func run(_ command: StreamBenchCommand) throws {
         aggregate: CountAggregate<Int64>())
     var watermarks = try BoundedOutOfOrdernessWatermarks(maxOutOfOrderness: flags.disorder)
     var random = SplitMix64(seed: flags.seed)
-    var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+    var latency = LatencyHistogram()
     var resultCount = 0
     var checksum: Int64 = 0
     var watermarkNanos: UInt64 = 0
