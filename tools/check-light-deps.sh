@@ -33,4 +33,4 @@ allowed="swift-argument-parser swift-metrics "
 if [ "$resolved" != "$allowed" ]; then
   echo "light-deps: FAIL — an engine-only package resolved: $resolved(expected: $allowed)"; exit 1
 fi
-echo "light-deps: PASS (2 packages: $resolved)"
+echo "light-deps: PASS (2 packages: ${resolved% })"
