@@ -18,6 +18,26 @@ extension Pipeline {
     /// your own or the main thread, not from the Swift concurrency pool.
     public func run(serving address: String, options serveOptions: MetricsServer.Options = MetricsServer.Options())
         throws -> PipelineSummary {
+        try MetricsServer.serving(options, at: address, serveOptions) { try run() }
+    }
+}
+
+extension StreamJob {
+    /// Runs the job (`run(_:committers:)`) while serving its metrics and
+    /// live dashboard on `address`, as `Pipeline.run(serving:options:)`
+    /// does (same requirements on `options`, same errors, same threading).
+    @discardableResult
+    public func run(_ options: PipelineOptions, committers: [any EpochCommitter] = [], serving address: String,
+                    serveOptions: MetricsServer.Options = MetricsServer.Options()) throws -> PipelineSummary {
+        try MetricsServer.serving(options, at: address, serveOptions) { try run(options, committers: committers) }
+    }
+}
+
+extension MetricsServer {
+    /// Starts a server for a pipeline run with `options` on `address`,
+    /// runs `body`, and stops the server when it returns or throws.
+    static func serving(_ options: PipelineOptions, at address: String, _ serveOptions: Options,
+                        _ body: () throws -> PipelineSummary) throws -> PipelineSummary {
         guard let prefix = options.metricsPrefix else {
             throw StrataError(.invalidArgument, "pipeline: serving metrics needs PipelineOptions.metricsPrefix (it is nil)")
         }
@@ -33,6 +53,6 @@ extension Pipeline {
         serveOptions.pipelinePrefix = prefix
         let server = try MetricsServer.start(address: address, registry: registry, options: serveOptions)
         defer { server.stop() }
-        return try run()
+        return try body()
     }
 }

@@ -88,16 +88,16 @@ private func baseEvent(_ shape: ClickstreamShape, _ i: UInt64) -> ClickstreamEve
     }
 }
 
-/// (ad, click id): a click's payload in the attribution join, 16 bytes.
+/// A click in the attribution join's state: ad, then click id, 16 bytes.
 struct AdClickCodec: StateCodec {
     var fixedWidth: Int? { 16 }
-    func encode(_ value: (Int64, Int64), into out: inout [UInt8]) {
-        Int64Codec().encode(value.0, into: &out)
-        Int64Codec().encode(value.1, into: &out)
+    func encode(_ value: AdClick, into out: inout [UInt8]) {
+        Int64Codec().encode(value.ad, into: &out)
+        Int64Codec().encode(value.click, into: &out)
     }
-    func decode(_ bytes: UnsafeRawBufferPointer) throws -> (Int64, Int64) {
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> AdClick {
         guard bytes.count == 16 else { throw StrataError(.corruption, "AdClickCodec: \(bytes.count) bytes, expected 16") }
-        return (try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[0..<8])),
-                try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[8..<16])))
+        return AdClick(ad: try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[0..<8])),
+                       click: try Int64Codec().decode(UnsafeRawBufferPointer(rebasing: bytes[8..<16])))
     }
 }

@@ -1,9 +1,11 @@
 // strata-demo: the demo job (README's main command runs it through
-// tools/run-demo.sh). A clickstream generator (or a JSON-lines event log)
-// feeds a keyed pipeline over Strata: per-user 1-minute tumbling counts,
-// session windows, dedup of click ids, an interval join of clicks to
-// impressions and the failed-login pattern; results go exactly once to JSON
-// lines and SQLite; checkpoints are incremental engine checkpoints.
+// tools/run-demo.sh), written on the job API (DemoJob.swift). A clickstream
+// generator (or a JSON-lines event log) feeds a job keyed by user whose state
+// lives in Strata: per-user 1-minute tumbling counts, session windows, dedup
+// of click ids, an interval join of clicks to impressions (with the ad's
+// campaign from a table) and the failed-login pattern; results go exactly
+// once to JSON lines and SQLite; checkpoints are incremental engine
+// checkpoints.
 //
 //   strata-demo [--dir=strata-demo-data] [--events=2000000] [--partitions=2] [--seed=42]
 //               [--users=5000] [--checkpoint_ms=2000] [--disorder_ms=2000] [--late_per_mille=2]
@@ -54,7 +56,7 @@ do {
     }
     if flags.dump.or(false) {
         var lines: [String] = []
-        for (p, rows) in try Pipeline<GeneratorSource<ClickstreamEvent>>.committedOutput(directory: dir).enumerated() {
+        for (p, rows) in try StreamJob.committedOutput(directory: dir).enumerated() {
             for row in rows { lines.append("jsonl part-\(p) \(row.stream) \(row.key) \(row.value)") }
         }
         // Each partition's JSON-lines rows in their commit order (part of
@@ -79,7 +81,6 @@ do {
     var options = PipelineOptions(directory: dir)
     options.partitions = partitions
     options.checkpointInterval = .every(milliseconds: Int64(flags.checkpointMilliseconds))
-    options.maxOutOfOrderness = shape.disorder
     options.watermarkEveryRecords = 1_000
     options.backend.engine.writeBufferSize = 16 << 20
     let total = shape.events
@@ -103,19 +104,19 @@ do {
     let sqlite = try SQLiteEpochCommitter(path: "\(dir)/results.sqlite")
     let summary: PipelineSummary
     let started = ContinuousClock.now
+    let disorder = Duration.milliseconds(shape.disorder)
+    func run(_ job: StreamJob) throws -> PipelineSummary {
+        try flags.serve.map { try job.run(options, committers: [sqlite], serving: $0) }
+            ?? job.run(options, committers: [sqlite])
+    }
     if let input = flags.input {
         let source = try JSONLinesSource<ClickstreamEvent>(path: input, policy: .skip)
-        let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
-                                    timestamp: \.ts, committers: [sqlite]) { try DemoLogic($0) }
-        summary = try flags.serve.map { try pipeline.run(serving: $0) } ?? pipeline.run()
+        summary = try run(demoJob(source: source, disorder: disorder))
         if source.skippedRecords > 0 {
             print("skipped \(source.skippedRecords) malformed lines; last: \(source.lastSkipError.map { "\($0)" } ?? "")")
         }
     } else {
-        let source = GeneratorSource(clickstream(shape))
-        let pipeline = try Pipeline(options: options, source: source, key: { Int64Codec().encoded($0.user) },
-                                    timestamp: \.ts, committers: [sqlite]) { try DemoLogic($0) }
-        summary = try flags.serve.map { try pipeline.run(serving: $0) } ?? pipeline.run()
+        summary = try run(demoJob(source: GeneratorSource(clickstream(shape)), disorder: disorder))
     }
     let seconds = elapsedSeconds(ContinuousClock.now - started)
     if !quiet { writeProgress("\r" + String(repeating: " ", count: 90) + "\r") }
@@ -123,7 +124,7 @@ do {
     if let epoch = summary.recoveredFromEpoch { print("  resumed from checkpoint \(epoch)") }
     print(String(format: "  %llu events in %.2f s: %.0f events/s (%d partitions, %llu generated in all)",
                  summary.records, seconds, seconds > 0 ? Double(summary.records) / seconds : 0, partitions, total))
-    for (name, value) in summary.counters.sorted(by: { $0.key < $1.key }) { print("  \(name): \(value)") }
+    for (name, value) in demoCounters(summary.counters).sorted(by: { $0.key < $1.key }) { print("  \(name): \(value)") }
     print("  output rows committed this run: \(summary.outputs) (JSON lines in \(dir)/outputs, SQLite \(dir)/results.sqlite)")
     let times = summary.checkpoints.map(\.milliseconds)
     if !times.isEmpty {

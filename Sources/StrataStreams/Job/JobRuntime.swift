@@ -49,15 +49,20 @@ final class JobPartition {
 
     /// The port of node `id`, built by `build` the first time.
     func port<Element>(_ id: Int, build: () throws -> Port<Element>) throws -> Port<Element> {
+        try node(id, build: build)
+    }
+
+    /// Node `id` of the partition (a port, a table), built by `build` the first time.
+    func node<Node: AnyObject>(_ id: Int, build: () throws -> Node) throws -> Node {
         if let existing = nodes[id] {
-            guard let port = existing as? Port<Element> else {
-                throw StrataError(.invalidArgument, "job: node \(id) was built with another element type")
+            guard let node = existing as? Node else {
+                throw StrataError(.invalidArgument, "job: node \(id) was built with another type")
             }
-            return port
+            return node
         }
-        let port = try build()
-        nodes[id] = port
-        return port
+        let node = try build()
+        nodes[id] = node
+        return node
     }
 
     /// Emits `value` as one JSON row of sink stream `stream`.
@@ -143,5 +148,17 @@ final class JobLogic<Record>: PartitionLogic {
         try root.watermark(watermark)
     }
 
-    var counters: [String: Int] { partition.counters.mapValues { $0() } }
+    /// The operators' counters, and `late events`: the sum of every
+    /// `<operator>.late` counter (when the job has one).
+    var counters: [String: Int] {
+        var values = partition.counters.mapValues { $0() }
+        let late = values.filter { $0.key.hasSuffix(".late") }
+        if !late.isEmpty { values["late events"] = late.values.reduce(0, +) }
+        return values
+    }
+}
+
+/// A count that a partition's counters read (one partition thread).
+final class RunningCount {
+    var value = 0
 }

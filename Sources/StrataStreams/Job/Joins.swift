@@ -18,7 +18,7 @@ extension KeyedStream {
         let operatorName = graph.operatorName(name, kind: "interval-join", id: graph.newID())
         let keyCodec = self.keyCodec
         let (lowerMs, upperMs) = (lower.wholeMilliseconds, upper.wholeMilliseconds)
-        return join(other) { backend in
+        return join(other, name: operatorName) { backend in
             try IntervalJoinOperator(backend: backend, name: operatorName, keyCodec: keyCodec, leftCodec: leftCodec,
                                      rightCodec: rightCodec, lower: lowerMs, upper: upperMs, joinType: joinType)
         }
@@ -36,7 +36,7 @@ extension KeyedStream {
     ) -> DataStream<JoinOutput<Key, Element, Right>> where LeftCodec.Value == Element, RightCodec.Value == Right {
         let operatorName = graph.operatorName(name, kind: "window-join", id: graph.newID())
         let keyCodec = self.keyCodec
-        return join(other) { backend in
+        return join(other, name: operatorName) { backend in
             try WindowJoinOperator(backend: backend, name: operatorName, keyCodec: keyCodec, leftCodec: leftCodec,
                                    rightCodec: rightCodec, assigner: windows.make(), joinType: joinType)
         }
@@ -44,9 +44,10 @@ extension KeyedStream {
 
     /// Wires a two-input operator: both inputs' events in, the minimum of
     /// their watermarks (so outputs one input produces at a watermark are
-    /// never late for the join), outputs on.
+    /// never late for the join), outputs on; counts late events of both
+    /// sides in `<name>.late`.
     private func join<Right, Op: TwoInputStreamOperator>(
-        _ other: KeyedStream<KeyCodec, Right>, _ make: @escaping (StateBackend) throws -> Op
+        _ other: KeyedStream<KeyCodec, Right>, name: String, _ make: @escaping (StateBackend) throws -> Op
     ) -> DataStream<JoinOutput<Key, Element, Right>>
     where Op.Key == Key, Op.Left == Element, Op.Right == Right, Op.Output == JoinOutput<Key, Element, Right> {
         if other.graph !== graph { graph.fail("a join's inputs must come from the same job") }
@@ -57,14 +58,20 @@ extension KeyedStream {
             let op = try make(partition.backend)
             let port = Port<JoinOutput<Key, Element, Right>>()
             var watermarks: (left: Int64, right: Int64, joined: Int64) = (.min, .min, .min)
+            let late = RunningCount()
+            partition.counters["\(name).late"] = { late.value }
             func drain() throws {
                 for output in op.takeOutput() {
                     let timestamp: Int64
                     switch output {
                     case .joined(let l, let r, _): timestamp = max(l.timestamp, r.timestamp)
                     case .unmatchedLeft(let l, _): timestamp = l.timestamp
-                    case .lateLeft(let l): timestamp = l.timestamp
-                    case .lateRight(let r): timestamp = r.timestamp
+                    case .lateLeft(let l):
+                        timestamp = l.timestamp
+                        late.value += 1
+                    case .lateRight(let r):
+                        timestamp = r.timestamp
+                        late.value += 1
                     }
                     try port.push(output, timestamp: timestamp)
                 }

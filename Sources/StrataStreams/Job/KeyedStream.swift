@@ -70,24 +70,57 @@ public struct KeyedStream<KeyCodec: StateCodec, Element> {
     /// one kept for its key, each replacing the previous (keep-last, upsert
     /// semantics: a sink keyed by the dedup key ends with the last event);
     /// older ones are dropped as stale. The TTL runs on event time.
-    /// `name` names the operator's state (default `dedup-<n>`); a name must
-    /// stay the same across restarts for the state to be found.
-    public func dedup(keep: DedupKeep = .first, ttl: Duration, name: String? = nil) -> KeyedStream<KeyCodec, Element> {
+    /// `mode` is `.exact` (default) or adds a Bloom filter in front of the
+    /// engine lookups (`DedupMode`). `name` names the operator's state
+    /// (default `dedup-<n>`); a name must stay the same across restarts for
+    /// the state to be found. Counters: `<name>.duplicates`, `<name>.stale`,
+    /// `<name>.lookupsSkipped` (see `StreamJob`).
+    public func dedup(keep: DedupKeep = .first, ttl: Duration, mode: DedupMode = .exact,
+                      name: String? = nil) -> KeyedStream<KeyCodec, Element> {
+        dedupStage(keep: keep, ttl: ttl, mode: mode, name: name) { op, event, _ in try op.processElement(event) }
+    }
+
+    /// Deduplicates by `id(element)` within each key: as `dedup(keep:ttl:)`
+    /// with the pair (key, id) as the dedup key (Flink SQL's deduplication
+    /// `PARTITION BY key, id`), without re-keying the stream: events keep
+    /// their key, and the pair's state lives in the key's key group (the
+    /// state key is the key's stored encoding followed by the id's). Use it
+    /// for ids unique within a key, e.g. request ids of a user's retried
+    /// requests. `idCodec` encodes the id in the state.
+    public func dedup<IDCodec: StateCodec>(
+        by idCodec: IDCodec, _ id: @escaping (Element) -> IDCodec.Value, keep: DedupKeep = .first, ttl: Duration,
+        mode: DedupMode = .exact, name: String? = nil
+    ) -> KeyedStream<KeyCodec, Element> {
+        let keyCodec = self.keyCodec
+        return dedupStage(keep: keep, ttl: ttl, mode: mode, name: name) { op, event, backend in
+            let partitionKey = backend.stateKey(event.key, codec: keyCodec)
+            let pair = partitionKey.encoded + StateKey.storedEncoding(of: id(event.payload), codec: idCodec)
+            try op.processElement(event, stateKey: StateKey(keyGroup: partitionKey.keyGroup, encoded: pair))
+        }
+    }
+
+    private func dedupStage(
+        keep: DedupKeep, ttl: Duration, mode: DedupMode, name: String?,
+        _ process: @escaping (DedupOperator<KeyCodec, Element>, Event<Key, Element>, StateBackend) throws -> Void
+    ) -> KeyedStream<KeyCodec, Element> {
         let operatorName = graph.operatorName(name, kind: "dedup", id: graph.newID())
         let keyCodec = self.keyCodec
         let ttlMilliseconds = ttl.wholeMilliseconds
         return derived { partition, upstream in
             let op = try DedupOperator<KeyCodec, Element>(backend: partition.backend, name: operatorName,
                                                           keyCodec: keyCodec,
-                                                          options: DedupOptions(ttl: ttlMilliseconds, keep: keep))
+                                                          options: DedupOptions(ttl: ttlMilliseconds, keep: keep,
+                                                                                mode: mode))
             partition.counters["\(operatorName).duplicates"] = { op.statistics.duplicates }
             partition.counters["\(operatorName).stale"] = { op.statistics.stale }
+            if mode != .exact { partition.counters["\(operatorName).lookupsSkipped"] = { op.statistics.lookupsSkipped } }
             let port = Port<Event<Key, Element>>()
+            let backend = partition.backend
             func drain() throws {
                 for out in op.takeOutput() { try port.push(out.event, timestamp: out.event.timestamp) }
             }
             upstream.subscribe(elements: { event, _ in
-                try op.processElement(event)
+                try process(op, event, backend)
                 try drain()
             }, watermark: { w in
                 try op.processWatermark(w)
@@ -131,6 +164,7 @@ public struct KeyedStream<KeyCodec: StateCodec, Element> {
                                          payloadCodec: payloadCodec, pattern: pattern, afterMatch: afterMatch,
                                          emitTimeouts: false)
             partition.counters["\(operatorName).late"] = { op.lateEvents }
+            partition.counters["\(operatorName).matches"] = { op.matches }
             let port = Port<PatternMatch<Key, Element>>()
             func drain() throws {
                 for out in op.takeOutput() {

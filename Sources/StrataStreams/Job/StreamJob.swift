@@ -47,6 +47,15 @@ public struct WatermarkStrategy: Sendable, Hashable {
 /// and to any `EpochCommitter` given to `run` (e.g. StrataStreamsSQLite's
 /// `SQLiteEpochCommitter`).
 ///
+/// Counters (`PipelineSummary.counters`, summed over partitions, and the
+/// metrics `<prefix>_logic_<name>_total` per partition, published at
+/// checkpoints; counts of the current run, not of earlier runs):
+/// `source.filtered` (records the source stream's `filter` dropped),
+/// `<window>.late` and `<window>.fired`, `<dedup>.duplicates`,
+/// `<dedup>.stale` and, with a Bloom filter, `<dedup>.lookupsSkipped`,
+/// `<pattern>.late` and `<pattern>.matches`, `<join>.late`, and
+/// `late events`, the sum of every `.late` counter.
+///
 /// Thread safety: build a job on one thread, then call `run`; the
 /// closures it holds run on the pipeline's partition threads (each
 /// partition has its own instances of every operator).
@@ -113,7 +122,8 @@ public final class StreamJob {
 
 /// The records of a job's source before `keyBy`, with stateless
 /// `map`/`filter` applied (they run again on the source thread to route
-/// each record, so keep them cheap and deterministic).
+/// each record, so keep them cheap, deterministic and free of side
+/// effects). Records the filters drop are counted in `source.filtered`.
 public struct SourceStream<Record, Element> {
     let graph: JobGraph
     let transform: (Record) throws -> Element?
@@ -153,8 +163,13 @@ public struct SourceStream<Record, Element> {
         return KeyedStream(graph: graph, keyCodec: codec, id: id) { partition in
             let root = try partition.port(0) { Port<Record>() }
             let port = Port<Event<KeyCodec.Value, Element>>()
+            let filtered = RunningCount()
+            partition.counters["source.filtered"] = { filtered.value }
             root.subscribe(elements: { record, timestamp in
-                guard let element = try transform(record) else { return }
+                guard let element = try transform(record) else {
+                    filtered.value += 1
+                    return
+                }
                 try port.push(Event(key: key(element), timestamp: timestamp, payload: element), timestamp: timestamp)
             }, watermark: { try port.watermark($0) })
             return port

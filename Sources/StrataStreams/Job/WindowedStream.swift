@@ -82,6 +82,7 @@ public struct WindowedStream<KeyCodec: StateCodec, Element> {
             let input = try keyed.port(in: partition)
             let op = try make(partition.backend)
             partition.counters["\(name).late"] = { op.statistics.lateEventsDropped }
+            partition.counters["\(name).fired"] = { op.statistics.onTimeResults + op.statistics.lateUpdates }
             let port = Port<WindowResult<Key, Value>>()
             func drain() throws {
                 for output in op.takeOutput() {

@@ -212,6 +212,16 @@ public final class DedupOperator<KeyCodec: StateCodec, Payload> {
         }
     }
 
+    /// Processes one event whose "seen before" identity is `stateKey`
+    /// rather than its key's encoding (the job API's `dedup(by:)`: the
+    /// partition key and an id within it, in the partition key's key
+    /// group). The event is emitted unchanged.
+    package func processElement(_ event: Event<Key, Payload>, stateKey: StateKey) throws {
+        if case .emit(let replaces) = try verdict(key: stateKey, timestamp: event.timestamp) {
+            output.append(DedupOutput(event: event, replacesTimestamp: replaces))
+        }
+    }
+
     /// Decides on an event of `key` at `timestamp`, updates the state and
     /// the counters (emitted included); the caller appends the output.
     @usableFromInline

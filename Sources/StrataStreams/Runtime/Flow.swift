@@ -80,8 +80,16 @@ public final class LookupTable<KeyCodec: StateCodec, ValueCodec: StateCodec> {
     /// find it in their checkpoint). Returns whether it loaded now.
     @discardableResult
     public func loadIfEmpty(_ rows: some Sequence<(KeyCodec.Value, ValueCodec.Value)>) throws -> Bool {
+        try loadIfEmpty { rows }
+    }
+
+    /// `loadIfEmpty`, calling `rows` only when the table is empty.
+    @discardableResult
+    package func loadIfEmpty<Rows: Sequence<(KeyCodec.Value, ValueCodec.Value)>>(
+        _ rows: () throws -> Rows
+    ) throws -> Bool {
         if try marker.value(for: Self.markerKey) == true { return false }
-        for (key, value) in rows { try put(key, value) }
+        for (key, value) in try rows() { try put(key, value) }
         try marker.update(true, for: Self.markerKey)
         return true
     }
