@@ -319,8 +319,10 @@ func runSpike(_ command: StreamBenchCommand) throws {
     for (s, sample) in taken.enumerated() {
         let phase = s < seconds ? "base" : s < 2 * seconds ? "SPIKE" : s < 4 * seconds ? "base" : "base+"
         let p99 = seconds99[s].map { String(format: "%.1f", Double($0) / 1000) } ?? "-"
-        print(String(format: "%6d  %-6@ %12d  %12d  %6@  %7.1f", s, phase, sample.generated - previous.generated,
-                     sample.counted - previous.counted, p99, sample.rss))
+        let pad = { (text: String, width: Int) in String(repeating: " ", count: max(0, width - text.count)) + text }
+        print(String(format: "%6d  ", s) + phase.padding(toLength: 6, withPad: " ", startingAt: 0)
+              + String(format: " %12d  %12d  ", sample.generated - previous.generated, sample.counted - previous.counted)
+              + pad(p99, 6) + String(format: "  %7.1f", sample.rss))
         previous = sample
     }
     let memory = spikeMemoryMB()

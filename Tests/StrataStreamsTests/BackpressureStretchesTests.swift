@@ -35,8 +35,8 @@ struct BackpressureStretchesTests {
         b.waited(3 * Self.ms, endingAt: t + 3 * Self.ms)
         #expect(b.totalNanoseconds == 903 * Self.ms)
         #expect(b.longestNanoseconds == 999 * Self.ms)
-        // A later, longer stretch takes over.
-        t += 1_000 * Self.ms
+        // A later, longer stretch (starting a second after the last wait ended) takes over.
+        t += 3 * Self.ms + 2_500 * Self.ms
         b.waited(1_500 * Self.ms, endingAt: t)
         #expect(b.longestNanoseconds == 1_500 * Self.ms)
     }
