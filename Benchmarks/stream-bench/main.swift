@@ -1,5 +1,7 @@
 // stream-bench: window operators over engine-backed state, events/s.
 //
+// (--workload=spike, a traffic spike through the pipeline: SpikeBench.swift.)
+//
 //   stream-bench --workload=tumbling|sliding|session --events=N [--keys=100000]
 //     [--rate=1000000] [--disorder=100] [--watermark-every=1000] [--seed=1]
 //     [--db=DIR [--fresh]] [--cache-entries=262144]
@@ -159,6 +161,8 @@ do {
     // Nexmark queries run through the pipeline: NexmarkBench.swift.
     if command.isNexmark {
         try runNexmark(command)
+    } else if command.isSpike {
+        try runSpike(command)  // SpikeBench.swift
     } else {
         try run(command)
     }

@@ -14,8 +14,9 @@ public struct GroupedInteger: ExpressibleByArgument, Equatable, Sendable, Custom
     public var description: String { "\(value)" }
 }
 
-/// `stream-bench`: the window workloads (tumbling, sliding, session) and the
-/// Nexmark queries (`--workload=nexmark-qN`), each with its own flags.
+/// `stream-bench`: the window workloads (tumbling, sliding, session), the
+/// Nexmark queries (`--workload=nexmark-qN`) and the traffic spike
+/// (`--workload=spike`), each with its own flags.
 public struct StreamBenchCommand: ToolCommandLine {
     public static let configuration = CommandConfiguration(
         commandName: "stream-bench",
@@ -26,6 +27,8 @@ public struct StreamBenchCommand: ToolCommandLine {
             stream-bench --workload=nexmark-q0|q1|q2|q5|q7|q8|q11|q18 --events=N [--rate=10000000] [--disorder=0]
                 [--bound=DISORDER] [--watermark-every=1000] [--partitions=1] [--checkpoint-ms=10000]
                 [--output=count|jsonl] [--sample-every=16] [--seed=1] [--dir=DIR [--fresh]] [--cache-entries=262144]
+            stream-bench --workload=spike [--spike-seconds=10] [--spike-factor=10] [--base-rate=N (default: calibrated)]
+                [--keys=1000] [--partitions=2] [--seed=1]
             """,
         discussion: """
             --db=DIR (--dir=DIR) keeps the state there (default: a temporary directory removed at \
@@ -60,6 +63,12 @@ public struct StreamBenchCommand: ToolCommandLine {
     public var output: String?
     @Option(name: .customLong("sample-every"), help: ArgumentHelp("Nexmark: latency sample rate (>= 0, default 16).", valueName: "N"))
     public var sampleEvery: GroupedInteger?
+    @Option(name: .customLong("spike-seconds"), help: ArgumentHelp("Spike: seconds of the spike (1...3600, default 10); the run is S s at the base rate, S s at the spike rate, 2S s at the base rate.", valueName: "S"))
+    public var spikeSeconds: GroupedInteger?
+    @Option(name: .customLong("spike-factor"), help: ArgumentHelp("Spike: the spike rate over the base rate (2...1000, default 10).", valueName: "F"))
+    public var spikeFactor: GroupedInteger?
+    @Option(name: .customLong("base-rate"), help: ArgumentHelp("Spike: the sustainable rate in events/s (1...100000000, default a fifth of the throughput a calibration run measures).", valueName: "N"))
+    public var baseRate: GroupedInteger?
     @Option(name: .customLong("seed"), help: ArgumentHelp("Random seed (default 1).", valueName: "N")) public var seed: GroupedInteger?
     @Option(name: .customLong("db"), help: ArgumentHelp("Keep the state in DIR.", valueName: "DIR")) public var db: String?
     @Option(name: .customLong("dir"), help: ArgumentHelp("Nexmark: keep the run in DIR (as --db).", valueName: "DIR")) public var dir: String?
@@ -74,6 +83,9 @@ public struct StreamBenchCommand: ToolCommandLine {
 
     /// `--workload=nexmark-*`.
     public var isNexmark: Bool { workload.hasPrefix("nexmark-") }
+
+    /// `--workload=spike`.
+    public var isSpike: Bool { workload == "spike" }
 
     public func validate() throws {
         func positive(_ value: GroupedInteger?, _ flag: String) throws {
@@ -91,7 +103,27 @@ public struct StreamBenchCommand: ToolCommandLine {
         try positive(rate, "rate")
         try positive(watermarkEvery, "watermark-every")
         try positive(cacheEntries, "cache-entries")
-        if isNexmark {
+        if !isSpike {
+            for (given, flag) in [(spikeSeconds != nil, "spike-seconds"), (spikeFactor != nil, "spike-factor"),
+                                  (baseRate != nil, "base-rate")] {
+                try absent(given, flag)
+            }
+        }
+        if isSpike {
+            try checkRange(spikeSeconds?.value, "spike-seconds", 1...3_600)
+            try checkRange(spikeFactor?.value, "spike-factor", 2...1_000)
+            try checkRange(baseRate?.value, "base-rate", 1...100_000_000)
+            try checkRange(keys?.value, "keys", 1...10_000_000)
+            try checkRange(partitions?.value, "partitions", 1...64)
+            try nonNegative(seed, "seed")
+            for (given, flag) in [(events != nil, "events"), (rate != nil, "rate"), (disorder != nil, "disorder"),
+                                  (bound != nil, "bound"), (watermarkEvery != nil, "watermark-every"),
+                                  (checkpointMilliseconds != nil, "checkpoint-ms"), (output != nil, "output"),
+                                  (sampleEvery != nil, "sample-every"), (db != nil, "db"), (dir != nil, "dir"),
+                                  (cacheEntries != nil, "cache-entries"), (fresh != nil, "fresh")] {
+                try absent(given, flag)
+            }
+        } else if isNexmark {
             try checkChoice(workload, "workload", Self.nexmarkQueries.map { "nexmark-" + $0 })
             try absent(keys != nil, "keys")
             try nonNegative(disorder, "disorder")
@@ -102,7 +134,7 @@ public struct StreamBenchCommand: ToolCommandLine {
             try nonNegative(sampleEvery, "sample-every")
             try nonNegative(seed, "seed")
         } else {
-            try checkChoice(workload, "workload", ["tumbling", "sliding", "session"] + Self.nexmarkQueries.map { "nexmark-" + $0 })
+            try checkChoice(workload, "workload", ["tumbling", "sliding", "session", "spike"] + Self.nexmarkQueries.map { "nexmark-" + $0 })
             try positive(keys, "keys")
             try positive(disorder, "disorder")
             try positive(seed, "seed")

@@ -254,20 +254,23 @@ public final class Pipeline<Source: ReplayableSource> {
 
         // The source loop.
         var batches = [[(Record, Int64)]](repeating: [], count: options.partitions)
+        var backpressure = BackpressureStretches()
+        /// Hands `item` to partition `p`, waiting while its queue is full.
+        func push(_ item: PartitionItem<Record>, to p: Int, records: Int) {
+            let waited = queues[p].push(Handoff(value: item))
+            if waited > 0 { backpressure.waited(waited, endingAt: DispatchTime.now().uptimeNanoseconds) }
+            metrics?.routed(partition: p, records: records, waitedNanoseconds: waited)
+        }
         func flushBatches() {
             for p in 0..<options.partitions where !batches[p].isEmpty {
-                let waited = queues[p].push(Handoff(value: .records(batches[p])))
-                metrics?.routed(partition: p, records: batches[p].count, waitedNanoseconds: waited)
+                push(.records(batches[p]), to: p, records: batches[p].count)
                 batches[p] = []
                 batches[p].reserveCapacity(options.batchSize)
             }
         }
         func broadcast(_ item: PartitionItem<Record>) {
             flushBatches()
-            for (p, q) in queues.enumerated() {
-                let waited = q.push(Handoff(value: item))
-                metrics?.routed(partition: p, records: 0, waitedNanoseconds: waited)
-            }
+            for p in queues.indices { push(item, to: p, records: 0) }
         }
         var barrierSent: [UInt64: (ContinuousClock.Instant, SourcePosition, Int64?, Int64)] = [:]
         var checkpointDue = interval(lastSize: nil, lastDuration: nil)
@@ -357,8 +360,7 @@ public final class Pipeline<Source: ReplayableSource> {
                 let p = Self.partition(ofKeyGroup: group, partitions: options.partitions, maxParallelism: options.maxParallelism)
                 batches[p].append((record, ts))
                 if batches[p].count >= options.batchSize {
-                    let waited = queues[p].push(Handoff(value: .records(batches[p])))
-                    metrics?.routed(partition: p, records: batches[p].count, waitedNanoseconds: waited)
+                    push(.records(batches[p]), to: p, records: batches[p].count)
                     batches[p] = []
                     batches[p].reserveCapacity(options.batchSize)
                 }
@@ -410,6 +412,8 @@ public final class Pipeline<Source: ReplayableSource> {
         if let failure { throw failure }
         let elapsed = ContinuousClock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.backpressureSeconds = Double(backpressure.totalNanoseconds) / 1e9
+        summary.longestBackpressureSeconds = Double(backpressure.longestNanoseconds) / 1e9
         acks.withLock { state in
             for (_, counters) in state.counters {
                 for (name, value) in counters { summary.counters[name, default: 0] += value }

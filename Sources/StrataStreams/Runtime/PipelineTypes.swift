@@ -170,4 +170,11 @@ public struct PipelineSummary: Sendable {
     public var counters: [String: Int] = [:]
     /// Per-partition engine statistics at the end.
     public var engineStats: [String] = []
+    /// Seconds the source waited, in all, for room in full partition
+    /// queues: the pipeline's backpressure (slow partitions, engine write
+    /// stalls), which holds the source back instead of buffering.
+    public var backpressureSeconds: Double = 0
+    /// The longest stretch of backpressure in seconds: waits less than
+    /// 20 ms of running apart count as one stretch.
+    public var longestBackpressureSeconds: Double = 0
 }

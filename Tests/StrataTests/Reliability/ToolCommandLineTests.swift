@@ -268,6 +268,25 @@ struct ToolCommandLineTests {
         #expect(Self.usageError(StreamBenchCommand.self, ["--workload=tumbling", "--partitions=2"]).contains("--partitions"))
         #expect(Self.usageError(StreamBenchCommand.self, ["--workload=nexmark-q0", "--keys=2"]).contains("--keys"))
         #expect(Self.usageError(StreamBenchCommand.self, ["--watermark_every=5"]).contains("--watermark_every"))
+        // --workload=spike (tools/run-tests.sh, docs/operations.md "Traffic spikes").
+        if let c = Self.parse(StreamBenchCommand.self, ["--workload=spike", "--spike-seconds=2", "--spike-factor=10",
+                                                        "--base-rate=20_000", "--keys=500", "--partitions=2"],
+                              as: StreamBenchCommand.self) {
+            #expect(c.isSpike && !c.isNexmark && c.spikeSeconds == GroupedInteger(2) && c.spikeFactor == GroupedInteger(10)
+                    && c.baseRate == GroupedInteger(20_000) && c.keys == GroupedInteger(500))
+        }
+        if let c = Self.parse(StreamBenchCommand.self, ["--workload=spike"], as: StreamBenchCommand.self) {
+            #expect(c.isSpike && c.spikeSeconds == nil && c.baseRate == nil)
+        }
+        for (bad, flag) in [("--spike-seconds=0", "--spike-seconds=0"), ("--spike-seconds=3601", "--spike-seconds=3601"),
+                            ("--spike-factor=1", "--spike-factor=1"), ("--spike-factor=1001", "--spike-factor=1001"),
+                            ("--base-rate=0", "--base-rate=0"), ("--base-rate=100_000_001", "--base-rate=100000001"),
+                            ("--base-rate=abc", "--base-rate"), ("--partitions=65", "--partitions=65"), ("--keys=0", "--keys=0"),
+                            ("--events=1000", "--events"), ("--rate=5", "--rate"), ("--db=/t/s", "--db")] {
+            #expect(Self.usageError(StreamBenchCommand.self, ["--workload=spike", bad]).contains(flag), "\(bad)")
+        }
+        #expect(Self.usageError(StreamBenchCommand.self, ["--workload=tumbling", "--spike-seconds=2"]).contains("--spike-seconds"))
+        #expect(Self.usageError(StreamBenchCommand.self, ["--workload=nexmark-q5", "--base-rate=2"]).contains("--base-rate"))
 
         // tools/exactly-once-check.sh and tools/run-demo.sh.
         if let c = Self.parse(StrataDemoCommand.self, ["--dir=/t/d", "--fresh", "--events=20000", "--seed=3", "--checkpoint_ms=300",
