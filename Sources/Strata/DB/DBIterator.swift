@@ -37,6 +37,18 @@ public final class DBIterator {
     private var keyBuffer: [UInt8] = []
     @exclusivity(unchecked)
     private var valueBuffer: [UInt8] = []
+    /// Moving forward in the common case (the key's newest entry is a
+    /// value the snapshot sees, no range tombstones): the input sits *on*
+    /// that entry and the current key and value are its views, copied
+    /// into `currentKey`/`currentValue` only when `key`/`value` are read
+    /// (`keyCopied`/`valueCopied`). `next()` steps over the key's older
+    /// entries. Otherwise `currentKey`/`currentValue` always hold the entry.
+    @exclusivity(unchecked)
+    private var onEntry = false
+    @exclusivity(unchecked)
+    private var keyCopied = false
+    @exclusivity(unchecked)
+    private var valueCopied = false
 
     init(input: MergingIterator, snapshot: UInt64, tombstones: [RangeTombstoneList], lowerBound: [UInt8]?,
          upperBound: [UInt8]?, mergeOperator: (any MergeOperator)?, pin: AnyObject, snapshotHandle: Snapshot?) {
@@ -53,9 +65,32 @@ public final class DBIterator {
     /// True when positioned on an entry.
     public var isValid: Bool { valid }
     /// The current key. Requires `isValid`.
-    public var key: [UInt8] { currentKey }
+    public var key: [UInt8] {
+        if onEntry && !keyCopied {
+            currentKey.assign(InternalKey.userKey(input.key))
+            keyCopied = true
+        }
+        return currentKey
+    }
+
     /// The current value. Requires `isValid`.
-    public var value: [UInt8] { currentValue }
+    public var value: [UInt8] {
+        if onEntry && !valueCopied {
+            currentValue.assign(input.value)
+            valueCopied = true
+        }
+        return currentValue
+    }
+
+    /// Calls `body` with the current key and value as views of the
+    /// iterator's memory, without copying them (RocksDB's `key()` and
+    /// `value()` slices). The views are valid only inside `body`: do not
+    /// keep them, and do not move the iterator from `body`. Requires
+    /// `isValid`. The cheapest way to read a long scan.
+    public func withKeyAndValue<R>(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if onEntry { return try body(InternalKey.userKey(input.key), input.value) }
+        return try currentKey.withUnsafeBytes { k in try currentValue.withUnsafeBytes { v in try body(k, v) } }
+    }
 
     /// Throws the first corruption or I/O error the iteration met (after
     /// which `isValid` is false); returns normally otherwise.
@@ -109,7 +144,20 @@ public final class DBIterator {
     /// Moves to the next key. Requires `isValid`.
     public func next() {
         guard valid else { return }
-        if !forward {
+        if onEntry {
+            // Step over the current key's older entries (hidden by it).
+            onEntry = false
+            keyBuffer.assign(InternalKey.userKey(input.key))
+            input.next()
+            keyBuffer.withUnsafeBytes { userKey in
+                while input.isValid {
+                    let key = input.key
+                    // A key shorter than its trailer is left for findNextVisible to report.
+                    guard key.count >= 8, Bytewise.equal(InternalKey.userKey(key), userKey) else { break }
+                    input.next()
+                }
+            }
+        } else if !forward {
             // The input sits before the current key: move past its entries.
             forward = true
             let key = currentKey
@@ -123,9 +171,11 @@ public final class DBIterator {
     public func prev() {
         guard valid else { return }
         if forward {
-            // The input sits after the current key: go to just before it.
+            // The input sits on or after the current key: go to just before it.
             forward = false
-            seekInternal(currentKey, sequence: maxSequenceNumber)
+            let current = key
+            onEntry = false
+            seekInternal(current, sequence: maxSequenceNumber)
             if input.isValid { input.prev() } else { input.seekToLast() }
         }
         findPrevVisible()
@@ -147,6 +197,7 @@ public final class DBIterator {
 
     private func stop(_ error: Error? = nil) {
         valid = false
+        onEntry = false
         if let error, failure == nil { failure = error }
     }
 
@@ -164,11 +215,25 @@ public final class DBIterator {
     /// current ones), so a step allocates nothing unless the caller still
     /// holds the previous `key`/`value`.
     private func findNextVisible() {
+        onEntry = false
         while input.isValid {
             let first = input.key
             guard first.count >= 8 else { return stop(StrataError.corruption("internal key too short")) }
-            keyBuffer.assign(InternalKey.userKey(first))
-            if let upperBound, Bytewise.compare(keyBuffer, upperBound) >= 0 { return stop() }
+            let firstUserKey = InternalKey.userKey(first)
+            if let upperBound, upperBound.withUnsafeBytes({ Bytewise.compare(firstUserKey, $0) >= 0 }) { return stop() }
+            // The common case first: no range tombstones anywhere and the
+            // newest entry of the key a value the snapshot sees. It is the
+            // answer whatever follows (older entries are hidden by it): stay
+            // on it, copy nothing yet (see `onEntry`).
+            if tombstones.isEmpty, let newest = ParsedInternalKey(first),
+               newest.typeCode == ValueType.value.rawValue, newest.sequence <= snapshot {
+                onEntry = true
+                keyCopied = false
+                valueCopied = false
+                valid = true
+                return
+            }
+            keyBuffer.assign(firstUserKey)
             var state = LookupState(snapshot: snapshot)
             state.coveringTombstone = coveringSequence(keyBuffer)
             var plainValue = false
@@ -213,6 +278,7 @@ public final class DBIterator {
 
     /// Resolves user keys going backward until one is visible.
     private func findPrevVisible() {
+        onEntry = false
         while input.isValid {
             let userKey = Array(InternalKey.userKey(input.key))
             if let lowerBound, Bytewise.compare(userKey, lowerBound) < 0 { return stop() }

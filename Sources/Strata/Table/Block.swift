@@ -90,11 +90,6 @@ package final class Block: @unchecked Sendable {
     /// The block's bytes (valid while the block is alive).
     package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
-    /// Offset of restart point `i`.
-    func restartPoint(_ i: Int) -> Int {
-        Int(loadFixed32(UnsafeRawPointer(base) + restartsOffset + 4 * i))
-    }
-
     /// An iterator over this block's entries.
     package func makeIterator(order: KeyOrder, valueFormat: BlockValueFormat = .lengthPrefixed) -> BlockIterator {
         BlockIterator(block: self, order: order, valueFormat: valueFormat)

@@ -20,6 +20,11 @@ package final class BlockIterator {
     private var data: UnsafeRawPointer
     @exclusivity(unchecked)
     private var restartsOffset: Int
+    /// `block.restartCount`, cached with `data` and `restartsOffset`: the
+    /// per-entry paths then read no field through `block` (a class
+    /// reference in a `var`, which costs a retain per access).
+    @exclusivity(unchecked)
+    private var restartCount: Int
     /// Offset of the current entry; `restartsOffset` when not positioned.
     @exclusivity(unchecked)
     private var current: Int
@@ -45,7 +50,12 @@ package final class BlockIterator {
     package private(set) var handle = BlockHandle(offset: 0, size: 0)
     /// Set when an entry could not be decoded; the iterator is then invalid.
     @exclusivity(unchecked)
-    package private(set) var error: StrataError?
+    package private(set) var error: StrataError? {
+        didSet { failed = error != nil }
+    }
+    /// `error != nil`, kept beside it so `isValid` reads one byte.
+    @exclusivity(unchecked)
+    private var failed = false
 
     init(block: Block, order: KeyOrder, valueFormat: BlockValueFormat) {
         self.block = block
@@ -53,6 +63,7 @@ package final class BlockIterator {
         self.valueFormat = valueFormat
         data = UnsafeRawPointer(block.base)
         restartsOffset = block.restartsOffset
+        restartCount = block.restartCount
         current = block.restartsOffset
         nextOffset = block.restartsOffset
         restartIndex = 0
@@ -69,6 +80,7 @@ package final class BlockIterator {
         self.valueFormat = valueFormat
         data = UnsafeRawPointer(block.base)
         restartsOffset = block.restartsOffset
+        restartCount = block.restartCount
         current = restartsOffset
         nextOffset = restartsOffset
         restartIndex = 0
@@ -76,8 +88,14 @@ package final class BlockIterator {
         error = nil
     }
 
+    /// Offset of restart point `i` (`i < restartCount`).
+    @inline(__always)
+    private func restartPoint(_ i: Int) -> Int {
+        Int(loadFixed32(data + restartsOffset + 4 * i))
+    }
+
     /// True when positioned on an entry.
-    package var isValid: Bool { current < restartsOffset && error == nil }
+    package var isValid: Bool { current < restartsOffset && !failed }
 
     /// The current key (valid until the iterator moves). Requires `isValid`.
     package var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: keyStorage, count: keyLength) }
@@ -106,18 +124,18 @@ package final class BlockIterator {
 
     /// Moves to the last entry.
     package func seekToLast() {
-        guard error == nil, block.restartCount > 0 else { return markInvalid() }
-        seekToRestartPoint(block.restartCount - 1)
+        guard error == nil, restartCount > 0 else { return markInvalid() }
+        seekToRestartPoint(restartCount - 1)
         while parseNextEntry() && nextOffset < restartsOffset {}
     }
 
     /// Moves to the first entry whose key is ≥ `target` (invalid if none).
     package func seek(_ target: UnsafeRawBufferPointer) {
-        guard error == nil, block.restartCount > 0 else { return markInvalid() }
+        guard error == nil, restartCount > 0 else { return markInvalid() }
         // Binary search for the last restart point whose key is < target;
         // restart keys are stored whole (shared == 0), so compare in place.
         var left = 0
-        var right = block.restartCount - 1
+        var right = restartCount - 1
         while left < right {
             let mid = (left + right + 1) / 2
             guard let midKey = restartKey(mid) else { return }
@@ -154,7 +172,7 @@ package final class BlockIterator {
         guard isValid else { return }
         let original = current
         // Find the restart point strictly before the current entry.
-        while block.restartPoint(restartIndex) >= original {
+        while restartPoint(restartIndex) >= original {
             if restartIndex == 0 { return markInvalid() }
             restartIndex -= 1
         }
@@ -180,7 +198,7 @@ package final class BlockIterator {
     private func seekToRestartPoint(_ index: Int) {
         keyLength = 0
         restartIndex = index
-        let offset = block.restartCount > 0 ? block.restartPoint(index) : restartsOffset
+        let offset = restartCount > 0 ? restartPoint(index) : restartsOffset
         current = restartsOffset  // invalid until parsed
         nextOffset = offset
         if valueFormat == .deltaEncodedHandles { handle = BlockHandle(offset: 0, size: 0) }
@@ -189,7 +207,7 @@ package final class BlockIterator {
     /// The whole key stored at restart point `index` (its entry has
     /// shared == 0), or nil after recording corruption.
     private func restartKey(_ index: Int) -> UnsafeRawBufferPointer? {
-        let offset = block.restartPoint(index)
+        let offset = restartPoint(index)
         let limit = data + restartsOffset
         guard offset < restartsOffset,
               let (shared, p1) = decodeVarint32(data + offset, limit),
@@ -310,7 +328,7 @@ package final class BlockIterator {
         }
         current = offset
         nextOffset = valueStart + valueLength
-        while restartIndex + 1 < block.restartCount && block.restartPoint(restartIndex + 1) <= current {
+        while restartIndex + 1 < restartCount && restartPoint(restartIndex + 1) <= current {
             restartIndex += 1
         }
         return true

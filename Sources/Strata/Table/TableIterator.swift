@@ -137,7 +137,9 @@ package final class TableIterator: InternalIterator {
     private func checkEntry() {
         guard dataValid, error == nil else { return }
         let key = data.key
-        if let e = TableEntryType.error(typeCode: key[key.count - 8], entryOffset: data.entryOffset) { fail(e) }
+        let typeCode = key[key.count - 8]
+        if TableEntryType.isDataBlockType(typeCode) { return }
+        if let e = TableEntryType.error(typeCode: typeCode, entryOffset: data.entryOffset) { fail(e) }
     }
 
     private func fail(_ e: StrataError) {

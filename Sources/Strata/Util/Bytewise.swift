@@ -10,7 +10,7 @@ package enum Bytewise {
 
     /// Three-way comparison: negative, zero or positive as `a` sorts before,
     /// equal to or after `b`.
-    @inlinable
+    @inlinable @inline(__always)
     package static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let n = min(a.count, b.count)
         if n > 0 {
@@ -18,6 +18,12 @@ package enum Bytewise {
             if r != 0 { return Int(r) }
         }
         return a.count - b.count
+    }
+
+    /// Whether `a` and `b` hold the same bytes.
+    @inlinable @inline(__always)
+    package static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
     }
 
     /// Three-way comparison of two arrays.

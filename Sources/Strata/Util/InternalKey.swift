@@ -46,12 +46,12 @@ package struct ParsedInternalKey {
     package var typeCode: UInt8
 
     /// Splits `internalKey`; `nil` if it is shorter than the 8-byte trailer.
-    @inlinable
+    @inlinable @inline(__always)
     package init?(_ internalKey: UnsafeRawBufferPointer) {
-        guard internalKey.count >= 8 else { return nil }
+        guard internalKey.count >= 8, let base = internalKey.baseAddress else { return nil }
         let n = internalKey.count - 8
-        let trailer = loadFixed64(internalKey.baseAddress! + n)
-        userKey = UnsafeRawBufferPointer(rebasing: internalKey[0..<n])
+        let trailer = loadFixed64(base + n)
+        userKey = UnsafeRawBufferPointer(start: base, count: n)
         sequence = trailer >> 8
         typeCode = UInt8(truncatingIfNeeded: trailer)
     }
@@ -88,11 +88,11 @@ package enum InternalKey {
 
     /// Internal-key order: user key ascending (bytewise), trailer descending.
     /// Keys shorter than 8 bytes (malformed) compare as plain bytes.
-    @inlinable
+    @inlinable @inline(__always)
     package static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         guard a.count >= 8, b.count >= 8 else { return Bytewise.compare(a, b) }
-        let ua = UnsafeRawBufferPointer(rebasing: a[0..<(a.count - 8)])
-        let ub = UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)])
+        let ua = UnsafeRawBufferPointer(start: a.baseAddress, count: a.count - 8)
+        let ub = UnsafeRawBufferPointer(start: b.baseAddress, count: b.count - 8)
         let r = Bytewise.compare(ua, ub)
         if r != 0 { return r }
         let ta = loadFixed64(a.baseAddress! + a.count - 8)
@@ -107,9 +107,9 @@ package enum InternalKey {
     }
 
     /// The user-key part of an internal key (a view).
-    @inlinable
+    @inlinable @inline(__always)
     package static func userKey(_ internalKey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: internalKey[0..<max(0, internalKey.count - 8)])
+        UnsafeRawBufferPointer(start: internalKey.baseAddress, count: max(0, internalKey.count - 8))
     }
 }
 
@@ -121,7 +121,7 @@ package enum KeyOrder: Sendable {
     case bytewise
 
     /// Three-way comparison in this order.
-    @inlinable
+    @inlinable @inline(__always)
     package func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         switch self {
         case .internalKey: return InternalKey.compare(a, b)
