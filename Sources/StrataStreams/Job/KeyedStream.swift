@@ -148,31 +148,41 @@ public struct KeyedStream<KeyCodec: StateCodec, Element> {
     /// overlapping matches are kept (see `AfterMatchSkip`). Events at or
     /// below the watermark are late: counted, and sent to `lateOutput` as
     /// JSON rows `{"key", "timestamp", "payload"}` when it is given (then
-    /// the key and payload must be `Encodable`, or the run fails). Payloads
-    /// wait in state with `payloadCodec`.
+    /// the key and payload must be `Encodable`, or the run fails). Partial
+    /// matches that run out of the pattern's `within` time are counted
+    /// (`<name>.timeouts`) and, when `timedOutOutput` is given, written
+    /// there as rows shaped like an encoded match (`{"key", "events":
+    /// [{"stage", "timestamp", "payload"}]}`, the events taken so far; row
+    /// key `<key>@<first timestamp>-<last timestamp>`; Flink's
+    /// `TimedOutPartialMatchHandler`), also needing `Encodable` keys and
+    /// payloads. Payloads wait in state with `payloadCodec`.
     public func pattern<PayloadCodec: StateCodec>(
         _ pattern: Pattern<Element>, payloadCodec: PayloadCodec, afterMatch: AfterMatchSkip = .noSkip,
-        lateOutput: String? = nil, name: String? = nil
+        lateOutput: String? = nil, timedOutOutput: String? = nil, name: String? = nil
     ) -> DataStream<PatternMatch<Key, Element>> where PayloadCodec.Value == Element {
         let operatorName = graph.operatorName(name, kind: "pattern", id: graph.newID())
         if let lateOutput { graph.claimOutput(lateOutput) }
+        if let timedOutOutput { graph.claimOutput(timedOutOutput) }
         let keyCodec = self.keyCodec
         let upstream = self
         return DataStream(graph: graph, id: graph.newID()) { partition in
             let input = try upstream.port(in: partition)
             let op = try PatternOperator(backend: partition.backend, name: operatorName, keyCodec: keyCodec,
                                          payloadCodec: payloadCodec, pattern: pattern, afterMatch: afterMatch,
-                                         emitTimeouts: false)
+                                         emitTimeouts: timedOutOutput != nil)
             partition.counters["\(operatorName).late"] = { op.lateEvents }
             partition.counters["\(operatorName).matches"] = { op.matches }
+            partition.counters["\(operatorName).timeouts"] = { op.timeouts }
             let port = Port<PatternMatch<Key, Element>>()
             func drain() throws {
                 for out in op.takeOutput() {
                     switch out {
                     case .match(let match):
                         try port.push(match, timestamp: match.events.last?.event.timestamp ?? partition.watermark)
-                    case .timeout:
-                        break
+                    case .timeout(let partial):
+                        if let timedOutOutput {
+                            try TimedOutRow.emit(partial, stream: timedOutOutput, partition: partition)
+                        }
                     case .late(let event):
                         if let lateOutput { try LateRow.emit(event, stream: lateOutput, partition: partition) }
                     }
@@ -192,10 +202,29 @@ public struct KeyedStream<KeyCodec: StateCodec, Element> {
 
     /// `pattern` with payloads kept in state as JSON (`CodableCodec`).
     public func pattern(
-        _ pattern: Pattern<Element>, afterMatch: AfterMatchSkip = .noSkip, lateOutput: String? = nil, name: String? = nil
+        _ pattern: Pattern<Element>, afterMatch: AfterMatchSkip = .noSkip, lateOutput: String? = nil,
+        timedOutOutput: String? = nil, name: String? = nil
     ) -> DataStream<PatternMatch<Key, Element>> where Element: Codable & Sendable {
         self.pattern(pattern, payloadCodec: CodableCodec<Element>(), afterMatch: afterMatch,
-                     lateOutput: lateOutput, name: name)
+                     lateOutput: lateOutput, timedOutOutput: timedOutOutput, name: name)
+    }
+}
+
+/// A timed-out partial match as a side-output row: the match's JSON shape.
+enum TimedOutRow {
+    static func emit<Key, Payload>(_ partial: PatternMatch<Key, Payload>, stream: String,
+                                   partition: JobPartition) throws {
+        guard let row = partial as? any Encodable else {
+            throw StrataError(.invalidArgument, "job: timed-out output '\(stream)' needs Encodable keys and payloads,"
+                              + " got \(Key.self) and \(Payload.self)")
+        }
+        let first = partial.events.first?.event.timestamp ?? 0
+        let last = partial.events.last?.event.timestamp ?? 0
+        try emit(row, key: "\(partial.key)@\(first)-\(last)", stream: stream, partition: partition)
+    }
+
+    private static func emit<Row: Encodable>(_ row: Row, key: String, stream: String, partition: JobPartition) throws {
+        try partition.emitRow(stream: stream, key: key, value: row)
     }
 }
 

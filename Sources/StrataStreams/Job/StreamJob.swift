@@ -53,7 +53,7 @@ public struct WatermarkStrategy: Sendable, Hashable {
 /// `source.filtered` (records the source stream's `filter` dropped),
 /// `<window>.late` and `<window>.fired`, `<dedup>.duplicates`,
 /// `<dedup>.stale` and, with a Bloom filter, `<dedup>.lookupsSkipped`,
-/// `<pattern>.late` and `<pattern>.matches`, `<join>.late`, and
+/// `<pattern>.late`, `<pattern>.matches` and `<pattern>.timeouts`, `<join>.late`, and
 /// `late events`, the sum of every `.late` counter.
 ///
 /// Thread safety: build a job on one thread, then call `run`; the

@@ -45,6 +45,17 @@ public struct Pattern<Payload>: Sendable {
         /// `greedy()`: a looping stage takes every event it can instead of
         /// also letting the next stage take it (Flink's `greedy()`).
         public var greedy: Bool = false
+        /// `optional()`: the stage may also take no event at all (Flink's
+        /// `optional()`; with `times(n)`: 0 or `n` events).
+        public var optional: Bool = false
+        /// `until(condition)`: the stop condition of a looping stage (Flink's
+        /// `until`); nil = none. An event satisfying it is never taken by the
+        /// stage and ends the loop: the match may go on with the next stage.
+        public var until: (@Sendable (Payload) -> Bool)?
+        /// A negative stage (`notNext`, contiguity `.strict`; `notFollowedBy`,
+        /// `.relaxed`): it takes no event; an event satisfying its condition
+        /// ends the partial match (Flink's `NOT_NEXT`/`NOT_FOLLOW`).
+        public var negative: Bool = false
     }
 
     /// The stages, in order.
@@ -110,6 +121,51 @@ public struct Pattern<Payload>: Sendable {
         return copy
     }
 
+    /// The last stage may take no event (Flink's `optional()`):
+    /// `times(2).optional()` takes 0 or 2 events, `oneOrMore().optional()`
+    /// any number. Not for negative stages.
+    public func optional() -> Pattern {
+        var copy = self
+        copy.stages[copy.stages.count - 1].optional = true
+        return copy
+    }
+
+    /// The stop condition of the last (looping) stage (Flink's `until`):
+    /// an event satisfying `condition` is not taken by the stage, and the
+    /// stage takes no event after it; the partial match goes on with the
+    /// next stage (which may take that event) if the stage has taken
+    /// enough events, and ends otherwise. Only after
+    /// `oneOrMore()`/`timesOrMore(n)`.
+    public func until(_ condition: @escaping @Sendable (Payload) -> Bool) -> Pattern {
+        var copy = self
+        copy.stages[copy.stages.count - 1].until = condition
+        return copy
+    }
+
+    /// A negative stage (Flink's `notNext`): the event right after the
+    /// previous stage's last event must not satisfy `condition`, or the
+    /// partial match ends. As the last stage, a match completes with the
+    /// next event that does not satisfy it. Not first, not after an
+    /// optional stage, not quantified.
+    public func notNext(_ name: String, where condition: @escaping @Sendable (Payload) -> Bool) -> Pattern {
+        var copy = self
+        copy.stages.append(Stage(name: name, condition: condition, times: 1, contiguity: .strict, negative: true))
+        return copy
+    }
+
+    /// A negative stage (Flink's `notFollowedBy`): no event satisfying
+    /// `condition` may come between the previous stage's last event and the
+    /// next stage's first (one that does ends the partial match, even if
+    /// the next stage could take it). As the last stage it needs
+    /// `within(d)`: the match then completes when `d` has passed since its
+    /// first event without such an event (Flink 1.16+). Not first, not
+    /// after an optional stage, not quantified.
+    public func notFollowedBy(_ name: String, where condition: @escaping @Sendable (Payload) -> Bool) -> Pattern {
+        var copy = self
+        copy.stages.append(Stage(name: name, condition: condition, times: 1, contiguity: .relaxed, negative: true))
+        return copy
+    }
+
     /// The whole match must span less than `milliseconds`: its last event
     /// is less than this after its first (Flink's `within`).
     public func within(_ milliseconds: Int64) -> Pattern {
@@ -123,10 +179,16 @@ public struct Pattern<Payload>: Sendable {
     public func within(_ duration: Duration) -> Pattern { within(duration.wholeMilliseconds) }
 
     /// Checks the pattern: names unique and non-empty, `times` ≥ 1, window > 0,
-    /// `greedy` only on a looping stage that is not the last.
+    /// `greedy` only on a looping stage that is not the last, `until` only
+    /// on a looping stage, negative stages as `checkNegative` says.
     func validate() throws {
         var names = Set<String>()
         for (index, stage) in stages.enumerated() {
+            if stage.negative { try checkNegative(at: index) }
+            if stage.until != nil && !stage.looping {
+                throw StrataError(.invalidArgument, "pattern: stage '\(stage.name)' has until(...), but until needs a"
+                                  + " looping stage (oneOrMore/timesOrMore)")
+            }
             if stage.greedy && (!stage.looping || index == stages.count - 1) {
                 throw StrataError(.invalidArgument, "pattern: stage '\(stage.name)' is greedy, but greedy needs a looping"
                                   + " stage (oneOrMore/timesOrMore) that is not the last")
@@ -140,6 +202,33 @@ public struct Pattern<Payload>: Sendable {
         }
         if let window, window <= 0 {
             throw StrataError(.invalidArgument, "pattern: within(\(window)), expected > 0 ms")
+        }
+    }
+
+    /// A negative stage (Flink's rules): not the first stage, not after an
+    /// optional stage or another negative one, takes exactly one event's
+    /// place (no times/oneOrMore/optional/consecutive/greedy/until), and
+    /// `notFollowedBy` ends a pattern only with `within`.
+    private func checkNegative(at index: Int) throws {
+        let stage = stages[index]
+        let kind = stage.contiguity == .strict ? "notNext" : "notFollowedBy"
+        guard index > 0 else {
+            throw StrataError(.invalidArgument, "pattern: cannot begin with the negative stage '\(stage.name)' (\(kind));"
+                              + " begin with a stage that takes an event")
+        }
+        let previous = stages[index - 1]
+        if previous.optional || previous.negative {
+            throw StrataError(.invalidArgument, "pattern: negative stage '\(stage.name)' (\(kind)) follows"
+                              + " \(previous.optional ? "optional" : "negative") stage '\(previous.name)';"
+                              + " expected a stage that always takes an event before it")
+        }
+        if stage.optional || stage.looping || stage.times != 1 || stage.consecutive || stage.greedy || stage.until != nil {
+            throw StrataError(.invalidArgument, "pattern: negative stage '\(stage.name)' (\(kind)) cannot be optional,"
+                              + " quantified (times/oneOrMore/timesOrMore), consecutive, greedy or have until")
+        }
+        if stage.contiguity == .relaxed && index == stages.count - 1 && window == nil {
+            throw StrataError(.invalidArgument, "pattern: cannot end with notFollowedBy stage '\(stage.name)'"
+                              + " without within(...): the match would never complete")
         }
     }
 }

@@ -243,75 +243,212 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
 
     /// Removes partial matches that can no longer complete at `timestamp`
     /// (their last event would be ≥ `within` after their first), then emits
-    /// completed matches they held back.
+    /// completed matches they held back. A match waiting in a final
+    /// `notFollowedBy` stage completes instead: its window ended without
+    /// the event it must not see (Flink 1.16+).
     private func expire(_ current: inout [PartialMatch<Payload>], before timestamp: Int64, key: Key) {
         guard let window = pattern.window else { return }
         let completedStage = pattern.stages.count
-        var removed = false
-        current.removeAll { match in
-            guard match.stage < completedStage, timestamp &- match.start >= window else { return false }
+        var changed = false
+        var kept: [PartialMatch<Payload>] = []
+        kept.reserveCapacity(current.count)
+        for var match in current {
+            guard match.stage < completedStage, timestamp &- match.start >= window else {
+                kept.append(match)
+                continue
+            }
+            changed = true
+            if isPendingCompletion(match) {
+                match.stage = completedStage
+                match.count = 0
+                kept.append(match)
+                continue
+            }
             timeouts += 1
-            removed = true
             if emitTimeouts { output.append(.timeout(report(match, key: key))) }
-            return true
         }
-        if removed { release(&current, key: key) }
+        guard changed else { return }
+        current = kept
+        release(&current, key: key)
+    }
+
+    /// Whether `match` waits in a final `notFollowedBy` stage: it completes
+    /// when its window ends.
+    private func isPendingCompletion(_ match: PartialMatch<Payload>) -> Bool {
+        let stages = pattern.stages
+        return match.stage == stages.count - 1 && stages[match.stage].negative && stages[match.stage].contiguity == .relaxed
     }
 
     /// One event (sequence number `seq` in the key's processing order)
     /// through the automaton: every partial match takes, ignores or drops
-    /// it, and a new partial match starts if the first stage takes it.
+    /// it, and a new partial match starts if the first stage takes it
+    /// (or a later one, past optional first stages).
     ///
-    /// Per partial match in stage `s` having taken `c` events of it:
+    /// Per partial match in stage `s` having taken `c` events of it
+    /// ("takes" = the condition holds and `until`, if any, does not):
     /// - `c == 0` (waiting for the stage's first event): take it if the
-    ///   condition holds; else wait (relaxed contiguity) or end (strict).
-    /// - `c < times`: take it if the condition holds; else wait (the
-    ///   default relaxed contiguity inside a stage) or end (`consecutive()`).
-    /// - `c ≥ times` in a looping stage: take it if the condition holds
-    ///   (looping); and, unless greedy and taken, also try the next stage
-    ///   on the same event (take it there, or wait for the next stage if its
-    ///   contiguity is relaxed); an event the loop does not take leaves a
-    ///   copy that waits for the next event of the loop (relaxed only) and
-    ///   cannot move on without one.
-    /// A match completes when the last stage has taken `times` events; a
-    /// looping last stage keeps a copy that may take more.
+    ///   stage takes it; else wait (relaxed contiguity) or end (strict).
+    ///   An optional stage was also skipped when the match got here (a
+    ///   copy waits in the next stage).
+    /// - `c < times`: take it if the stage takes it; else wait (the
+    ///   default relaxed contiguity inside a stage) or end (`consecutive()`,
+    ///   or the event satisfies `until`).
+    /// - `c ≥ times` in a looping stage: take it if the stage takes it;
+    ///   and, unless greedy and taken, also try the next stage on the same
+    ///   event (take it there, or wait for the next stage if its contiguity
+    ///   is relaxed; past optional stages too); an event the loop does not
+    ///   take leaves a copy that waits for the next event of the loop
+    ///   (relaxed only, and not after an `until` event) and cannot move on
+    ///   without one.
+    /// Negative stages take nothing: a match waiting at a `notNext` stage
+    /// ends if the event satisfies it and otherwise goes on with the next
+    /// stage on the same event (or completes, if it is the last stage); a
+    /// `notFollowedBy` stage's condition ends every match that waits for the
+    /// stage after it, or loops in the stage before it, or waits in it as
+    /// the last stage (see `expire`). When such a condition ends a match,
+    /// nothing it would have done with the event happens (Flink's stop state).
+    /// A match completes when the last stage has taken `times` events (or
+    /// only optional stages remain); a looping stage keeps a copy that may
+    /// take more.
     private func step(_ current: inout [PartialMatch<Payload>], seq: UInt64, timestamp: Int64, payload: Payload, key: Key) {
         let stages = pattern.stages
         let completedStage = stages.count
         var next: [PartialMatch<Payload>] = []
         var held: [PartialMatch<Payload>] = []
         var completed: [PartialMatch<Payload>] = []
+        func takes(_ stage: Pattern<Payload>.Stage) -> Bool { stage.condition(payload) && !(stage.until?(payload) ?? false) }
+        /// `match` has finished the stage before `stage`: it waits at
+        /// `stage`, and past it if `stage` is optional or a non-final
+        /// `notFollowedBy`; completes at the end.
+        func land(_ match: PartialMatch<Payload>, at stage: Int) {
+            var moved = match
+            moved.stage = stage
+            moved.count = 0
+            moved.ignoring = false
+            guard stage < completedStage else {
+                completed.append(moved)
+                return
+            }
+            let s = stages[stage]
+            if s.negative && s.contiguity == .relaxed && stage + 1 < completedStage {
+                land(match, at: stage + 1)
+                return
+            }
+            next.append(moved)
+            if s.optional { land(match, at: stage + 1) }
+        }
+        /// A looping stage before `stage` has taken enough events: the
+        /// completions (or final `notFollowedBy` waits) reachable without
+        /// another event.
+        func finishEagerly(_ match: PartialMatch<Payload>, at stage: Int) {
+            var moved = match
+            moved.stage = stage
+            moved.count = 0
+            moved.ignoring = false
+            guard stage < completedStage else {
+                completed.append(moved)
+                return
+            }
+            let s = stages[stage]
+            if s.negative {
+                if s.contiguity == .relaxed {
+                    if stage + 1 < completedStage { finishEagerly(match, at: stage + 1) } else { next.append(moved) }
+                }
+            } else if s.optional {
+                finishEagerly(match, at: stage + 1)
+            }
+        }
         func take(_ match: PartialMatch<Payload>) {
             var taken = match
             taken.ignoring = false
             taken.events.append((taken.stage, seq, timestamp, payload))
             taken.count += 1
             let stage = stages[taken.stage]
-            if taken.count >= stage.times {
-                if taken.stage == completedStage - 1 {
-                    var done = taken
-                    done.stage = completedStage
-                    done.count = 0
-                    completed.append(done)
-                    if stage.looping { next.append(taken) }
-                    return
-                }
-                if !stage.looping {
-                    taken.stage += 1
-                    taken.count = 0
-                }
+            guard taken.count >= stage.times else {
+                next.append(taken)
+                return
             }
-            next.append(taken)
+            if stage.looping {
+                next.append(taken)
+                finishEagerly(taken, at: taken.stage + 1)
+            } else {
+                land(taken, at: taken.stage + 1)
+            }
+        }
+        /// `match` reaches `stage` with this event (it proceeds from a loop
+        /// or a `notNext`): false if a negative condition ends the match.
+        func enter(_ match: PartialMatch<Payload>, at stage: Int) -> Bool {
+            guard stage < completedStage else { return true }
+            var moved = match
+            moved.stage = stage
+            moved.count = 0
+            moved.ignoring = false
+            let s = stages[stage]
+            if s.negative {
+                if s.contiguity == .strict {
+                    if s.condition(payload) { return false }
+                    if stage + 1 == completedStage {
+                        moved.stage = completedStage
+                        completed.append(moved)
+                        return true
+                    }
+                }
+                // A final notFollowedBy waits already (finishEagerly).
+                return stage + 1 == completedStage ? true : enter(match, at: stage + 1)
+            }
+            if takes(s) {
+                take(moved)
+            } else if s.contiguity == .relaxed {
+                next.append(moved)
+            }
+            if s.optional && stage + 1 < completedStage { return enter(match, at: stage + 1) }
+            return true
+        }
+        /// Whether a `notFollowedBy` condition ends `match` at this event.
+        func stopped(_ match: PartialMatch<Payload>) -> Bool {
+            let s = stages[match.stage]
+            if s.negative { return s.contiguity == .relaxed && s.condition(payload) }
+            if match.count == 0 {
+                // Negative stages passed since the match's last event.
+                let last = match.events.last?.stage ?? -1
+                var k = match.stage - 1
+                while k > last {
+                    if stages[k].negative && stages[k].contiguity == .relaxed && stages[k].condition(payload) { return true }
+                    k -= 1
+                }
+                return false
+            }
+            if s.looping && match.count >= s.times && match.stage + 1 < completedStage {
+                let following = stages[match.stage + 1]
+                return following.negative && following.contiguity == .relaxed && following.condition(payload)
+            }
+            return false
         }
         for match in current {
             guard match.stage < completedStage else {
                 held.append(match)
                 continue
             }
+            if stopped(match) { continue }
             let stage = stages[match.stage]
-            let matches = stage.condition(payload)
+            // What this match adds, undone if a notNext ends it.
+            let nextMark = next.count, completedMark = completed.count
+            var alive = true
+            defer {
+                if !alive {
+                    next.removeSubrange(nextMark...)
+                    completed.removeSubrange(completedMark...)
+                }
+            }
+            if stage.negative {
+                // Waiting at a notNext (a final notFollowedBy was stopped above or waits on).
+                if stage.contiguity == .strict { alive = enter(match, at: match.stage) } else { next.append(match) }
+                continue
+            }
+            let taking = takes(stage)
+            let untilHit = stage.until?(payload) ?? false
             if match.count == 0 {
-                if matches {
+                if taking {
                     take(match)
                 } else if stage.contiguity == .relaxed {
                     next.append(match)
@@ -319,34 +456,32 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
                 continue
             }
             if match.ignoring {
-                if matches { take(match) } else { next.append(match) }
+                if taking { take(match) } else if !untilHit { next.append(match) }
                 continue
             }
             if match.count < stage.times {
-                if matches { take(match) } else if !stage.consecutive { next.append(match) }
+                if taking { take(match) } else if !stage.consecutive && !untilHit { next.append(match) }
                 continue
             }
             // A looping stage that has taken enough events.
-            if matches { take(match) }
-            if !(stage.greedy && matches), match.stage + 1 < completedStage {
-                var proceeding = match
-                proceeding.stage += 1
-                proceeding.count = 0
-                let following = stages[proceeding.stage]
-                if following.condition(payload) {
-                    take(proceeding)
-                } else if following.contiguity == .relaxed {
-                    next.append(proceeding)
-                }
+            if taking { take(match) }
+            if !(stage.greedy && taking), match.stage + 1 < completedStage {
+                alive = enter(match, at: match.stage + 1)
+                if !alive { continue }
             }
-            if !matches && !stage.consecutive {
+            if !taking && !stage.consecutive && !untilHit {
                 var waiting = match
                 waiting.ignoring = true
                 next.append(waiting)
             }
         }
-        if stages[0].condition(payload) {
-            take(PartialMatch(stage: 0, count: 0, start: timestamp, events: []))
+        // New partial matches: at the first stage, or past optional ones.
+        var first = 0
+        while first < completedStage {
+            let stage = stages[first]
+            if takes(stage) { take(PartialMatch(stage: first, count: 0, start: timestamp, events: [])) }
+            guard stage.optional else { break }
+            first += 1
         }
         current = held + completed + next
         if !completed.isEmpty || !held.isEmpty { release(&current, key: key) }
