@@ -89,7 +89,7 @@ let package = Package(
             name: "StrataStreamsRedis", dependencies: ["StrataStreams", "Strata", "CHiredis"],
             path: "Sources/StrataStreamsRedis"),
         .executableTarget(
-            name: "redis-sink-job", dependencies: ["StrataStreamsRedis", "StrataStreams", "Strata"],
+            name: "redis-sink-job", dependencies: ["StrataStreamsRedis", "StreamsTestSupport", "StrataStreams", "Strata"],
             path: "tools/redis-sink-job"),
         // A small NATS / JetStream client over SwiftNIO (core protocol, streams, pull consumers).
         .target(
@@ -166,6 +166,9 @@ let package = Package(
     } + [
         // Test-only file systems (fault injection), kept out of the shipped library.
         .target(name: "StrataTestSupport", dependencies: ["Strata"], path: "Tests/StrataTestSupport"),
+        // The visit job (Visit, VisitLogic) and the server-process runner that the Redis and
+        // PostgreSQL sink tests and redis-sink-job share; light (no SwiftNIO, no postgres-nio).
+        .target(name: "StreamsTestSupport", dependencies: ["StrataStreams", "Strata"], path: "Tests/StreamsTestSupport"),
         .testTarget(
             name: "StrataTests",
             dependencies: ["Strata", "ToolSupport", "ToolCommands", "StrataTestSupport",
@@ -178,7 +181,7 @@ let package = Package(
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/StrataStreamsTests"),
         .testTarget(
-            name: "StrataStreamsRedisTests", dependencies: ["StrataStreamsRedis", "StrataTestSupport", "StrataStreams", "Strata"],
+            name: "StrataStreamsRedisTests", dependencies: ["StrataStreamsRedis", "StrataTestSupport", "StreamsTestSupport", "StrataStreams", "Strata"],
             path: "Tests/StrataStreamsRedisTests"),
         .testTarget(
             name: "StrataNATSTests", dependencies: ["StrataNATS", "StrataTestSupport", "StrataStreamsNATS", "StrataStreams", "Strata"],
@@ -189,7 +192,7 @@ let package = Package(
                            .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Serve"]))],
             path: "Tests/StrataServeTests"),
         .testTarget(
-            name: "StrataStreamsPostgresTests", dependencies: ["StrataStreamsPostgres", "StrataTestSupport", "StrataStreams", "Strata"],
+            name: "StrataStreamsPostgresTests", dependencies: ["StrataStreamsPostgres", "StrataTestSupport", "StreamsTestSupport", "StrataStreams", "Strata"],
             path: "Tests/StrataStreamsPostgresTests"),
         .testTarget(name: "InteropTests", dependencies: ["Strata"], path: "Tests/InteropTests"),
     ],

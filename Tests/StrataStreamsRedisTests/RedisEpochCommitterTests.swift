@@ -77,7 +77,7 @@ func sinkOptions(_ server: RedisTestServer, prefix: String = "t", layout: RedisK
         let server = try RedisTestServer("latest")
         defer { server.remove() }
         let sink = try RedisEpochCommitter(options: sinkOptions(server))
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         var expected: [String: String] = [:]
         for epoch in UInt64(1)...20 {
             var rows: [SinkRecord] = []
@@ -229,18 +229,5 @@ func sinkOptions(_ server: RedisTestServer, prefix: String = "t", layout: RedisK
         var negative = right
         negative.reconnectAttempts = -1
         #expect(throws: StrataError.self) { try RedisEpochCommitter(options: negative) }
-    }
-}
-
-/// SplitMix64: seeded, reproducible.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

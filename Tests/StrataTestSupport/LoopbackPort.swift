@@ -26,4 +26,21 @@ package enum LoopbackPort {
         guard named == 0 else { throw StrataError(.ioError, "getsockname() failed (errno \(errno))") }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
+
+    /// Calls `start` with an unused port until it succeeds, `attempts` times
+    /// at most: another process may take the port between `unused()` and the
+    /// server's bind. An error for which `isPortTaken` is false is thrown at
+    /// once; after the last attempt its error is thrown.
+    package static func retrying(attempts: Int = 5, when isPortTaken: (any Error) -> Bool = { _ in true },
+                                 _ start: (Int) throws -> Void) throws {
+        for attempt in 1...max(attempts, 1) {
+            let port = try unused()
+            do {
+                try start(port)
+                return
+            } catch where attempt < attempts && isPortTaken(error) {
+                continue
+            }
+        }
+    }
 }

@@ -16,58 +16,17 @@ import Foundation
 import Strata
 import StrataStreams
 import StrataStreamsRedis
+import StreamsTestSupport
 
-struct Visit {
-    var user: Int64
-    var ts: Int64
-}
-
-/// SplitMix64 of (seed, i): visit i depends on nothing else (seekable source).
+/// The job's visits: visit i is decided by (seed, i) alone (a seekable
+/// source) — 500 users, one visit per 2 ms of event time with up to 300 ms
+/// of jitter: a denser workload than the tests' `visitGenerator`, kept as
+/// it was so the check replays the same events.
 func visit(seed: UInt64, index i: UInt64) -> Visit {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 &+ i
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    let user = Int64(next() % 500)
-    let jitter = Int64(next() % 300)
+    var random = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ i)
+    let user = Int64(random.next() % 500)
+    let jitter = Int64(random.next() % 300)
     return Visit(user: user, ts: Int64(i) * 2 - jitter)
-}
-
-final class VisitLogic: PartitionLogic {
-    let backend: StateBackend
-    let totals: ValueState<Int64Codec>
-    let counts: WindowOperator<Int64Codec, Visit, Int64>
-
-    init(_ context: PartitionContext) throws {
-        backend = context.backend
-        totals = try backend.valueState(StateDescriptor("totals"), valueCodec: Int64Codec())
-        counts = try WindowOperator(name: "counts", backend: backend, keyCodec: Int64Codec(),
-                                    assigner: try .tumbling(size: 1_000), aggregate: CountAggregate<Visit>())
-    }
-
-    func process(_ record: Visit, timestamp: Int64, output: OutputCollector) throws {
-        let key = backend.stateKey(record.user, codec: Int64Codec())
-        let n = (try totals.value(for: key) ?? 0) + 1
-        try totals.update(n, for: key)
-        output.emit(stream: "totals", key: "\(record.user)", value: "{\"visits\":\(n),\"last\":\(timestamp)}")
-        try counts.processElement(key: record.user, timestamp: timestamp, value: record)
-        drain(output)
-    }
-
-    func processWatermark(_ watermark: Int64, output: OutputCollector) throws {
-        try counts.processWatermark(watermark)
-        drain(output)
-    }
-
-    private func drain(_ output: OutputCollector) {
-        for case .result(let r) in counts.takeOutput() {
-            output.emit(stream: "counts", key: "\(r.key)|\(r.window.start)", value: "\(r.value)")
-        }
-    }
 }
 
 func fail(_ message: String, status: Int32) -> Never {
