@@ -131,35 +131,39 @@ final class ColumnFamilyData: @unchecked Sendable {
     let level0StopWritesTrigger: Int
     let isUniversal: Bool
 
-    // Guarded by the database's monitor:
+    // Guarded by the database's monitor (`@exclusivity(unchecked)`: the
+    // lock orders every access; see `Database.families`):
     /// The active memtable.
-    var mem: MemTable
+    @exclusivity(unchecked) var mem: MemTable
     /// Immutable memtables waiting to be flushed, oldest first, each with
     /// the WAL number created when it was switched out: no data of it (or
     /// of older memtables) is in that WAL or later ones.
-    var imm: [(table: MemTable, nextLog: UInt64)] = []
+    @exclusivity(unchecked) var imm: [(table: MemTable, nextLog: UInt64)] = []
     /// WALs numbered below this hold nothing of this family that is not in
     /// its tables (RocksDB's per-family log number; it moves ahead in memory
     /// for an empty family when a new WAL starts, without a MANIFEST record).
-    var logNumber: UInt64
+    @exclusivity(unchecked) var logNumber: UInt64
     /// What readers of this family pin. Written under the monitor; kept in
     /// `readerView`, so a lookup takes only that small lock, never the
     /// monitor that commits, flushes and compactions hold.
     var current: SuperVersion {
         get { readerView.withLock { $0.current } }
-        set { readerView.withLock { $0.current = newValue } }
+        set {
+            l0StallCount = Self.stallCount(newValue.version, isUniversal: isUniversal)
+            readerView.withLock { $0.current = newValue }
+        }
     }
     /// `current` and `dropped`, behind a lock of their own (see `current`).
     let readerView: Locked<(current: SuperVersion, dropped: Bool)>
-    var flushRunning = false
+    @exclusivity(unchecked) var flushRunning = false
     /// Background compactions of this family now running.
-    var runningCompactions: [CompactionPlan] = []
+    @exclusivity(unchecked) var runningCompactions: [CompactionPlan] = []
     /// A manual compaction (`compactRange`) of this family is running: it
     /// excludes every other compaction of the family.
-    var manualCompactionRunning = false
+    @exclusivity(unchecked) var manualCompactionRunning = false
     /// True if any compaction of the family, background or manual, runs.
     var compactionRunning: Bool { manualCompactionRunning || !runningCompactions.isEmpty }
-    var manualCompactionPending = 0
+    @exclusivity(unchecked) var manualCompactionPending = 0
     /// The input files of the running compactions (the picker must not
     /// choose them again).
     var filesBeingCompacted: Set<UInt64> {
@@ -171,11 +175,17 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// Written under the monitor (kept in `readerView`).
     var dropped: Bool {
         get { readerView.withLock { $0.dropped } }
-        set { readerView.withLock { $0.dropped = newValue } }
+        set {
+            droppedUnderMonitor = newValue
+            readerView.withLock { $0.dropped = newValue }
+        }
     }
+    /// `dropped`, for callers holding the monitor (it is written under
+    /// it): the write path reads it for every write group without a lock.
+    @exclusivity(unchecked) private(set) var droppedUnderMonitor = false
     /// Estimated compaction debt of the installed version (see
     /// `pendingCompactionBytes(version:options:)`). Under the monitor.
-    var pendingCompactionBytes: UInt64 = 0
+    @exclusivity(unchecked) var pendingCompactionBytes: UInt64 = 0
 
     /// The database's memory accounts its memtables are charged to.
     let memory: DatabaseMemory?
@@ -204,6 +214,7 @@ final class ColumnFamilyData: @unchecked Sendable {
         self.logNumber = logNumber
         mem = Self.newMemTable(memory: memory, writeBufferSize: options.writeBufferSize, bloomBytes: bloomBytes)
         readerView = Locked((current: SuperVersion(mem: mem, imm: [], version: version), dropped: false))
+        l0StallCount = Self.stallCount(version, isUniversal: isUniversal)
     }
 
     /// A new empty memtable for this family, charged to the database's memory accounts.
@@ -225,9 +236,12 @@ final class ColumnFamilyData: @unchecked Sendable {
     /// universal compaction also each non-empty level ≥ 1 — every sorted
     /// run, as RocksDB's `l0_delay_trigger_count` (VersionStorageInfo::
     /// CalculateBaseBytes adds the non-empty levels "as if they are L0
-    /// files"). Caller holds the monitor.
-    var l0StallCount: Int {
-        let levels = current.version.levels
+    /// files"). Counted when `current` is installed, as the write path
+    /// reads it for every write group. Caller holds the monitor.
+    @exclusivity(unchecked) private(set) var l0StallCount: Int
+
+    private static func stallCount(_ version: Version, isUniversal: Bool) -> Int {
+        let levels = version.levels
         var count = levels[0].count
         if isUniversal {
             for level in 1..<levels.count where !levels[level].isEmpty { count += 1 }

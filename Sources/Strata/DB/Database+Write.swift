@@ -220,7 +220,7 @@ extension Database {
             }
             if let f = force, f.dropped || f.mem.isEmpty { force = nil }
             // A family being dropped takes no writes and gets no flushes.
-            guard let family = force ?? familyList.first(where: { !$0.dropped && $0.memtableIsFull })
+            guard let family = force ?? familyList.first(where: { $0.memtableIsFull && !$0.droppedUnderMonitor })
                 ?? memoryBudgetFlushCandidate() else { return }
             if family.imm.count >= max(1, family.maxWriteBufferNumber - 1) {
                 // Switching now would exceed maxWriteBufferNumber memtables.
@@ -241,7 +241,7 @@ extension Database {
     func writeCondition() -> (WriteController.Condition, UInt64) {
         var condition = WriteController.Condition.normal
         var debt: UInt64 = 0
-        for family in familyList where !family.dropped {
+        for family in familyList where !family.droppedUnderMonitor {
             let l0Files = family.l0StallCount
             let pending = family.pendingCompactionBytes
             debt += UInt64(l0Files) << 40 &+ pending
