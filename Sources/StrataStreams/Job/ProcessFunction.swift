@@ -18,9 +18,87 @@ public struct ProcessTimer<Key> {
     public var domain: Domain
 }
 
+/// A counter defined by a keyed process function (Flink's
+/// `getRuntimeContext().getMetricGroup().counter(name)`), obtained with
+/// `ProcessContext.counter(_:)`. It is published as `<operator>.<name>`
+/// exactly like the operators' own counters: summed over partitions in
+/// `PipelineSummary.counters` and per partition as the metric
+/// `<prefix>_logic_<operator>_<name>_total`, at each checkpoint.
+///
+/// Counts cover the current run only, as in Flink: a restart starts every
+/// counter at 0, and the records it replays since the last checkpoint are
+/// counted again. Each record and timer is handled once, on the partition
+/// that owns its key, so the counts of a run are exact.
+///
+/// Thread safety: one instance per partition; use it only on that
+/// partition's thread (inside the process function).
+public final class ProcessCounter {
+    /// The published name, `<operator>.<name>`.
+    public let name: String
+    /// The count of this partition in the current run.
+    public private(set) var count = 0
+
+    init(name: String) {
+        self.name = name
+    }
+
+    /// Adds `amount` (default 1). Throws `.invalidArgument` for a negative
+    /// amount (a counter never goes down) or one that would overflow `Int`;
+    /// the count is then unchanged.
+    public func increment(by amount: Int = 1) throws {
+        guard amount >= 0 else {
+            throw StrataError(.invalidArgument, "job: counter '\(name)': increment by \(amount); expected an amount >= 0")
+        }
+        let (sum, overflow) = count.addingReportingOverflow(amount)
+        if overflow {
+            throw StrataError(.invalidArgument, "job: counter '\(name)': \(count) + \(amount) overflows Int")
+        }
+        count = sum
+    }
+}
+
+/// The user counters of one process operator in one partition, registered
+/// in the partition's counters the first time each name is asked for.
+final class ProcessCounters {
+    let operatorName: String
+    let partition: JobPartition
+    private var byName: [String: ProcessCounter] = [:]
+
+    init(operatorName: String, partition: JobPartition) {
+        self.operatorName = operatorName
+        self.partition = partition
+    }
+
+    func counter(_ name: String) throws -> ProcessCounter {
+        if let existing = byName[name] { return existing }
+        // Letters, digits and `_` only: the metric name replaces every other
+        // character by `_`, so two names differing there would share a metric.
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic
+                  || $0.properties.numericType != nil || $0 == "_") }) else {
+            throw StrataError(.invalidArgument, "job: process '\(operatorName)': counter name '\(name)' is invalid; "
+                              + "expected a non-empty name of ASCII letters, digits and '_'")
+        }
+        // `late events` adds up every `<operator>.late` counter.
+        guard name != "late" else {
+            throw StrataError(.invalidArgument, "job: process '\(operatorName)': counter name 'late' is reserved "
+                              + "(every '<operator>.late' counter is summed into 'late events')")
+        }
+        let fullName = "\(operatorName).\(name)"
+        guard partition.counters[fullName] == nil else {
+            throw StrataError(.invalidArgument, "job: process '\(operatorName)': counter '\(fullName)' clashes "
+                              + "with a counter of the job's operators; choose another counter or operator name")
+        }
+        let counter = ProcessCounter(name: fullName)
+        partition.counters[fullName] = { counter.count }
+        byName[name] = counter
+        return counter
+    }
+}
+
 /// What a keyed process function can do while it handles one event or
 /// timer of one key (Flink's `KeyedProcessFunction.Context`): emit
-/// outputs, read the clocks, and register or delete timers of that key.
+/// outputs, read the clocks, register or delete timers of that key, and
+/// count with user-defined counters.
 ///
 /// Thread safety: valid only during the call it is passed to.
 public final class ProcessContext<Key, Output> {
@@ -33,11 +111,12 @@ public final class ProcessContext<Key, Output> {
     let stateKey: StateKey
     let eventTimers: TimerService
     let processingTimers: TimerService
+    let counters: ProcessCounters
     var outputs: [(Output, Int64)] = []
     let defaultTimestamp: Int64
 
     init(key: Key, stateKey: StateKey, watermark: Int64, processingTime: Int64, defaultTimestamp: Int64,
-         eventTimers: TimerService, processingTimers: TimerService) {
+         eventTimers: TimerService, processingTimers: TimerService, counters: ProcessCounters) {
         self.key = key
         self.stateKey = stateKey
         currentWatermark = watermark
@@ -45,6 +124,20 @@ public final class ProcessContext<Key, Output> {
         self.defaultTimestamp = defaultTimestamp
         self.eventTimers = eventTimers
         self.processingTimers = processingTimers
+        self.counters = counters
+    }
+
+    /// The user-defined counter `name` of this operator in this partition,
+    /// created at 0 on first use (Flink's `getMetricGroup().counter(name)`):
+    /// `try context.counter("alerts").increment()`. Published as
+    /// `<operator>.<name>`; see `ProcessCounter`. A counter appears in the
+    /// counters once a partition has asked for it. Throws `.invalidArgument`
+    /// for a name that is empty, has characters other than ASCII letters,
+    /// digits and `_`, is `late` (reserved for `late events`), or whose
+    /// published name another operator's counter already has (e.g. a
+    /// process named `source` counting `filtered`).
+    public func counter(_ name: String) throws -> ProcessCounter {
+        try counters.counter(name)
     }
 
     /// Emits `output` with event timestamp `timestamp` (default: the
@@ -94,6 +187,8 @@ extension KeyedStream {
     /// `ProcessContext.registerProcessingTimeTimer` describes. State names
     /// are `<name>/state`, `<name>/event-timers` and
     /// `<name>/processing-timers`; `name` must stay the same across restarts.
+    /// `ProcessContext.counter(_:)` gives user-defined counters, published
+    /// as `<name>.<counter>`.
     /// `outputType` names the type the function emits.
     public func process<StateCodecType: StateCodec, Output>(
         name: String? = nil, stateCodec: StateCodecType, emitting outputType: Output.Type,
@@ -111,12 +206,14 @@ extension KeyedStream {
             let processingTimers = try backend.timerService(named: "\(operatorName)/processing-timers")
             let clock = backend.options.clock
             let port = Port<Output>()
+            let counters = ProcessCounters(operatorName: operatorName, partition: partition)
 
             func run(stateKey: StateKey, key: Key, defaultTimestamp: Int64, now: Int64,
                      _ body: (inout StateCodecType.Value?, ProcessContext<Key, Output>) throws -> Void) throws {
                 let context = ProcessContext<Key, Output>(
                     key: key, stateKey: stateKey, watermark: partition.watermark, processingTime: now,
-                    defaultTimestamp: defaultTimestamp, eventTimers: eventTimers, processingTimers: processingTimers)
+                    defaultTimestamp: defaultTimestamp, eventTimers: eventTimers, processingTimers: processingTimers,
+                    counters: counters)
                 var value = try state.value(for: stateKey)
                 try body(&value, context)
                 if let value { try state.update(value, for: stateKey) } else { try state.clear(for: stateKey) }

@@ -53,8 +53,10 @@ public struct WatermarkStrategy: Sendable, Hashable {
 /// `source.filtered` (records the source stream's `filter` dropped),
 /// `<window>.late` and `<window>.fired`, `<dedup>.duplicates`,
 /// `<dedup>.stale` and, with a Bloom filter, `<dedup>.lookupsSkipped`,
-/// `<pattern>.late`, `<pattern>.matches` and `<pattern>.timeouts`, `<join>.late`, and
-/// `late events`, the sum of every `.late` counter.
+/// `<pattern>.late`, `<pattern>.matches` and `<pattern>.timeouts`, `<join>.late`,
+/// `late events`, the sum of every `.late` counter, and the user-defined
+/// counters of process functions, `<process>.<name>`
+/// (`ProcessContext.counter(_:)`).
 ///
 /// Thread safety: build a job on one thread, then call `run`; the
 /// closures it holds run on the pipeline's partition threads (each
