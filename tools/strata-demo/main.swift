@@ -106,8 +106,11 @@ do {
     let started = ContinuousClock.now
     let disorder = Duration.milliseconds(shape.disorder)
     func run(_ job: StreamJob) throws -> PipelineSummary {
-        try flags.serve.map { try job.run(options, committers: [sqlite], serving: $0) }
-            ?? job.run(options, committers: [sqlite])
+        // Not `flags.serve.map { … }`: capturing the job and the committer
+        // in that closure is a "sending risks data races" error in release
+        // builds (region isolation), though debug builds accept it.
+        if let address = flags.serve { return try job.run(options, committers: [sqlite], serving: address) }
+        return try job.run(options, committers: [sqlite])
     }
     if let input = flags.input {
         let source = try JSONLinesSource<ClickstreamEvent>(path: input, policy: .skip)
