@@ -17,6 +17,15 @@ struct PartialMatch<P> {
 
     /// The sequence number of the first event: matches are ordered by it.
     var startSeq: UInt64 { events.first?.seq ?? 0 }
+
+    /// This match moved to `stage` with none of its events taken there yet.
+    func entering(_ stage: Int) -> PartialMatch {
+        var moved = self
+        moved.stage = stage
+        moved.count = 0
+        moved.ignoring = false
+        return moved
+    }
 }
 
 /// Everything the pattern operator keeps per key besides the event buffer:
@@ -321,10 +330,7 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
         /// `stage`, and past it if `stage` is optional or a non-final
         /// `notFollowedBy`; completes at the end.
         func land(_ match: PartialMatch<Payload>, at stage: Int) {
-            var moved = match
-            moved.stage = stage
-            moved.count = 0
-            moved.ignoring = false
+            let moved = match.entering(stage)
             guard stage < completedStage else {
                 completed.append(moved)
                 return
@@ -341,10 +347,7 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
         /// completions (or final `notFollowedBy` waits) reachable without
         /// another event.
         func finishEagerly(_ match: PartialMatch<Payload>, at stage: Int) {
-            var moved = match
-            moved.stage = stage
-            moved.count = 0
-            moved.ignoring = false
+            let moved = match.entering(stage)
             guard stage < completedStage else {
                 completed.append(moved)
                 return
@@ -379,10 +382,7 @@ public final class PatternOperator<KeyCodec: StateCodec, PayloadCodec: StateCode
         /// or a `notNext`): false if a negative condition ends the match.
         func enter(_ match: PartialMatch<Payload>, at stage: Int) -> Bool {
             guard stage < completedStage else { return true }
-            var moved = match
-            moved.stage = stage
-            moved.count = 0
-            moved.ignoring = false
+            var moved = match.entering(stage)
             let s = stages[stage]
             if s.negative {
                 if s.contiguity == .strict {
