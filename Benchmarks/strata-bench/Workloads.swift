@@ -281,7 +281,7 @@ final class Workloads {
                 it.seek(key)
                 // Views, as db_bench compares its iterator's key() slice.
                 if it.isValid, let bytes = key.withUnsafeBytes({ wanted in
-                    it.withKeyAndValue { k, v in k.elementsEqual(wanted) ? k.count + v.count : nil }
+                    it.withKeyAndValue { k, v in Bytewise.equal(k, wanted) ? k.count + v.count : nil }
                 }) {
                     tally.found += 1
                     tally.bytes += bytes

@@ -149,20 +149,13 @@ public final class DBIterator {
             onEntry = false
             keyBuffer.assign(InternalKey.userKey(input.key))
             input.next()
-            keyBuffer.withUnsafeBytes { userKey in
-                while input.isValid {
-                    let key = input.key
-                    // A key shorter than its trailer is left for findNextVisible to report.
-                    guard key.count >= 8, Bytewise.equal(InternalKey.userKey(key), userKey) else { break }
-                    input.next()
-                }
-            }
+            keyBuffer.withUnsafeBytes { skipUserKey($0) }
         } else if !forward {
             // The input sits before the current key: move past its entries.
             forward = true
             let key = currentKey
             seekInternal(key, sequence: maxSequenceNumber)
-            skipUserKey(key)
+            key.withUnsafeBytes { skipUserKey($0) }
         }
         findNextVisible()
     }
@@ -189,8 +182,12 @@ public final class DBIterator {
         scratch.withUnsafeBytes { input.seek($0) }
     }
 
-    private func skipUserKey(_ userKey: [UInt8]) {
-        while input.isValid, userKey.withUnsafeBytes({ Bytewise.compare(InternalKey.userKey(input.key), $0) == 0 }) {
+    /// Steps the input over the entries of `userKey` (a key shorter than
+    /// its trailer is left for `findNextVisible` to report).
+    private func skipUserKey(_ userKey: UnsafeRawBufferPointer) {
+        while input.isValid {
+            let key = input.key
+            guard key.count >= 8, Bytewise.equal(InternalKey.userKey(key), userKey) else { return }
             input.next()
         }
     }
