@@ -97,8 +97,8 @@ final class JobGraph: @unchecked Sendable {
     var routing: Any?
     /// Runs the job as a `Pipeline`; set by `StreamJob.source`.
     var runner: ((PipelineOptions, [any EpochCommitter], PipelineTestHooks) throws -> PipelineSummary)?
-    /// Bounded out-of-orderness of the watermark, ms.
-    var maxOutOfOrderness: Int64?
+    /// The watermark strategy given to `source`.
+    var watermarks: WatermarkStrategy?
 
     func newID() -> Int {
         nextID += 1

@@ -1,25 +1,6 @@
 import Foundation
 import Strata
 
-/// How a job's watermarks are generated from the timestamps of the records
-/// read (Flink's `WatermarkStrategy`).
-public struct WatermarkStrategy: Sendable, Hashable {
-    /// The bounded out-of-orderness δ in milliseconds.
-    let maxOutOfOrderness: Int64
-
-    /// Watermark `max timestamp read − δ − 1` (Flink's
-    /// `forBoundedOutOfOrderness(δ)`): an event up to δ behind the largest
-    /// timestamp seen is on time. `δ` is rounded down to milliseconds;
-    /// a negative δ counts as zero.
-    public static func boundedOutOfOrderness(_ delta: Duration) -> WatermarkStrategy {
-        WatermarkStrategy(maxOutOfOrderness: max(0, delta.wholeMilliseconds))
-    }
-
-    /// Timestamps never go back: watermark `max timestamp − 1` (Flink's
-    /// `forMonotonousTimestamps()`).
-    public static var monotonousTimestamps: WatermarkStrategy { WatermarkStrategy(maxOutOfOrderness: 0) }
-}
-
 /// A streaming job built fluently, in the vocabulary of Flink's DataStream
 /// API, that compiles to a `Pipeline` with exactly-once output:
 ///
@@ -76,7 +57,7 @@ public final class StreamJob {
         let graph = self.graph
         if graph.sourceSet { graph.fail("a job has one source; source(...) was called twice") }
         graph.sourceSet = true
-        graph.maxOutOfOrderness = watermarks.maxOutOfOrderness
+        graph.watermarks = watermarks
         graph.runner = { options, committers, testHooks in
             guard let routing = graph.routing as? (S.Record) -> [UInt8] else {
                 throw StrataError(.invalidArgument, "job: the source is never keyed; call keyBy(...) on it")
@@ -93,7 +74,7 @@ public final class StreamJob {
     /// Runs the job to the end of its source (or `options.maxRecords`),
     /// starting from the latest complete checkpoint in `options.directory`
     /// if there is one (see `Pipeline.run`). The watermark strategy given
-    /// to `source` replaces `options.maxOutOfOrderness`. Committed rows:
+    /// to `source` replaces `options.watermarks`. Committed rows:
     /// `Pipeline.committedOutput(directory:)` and each of `committers`.
     /// Throws `.invalidArgument` for a job built wrong (no source, no
     /// `keyBy`, no sink, a name used twice), and what the pipeline throws.
@@ -111,7 +92,7 @@ public final class StreamJob {
         guard let runner = graph.runner else { throw StrataError(.invalidArgument, "job: no source; call source(...)") }
         guard !graph.sinks.isEmpty else { throw StrataError(.invalidArgument, "job: no sink; nothing would be written") }
         var options = options
-        if let delta = graph.maxOutOfOrderness { options.maxOutOfOrderness = delta }
+        if let watermarks = graph.watermarks { options.watermarks = watermarks }
         return try runner(options, committers, testHooks)
     }
 

@@ -214,7 +214,7 @@ public final class Pipeline<Source: ReplayableSource> {
         }
         summary.recoveredFromEpoch = latest?.epoch
         if let latest { try source.seek(to: latest.position) }
-        var maxTimestamp = latest?.maxTimestamp
+        var marks = try SourceWatermarks(strategy: options.watermarks, maxTimestamp: latest?.maxTimestamp)
         var watermark = latest?.watermark ?? .min
         var epoch = (latest?.epoch ?? 0) + 1
         var completedEpoch = latest?.epoch ?? 0
@@ -253,7 +253,10 @@ public final class Pipeline<Source: ReplayableSource> {
         }
 
         // The source loop.
+        let clock = testHooks.clock ?? { ContinuousClock.now }
         var batches = [[(Record, Int64)]](repeating: [], count: options.partitions)
+        /// When the oldest record in a partly filled batch was added (nil: all empty).
+        var batchedSince: ContinuousClock.Instant? = nil
         var backpressure = BackpressureStretches()
         /// Hands `item` to partition `p`, waiting while its queue is full.
         func push(_ item: PartitionItem<Record>, to p: Int, records: Int) {
@@ -267,6 +270,7 @@ public final class Pipeline<Source: ReplayableSource> {
                 batches[p] = []
                 batches[p].reserveCapacity(options.batchSize)
             }
+            batchedSince = nil
         }
         func broadcast(_ item: PartitionItem<Record>) {
             flushBatches()
@@ -274,16 +278,27 @@ public final class Pipeline<Source: ReplayableSource> {
         }
         var barrierSent: [UInt64: (ContinuousClock.Instant, SourcePosition, Int64?, Int64)] = [:]
         var checkpointDue = interval(lastSize: nil, lastDuration: nil)
-        var lastCheckpointAt = ContinuousClock.now
+        let runStart = clock()
+        var lastCheckpointAt = runStart
         var recordsSinceCheckpoint = 0
-        var lastProgress = ContinuousClock.now
+        var lastProgress = runStart
+        var lastTimedWatermark = runStart
+        /// Processing time in ms since the run started, as of the last tick.
+        var nowMs: Int64 = 0
+        var recordsAtLastTick = summary.records
 
         func sendBarrier() {
-            barrierSent[epoch] = (ContinuousClock.now, source.position, maxTimestamp, watermark)
+            barrierSent[epoch] = (clock(), source.position, marks.maxTimestamp, watermark)
             broadcast(.barrier(epoch))
             epoch += 1
-            lastCheckpointAt = ContinuousClock.now
+            lastCheckpointAt = clock()
             recordsSinceCheckpoint = 0
+        }
+        func emitWatermark(_ w: Int64) {
+            guard w > watermark else { return }
+            watermark = w
+            broadcast(.watermark(w))
+            metrics?.watermark(w, maxTimestamp: marks.maxTimestamp ?? w)
         }
 
         /// Finishes every epoch all partitions have acknowledged, in order.
@@ -332,7 +347,7 @@ public final class Pipeline<Source: ReplayableSource> {
                 checkpointIDs[completedEpoch] = nil
                 checkpointIDs[next] = ids
                 completedEpoch = next
-                let duration = ContinuousClock.now - sent.0
+                let duration = clock() - sent.0
                 let ms = Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
                 summary.checkpoints.append(PipelineCheckpointStats(epoch: next, milliseconds: ms, newBytes: bytes))
                 let (state, counters, rowCount) = acks.withLock { board -> (UInt64, [Int: [String: Int]], Int) in
@@ -353,11 +368,57 @@ public final class Pipeline<Source: ReplayableSource> {
         do {
             if latest != nil { broadcast(.watermark(watermark)) }
             let limit = min(options.maxRecords ?? .max, testHooks.crashAfterRecords ?? .max)
-            while summary.records < limit, let record = try source.next() {
+            /// Time-driven work, every 256 records and whenever the source has
+            /// no record ready (`pending`): hand over batches that waited
+            /// `maxBatchDelay`, send a timed watermark (pending only: a replay
+            /// of a finite source never pends, so its watermarks stay at fixed
+            /// record indexes), send a due barrier, finish acknowledged
+            /// checkpoints, report progress.
+            func tick(pending: Bool) throws {
+                let now = clock()
+                nowMs = (now - runStart).wholeMilliseconds
+                if summary.records != recordsAtLastTick {
+                    recordsAtLastTick = summary.records
+                    marks.lastRecordAt = nowMs
+                }
+                if let since = batchedSince, now - since >= options.maxBatchDelay { flushBatches() }
+                if pending, now - lastTimedWatermark >= options.watermarkInterval {
+                    lastTimedWatermark = now
+                    if let w = marks.timedWatermark(now: nowMs) { emitWatermark(w) }
+                }
+                let due: Bool
+                switch checkpointDue {
+                case .records(let n): due = recordsSinceCheckpoint >= n
+                case .milliseconds(let ms): due = now - lastCheckpointAt >= .milliseconds(ms)
+                }
+                if due { sendBarrier() }
+                try completeCheckpoints(wait: false)
+                if let progress = options.progress, now - lastProgress >= .seconds(1) {
+                    lastProgress = now
+                    let elapsed = now - runStart
+                    progress(PipelineProgress(records: summary.records,
+                                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                                              watermark: watermark, lastCheckpointEpoch: completedEpoch))
+                }
+            }
+            /// How long the source may wait for a record before the next tick.
+            func pollTimeout() -> Duration {
+                batchedSince == nil ? min(options.watermarkInterval, .milliseconds(10)) : min(options.maxBatchDelay, .milliseconds(10))
+            }
+            reading: while summary.records < limit {
+                let record: Record
+                switch try source.poll(timeout: pollTimeout()) {
+                case .record(let r): record = r
+                case .pending:
+                    try tick(pending: true)
+                    continue reading
+                case .end: break reading
+                }
                 let ts = timestamp(record)
-                if maxTimestamp.map({ ts > $0 }) ?? true { maxTimestamp = ts }
+                marks.observe(ts, now: nowMs)
                 let group = Int(XXPH3.hash64(routingKey(record)) % UInt64(options.maxParallelism))
                 let p = Self.partition(ofKeyGroup: group, partitions: options.partitions, maxParallelism: options.maxParallelism)
+                if batchedSince == nil { batchedSince = clock() }
                 batches[p].append((record, ts))
                 if batches[p].count >= options.batchSize {
                     push(.records(batches[p]), to: p, records: batches[p].count)
@@ -369,30 +430,11 @@ public final class Pipeline<Source: ReplayableSource> {
                 // At fixed record indexes of the source (not of this run), so a
                 // replay after recovery sees the same watermarks at the same
                 // places: lateness and output order are the same.
-                if source.position.record % UInt64(max(1, options.watermarkEveryRecords)) == 0, let maxTimestamp {
-                    let w = maxTimestamp &- options.maxOutOfOrderness &- 1
-                    if w > watermark {
-                        watermark = w
-                        broadcast(.watermark(w))
-                        metrics?.watermark(w, maxTimestamp: maxTimestamp)
-                    }
+                if source.position.record % UInt64(max(1, options.watermarkEveryRecords)) == 0,
+                   let w = marks.watermark(now: nowMs) {
+                    emitWatermark(w)
                 }
-                if summary.records & 255 == 0 {
-                    let due: Bool
-                    switch checkpointDue {
-                    case .records(let n): due = recordsSinceCheckpoint >= n
-                    case .milliseconds(let ms): due = ContinuousClock.now - lastCheckpointAt >= .milliseconds(ms)
-                    }
-                    if due { sendBarrier() }
-                    try completeCheckpoints(wait: false)
-                    if let progress = options.progress, ContinuousClock.now - lastProgress >= .seconds(1) {
-                        lastProgress = ContinuousClock.now
-                        let elapsed = ContinuousClock.now - started
-                        progress(PipelineProgress(records: summary.records,
-                                                  seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                                                  watermark: watermark, lastCheckpointEpoch: completedEpoch))
-                    }
-                }
+                if summary.records & 255 == 0 { try tick(pending: false) }
             }
             if let crash = testHooks.crashAfterRecords, summary.records >= crash {
                 // Simulated kill: leave everything as it is.
@@ -441,152 +483,5 @@ public final class Pipeline<Source: ReplayableSource> {
             let seconds = (2 * Double(size) / (bandwidth * lambda * cost)).squareRoot()
             return .milliseconds(min(maximum, max(minimum, Int64(seconds * 1000))))
         }
-    }
-}
-
-/// One partition's thread: runs the logic over its queue, stages output,
-/// takes its state checkpoint at each barrier.
-private final class PartitionWorker<Record> {
-    let index: Int
-    let backend: StateBackend
-    let logic: any PartitionLogic<Record>
-    let store: CheckpointStore
-    let queue: BoundedQueue<Handoff<PartitionItem<Record>>>
-    let writer: StagedEpochWriter
-    let acks: AckBoard
-    var epoch: UInt64
-    var watermark: Int64
-    let finished: DispatchSemaphore
-    let output = OutputCollector()
-    /// Hand each epoch's rows to the committers in memory.
-    let keepRows: Bool
-    var epochRows: [SinkRecord] = []
-    /// Publishes the engine's figures at every checkpoint (nil: metrics off).
-    let engineMetrics: MetricsReporter?
-    /// Rows out and checkpoint durations (nil: metrics off).
-    let metrics: PartitionMetrics?
-    var rowsAtLastBarrier: UInt64 = 0
-    /// The second stage this partition reports its partials to (nil: none).
-    let combine: CombineStage?
-
-    init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
-         queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
-         firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool,
-         combine: CombineStage?, engineMetrics: MetricsReporter?, metrics: PartitionMetrics?) {
-        self.metrics = metrics
-        self.keepRows = keepRows
-        self.combine = combine
-        self.engineMetrics = engineMetrics
-        self.index = index
-        self.backend = backend
-        self.logic = logic
-        self.store = store
-        self.queue = queue
-        self.writer = writer
-        self.acks = acks
-        self.epoch = firstEpoch
-        self.watermark = initialWatermark
-        self.finished = finished
-    }
-
-    func run() {
-        var failed = false
-        loop: while true {
-            let item = queue.pop().value
-            if failed {
-                if case .stop = item { break loop }
-                continue
-            }
-            do {
-                switch item {
-                case .records(let records):
-                    for (record, ts) in records { try logic.process(record, timestamp: ts, output: output) }
-                    guard output.partials.isEmpty else {
-                        throw StrataError(.invalidArgument, "pipeline: partial results emitted while processing records;"
-                                          + " emit them while processing a watermark")
-                    }
-                    try drainOutput()
-                case .watermark(let w):
-                    watermark = w
-                    try logic.processWatermark(w, output: output)
-                    try drainOutput()
-                    if let combine {
-                        try combine.report(partition: index, watermark: w, epoch: epoch, partials: output.partials)
-                        output.partials.removeAll(keepingCapacity: true)
-                    } else if !output.partials.isEmpty {
-                        throw StrataError(.invalidArgument, "pipeline: partial results emitted, but the pipeline has no combiner")
-                    }
-                case .barrier(let e):
-                    let barrierAt = ContinuousClock.now
-                    try writer.close()
-                    try backend.flush()
-                    let manifest = try store.create(from: backend.database)
-                    let previous = store.list().dropLast().last
-                    let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
-                    if let metrics {
-                        let took = ContinuousClock.now - barrierAt
-                        metrics.checkpointDuration.recordNanoseconds(
-                            took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
-                    }
-                    let counters = logic.counters
-                    let rows = writer.rowsWritten
-                    let epochRowCount = Int(rows - rowsAtLastBarrier)
-                    rowsAtLastBarrier = rows
-                    engineMetrics?.report()
-                    let database = backend.database
-                    let stateBytes = (UInt64(database.property("strata.total-sst-files-size") ?? "") ?? 0)
-                        + (UInt64(database.property("strata.cur-size-all-mem-tables") ?? "") ?? 0)
-                    let staged = epochRows
-                    epochRows = []
-                    acks.withLock {
-                        if keepRows { $0.epochRows[e, default: [:]][index] = staged }
-                        $0.checkpointIDs[e, default: [:]][index] = manifest.id
-                        $0.newBytes[e, default: 0] += newBytes
-                        $0.counters[index] = counters
-                        $0.rows[index] = rows
-                        $0.stateBytes[index] = stateBytes
-                        $0.epochRowCounts[e, default: 0] += epochRowCount
-                    }
-                    epoch = e + 1
-                case .stop:
-                    break loop
-                }
-            } catch {
-                failed = true
-                acks.withLock { $0.failure = "partition \(index): \(error)" }
-            }
-        }
-        acks.withLock { $0.engine[index] = Self.engineLine(backend.database) }
-        try? backend.close()
-        finished.signal()
-    }
-
-    /// "W-Amp … (per level …), S-Amp …, files per level …" of a partition's engine over this run.
-    static func engineLine(_ db: Database) -> String {
-        let stats = db.statistics()
-        let sst = Double(db.property("strata.total-sst-files-size") ?? "") ?? 0
-        let live = Double(db.property("strata.estimate-live-data-size") ?? "") ?? 0
-        let levels = stats.filesPerLevel.enumerated().filter { $0.element > 0 }.map { "L\($0.offset):\($0.element)" }
-        let user = Double(max(stats.userBytes, 1))
-        // Per level: bytes written into the level (L0: flushes and L0 outputs) / user bytes.
-        var perLevel: [String] = []
-        for level in 0..<stats.compactionBytesWritten.count {
-            let written = stats.compactionBytesWritten[level] + (level == 0 ? stats.flushBytes : 0)
-            if written > 0 { perLevel.append(String(format: "L%d %.2f", level, Double(written) / user)) }
-        }
-        return String(format: "W-Amp %.2f (WAL %.2f, %@; user %.1f MB), S-Amp %@, files %@",
-                      stats.userBytes > 0 ? stats.writeAmplification : 0, Double(stats.walBytes) / user,
-                      perLevel.isEmpty ? "no tables written" : perLevel.joined(separator: ", "),
-                      Double(stats.userBytes) / 1_048_576,
-                      live > 0 ? String(format: "%.2f", sst / live) : "n/a",
-                      levels.isEmpty ? "none" : levels.joined(separator: " "))
-    }
-
-    private func drainOutput() throws {
-        guard !output.records.isEmpty else { return }
-        try writer.write(output.records, epoch: epoch)
-        metrics?.eventsOut.increment(by: Int64(output.records.count))
-        if keepRows { epochRows += output.records }
-        output.records.removeAll(keepingCapacity: true)
     }
 }

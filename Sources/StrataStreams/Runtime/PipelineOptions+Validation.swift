@@ -21,7 +21,8 @@ extension PipelineOptions {
     /// key-group limit); a checkpoint interval of at least 1 ms or 1 record
     /// (`.auto`: positive finite rates, 1 <= minimum <= maximum);
     /// `maxOutOfOrderness` >= 0; `watermarkEveryRecords`, `batchSize`,
-    /// `queueBatches` >= 1; the backend's options (`StateBackendOptions.validate`).
+    /// `queueBatches` >= 1; `watermarkInterval` >= 1 ms; `maxBatchDelay` >= 0;
+    /// the backend's options (`StateBackendOptions.validate`).
     public func validate() throws(StrataError) {
         try OptionCheck.range("maxParallelism", maxParallelism, 1...32_768)
         try OptionCheck.range("partitions", partitions, 1...maxParallelism, note: "at most maxParallelism")
@@ -41,6 +42,8 @@ extension PipelineOptions {
         try OptionCheck.atLeast("maxOutOfOrderness", maxOutOfOrderness, 0)
         try OptionCheck.atLeast("watermarkEveryRecords", watermarkEveryRecords, 1)
         try OptionCheck.atLeast("batchSize", batchSize, 1)
+        try OptionCheck.atLeast("watermarkInterval (ms)", watermarkInterval.wholeMilliseconds, 1)
+        try OptionCheck.atLeast("maxBatchDelay (ms)", maxBatchDelay.wholeMilliseconds, 0)
         try OptionCheck.atLeast("queueBatches", queueBatches, 1)
         try backend.validate()
     }

@@ -96,13 +96,34 @@ public struct PipelineOptions: Sendable {
     public var maxParallelism: Int = 128
     /// Checkpoint cadence (default every second).
     public var checkpointInterval: CheckpointInterval = .every(milliseconds: 1_000)
-    /// Bounded out-of-orderness δ of the watermark: w = max timestamp − δ − 1.
-    public var maxOutOfOrderness: Int64 = 1_000
+    /// How watermarks are generated (default: bounded out-of-orderness of
+    /// 1 s). A `StreamJob` sets it from its `source(_:watermarks:timestamp:)`.
+    public var watermarks: WatermarkStrategy = .boundedOutOfOrderness(.seconds(1))
+    /// Bounded out-of-orderness δ of the watermark in ms: w = max timestamp
+    /// − δ − 1. Reading gives `watermarks.maxOutOfOrderness`; setting makes
+    /// `watermarks` a bounded strategy with this δ (idleness kept).
+    public var maxOutOfOrderness: Int64 {
+        get { watermarks.maxOutOfOrderness }
+        set {
+            var strategy = WatermarkStrategy(kind: .bounded(newValue))
+            if let idle = watermarks.idleTimeoutMilliseconds { strategy = strategy.withIdleness(.milliseconds(idle)) }
+            watermarks = strategy
+        }
+    }
     /// A watermark is sent after every this many records of the source
     /// (at record indexes divisible by it: the same places on every replay).
     public var watermarkEveryRecords: Int = 1_000
+    /// While the source has no record ready (`SourcePoll.pending`), a
+    /// watermark is sent this often (default 200 ms, Flink's
+    /// `pipeline.auto-watermark-interval`); see `WatermarkStrategy`.
+    public var watermarkInterval: Duration = .milliseconds(200)
     /// Records per queue batch (amortizes the hand-off between threads).
     public var batchSize: Int = 512
+    /// The longest a record waits in a partly filled batch before the batch
+    /// is handed to its partition (default 5 ms; Flink's
+    /// `execution.buffer-timeout`, whose default is 100 ms). Checked every
+    /// 256 records and whenever the source has no record ready.
+    public var maxBatchDelay: Duration = .milliseconds(5)
     /// Batches a partition's queue holds before the source waits
     /// (backpressure: a stalled engine slows the source, queues stay bounded).
     public var queueBatches: Int = 16
@@ -134,9 +155,16 @@ package struct PipelineTestHooks: Sendable {
     /// would — no final checkpoint, staged output left uncommitted,
     /// partitions abandoned mid-epoch. The next run recovers. nil: never.
     package var crashAfterRecords: UInt64?
+    /// The source loop's processing-time clock (nil: `ContinuousClock.now`).
+    /// Tests inject a clock they advance, so time-driven barriers,
+    /// batch hand-offs and watermarks are tested without sleeping.
+    package var clock: (@Sendable () -> ContinuousClock.Instant)?
 
     /// Hooks that do nothing.
-    package init(crashAfterRecords: UInt64? = nil) { self.crashAfterRecords = crashAfterRecords }
+    package init(crashAfterRecords: UInt64? = nil, clock: (@Sendable () -> ContinuousClock.Instant)? = nil) {
+        self.crashAfterRecords = crashAfterRecords
+        self.clock = clock
+    }
 }
 
 /// A progress report.

@@ -29,8 +29,32 @@ public protocol ReplayableSource<Record>: AnyObject {
     var position: SourcePosition { get }
     /// Moves to a position this source reported earlier.
     func seek(to position: SourcePosition) throws
-    /// The next record, or nil at the end of the input.
+    /// The next record, or nil at the end of the input. May block (a file
+    /// read); a live source that can have no record yet implements `poll`.
     func next() throws -> Record?
+    /// The next record if one is ready within `timeout`, `.pending` if none
+    /// is (a live source between records: the pipeline then sends
+    /// barriers, commits and timed watermarks, and calls again), or `.end`
+    /// at the end of the input. Default: `next()`, never `.pending`.
+    func poll(timeout: Duration) throws -> SourcePoll<Record>
+}
+
+extension ReplayableSource {
+    /// `next()`: a record, or `.end`.
+    public func poll(timeout: Duration) throws -> SourcePoll<Record> {
+        if let record = try next() { return .record(record) }
+        return .end
+    }
+}
+
+/// What a source's `poll` returns.
+public enum SourcePoll<Record> {
+    /// The next record.
+    case record(Record)
+    /// No record is ready yet; the input has not ended.
+    case pending
+    /// The input has ended.
+    case end
 }
 
 /// What a log source does with a record it cannot decode.

@@ -1,0 +1,149 @@
+import Foundation
+import Strata
+
+/// One partition's thread: runs the logic over its queue, stages output,
+/// takes its state checkpoint at each barrier.
+final class PartitionWorker<Record> {
+    let index: Int
+    let backend: StateBackend
+    let logic: any PartitionLogic<Record>
+    let store: CheckpointStore
+    let queue: BoundedQueue<Handoff<PartitionItem<Record>>>
+    let writer: StagedEpochWriter
+    let acks: AckBoard
+    var epoch: UInt64
+    var watermark: Int64
+    let finished: DispatchSemaphore
+    let output = OutputCollector()
+    /// Hand each epoch's rows to the committers in memory.
+    let keepRows: Bool
+    var epochRows: [SinkRecord] = []
+    /// Publishes the engine's figures at every checkpoint (nil: metrics off).
+    let engineMetrics: MetricsReporter?
+    /// Rows out and checkpoint durations (nil: metrics off).
+    let metrics: PartitionMetrics?
+    var rowsAtLastBarrier: UInt64 = 0
+    /// The second stage this partition reports its partials to (nil: none).
+    let combine: CombineStage?
+
+    init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
+         queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
+         firstEpoch: UInt64, initialWatermark: Int64, finished: DispatchSemaphore, keepRows: Bool,
+         combine: CombineStage?, engineMetrics: MetricsReporter?, metrics: PartitionMetrics?) {
+        self.metrics = metrics
+        self.keepRows = keepRows
+        self.combine = combine
+        self.engineMetrics = engineMetrics
+        self.index = index
+        self.backend = backend
+        self.logic = logic
+        self.store = store
+        self.queue = queue
+        self.writer = writer
+        self.acks = acks
+        self.epoch = firstEpoch
+        self.watermark = initialWatermark
+        self.finished = finished
+    }
+
+    func run() {
+        var failed = false
+        loop: while true {
+            let item = queue.pop().value
+            if failed {
+                if case .stop = item { break loop }
+                continue
+            }
+            do {
+                switch item {
+                case .records(let records):
+                    for (record, ts) in records { try logic.process(record, timestamp: ts, output: output) }
+                    guard output.partials.isEmpty else {
+                        throw StrataError(.invalidArgument, "pipeline: partial results emitted while processing records;"
+                                          + " emit them while processing a watermark")
+                    }
+                    try drainOutput()
+                case .watermark(let w):
+                    watermark = w
+                    try logic.processWatermark(w, output: output)
+                    try drainOutput()
+                    if let combine {
+                        try combine.report(partition: index, watermark: w, epoch: epoch, partials: output.partials)
+                        output.partials.removeAll(keepingCapacity: true)
+                    } else if !output.partials.isEmpty {
+                        throw StrataError(.invalidArgument, "pipeline: partial results emitted, but the pipeline has no combiner")
+                    }
+                case .barrier(let e):
+                    let barrierAt = ContinuousClock.now
+                    try writer.close()
+                    try backend.flush()
+                    let manifest = try store.create(from: backend.database)
+                    let previous = store.list().dropLast().last
+                    let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
+                    if let metrics {
+                        let took = ContinuousClock.now - barrierAt
+                        metrics.checkpointDuration.recordNanoseconds(
+                            took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+                    }
+                    let counters = logic.counters
+                    let rows = writer.rowsWritten
+                    let epochRowCount = Int(rows - rowsAtLastBarrier)
+                    rowsAtLastBarrier = rows
+                    engineMetrics?.report()
+                    let database = backend.database
+                    let stateBytes = (UInt64(database.property("strata.total-sst-files-size") ?? "") ?? 0)
+                        + (UInt64(database.property("strata.cur-size-all-mem-tables") ?? "") ?? 0)
+                    let staged = epochRows
+                    epochRows = []
+                    acks.withLock {
+                        if keepRows { $0.epochRows[e, default: [:]][index] = staged }
+                        $0.checkpointIDs[e, default: [:]][index] = manifest.id
+                        $0.newBytes[e, default: 0] += newBytes
+                        $0.counters[index] = counters
+                        $0.rows[index] = rows
+                        $0.stateBytes[index] = stateBytes
+                        $0.epochRowCounts[e, default: 0] += epochRowCount
+                    }
+                    epoch = e + 1
+                case .stop:
+                    break loop
+                }
+            } catch {
+                failed = true
+                acks.withLock { $0.failure = "partition \(index): \(error)" }
+            }
+        }
+        acks.withLock { $0.engine[index] = Self.engineLine(backend.database) }
+        try? backend.close()
+        finished.signal()
+    }
+
+    /// "W-Amp … (per level …), S-Amp …, files per level …" of a partition's engine over this run.
+    static func engineLine(_ db: Database) -> String {
+        let stats = db.statistics()
+        let sst = Double(db.property("strata.total-sst-files-size") ?? "") ?? 0
+        let live = Double(db.property("strata.estimate-live-data-size") ?? "") ?? 0
+        let levels = stats.filesPerLevel.enumerated().filter { $0.element > 0 }.map { "L\($0.offset):\($0.element)" }
+        let user = Double(max(stats.userBytes, 1))
+        // Per level: bytes written into the level (L0: flushes and L0 outputs) / user bytes.
+        var perLevel: [String] = []
+        for level in 0..<stats.compactionBytesWritten.count {
+            let written = stats.compactionBytesWritten[level] + (level == 0 ? stats.flushBytes : 0)
+            if written > 0 { perLevel.append(String(format: "L%d %.2f", level, Double(written) / user)) }
+        }
+        return String(format: "W-Amp %.2f (WAL %.2f, %@; user %.1f MB), S-Amp %@, files %@",
+                      stats.userBytes > 0 ? stats.writeAmplification : 0, Double(stats.walBytes) / user,
+                      perLevel.isEmpty ? "no tables written" : perLevel.joined(separator: ", "),
+                      Double(stats.userBytes) / 1_048_576,
+                      live > 0 ? String(format: "%.2f", sst / live) : "n/a",
+                      levels.isEmpty ? "none" : levels.joined(separator: " "))
+    }
+
+    private func drainOutput() throws {
+        guard !output.records.isEmpty else { return }
+        try writer.write(output.records, epoch: epoch)
+        metrics?.eventsOut.increment(by: Int64(output.records.count))
+        if keepRows { epochRows += output.records }
+        output.records.removeAll(keepingCapacity: true)
+    }
+}
