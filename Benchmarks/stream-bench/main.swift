@@ -1,6 +1,7 @@
 // stream-bench: window operators over engine-backed state, events/s.
 //
-// (--workload=spike, a traffic spike through the pipeline: SpikeBench.swift.)
+// (--workload=spike, a traffic spike through the pipeline: SpikeBench.swift;
+// --workload=latency, event-to-commit latency of a live source: LatencyBench.swift.)
 //
 //   stream-bench --workload=tumbling|sliding|session --events=N [--keys=100000]
 //     [--rate=1000000] [--disorder=100] [--watermark-every=1000] [--seed=1]
@@ -161,6 +162,8 @@ do {
     // Nexmark queries run through the pipeline: NexmarkBench.swift.
     if command.isNexmark {
         try runNexmark(command)
+    } else if command.isLatency {
+        try runLatency(command)  // LatencyBench.swift
     } else if command.isSpike {
         try runSpike(command)  // SpikeBench.swift
     } else {

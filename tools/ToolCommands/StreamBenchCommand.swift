@@ -29,6 +29,8 @@ public struct StreamBenchCommand: ToolCommandLine {
                 [--output=count|jsonl] [--sample-every=16] [--seed=1] [--dir=DIR [--fresh]] [--cache-entries=262144]
             stream-bench --workload=spike [--spike-seconds=10] [--spike-factor=10] [--base-rate=N (default: calibrated)]
                 [--keys=1000] [--partitions=2] [--seed=1]
+            stream-bench --workload=latency --rate=R [--events=10*R] [--keys=1000] [--partitions=2]
+                [--checkpoint-ms=100] [--disorder=10] [--watermark-ms=50] [--output-checkpoint-ms=N] [--wal=on|off] [--seed=1]
             """,
         discussion: """
             --db=DIR (--dir=DIR) keeps the state there (default: a temporary directory removed at \
@@ -69,6 +71,12 @@ public struct StreamBenchCommand: ToolCommandLine {
     public var spikeFactor: GroupedInteger?
     @Option(name: .customLong("base-rate"), help: ArgumentHelp("Spike: the sustainable rate in events/s (1...100000000, default a fifth of the throughput a calibration run measures).", valueName: "N"))
     public var baseRate: GroupedInteger?
+    @Option(name: .customLong("watermark-ms"), help: ArgumentHelp("Latency: timed watermark interval in ms (> 0, default the pipeline's 50).", valueName: "MS"))
+    public var watermarkMilliseconds: GroupedInteger?
+    @Option(name: .customLong("output-checkpoint-ms"), help: ArgumentHelp("Latency: send a barrier this long after the previous one once output rows are staged (PipelineOptions.outputCheckpointDelay; default off).", valueName: "MS"))
+    public var outputCheckpointMilliseconds: GroupedInteger?
+    @Option(name: .customLong("wal"), help: ArgumentHelp("Latency: the state engine's write-ahead log (default on).", valueName: "on|off"))
+    public var wal: String?
     @Option(name: .customLong("seed"), help: ArgumentHelp("Random seed (default 1).", valueName: "N")) public var seed: GroupedInteger?
     @Option(name: .customLong("db"), help: ArgumentHelp("Keep the state in DIR.", valueName: "DIR")) public var db: String?
     @Option(name: .customLong("dir"), help: ArgumentHelp("Nexmark: keep the run in DIR (as --db).", valueName: "DIR")) public var dir: String?
@@ -86,6 +94,9 @@ public struct StreamBenchCommand: ToolCommandLine {
 
     /// `--workload=spike`.
     public var isSpike: Bool { workload == "spike" }
+
+    /// `--workload=latency`.
+    public var isLatency: Bool { workload == "latency" }
 
     public func validate() throws {
         func positive(_ value: GroupedInteger?, _ flag: String) throws {
@@ -109,7 +120,27 @@ public struct StreamBenchCommand: ToolCommandLine {
                 try absent(given, flag)
             }
         }
-        if isSpike {
+        if !isLatency {
+            try absent(wal != nil, "wal")
+            try absent(watermarkMilliseconds != nil, "watermark-ms")
+            try absent(outputCheckpointMilliseconds != nil, "output-checkpoint-ms")
+        }
+        if isLatency {
+            try checkRange(rate?.value, "rate", 1...10_000_000)
+            try checkRange(keys?.value, "keys", 1...10_000_000)
+            try checkRange(partitions?.value, "partitions", 1...64)
+            try positive(checkpointMilliseconds, "checkpoint-ms")
+            try positive(watermarkMilliseconds, "watermark-ms")
+            try positive(outputCheckpointMilliseconds, "output-checkpoint-ms")
+            try nonNegative(disorder, "disorder")
+            try checkChoice(wal, "wal", ["on", "off"])
+            try nonNegative(seed, "seed")
+            for (given, flag) in [(bound != nil, "bound"), (watermarkEvery != nil, "watermark-every"),
+                                  (output != nil, "output"), (sampleEvery != nil, "sample-every"), (db != nil, "db"),
+                                  (dir != nil, "dir"), (cacheEntries != nil, "cache-entries"), (fresh != nil, "fresh")] {
+                try absent(given, flag)
+            }
+        } else if isSpike {
             try checkRange(spikeSeconds?.value, "spike-seconds", 1...3_600)
             try checkRange(spikeFactor?.value, "spike-factor", 2...1_000)
             try checkRange(baseRate?.value, "base-rate", 1...100_000_000)
@@ -134,7 +165,7 @@ public struct StreamBenchCommand: ToolCommandLine {
             try nonNegative(sampleEvery, "sample-every")
             try nonNegative(seed, "seed")
         } else {
-            try checkChoice(workload, "workload", ["tumbling", "sliding", "session", "spike"] + Self.nexmarkQueries.map { "nexmark-" + $0 })
+            try checkChoice(workload, "workload", ["tumbling", "sliding", "session", "spike", "latency"] + Self.nexmarkQueries.map { "nexmark-" + $0 })
             try positive(keys, "keys")
             try positive(disorder, "disorder")
             try positive(seed, "seed")

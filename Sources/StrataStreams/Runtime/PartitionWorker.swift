@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import Synchronization
 
 /// One partition's thread: runs the logic over its queue, stages output,
 /// takes its state checkpoint at each barrier.
@@ -142,6 +143,7 @@ final class PartitionWorker<Record> {
     private func drainOutput() throws {
         guard !output.records.isEmpty else { return }
         try writer.write(output.records, epoch: epoch)
+        acks.outputStaged.store(true, ordering: .relaxed)
         metrics?.eventsOut.increment(by: Int64(output.records.count))
         if keepRows { epochRows += output.records }
         output.records.removeAll(keepingCapacity: true)

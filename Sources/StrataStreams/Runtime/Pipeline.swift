@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import Synchronization
 
 /// The metadata of a complete pipeline checkpoint,
 /// `checkpoints/epoch-E.json`; its existence is what makes epoch E complete.
@@ -32,6 +33,9 @@ final class AckBoard: @unchecked Sendable {
     // sees the synchronization (tools/run-tsan.sh runs the pipeline tests).
     private let lock = NSLock()
     private var state = BarrierAcks()
+    /// Set by a partition that staged output rows; cleared by the source
+    /// thread when it sends a barrier (`PipelineOptions.outputCheckpointDelay`).
+    let outputStaged = Atomic<Bool>(false)
     func withLock<R>(_ body: (inout BarrierAcks) throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
@@ -288,6 +292,7 @@ public final class Pipeline<Source: ReplayableSource> {
         var recordsAtLastTick = summary.records
 
         func sendBarrier() {
+            acks.outputStaged.store(false, ordering: .relaxed)
             barrierSent[epoch] = (clock(), source.position, marks.maxTimestamp, watermark)
             broadcast(.barrier(epoch))
             epoch += 1
@@ -368,28 +373,48 @@ public final class Pipeline<Source: ReplayableSource> {
         do {
             if latest != nil { broadcast(.watermark(watermark)) }
             let limit = min(options.maxRecords ?? .max, testHooks.crashAfterRecords ?? .max)
-            /// Time-driven work, every 256 records and whenever the source has
-            /// no record ready (`pending`): hand over batches that waited
-            /// `maxBatchDelay`, send a timed watermark (pending only: a replay
-            /// of a finite source never pends, so its watermarks stay at fixed
-            /// record indexes), send a due barrier, finish acknowledged
-            /// checkpoints, report progress.
-            func tick(pending: Bool) throws {
+            /// Time-driven work, every `tickMask + 1` records and whenever the
+            /// source has no record ready (`pending`): hand over batches that
+            /// waited `maxBatchDelay`, send a timed watermark (only while
+            /// pending or for a live source: a file's replay never pends, so
+            /// its watermarks stay at fixed record indexes), send a due
+            /// barrier, finish acknowledged checkpoints, report progress.
+            /// The stride adapts: from 256 records down to every record when
+            /// records come more than 1 ms apart (a slow live source), back up
+            /// when they come fast, so time is looked at about every 0.1–1 ms.
+            let live = source.isLive
+            var tickMask: UInt64 = 255
+            var lastTick = clock()
+            /// `fixedPoint`: the record count is a multiple of 256, the only
+            /// places (besides `pending`) where a `.records(n)` interval is
+            /// checked, so record-count checkpoints fall where they always did.
+            func tick(pending: Bool, fixedPoint: Bool) throws {
                 let now = clock()
+                let sinceTick = now - lastTick
+                lastTick = now
+                if sinceTick > .milliseconds(1) {
+                    tickMask >>= 1
+                } else if sinceTick < .microseconds(100) && tickMask < 255 {
+                    tickMask = tickMask << 1 | 1
+                }
                 nowMs = (now - runStart).wholeMilliseconds
                 if summary.records != recordsAtLastTick {
                     recordsAtLastTick = summary.records
                     marks.lastRecordAt = nowMs
                 }
                 if let since = batchedSince, now - since >= options.maxBatchDelay { flushBatches() }
-                if pending, now - lastTimedWatermark >= options.watermarkInterval {
+                if pending || live, now - lastTimedWatermark >= options.watermarkInterval {
                     lastTimedWatermark = now
                     if let w = marks.timedWatermark(now: nowMs) { emitWatermark(w) }
                 }
-                let due: Bool
+                var due: Bool
                 switch checkpointDue {
-                case .records(let n): due = recordsSinceCheckpoint >= n
+                case .records(let n): due = (pending || fixedPoint) && recordsSinceCheckpoint >= n
                 case .milliseconds(let ms): due = now - lastCheckpointAt >= .milliseconds(ms)
+                }
+                if !due, let delay = options.outputCheckpointDelay, now - lastCheckpointAt >= delay,
+                   acks.outputStaged.load(ordering: .relaxed) {
+                    due = true
                 }
                 if due { sendBarrier() }
                 try completeCheckpoints(wait: false)
@@ -410,7 +435,7 @@ public final class Pipeline<Source: ReplayableSource> {
                 switch try source.poll(timeout: pollTimeout()) {
                 case .record(let r): record = r
                 case .pending:
-                    try tick(pending: true)
+                    try tick(pending: true, fixedPoint: false)
                     continue reading
                 case .end: break reading
                 }
@@ -434,7 +459,7 @@ public final class Pipeline<Source: ReplayableSource> {
                    let w = marks.watermark(now: nowMs) {
                     emitWatermark(w)
                 }
-                if summary.records & 255 == 0 { try tick(pending: false) }
+                if summary.records & tickMask == 0 { try tick(pending: false, fixedPoint: summary.records & 255 == 0) }
             }
             if let crash = testHooks.crashAfterRecords, summary.records >= crash {
                 // Simulated kill: leave everything as it is.

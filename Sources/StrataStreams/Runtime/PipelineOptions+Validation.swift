@@ -22,6 +22,7 @@ extension PipelineOptions {
     /// (`.auto`: positive finite rates, 1 <= minimum <= maximum);
     /// `maxOutOfOrderness` >= 0; `watermarkEveryRecords`, `batchSize`,
     /// `queueBatches` >= 1; `watermarkInterval` >= 1 ms; `maxBatchDelay` >= 0;
+    /// `outputCheckpointDelay`, when set, >= 1 ms;
     /// the backend's options (`StateBackendOptions.validate`).
     public func validate() throws(StrataError) {
         try OptionCheck.range("maxParallelism", maxParallelism, 1...32_768)
@@ -44,6 +45,9 @@ extension PipelineOptions {
         try OptionCheck.atLeast("batchSize", batchSize, 1)
         try OptionCheck.atLeast("watermarkInterval (ms)", watermarkInterval.wholeMilliseconds, 1)
         try OptionCheck.atLeast("maxBatchDelay (ms)", maxBatchDelay.wholeMilliseconds, 0)
+        if let delay = outputCheckpointDelay {
+            try OptionCheck.atLeast("outputCheckpointDelay (ms)", delay.wholeMilliseconds, 1)
+        }
         try OptionCheck.atLeast("queueBatches", queueBatches, 1)
         try backend.validate()
     }

@@ -99,6 +99,14 @@ public struct PipelineOptions: Sendable {
     /// How watermarks are generated (default: bounded out-of-orderness of
     /// 1 s). A `StreamJob` sets it from its `source(_:watermarks:timestamp:)`.
     public var watermarks: WatermarkStrategy = .boundedOutOfOrderness(.seconds(1))
+    /// When set, a barrier is also sent as soon as some partition has
+    /// staged output rows and this long has passed since the previous
+    /// barrier, so output waits about this long for its commit instead of
+    /// up to a whole `checkpointInterval` (default nil: checkpoints only at
+    /// the interval). More checkpoints while rows flow, each a memtable
+    /// flush per partition; quiet stretches keep the interval. No RocksDB or
+    /// Flink option: Flink commits transactional sinks only at its interval.
+    public var outputCheckpointDelay: Duration? = nil
     /// Bounded out-of-orderness δ of the watermark in ms: w = max timestamp
     /// − δ − 1. Reading gives `watermarks.maxOutOfOrderness`; setting makes
     /// `watermarks` a bounded strategy with this δ (idleness kept).
@@ -113,10 +121,12 @@ public struct PipelineOptions: Sendable {
     /// A watermark is sent after every this many records of the source
     /// (at record indexes divisible by it: the same places on every replay).
     public var watermarkEveryRecords: Int = 1_000
-    /// While the source has no record ready (`SourcePoll.pending`), a
-    /// watermark is sent this often (default 200 ms, Flink's
-    /// `pipeline.auto-watermark-interval`); see `WatermarkStrategy`.
-    public var watermarkInterval: Duration = .milliseconds(200)
+    /// While the source has no record ready (`SourcePoll.pending`), and
+    /// always for a live source (`ReplayableSource.isLive`), a watermark is
+    /// sent this often (default 50 ms; Flink's
+    /// `pipeline.auto-watermark-interval`, whose default is 200 ms — lower
+    /// here because it adds to every window's latency); see `WatermarkStrategy`.
+    public var watermarkInterval: Duration = .milliseconds(50)
     /// Records per queue batch (amortizes the hand-off between threads).
     public var batchSize: Int = 512
     /// The longest a record waits in a partly filled batch before the batch

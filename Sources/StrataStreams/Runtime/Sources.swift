@@ -37,9 +37,18 @@ public protocol ReplayableSource<Record>: AnyObject {
     /// barriers, commits and timed watermarks, and calls again), or `.end`
     /// at the end of the input. Default: `next()`, never `.pending`.
     func poll(timeout: Duration) throws -> SourcePoll<Record>
+    /// Whether records arrive in real time (a broker, a socket, a paced
+    /// generator) rather than as fast as they can be read (a file). A live
+    /// source gets timed watermarks (`PipelineOptions.watermarkInterval`)
+    /// while records flow too; for other sources watermarks stay at fixed
+    /// record indexes, so a replay is deterministic. Default false.
+    var isLive: Bool { get }
 }
 
 extension ReplayableSource {
+    /// Not live.
+    public var isLive: Bool { false }
+
     /// `next()`: a record, or `.end`.
     public func poll(timeout: Duration) throws -> SourcePoll<Record> {
         if let record = try next() { return .record(record) }
