@@ -6,10 +6,9 @@ extension Database {
     ///
     /// Flush mode (`flushMemtable`): in the writer queue (no write in
     /// flight), read the last sequence S, take a snapshot at S and switch the
-    /// memtable of every column family that has data; wait until those
-    /// memtables are flushed; then pin the current versions. They hold every write ≤ S; they hold nothing newer if every
-    /// table's largest sequence is ≤ S (true unless a later memtable was
-    /// flushed before we looked, in which case the cut is retaken).
+    /// memtable of every column family that has data; each family's version
+    /// is pinned the moment its memtables holding writes ≤ S are flushed
+    /// (CheckpointCut.swift), so it holds every write ≤ S and nothing newer.
     ///
     /// WAL mode: in the writer queue, read S, take the snapshot, pin the
     /// versions with their log numbers, and open every WAL at or above the
@@ -34,41 +33,9 @@ extension Database {
         return Snapshot(sequence: sequence, list: snapshots)
     }
 
+    /// Flush mode: the two steps of CheckpointCut.swift, back to back.
     private func tryCaptureFlushed() throws -> CheckpointCapture? {
-        let (snapshot, targets) = try monitor.withLock { () throws -> (Snapshot, [(ColumnFamilyData, MemTable)]) in
-            try atWriterQueueHead {
-                let snapshot = newSnapshot(at: versions.lastSequence)
-                var targets: [(ColumnFamilyData, MemTable)] = []
-                for family in familyList where !family.dropped {
-                    if !family.mem.isEmpty { try makeRoomForWrite(force: family, noSlowdown: false) }
-                    // The family's newest memtable holding writes ≤ S; older ones flush first.
-                    if let newest = family.imm.last?.table { targets.append((family, newest)) }
-                }
-                return (snapshot, targets)
-            }
-        }
-        let sequence = snapshot.sequence
-        return try monitor.withLock { () throws -> CheckpointCapture? in
-            maybeScheduleWork()
-            func pending() -> Bool {
-                targets.contains { family, table in !family.dropped && family.imm.contains { $0.table === table } }
-            }
-            while pending(), backgroundError == nil, !shuttingDown {
-                monitor.wait()
-            }
-            if let backgroundError { throw backgroundError }
-            if shuttingDown { throw StrataError(.closed, "database \(path) is closing") }
-            let families = versions.columnFamilies
-            for family in families {
-                for file in family.version.allFiles where file.meta.largestSequence > sequence {
-                    return nil
-                }
-            }
-            return CheckpointCapture(database: self, sequence: sequence, snapshot: snapshot, families: families,
-                                     wals: [], manifestNumber: versions.newFileNumber(),
-                                     nextFileNumber: versions.nextFileNumber,
-                                     maxColumnFamily: versions.newColumnFamilyID() - 1)
-        }
+        try finishCheckpointCut(try beginCheckpointCut())
     }
 
     private func captureWithWALs() throws -> CheckpointCapture? {

@@ -186,39 +186,80 @@ public final class CheckpointStore: Sendable {
     public func create(from database: Database, options: CheckpointOptions = CheckpointOptions()) throws
         -> CheckpointManifest {
         try state.withLock { manifests in
-            let id = String((manifests.last.map { CheckpointStore.idNumber($0.id) } ?? 0) + 1)
             let capture = try database.captureCheckpoint(flushMemtable: options.flushMemtable)
-            let privateRel = CheckpointStore.privateDir + "/" + id
-            let privatePath = Path.join(path, privateRel)
-            try FileTransfer.removeTree(privatePath, in: fileSystem)
-            do {
-                let known = KnownChecksums(manifests, dbID: database.dbID)
-                var files = try storeTables(capture, known: known, allowLink: options.allowHardLinks)
-                try fileSystem.createDirectory(privatePath)
-                for var f in try capture.writePrivateFiles(into: privatePath, fileSystem: fileSystem) {
-                    f.storedAs = privateRel + "/" + f.name
-                    files.append(f)
-                }
-                try fileSystem.syncDirectory(privatePath)
-                try fileSystem.syncDirectory(Path.join(path, CheckpointStore.privateDir))
-                let manifest = CheckpointManifest(
-                    id: id, parent: manifests.last, createdAt: Date().timeIntervalSince1970,
-                    sourceDBID: database.dbID, sequence: capture.sequence, walCopied: !options.flushMemtable,
-                    files: files)
-                try FileTransfer.writeFileAtomically(
-                    try manifest.encoded(), to: Path.join(path, CheckpointStore.metaDir + "/" + id + ".json"),
-                    in: fileSystem)
-                manifests.append(manifest)
-                if let keep = self.options.keepLast { try applyRetention(&manifests, keep: keep) }
-                return manifest
-            } catch {
-                // Best effort; a crash here is cleaned up by the next open.
-                if !fileSystem.exists(Path.join(path, CheckpointStore.metaDir + "/" + id + ".json")) {
-                    try? FileTransfer.removeTree(privatePath, in: fileSystem)
-                    _ = try? CheckpointStore.collectGarbage(path, fileSystem, manifests)
-                }
-                throw error
+            return try store(capture, options: options, manifests: &manifests)
+        }
+    }
+
+    /// The first step of `create` for a writer that must not wait for a
+    /// memtable flush (a stream partition at a barrier): fixes the cut —
+    /// every write to `database` before this call is in the checkpoint,
+    /// none after — and returns at once; the memtables flush in the
+    /// background. Finish with `finishCreate` (on any thread; in the order
+    /// begun). In WAL mode (`flushMemtable` false) the cut is taken whole
+    /// here. Throws what `create` throws for the cut.
+    package func beginCreate(from database: Database, options: CheckpointOptions = CheckpointOptions()) throws
+        -> PendingCheckpoint {
+        if options.flushMemtable {
+            return PendingCheckpoint(database: database, options: options, cut: try database.beginCheckpointCut())
+        }
+        return PendingCheckpoint(database: database, options: options,
+                                 capture: try database.captureCheckpoint(flushMemtable: false))
+    }
+
+    /// The second step: waits for the cut's flushes, then stores the
+    /// checkpoint as `create` does and returns its manifest.
+    @discardableResult
+    package func finishCreate(_ pending: PendingCheckpoint) throws -> CheckpointManifest {
+        let capture: CheckpointCapture
+        if let taken = pending.capture {
+            capture = taken
+        } else if let cut = pending.cut {
+            capture = try pending.database.finishCheckpointCut(cut)
+        } else {
+            throw StrataError(.invalidArgument, "checkpoint store \(path): a pending checkpoint finished twice")
+        }
+        pending.capture = nil
+        pending.cut = nil
+        return try state.withLock { manifests in try store(capture, options: pending.options, manifests: &manifests) }
+    }
+
+    /// Stores a captured cut as the store's next checkpoint (`create`'s
+    /// second half). Caller holds `state`.
+    private func store(_ capture: CheckpointCapture, options: CheckpointOptions, manifests: inout [CheckpointManifest])
+        throws -> CheckpointManifest {
+        let database = capture.database
+        let id = String((manifests.last.map { CheckpointStore.idNumber($0.id) } ?? 0) + 1)
+        let privateRel = CheckpointStore.privateDir + "/" + id
+        let privatePath = Path.join(path, privateRel)
+        try FileTransfer.removeTree(privatePath, in: fileSystem)
+        do {
+            let known = KnownChecksums(manifests, dbID: database.dbID)
+            var files = try storeTables(capture, known: known, allowLink: options.allowHardLinks)
+            try fileSystem.createDirectory(privatePath)
+            for var f in try capture.writePrivateFiles(into: privatePath, fileSystem: fileSystem) {
+                f.storedAs = privateRel + "/" + f.name
+                files.append(f)
             }
+            try fileSystem.syncDirectory(privatePath)
+            try fileSystem.syncDirectory(Path.join(path, CheckpointStore.privateDir))
+            let manifest = CheckpointManifest(
+                id: id, parent: manifests.last, createdAt: Date().timeIntervalSince1970,
+                sourceDBID: database.dbID, sequence: capture.sequence, walCopied: !options.flushMemtable,
+                files: files)
+            try FileTransfer.writeFileAtomically(
+                try manifest.encoded(), to: Path.join(path, CheckpointStore.metaDir + "/" + id + ".json"),
+                in: fileSystem)
+            manifests.append(manifest)
+            if let keep = self.options.keepLast { try applyRetention(&manifests, keep: keep) }
+            return manifest
+        } catch {
+            // Best effort; a crash here is cleaned up by the next open.
+            if !fileSystem.exists(Path.join(path, CheckpointStore.metaDir + "/" + id + ".json")) {
+                try? FileTransfer.removeTree(privatePath, in: fileSystem)
+                _ = try? CheckpointStore.collectGarbage(path, fileSystem, manifests)
+            }
+            throw error
         }
     }
 
@@ -247,5 +288,25 @@ public final class CheckpointStore: Sendable {
         }
         try fileSystem.syncDirectory(sharedPath)
         return files
+    }
+}
+
+/// A checkpoint begun with `CheckpointStore.beginCreate` and not finished
+/// yet: holds the cut (its snapshot keeps compaction from dropping what
+/// the cut sees). Thread safety: hand it to one thread, which calls
+/// `finishCreate` once.
+package final class PendingCheckpoint: @unchecked Sendable {
+    // @unchecked: used by one thread at a time (begun on the writer's,
+    // finished on another, handed over through a queue).
+    let database: Database
+    let options: CheckpointOptions
+    var cut: CheckpointCut?
+    var capture: CheckpointCapture?
+
+    init(database: Database, options: CheckpointOptions, cut: CheckpointCut? = nil, capture: CheckpointCapture? = nil) {
+        self.database = database
+        self.options = options
+        self.cut = cut
+        self.capture = capture
     }
 }

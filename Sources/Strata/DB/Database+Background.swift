@@ -102,6 +102,7 @@ extension Database {
                     family.imm.removeFirst()
                     family.logNumber = max(family.logNumber, nextLog)
                     installSuperVersion(family)
+                    if !pendingCuts.isEmpty { pinCheckpointCuts(flushed: table, family: family) }
                 }
             case .failure(let error):
                 if !family.dropped { recordBackgroundErrorLocked(error, reason: .backgroundWork) }

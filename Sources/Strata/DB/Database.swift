@@ -78,6 +78,9 @@ public final class Database: @unchecked Sendable {
     @exclusivity(unchecked) var runningThreads = 0
     /// Counts flushes and compactions installed, so waiters can tell progress.
     @exclusivity(unchecked) var backgroundWorkDone: UInt64 = 0
+    /// Checkpoint cuts waiting for their memtables' flushes (CheckpointCut.swift).
+    /// Under `monitor`.
+    @exclusivity(unchecked) var pendingCuts: [CheckpointCut] = []
 
     init(path: String, options: Options, fileSystem: any FileSystem, versions: VersionSet, lockFile: any FileLock,
          dbID: String) {

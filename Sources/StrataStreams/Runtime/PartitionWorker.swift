@@ -26,6 +26,9 @@ final class PartitionWorker<Record> {
     var rowsAtLastBarrier: UInt64 = 0
     /// The second stage this partition reports its partials to (nil: none).
     let combine: CombineStage?
+    /// Begun checkpoints, in barrier order, for the finisher thread.
+    let finisher = BoundedQueue<Handoff<FinisherItem>>(capacity: 4)
+    let finisherDone = DispatchSemaphore(value: 0)
 
     init(index: Int, backend: StateBackend, logic: any PartitionLogic<Record>, store: CheckpointStore,
          queue: BoundedQueue<Handoff<PartitionItem<Record>>>, writer: StagedEpochWriter, acks: AckBoard,
@@ -48,6 +51,10 @@ final class PartitionWorker<Record> {
     }
 
     func run() {
+        let box = Handoff(value: self)
+        let thread = Thread { box.value.runFinisher() }
+        thread.stackSize = 1 << 20
+        thread.start()
         var failed = false
         loop: while true {
             let item = queue.pop().value
@@ -78,15 +85,10 @@ final class PartitionWorker<Record> {
                     let barrierAt = ContinuousClock.now
                     try writer.close()
                     try backend.flush()
-                    let manifest = try store.create(from: backend.database)
-                    let previous = store.list().dropLast().last
-                    let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
-                    if let metrics {
-                        let took = ContinuousClock.now - barrierAt
-                        metrics.checkpointDuration.recordNanoseconds(
-                            took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
-                    }
-                    let counters = logic.counters
+                    // The cut is fixed here; its memtables flush in the
+                    // background and the finisher thread stores and
+                    // acknowledges it, while this thread goes on.
+                    let pending = try store.beginCreate(from: backend.database)
                     let rows = writer.rowsWritten
                     let epochRowCount = Int(rows - rowsAtLastBarrier)
                     rowsAtLastBarrier = rows
@@ -94,17 +96,10 @@ final class PartitionWorker<Record> {
                     let database = backend.database
                     let stateBytes = (UInt64(database.property("strata.total-sst-files-size") ?? "") ?? 0)
                         + (UInt64(database.property("strata.cur-size-all-mem-tables") ?? "") ?? 0)
-                    let staged = epochRows
+                    finisher.push(Handoff(value: .checkpoint(BarrierSnapshot(
+                        epoch: e, pending: pending, barrierAt: barrierAt, counters: logic.counters, rows: rows,
+                        epochRowCount: epochRowCount, stateBytes: stateBytes, staged: epochRows))))
                     epochRows = []
-                    acks.withLock {
-                        if keepRows { $0.epochRows[e, default: [:]][index] = staged }
-                        $0.checkpointIDs[e, default: [:]][index] = manifest.id
-                        $0.newBytes[e, default: 0] += newBytes
-                        $0.counters[index] = counters
-                        $0.rows[index] = rows
-                        $0.stateBytes[index] = stateBytes
-                        $0.epochRowCounts[e, default: 0] += epochRowCount
-                    }
                     epoch = e + 1
                 case .stop:
                     break loop
@@ -114,9 +109,45 @@ final class PartitionWorker<Record> {
                 acks.withLock { $0.failure = "partition \(index): \(error)" }
             }
         }
+        finisher.push(Handoff(value: .stop))
+        finisherDone.wait()
         acks.withLock { $0.engine[index] = Self.engineLine(backend.database) }
         try? backend.close()
         finished.signal()
+    }
+
+    /// The finisher thread: completes each begun checkpoint in order
+    /// (waits for its flushes, stores it) and acknowledges it.
+    private func runFinisher() {
+        while true {
+            guard case .checkpoint(let b) = finisher.pop().value else { break }
+            do {
+                let manifest = try store.finishCreate(b.pending)
+                // This thread alone adds to the store, and the source thread
+                // deletes the previous checkpoint only after this one is acknowledged.
+                let previous = store.list().dropLast().last
+                let newBytes = manifest.delta(since: previous).reduce(UInt64(0)) { $0 + $1.size }
+                if let metrics {
+                    let took = ContinuousClock.now - b.barrierAt
+                    metrics.checkpointDuration.recordNanoseconds(
+                        took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+                }
+                let (index, keepRows) = (self.index, self.keepRows)
+                acks.withLock {
+                    if keepRows { $0.epochRows[b.epoch, default: [:]][index] = b.staged }
+                    $0.checkpointIDs[b.epoch, default: [:]][index] = manifest.id
+                    $0.newBytes[b.epoch, default: 0] += newBytes
+                    $0.counters[index] = b.counters
+                    $0.rows[index] = b.rows
+                    $0.stateBytes[index] = b.stateBytes
+                    $0.epochRowCounts[b.epoch, default: 0] += b.epochRowCount
+                }
+            } catch {
+                let index = self.index
+                acks.withLock { if $0.failure == nil { $0.failure = "partition \(index): checkpoint of epoch \(b.epoch): \(error)" } }
+            }
+        }
+        finisherDone.signal()
     }
 
     /// "W-Amp … (per level …), S-Amp …, files per level …" of a partition's engine over this run.
@@ -148,4 +179,23 @@ final class PartitionWorker<Record> {
         if keepRows { epochRows += output.records }
         output.records.removeAll(keepingCapacity: true)
     }
+}
+
+/// What a partition hands its finisher thread at a barrier: the begun
+/// checkpoint and the figures its acknowledgement carries, as of the barrier.
+struct BarrierSnapshot {
+    var epoch: UInt64
+    var pending: PendingCheckpoint
+    var barrierAt: ContinuousClock.Instant
+    var counters: [String: Int]
+    var rows: UInt64
+    var epochRowCount: Int
+    var stateBytes: UInt64
+    /// The epoch's rows, for committers (empty unless `keepRows`).
+    var staged: [SinkRecord]
+}
+
+enum FinisherItem {
+    case checkpoint(BarrierSnapshot)
+    case stop
 }
