@@ -83,6 +83,29 @@ public final class NATSStreamSource<Record>: ReplayableSource {
     /// broker away longer than `reconnectSeconds`) or what `decode` throws.
     public func next() throws -> Record? {
         while true {
+            switch try read(expiry: fetchExpiry) {
+            case .record(let record): return record
+            case .end: return nil
+            case .pending: continue
+            }
+        }
+    }
+
+    /// The next record; when a fetch of up to `timeout` (at least 10 ms)
+    /// finds nothing new, `.end` with `endWhenCaughtUp`, else `.pending`,
+    /// so the pipeline sends barriers and watermarks while the subject is quiet.
+    public func poll(timeout: Duration) throws -> SourcePoll<Record> {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return try read(expiry: max(0.01, seconds))
+    }
+
+    /// A source that waits for new messages (`endWhenCaughtUp` false) is live.
+    public var isLive: Bool { !endWhenCaughtUp }
+
+    /// A buffered record, or one fetch of up to `expiry` seconds: `.pending`
+    /// when it found nothing (or the consumer had to be made again).
+    private func read(expiry: Double) throws -> SourcePoll<Record> {
+        while true {
             if bufferIndex < buffered.count {
                 let delivery = buffered[bufferIndex]
                 bufferIndex += 1
@@ -94,13 +117,13 @@ public final class NATSStreamSource<Record>: ReplayableSource {
                 lastConsumerSequence = meta.consumerSequence
                 let record = try decode(delivery.message)
                 position = SourcePosition(offset: meta.streamSequence, record: position.record + 1)
-                return record
+                return .record(record)
             }
             let fetched = try session.run { js, reconnected throws(NATSError) -> [JetStreamMessage]? in
                 if reconnected { consumer = nil }        // an ephemeral consumer may not survive a restart
                 let name = try ensureConsumer(js)
                 do throws(NATSError) {
-                    return try js.fetch(stream: stream, consumer: name, batch: batch, expires: fetchExpiry)
+                    return try js.fetch(stream: stream, consumer: name, batch: batch, expires: expiry)
                 } catch {
                     switch error {
                     case .jetStream(_, 404, _, _), .jetStream(_, 409, _, _), .timeout, .noStream:
@@ -118,14 +141,14 @@ public final class NATSStreamSource<Record>: ReplayableSource {
                 gaps += 1
                 guard gaps <= Self.maxConsecutiveResets else {
                     throw NATSError.timeout(operation: "reading \(subject) of stream \(stream): \(gaps) consumers in a row made no progress",
-                                            seconds: fetchExpiry * Double(gaps))
+                                            seconds: expiry * Double(gaps))
                 }
                 continue
             }
             gaps = 0
             buffered = fetched
             bufferIndex = 0
-            if fetched.isEmpty && endWhenCaughtUp { return nil }
+            if fetched.isEmpty { return endWhenCaughtUp ? .end : .pending }
         }
     }
 
