@@ -112,13 +112,15 @@ final class ProgressCommitter: EpochCommitter {
     /// with a 1 s checkpoint interval, count-based watermarks out of reach
     /// (every 10,000 records) and batches of 512.
     private func run(records: [(key: Int64, ts: Int64)], strategy: WatermarkStrategy, step: Duration,
-                     maxQuietPolls: Int, until: @escaping (ProgressCommitter) -> Bool) throws -> Outcome {
+                     maxQuietPolls: Int, checkpointMilliseconds: Int64 = 1_000, outputCheckpointDelay: Duration? = nil,
+                     until: @escaping (ProgressCommitter) -> Bool) throws -> Outcome {
         let dir = NSTemporaryDirectory() + "strata-timedriven-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var options = PipelineOptions(directory: dir)
         options.partitions = 2
-        options.checkpointInterval = .every(milliseconds: 1_000)
+        options.checkpointInterval = .every(milliseconds: checkpointMilliseconds)
+        options.outputCheckpointDelay = outputCheckpointDelay
         options.watermarks = strategy
         options.watermarkEveryRecords = 10_000
         options.watermarkInterval = .milliseconds(200)
@@ -189,6 +191,24 @@ final class ProgressCommitter: EpochCommitter {
         let held = try run(records: records, strategy: .boundedOutOfOrderness(.milliseconds(100)),
                            step: .milliseconds(10), maxQuietPolls: 300, until: { _ in false })
         let late = try #require(held.commits.first { $0.rows.contains { $0.key.hasSuffix("|0") } })
+        #expect(late.ended)
+    }
+
+    @Test func stagedOutputBringsTheBarrierForward() throws {
+        // An hour-long checkpoint interval: without outputCheckpointDelay the
+        // fired window waits for the end of the input (10 s of quiet here);
+        // with it, the barrier follows the staged rows within 20 ms.
+        let records = (0...12).map { (key: Int64($0 % 3 + 1), ts: Int64($0) * 100) }
+        let hour: Int64 = 3_600_000
+        let eager = try run(records: records, strategy: .boundedOutOfOrderness(.milliseconds(100)),
+                            step: .milliseconds(10), maxQuietPolls: 5_000_000, checkpointMilliseconds: hour,
+                            outputCheckpointDelay: .milliseconds(20), until: Self.hasWindowZero)
+        let early = try #require(eager.commits.first { $0.rows.contains { $0.key.hasSuffix("|0") } })
+        #expect(!early.ended)
+        let patient = try run(records: records, strategy: .boundedOutOfOrderness(.milliseconds(100)),
+                              step: .milliseconds(10), maxQuietPolls: 1_000, checkpointMilliseconds: hour,
+                              until: Self.hasWindowZero)
+        let late = try #require(patient.commits.first { $0.rows.contains { $0.key.hasSuffix("|0") } })
         #expect(late.ended)
     }
 
