@@ -228,6 +228,34 @@ struct ClipTests {
         #expect(Self.fileNumbers(db).isEmpty)
     }
 
+    /// RocksDB's clean cut in a level ≥ 1: a file at a range's edge that
+    /// shares its boundary user key with a neighbour outside stays (unless
+    /// one side is a tombstone's exclusive end), and `includeEnd` decides
+    /// about a file ending on the range's end.
+    @Test func cleanCutInSortedLevels() {
+        func file(_ number: UInt64, _ lo: String, _ hi: String, exclusiveEnd: Bool = false) -> TableFile {
+            let largest = exclusiveEnd
+                ? InternalKey.make(Array(hi.utf8), sequence: maxSequenceNumber, type: ValueType.rangeDeletion.rawValue)
+                : InternalKey.make(Array(hi.utf8), sequence: 5, type: ValueType.value.rawValue)
+            let meta = FileMetaData(number: number, fileSize: 1,
+                                    smallest: InternalKey.make(Array(lo.utf8), sequence: 3, type: ValueType.value.rawValue),
+                                    largest: largest, smallestSequence: 3, largestSequence: 5)
+            return TableFile(meta: meta, onObsolete: { _ in })
+        }
+        func within(_ files: [TableFile], _ begin: String, _ end: String?, includeEnd: Bool = false) -> [UInt64] {
+            let range = KeyRange(from: Array(begin.utf8), to: end.map { Array($0.utf8) })
+            return Database.cleanFilesWithin(range, includeEnd: includeEnd, files: files).map(\.number)
+        }
+        let shared = [file(1, "a", "c"), file(2, "c", "e"), file(3, "f", "g")]
+        #expect(within(shared, "b", "z") == [3])  // 2 shares "c" with 1, which stays
+        #expect(within(shared, "a", "d") == [])  // 1 shares "c" with 2, which stays
+        #expect(within(shared, "a", "g") == [1, 2])  // 3 ends on the end
+        #expect(within(shared, "a", "g", includeEnd: true) == [1, 2, 3])
+        #expect(within(shared, "", nil) == [1, 2, 3])
+        let tombstoneEnd = [file(1, "a", "c", exclusiveEnd: true), file(2, "c", "e"), file(3, "f", "g")]
+        #expect(within(tombstoneEnd, "b", "z") == [2, 3])  // 1 holds nothing at "c"
+    }
+
     /// Pre-existing range tombstones and a snapshot held across the clip:
     /// the latest view is exactly the kept keys, the snapshot still reads
     /// the kept ranges as they were, and after the snapshot's release a
