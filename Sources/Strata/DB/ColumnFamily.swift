@@ -99,6 +99,21 @@ public final class ColumnFamily: Sendable {
         try database.compactRange(from: begin, to: end, family: data)
     }
 
+    /// Drops this family's table files whose whole key range lies inside
+    /// one of `ranges`, without reading them, as `Database.deleteFilesInRanges`
+    /// (RocksDB `DeleteFilesInRanges`; snapshots may lose data in the ranges).
+    public func deleteFilesInRanges(_ ranges: [KeyRange], includeEnd: Bool = false) throws {
+        try database.deleteFilesInRanges(ranges, includeEnd: includeEnd, family: data)
+    }
+
+    /// Removes every key of this family outside `ranges` (sorted, disjoint,
+    /// each [begin, end)) by dropping the files wholly outside and compacting
+    /// range tombstones over the rest, as `Database.clip(keeping:)`
+    /// (RocksDB `ClipColumnFamily` for several ranges).
+    public func clip(keeping ranges: [KeyRange]) throws {
+        try database.clip(keeping: ranges, family: data)
+    }
+
     /// A property of this family (level layout, `strata.stats` with this
     /// family's levels), as `Database.property`; nil for an unknown name or
     /// a dropped family.
