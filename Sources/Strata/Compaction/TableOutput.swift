@@ -14,6 +14,10 @@ import Glibc
 /// that end as an exclusive bound, (key, max sequence, 0x0F), as RocksDB
 /// does).
 ///
+/// With `compactOnDeletion`, each table's deletions are counted as it is
+/// written and a table dense with them is marked for compaction
+/// (`FileMetaData.markedForCompaction`; see `CompactOnDeletionOptions`).
+///
 /// Ownership: one owner; not thread-safe.
 package final class TableOutput {
     let directory: String
