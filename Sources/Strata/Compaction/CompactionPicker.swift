@@ -69,13 +69,24 @@ package struct LevelTargets: Sendable {
     }
 }
 
-/// Picks the most urgent compaction. Leveled (RocksDB `LevelCompactionPicker`): (RocksDB `LevelCompactionPicker`):
+/// Picks the most urgent compaction. Leveled (RocksDB `LevelCompactionPicker`):
 /// every level gets a score — L0 by file count over the trigger, deeper
 /// levels by size over target — and the highest score ≥ 1 wins. Within a
 /// level it picks the file whose overlap with the next level is smallest
 /// relative to its size (RocksDB's default `kMinOverlappingRatio`).
+///
+/// When no level scores ≥ 1, files marked for compaction
+/// (`FileMetaData.markedForCompaction`, set by `compactOnDeletion`) and then
+/// files older than `periodicCompactionSeconds` are compacted one at a time
+/// (RocksDB `PickFileToCompact` over `FilesMarkedForCompaction` and
+/// `FilesMarkedForPeriodicCompaction`): with the overlapping files of the
+/// next level (a trivial move if there are none), or in place when the file
+/// is in the last level, so the deletions it holds are dropped.
 package struct CompactionPicker {
     let options: Options
+    /// Seconds since the Unix epoch, for `periodicCompactionSeconds`.
+    /// Tests inject their own.
+    package var clock: @Sendable () -> UInt64 = { UInt64(currentUnixTime()) }
 
     package init(options: Options) { self.options = options }
 
@@ -114,6 +125,64 @@ package struct CompactionPicker {
                                   score: levelScores[level]) {
                 return plan
             }
+        }
+        let marked = version.levels.indices.flatMap { level in
+            version.levels[level].filter { $0.meta.markedForCompaction }.map { (level, $0) }
+        }
+        if let plan = planForSingleFiles(marked, version: version, targets: targets, busy: busy, running: running,
+                                         reason: "marked for compaction") {
+            return plan
+        }
+        if options.periodicCompactionSeconds > 0 {
+            let now = clock()
+            let old = version.levels.indices.flatMap { level in
+                version.levels[level].filter { f in
+                    f.meta.fileCreationTime > 0 && now >= f.meta.fileCreationTime
+                        && now - f.meta.fileCreationTime >= options.periodicCompactionSeconds
+                }.map { (level, $0) }
+            }
+            if let plan = planForSingleFiles(old, version: version, targets: targets, busy: busy, running: running,
+                                             reason: "periodic compaction") {
+                return plan
+            }
+        }
+        return nil
+    }
+
+    /// The first plan compacting one of `candidates` (level, file): an L0
+    /// file with every L0 file into the base level (L0 files may overlap);
+    /// a file of the last level in place (`bottommost` if nothing lies
+    /// below); any other with the overlapping files of its output level, a
+    /// trivial move if there are none. Candidates that are busy, whose
+    /// output-level files are busy, or whose output would overlap a running
+    /// compaction's are passed over.
+    private func planForSingleFiles(_ candidates: [(Int, TableFile)], version: Version, targets: LevelTargets,
+                                    busy: Set<UInt64>, running: [CompactionPlan], reason: String) -> CompactionPlan? {
+        let lastLevel = version.levels.count - 1
+        for (level, file) in candidates where !busy.contains(file.number) {
+            if level == 0 {
+                guard var plan = planFor(level: 0, version: version, targets: targets, busy: busy, running: running,
+                                         score: 0) else { continue }
+                plan.reason = reason
+                return plan
+            }
+            let lo = file.meta.smallestUserKey
+            let hi = file.meta.largestUserKey
+            if level == lastLevel {
+                let plan = CompactionPlan(level: level, outputLevel: level, inputs: [file], outputLevelInputs: [],
+                                          bottommost: true, reason: reason, score: 0)
+                if running.contains(where: { plan.outputConflicts(with: $0) }) { continue }
+                return plan
+            }
+            let output = targets.maxBytes[level] == 0 ? max(targets.baseLevel, level + 1) : level + 1
+            let below = version.overlappingFiles(level: output, begin: lo, end: hi)
+            if below.contains(where: { busy.contains($0.number) }) { continue }
+            let (allLo, allHi) = Self.range([file] + below)
+            let plan = CompactionPlan(level: level, outputLevel: output, inputs: [file], outputLevelInputs: below,
+                                      bottommost: Self.isBottommost(version, output, allLo, allHi), reason: reason,
+                                      score: 0)
+            if running.contains(where: { plan.outputConflicts(with: $0) }) { continue }
+            return plan
         }
         return nil
     }

@@ -14,6 +14,10 @@ import Glibc
 /// that end as an exclusive bound, (key, max sequence, 0x0F), as RocksDB
 /// does).
 ///
+/// With `compactOnDeletion`, each table's deletions are counted as it is
+/// written and a table dense with them is marked for compaction
+/// (`FileMetaData.markedForCompaction`; see `CompactOnDeletionOptions`).
+///
 /// Ownership: one owner; not thread-safe.
 package final class TableOutput {
     let directory: String
@@ -37,13 +41,19 @@ package final class TableOutput {
     /// `targetFileSize` only.
     @exclusivity(unchecked)
     private var cutter: OutputFileCutter?
+    /// Counts deletions of the table being written, to mark it for
+    /// compaction (`CompactOnDeletionOptions`); nil: never marked.
+    @exclusivity(unchecked)
+    private var deletionDensity: DeletionDensityTracker?
 
     /// Bytes written so far (finished files).
     package var bytesWritten: UInt64 { finished.reduce(0) { $0 + $1.fileSize } }
 
     package init(directory: String, fileSystem: any FileSystem, versions: VersionSet, options: TableOptions,
-                level: Int, targetFileSize: UInt64, columnFamilyID: UInt32, cutter: OutputFileCutter? = nil) {
+                level: Int, targetFileSize: UInt64, columnFamilyID: UInt32, cutter: OutputFileCutter? = nil,
+                compactOnDeletion: CompactOnDeletionOptions? = nil) {
         self.cutter = cutter
+        self.deletionDensity = compactOnDeletion.map { DeletionDensityTracker(options: $0) }
         self.directory = directory
         self.fileSystem = fileSystem
         self.versions = versions
@@ -70,6 +80,10 @@ package final class TableOutput {
         }
         if builder == nil { try startFile() }
         try builder!.add(internalKey: key, value: value)
+        if deletionDensity != nil, key.count >= 8 {
+            // The trailer is little-endian: its first byte is the type.
+            deletionDensity!.add(type: key[key.count - 8])
+        }
         lastUserKey.assign(userKey)
     }
 
@@ -96,6 +110,7 @@ package final class TableOutput {
             guard Bytewise.compare(lo, hi) < 0 else { continue }
             let key = InternalKey.make(lo, sequence: t.sequence, type: ValueType.rangeDeletion.rawValue)
             try builder!.add(internalKey: key, value: hi)
+            deletionDensity?.addRangeDeletion()
         }
     }
 
@@ -105,6 +120,7 @@ package final class TableOutput {
         let f = HashingWritableFile(try fileSystem.createWritable(path))
         created.append(path)
         file = f
+        deletionDensity?.reset()
         let now = UInt64(currentUnixTime())
         builder = try TableBuilder(file: f, options: options, fileNumber: fileNumber, creationTime: now,
                                    oldestKeyTime: now, fileCreationTime: now)
@@ -128,6 +144,7 @@ package final class TableOutput {
         meta.fileCreationTime = now
         meta.fileChecksum = f.digestBytes
         meta.fileChecksumFunctionName = HashingWritableFile.functionName
+        if let tracker = deletionDensity { meta.markedForCompaction = tracker.shouldMark }
         finished.append(meta)
     }
 

@@ -50,6 +50,14 @@ package struct SortedRun: Sendable {
 /// otherwise to the level just above the next older run (L0 if that run is
 /// an L0 file), so the runs keep their newest-to-oldest order down the
 /// levels. Runs being compacted are never included.
+///
+/// 4. **Marked files**: when no rule above applies (whatever the run
+///    count), the newest sorted run holding a file marked for compaction
+///    (`compactOnDeletion`) is merged with every older run into the last
+///    level, so its deletions meet what they delete and are dropped there
+///    (RocksDB `PickDeleteTriggeredCompaction` does this for a single-level
+///    universal LSM; with several levels it merges into the next non-empty
+///    level only — Strata always goes to the bottom, where deletions go).
 package struct UniversalCompactionPicker {
     let options: Options
 
@@ -59,17 +67,31 @@ package struct UniversalCompactionPicker {
     package func pick(version: Version, busy: Set<UInt64>, running: [CompactionPlan] = []) -> CompactionPlan? {
         let runs = SortedRun.runs(of: version, busy: busy)
         let trigger = max(1, options.level0FileNumCompactionTrigger)
-        guard !runs.isEmpty, runs.count >= trigger else { return nil }
-        let candidates = [
-            pickForSpaceAmplification(runs, version: version),
-            pickForSizeRatio(runs, version: version, ratio: options.universalSizeRatio, maxRuns: .max,
-                             reason: "universal size ratio"),
-            pickForRunCount(runs, version: version, trigger: trigger),
-        ]
-        for case let plan? in candidates where !running.contains(where: { plan.outputConflicts(with: $0) }) {
+        guard !runs.isEmpty else { return nil }
+        if runs.count >= trigger {
+            let candidates = [
+                pickForSpaceAmplification(runs, version: version),
+                pickForSizeRatio(runs, version: version, ratio: options.universalSizeRatio, maxRuns: .max,
+                                 reason: "universal size ratio"),
+                pickForRunCount(runs, version: version, trigger: trigger),
+            ]
+            for case let plan? in candidates where !running.contains(where: { plan.outputConflicts(with: $0) }) {
+                return plan
+            }
+        }
+        if let plan = pickForMarkedFiles(runs, version: version),
+           !running.contains(where: { plan.outputConflicts(with: $0) }) {
             return plan
         }
         return nil
+    }
+
+    /// Rule 4: the newest run with a marked file, and every older run, into
+    /// the last level; nil if none or if any of those runs is busy.
+    func pickForMarkedFiles(_ runs: [SortedRun], version: Version) -> CompactionPlan? {
+        guard let start = runs.firstIndex(where: { run in run.files.contains { $0.meta.markedForCompaction } }),
+              !runs[start...].contains(where: \.beingCompacted) else { return nil }
+        return plan(runs, start..<runs.count, version: version, reason: "universal marked for compaction", score: 0)
     }
 
     /// Rule 1 (RocksDB `PickCompactionToReduceSizeAmp`).

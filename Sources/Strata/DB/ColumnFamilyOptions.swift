@@ -110,6 +110,24 @@ public struct ColumnFamilyOptions: Sendable {
     /// RocksDB: `compaction_filter`.
     public var compactionFilter: (any CompactionFilter)? = nil
 
+    /// Marks tables dense with deletions for compaction as they are
+    /// written, so deleted entries leave the disk without waiting for
+    /// size-triggered compaction to reach them (`CompactOnDeletionOptions`,
+    /// docs/compaction.md). Default nil (off), as in RocksDB; the stream
+    /// state backend turns it on. RocksDB:
+    /// `table_properties_collector_factories` with
+    /// `NewCompactOnDeletionCollectorFactory`.
+    public var compactOnDeletion: CompactOnDeletionOptions? = nil
+
+    /// Leveled compaction: a table whose file creation time is at least this
+    /// many seconds ago is compacted (into the next level, or in place in the
+    /// last level) when no level needs compaction by size or file count, so
+    /// expired entries (a TTL compaction filter) and deletions are dropped
+    /// even where no write reaches them. 0 = off. Default 0 (RocksDB 7.8
+    /// turns it on, at 30 days, only with a compaction filter; Strata leaves
+    /// that choice to the user). RocksDB: `periodic_compaction_seconds`.
+    public var periodicCompactionSeconds: UInt64 = 0
+
     /// RocksDB's defaults (Strata's, where they differ; see `Options`).
     public init() {}
 

@@ -34,6 +34,9 @@ final class DBStatistics: Sendable {
     let levels: [LevelCounters]
     /// Trivial moves (a file moved to the next level without rewriting).
     let trivialMoves = Atomic<UInt64>(0)
+    /// Compaction inputs not read because a newer range tombstone of
+    /// another input deletes all of them.
+    let coveredInputsSkipped = Atomic<UInt64>(0)
     /// Nanoseconds writers spent stalled (waiting for flush or compaction).
     let stallNanoseconds = Atomic<UInt64>(0)
     /// Times writers stalled.

@@ -169,7 +169,8 @@ extension Database {
                                           mergeOperator: family.options.mergeOperator,
                                           tombstones: RangeTombstoneList(internalTombstones: tombstones))
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
-                                 level: 0, targetFileSize: .max, columnFamilyID: family.id)
+                                 level: 0, targetFileSize: .max, columnFamilyID: family.id,
+                                 compactOnDeletion: family.options.compactOnDeletion)
         for tombstone in tombstones {
             try output.addRangeTombstone(begin: tombstone.begin, end: tombstone.end)
         }

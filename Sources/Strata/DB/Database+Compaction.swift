@@ -25,8 +25,18 @@ extension Database {
         var children: [any InternalIterator] = []
         var readBytes: UInt64 = 0
         var tombstones: [(begin: [UInt8], end: [UInt8])] = []
-        for f in plan.allInputs {
-            let table = try tableCache.table(f)
+        var tables: [(file: TableFile, table: TableReader)] = []
+        for f in plan.allInputs { tables.append((f, try tableCache.table(f))) }
+        let covered = Self.inputsCoveredByRangeTombstones(tables.map { ($0.file.meta, $0.table.rangeTombstones) },
+                                                          snapshots: snapshots)
+        for (f, table) in tables {
+            if covered.contains(f.number) {
+                // Every entry (and range tombstone) of it is deleted by a
+                // newer tombstone of another input that no snapshot sees
+                // behind: nothing of it can reach the output.
+                stats.coveredInputsSkipped.add(1, ordering: .relaxed)
+                continue
+            }
             // Compaction inputs stay out of the block cache (RocksDB reads
             // them with fill_cache = false): each is read once, and filling
             // the cache with them would evict the blocks lookups reuse.
@@ -53,7 +63,11 @@ extension Database {
         let targetFileSize = plan.outputLevel == 0 ? UInt64.max : family.options.targetFileSizeBase
         let output = TableOutput(directory: path, fileSystem: fileSystem, versions: versions, options: family.tableOptions,
                                  level: plan.outputLevel, targetFileSize: targetFileSize, columnFamilyID: family.id,
-                                 cutter: outputCutter(plan, family: family, targetFileSize: targetFileSize))
+                                 cutter: outputCutter(plan, family: family, targetFileSize: targetFileSize),
+                                 // Deletions left in a bottommost output are
+                                 // those snapshots need: marking them would
+                                 // compact the same file again and again.
+                                 compactOnDeletion: plan.bottommost ? nil : family.options.compactOnDeletion)
         do {
             // Given before the entries: the output cuts them at its file
             // boundaries, so the files of the level stay disjoint.
@@ -95,6 +109,48 @@ extension Database {
             recordBackgroundError(error, reason: .manualCompaction)
             throw error
         }
+    }
+
+    /// The numbers of the inputs whose every entry is deleted by a range
+    /// tombstone of another input (RocksDB 8.x skips such files in
+    /// compaction): the tombstone's user-key range [begin, end) holds the
+    /// file's whole range, its sequence is above the file's largest, and
+    /// no snapshot lies in [file's smallest sequence, tombstone's sequence)
+    /// (such a snapshot could see entries of the file that the tombstone
+    /// does not hide from it). The file's own range tombstones go with it:
+    /// they lie within the covering tombstone's range and are older, so it
+    /// hides everything they hide. `inputs` are the files' metadata with
+    /// their range tombstones (internal begin key, end user key);
+    /// `snapshots` ascending.
+    static func inputsCoveredByRangeTombstones(_ inputs: [(meta: FileMetaData, tombstones: [(begin: [UInt8], end: [UInt8])])],
+                                               snapshots: [UInt64]) -> Set<UInt64> {
+        var all: [(owner: UInt64, begin: [UInt8], sequence: UInt64, end: [UInt8])] = []
+        for (meta, list) in inputs {
+            for t in list {
+                guard let parsed = t.begin.withUnsafeBytes({ ParsedInternalKey($0).map { (Array($0.userKey), $0.sequence) } })
+                else { continue }
+                all.append((meta.number, parsed.0, parsed.1, t.end))
+            }
+        }
+        guard !all.isEmpty else { return [] }
+        var covered = Set<UInt64>()
+        for (meta, _) in inputs {
+            let lo = meta.smallestUserKey
+            let hi = meta.largestUserKey
+            let hiExclusive = meta.largestIsExclusive
+            for t in all where t.owner != meta.number && t.sequence > meta.largestSequence {
+                guard Bytewise.compare(t.begin, lo) <= 0 else { continue }
+                // A file whose largest key is an exclusive tombstone end holds
+                // nothing at `hi` itself.
+                let c = Bytewise.compare(hi, t.end)
+                guard c < 0 || (c == 0 && hiExclusive) else { continue }
+                let seen = snapshots.contains { $0 >= meta.smallestSequence && $0 < t.sequence }
+                if seen { continue }
+                covered.insert(meta.number)
+                break
+            }
+        }
+        return covered
     }
 
     /// The grandparent-aligned output cutter of a leveled compaction into a

@@ -58,6 +58,7 @@ extension ColumnFamilyOptions {
             try OptionCheck.finite("maxBytesForLevelMultiplier", rocksDB: "max_bytes_for_level_multiplier",
                                    maxBytesForLevelMultiplier, Double.leastNonzeroMagnitude...1e9)
             try OptionCheck.atLeast("targetFileSizeBase", rocksDB: "target_file_size_base", targetFileSizeBase, 1)
+            try compactOnDeletion?.validate()
         } catch {
             throw family == "default" ? error
                 : StrataError(error.kind, "column family \(family): \(error.message)", file: error.file, offset: error.offset)

@@ -6,7 +6,26 @@ public struct StateBackendOptions: Sendable {
     /// Engine options. The backend sets `mergeOperator` and
     /// `compactionFilter` itself (list and aggregating states merge, TTL
     /// states expire); anything else is used as given.
-    public var engine: Options = Options()
+    ///
+    /// Default: the engine's defaults, except that state which is deleted
+    /// leaves the disk soon (a job whose live state is bounded keeps a
+    /// bounded disk footprint, docs/compaction.md):
+    /// - `compactOnDeletion`: a table is compacted when 128 of 256
+    ///   consecutive entries, or a quarter of all its entries, are
+    ///   deletions (fired windows, timers, cleared map state), or when it
+    ///   holds a range tombstone (a fired window's or timer bucket's
+    ///   `deleteRange`);
+    /// - `periodicCompactionSeconds` 30 days, so expired TTL entries go even
+    ///   where no write reaches them (Flink's default
+    ///   `state.backend.rocksdb.compaction.filter.periodic-compaction-time`).
+    /// Replacing `engine` with `Options()` turns both off.
+    public var engine: Options = {
+        var o = Options()
+        o.compactOnDeletion = CompactOnDeletionOptions(slidingWindowSize: 256, deletionTrigger: 128,
+                                                       deletionRatio: 0.25, rangeDeletionTrigger: 1)
+        o.periodicCompactionSeconds = 30 * 24 * 3600
+        return o
+    }()
 
     /// Number of key groups (Flink `maxParallelism`, default 128): a key's
     /// group is `XXPH3(key bytes) mod maxParallelism`; a range of groups is a
