@@ -3,7 +3,7 @@
 //
 //   stream-bench --workload=latency --rate=R --events=N [--keys=1000]
 //     [--partitions=2] [--checkpoint-ms=100] [--disorder=10] [--watermark-ms=50]
-//     [--output-checkpoint-ms=N] [--wal=on|off]
+//     [--output-checkpoint-ms=N] [--wal=on|off (default: the pipeline's, off)]
 //     [--seed=1]
 //
 // The source is live: event i is produced at t0 + i/R s of the wall clock
@@ -183,7 +183,7 @@ func runLatency(_ command: StreamBenchCommand) throws {
     let partitions = Int(command.partitions?.value ?? 2)
     let checkpointMs = command.checkpointMilliseconds?.value ?? 100
     let disorder = command.disorder?.value ?? 10
-    let wal = (command.wal ?? "on") == "on"
+    let wal = command.wal.map { $0 == "on" }
     let seed = UInt64(command.seed?.value ?? 1)
     let root = NSTemporaryDirectory() + "stream-bench-latency-\(getpid())"
     try? FileManager.default.removeItem(atPath: root)
@@ -217,10 +217,10 @@ func runLatency(_ command: StreamBenchCommand) throws {
     options.metricsPrefix = nil
     if let ms = command.watermarkMilliseconds?.value { options.watermarkInterval = .milliseconds(ms) }
     if let ms = command.outputCheckpointMilliseconds?.value { options.outputCheckpointDelay = .milliseconds(ms) }
-    options.backend.writeOptions.disableWAL = !wal
+    if let wal { options.backend.writeOptions.disableWAL = !wal }
     let committer = LatencyCommitter(start: start, lastEventMs: source.due(events - 1) / 1_000_000)
     print("stream-bench: workload latency, \(events) events at \(rate) events/s (\(String(format: "%.1f", Double(events) / Double(rate))) s), \(keys) keys, \(partitions) partition(s),"
-          + " checkpoints every \(checkpointMs) ms, watermark bound \(disorder) ms, timed watermarks every \(options.watermarkInterval.wholeMilliseconds) ms,\(options.outputCheckpointDelay.map { " barriers \($0.wholeMilliseconds) ms after staged output," } ?? "") WAL \(wal ? "on" : "off");"
+          + " checkpoints every \(checkpointMs) ms, watermark bound \(disorder) ms, timed watermarks every \(options.watermarkInterval.wholeMilliseconds) ms,\(options.outputCheckpointDelay.map { " barriers \($0.wholeMilliseconds) ms after staged output," } ?? "") WAL \(options.backend.writeOptions.disableWAL ? "off" : "on");"
           + " job: dedup -> 1 s tumbling count + login pattern -> exactly-once sink")
     let summary = try job.run(options, committers: [committer])
     let elapsed = Double(spikeNanos() - start) / 1e9

@@ -19,7 +19,7 @@
 // out-of-orderness with δ = --bound (default: the disorder, so no event is
 // late), sent every --watermark-every records, and a final watermark fires
 // every window at the end. Each partition keeps its state in its own
-// StateBackend (WAL on, no sync) and takes an incremental checkpoint every
+// StateBackend (the pipeline default: WAL off) and takes an incremental checkpoint every
 // --checkpoint-ms of processing time, plus one at the end. Rows go to a
 // counting sink (--output=count, Flink's blackhole) or to the pipeline's
 // staged exactly-once JSON lines (--output=jsonl).

@@ -8,7 +8,7 @@
 // The job: the exactly-once Pipeline over a wall-clock-paced generator,
 // keyed by an Int64 key (uniform over --keys), a 1 s tumbling count per
 // key in a WindowOperator whose state lives in each partition's
-// StateBackend (WAL on, no sync), checkpoints every second, rows to the
+// StateBackend (the pipeline default: WAL off), checkpoints every second, rows to the
 // pipeline's staged JSON lines. Event time is the event's scheduled
 // arrival time (ms since the start), so events are in order and the
 // watermark bound is 0.
@@ -238,7 +238,7 @@ func runSpike(_ command: StreamBenchCommand) throws {
     }
     print("stream-bench: \(seconds) s at \(base) events/s, \(seconds) s at \(base * factor) events/s (x\(factor)),"
           + " \(2 * seconds) s at \(base) events/s (more, up to \(extraSeconds) s, until the p99 is back): \(schedule.total) events or more, \(keys) keys, \(partitions) partition(s),"
-          + " 1 s tumbling count per key, checkpoints every 1 s, WAL on")
+          + " 1 s tumbling count per key, checkpoints every 1 s, WAL off")
 
     // The run, with a sampler once a second.
     let probe = SpikeProbe(start: spikeNanos())

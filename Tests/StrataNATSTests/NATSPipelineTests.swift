@@ -126,11 +126,9 @@ final class TotalsLogic: PartitionLogic {
         var random = SeededRandom(seed: seed)
         var recoveries: [UInt64?] = []
         for _ in 0..<3 {
-            // Barriers go out at 256-record boundaries; their checkpoints
-            // complete once the partitions' finisher threads have flushed and
-            // stored them (asynchronously), a few ticks later, so a crash
-            // after 1,500+ records has a checkpoint behind it.
-            let crashAt = UInt64.random(in: 1_500...2_500, using: &random)
+            // Barriers go out at 256-record boundaries and complete at a later
+            // one, so a crash after 1,000+ records has a checkpoint behind it.
+            let crashAt = UInt64.random(in: 1_000...1_500, using: &random)
             let (run, _) = try runPipeline(server: server, directory: crashed, outputStream: "CRASHED", crashAfter: crashAt)
             recoveries.append(run.recoveredFromEpoch)
         }

@@ -75,7 +75,7 @@ public struct StreamBenchCommand: ToolCommandLine {
     public var watermarkMilliseconds: GroupedInteger?
     @Option(name: .customLong("output-checkpoint-ms"), help: ArgumentHelp("Latency: send a barrier this long after the previous one once output rows are staged (PipelineOptions.outputCheckpointDelay; default off).", valueName: "MS"))
     public var outputCheckpointMilliseconds: GroupedInteger?
-    @Option(name: .customLong("wal"), help: ArgumentHelp("Latency: the state engine's write-ahead log (default on).", valueName: "on|off"))
+    @Option(name: .customLong("wal"), help: ArgumentHelp("Latency: the state engine's write-ahead log (default: the pipeline's, off).", valueName: "on|off"))
     public var wal: String?
     @Option(name: .customLong("seed"), help: ArgumentHelp("Random seed (default 1).", valueName: "N")) public var seed: GroupedInteger?
     @Option(name: .customLong("db"), help: ArgumentHelp("Keep the state in DIR.", valueName: "DIR")) public var db: String?

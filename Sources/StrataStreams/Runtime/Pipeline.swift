@@ -462,7 +462,12 @@ public final class Pipeline<Source: ReplayableSource> {
                 if summary.records & tickMask == 0 { try tick(pending: false, fixedPoint: summary.records & 255 == 0) }
             }
             if let crash = testHooks.crashAfterRecords, summary.records >= crash {
-                // Simulated kill: leave everything as it is.
+                // Simulated kill: leave everything as it is — except that a
+                // run whose barriers have not completed any checkpoint yet
+                // first completes those already sent (`crashAfterRecords`).
+                if completedEpoch == (latest?.epoch ?? 0) && !barrierSent.isEmpty {
+                    try completeCheckpoints(wait: true)
+                }
             } else {
                 if summary.records < limit && options.finalWatermark && watermark < .max - 1 {
                     watermark = .max - 1
