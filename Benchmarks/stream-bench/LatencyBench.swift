@@ -92,7 +92,7 @@ final class PacedLiveSource: ReplayableSource {
     func next() throws -> LiveEvent? {
         guard position.record < count else { return nil }
         let wait = start + due(position.record) - spikeNanos()
-        if wait > 0 { sleepNanoseconds(wait) }
+        if wait > 0 { spikeSleep(nanoseconds: wait) }
         return take()
     }
 
@@ -102,18 +102,11 @@ final class PacedLiveSource: ReplayableSource {
         if wait <= 0 { return .record(take()) }
         let limit = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         if wait > limit {
-            sleepNanoseconds(limit)
+            spikeSleep(nanoseconds: limit)
             return .pending
         }
-        sleepNanoseconds(wait)
+        spikeSleep(nanoseconds: wait)
         return .record(take())
-    }
-
-    private func sleepNanoseconds(_ ns: Int64) {
-        guard ns > 0 else { return }
-        var request = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 { request = remaining }
     }
 }
 

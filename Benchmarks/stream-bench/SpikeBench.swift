@@ -82,6 +82,14 @@ func spikeNanos() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
+/// Sleeps `ns` nanoseconds (nothing if not positive), resuming after signals.
+func spikeSleep(nanoseconds ns: Int64) {
+    guard ns > 0 else { return }
+    var request = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 { request = remaining }
+}
+
 /// `VmRSS` and `VmHWM` of this process in MB (0 when /proc is unreadable).
 func spikeMemoryMB() -> (rss: Double, peak: Double) {
     guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
@@ -250,11 +258,7 @@ func runSpike(_ command: StreamBenchCommand) throws {
         if offset >= endNanos && (offset >= capNanos || probe.recovered.load(ordering: .relaxed)) { return nil }
         let ahead = probe.start + offset - spikeNanos()
         // Sleep only when more than 1 ms ahead: events go out in bursts of at most 1 ms.
-        if ahead > 1_000_000 {
-            var request = timespec(tv_sec: Int(ahead / 1_000_000_000), tv_nsec: Int(ahead % 1_000_000_000))
-            var remaining = timespec()
-            while nanosleep(&request, &remaining) != 0 { request = remaining }
-        }
+        if ahead > 1_000_000 { spikeSleep(nanoseconds: ahead) }
         probe.generated.add(1, ordering: .relaxed)
         return SpikeEvent(key: spikeKey(i, seed: seed, keys: keys), time: offset / 1_000_000)
     }
